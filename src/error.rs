@@ -21,16 +21,31 @@ pub enum Error {
     Usage(String),
 
     #[error("profile {source_name}: {message}")]
-    Profile { source_name: String, message: String },
+    Profile {
+        source_name: String,
+        message: String,
+    },
 
     #[error("{}:{line}: {message}", path.display())]
-    Parse { path: PathBuf, line: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
 
     #[error("{}: {message}: {source}", path.display())]
-    Io { path: PathBuf, message: &'static str, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        message: &'static str,
+        source: std::io::Error,
+    },
 
     #[error("`{program}` failed ({status}): {stderr}")]
-    Command { program: String, status: String, stderr: String },
+    Command {
+        program: String,
+        status: String,
+        stderr: String,
+    },
 
     #[error("{program} not found: {hint}")]
     MissingProgram { program: String, hint: String },
@@ -68,9 +83,16 @@ impl Error {
     }
 
     /// An I/O error on `path`, saying what was being done.
-    pub fn io(path: impl Into<PathBuf>, message: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+    pub fn io(
+        path: impl Into<PathBuf>,
+        message: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io { path, message, source }
+        move |source| Error::Io {
+            path,
+            message,
+            source,
+        }
     }
 }
 

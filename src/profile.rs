@@ -2,8 +2,6 @@
 //! `profiles/*.toml`, embedded in the binary, or a user's file). Backends
 //! translate a `Profile` into their own syntax; the probe judges against it.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -11,7 +9,10 @@ use crate::tls::{CipherSuite, Group, Protocol};
 
 /// The bundled profiles, by name; the first is the default.
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("intermediate", include_str!("../profiles/intermediate.toml")),
+    (
+        "intermediate",
+        include_str!("../profiles/intermediate.toml"),
+    ),
     ("modern", include_str!("../profiles/modern.toml")),
 ];
 
@@ -69,13 +70,19 @@ impl Profile {
             })?;
             return Profile::parse(&text, spec);
         }
-        let (_, text) = BUNDLED.iter().find(|(name, _)| *name == spec).ok_or_else(|| {
-            let names: Vec<_> = BUNDLED.iter().map(|(n, _)| *n).collect();
-            Error::Profile {
-                source_name: spec.to_string(),
-                message: format!("no such profile (bundled: {}; or give a path to a .toml file)", names.join(", ")),
-            }
-        })?;
+        let (_, text) = BUNDLED
+            .iter()
+            .find(|(name, _)| *name == spec)
+            .ok_or_else(|| {
+                let names: Vec<_> = BUNDLED.iter().map(|(n, _)| *n).collect();
+                Error::Profile {
+                    source_name: spec.to_string(),
+                    message: format!(
+                        "no such profile (bundled: {}; or give a path to a .toml file)",
+                        names.join(", ")
+                    ),
+                }
+            })?;
         let mut profile = Profile::parse(text, spec)?;
         profile.origin = "bundled".into();
         Ok(profile)
@@ -90,7 +97,10 @@ impl Profile {
 
     /// Parses and validates profile text; `source_name` names it in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Profile> {
-        let fail = |message: String| Error::Profile { source_name: source_name.to_string(), message };
+        let fail = |message: String| Error::Profile {
+            source_name: source_name.to_string(),
+            message,
+        };
         let raw: RawProfile = toml::from_str(text).map_err(|e| fail(one_line(&e.to_string())))?;
 
         if raw.min_protocol < Protocol::TlsV1_0 {
@@ -100,7 +110,8 @@ impl Profile {
             )));
         }
         let tls12_ciphers = suites(&raw.tls12_ciphers, "tls12_ciphers", false).map_err(fail)?;
-        let tls13_ciphersuites = suites(&raw.tls13_ciphersuites, "tls13_ciphersuites", true).map_err(fail)?;
+        let tls13_ciphersuites =
+            suites(&raw.tls13_ciphersuites, "tls13_ciphersuites", true).map_err(fail)?;
         if raw.min_protocol <= Protocol::TlsV1_2 && tls12_ciphers.is_empty() {
             return Err(fail(format!(
                 "tls12_ciphers is empty but min_protocol = {:?} allows TLS 1.2 or older: list the allowed suites",
@@ -108,10 +119,14 @@ impl Profile {
             )));
         }
         if tls13_ciphersuites.is_empty() {
-            return Err(fail("tls13_ciphersuites is empty: TLS 1.3 needs at least one suite".into()));
+            return Err(fail(
+                "tls13_ciphersuites is empty: TLS 1.3 needs at least one suite".into(),
+            ));
         }
         if raw.groups.is_empty() {
-            return Err(fail("groups is empty: list at least one key exchange group".into()));
+            return Err(fail(
+                "groups is empty: list at least one key exchange group".into(),
+            ));
         }
         for text in [&raw.name, &raw.description] {
             if text.contains(['\n', '\r']) {
@@ -147,7 +162,11 @@ fn suites(names: &[String], key: &str, tls13: bool) -> Result<Vec<CipherSuite>, 
             .filter(|s| s.openssl_name().is_some())
             .ok_or_else(|| format!("{key}: unknown cipher suite {name:?} (use IANA names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)"))?;
         if suite.is_tls13() != tls13 {
-            let other = if tls13 { "tls12_ciphers" } else { "tls13_ciphersuites" };
+            let other = if tls13 {
+                "tls12_ciphers"
+            } else {
+                "tls13_ciphersuites"
+            };
             return Err(format!("{key}: {name} belongs in {other}"));
         }
         if !out.contains(&suite) {
@@ -161,7 +180,6 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,12 +192,17 @@ mod tests {
         assert_eq!(i.min_protocol, Protocol::TlsV1_2);
         assert_eq!(i.tls12_ciphers.len(), 9);
         assert!(!i.allows(Protocol::TlsV1_1));
-        assert_eq!(Profile::load("modern").unwrap().min_protocol, Protocol::TlsV1_3);
+        assert_eq!(
+            Profile::load("modern").unwrap().min_protocol,
+            Protocol::TlsV1_3
+        );
     }
 
     #[test]
     fn unknown_key_names_file_and_key() {
-        let text = BUNDLED[0].1.replace("server_cipher_order", "server_cipher_ordr");
+        let text = BUNDLED[0]
+            .1
+            .replace("server_cipher_order", "server_cipher_ordr");
         let err = Profile::parse(&text, "mine.toml").unwrap_err().to_string();
         assert!(err.starts_with("profile mine.toml:"), "{err}");
         assert!(err.contains("server_cipher_ordr"), "{err}");
@@ -188,11 +211,25 @@ mod tests {
     #[test]
     fn bad_values_are_refused() {
         let text = BUNDLED[0].1.replace("\"TLSv1.2\"", "\"SSLv3\"");
-        assert!(Profile::parse(&text, "p").unwrap_err().to_string().contains("SSLv2 and SSLv3"));
-        let text = BUNDLED[0].1.replace("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_NOPE");
-        assert!(Profile::parse(&text, "p").unwrap_err().to_string().contains("TLS_NOPE"));
-        let text = BUNDLED[0].1.replace("\"TLS_DHE_RSA_WITH_AES_128_GCM_SHA256\"", "\"TLS_AES_128_GCM_SHA256\"");
-        assert!(Profile::parse(&text, "p").unwrap_err().to_string().contains("belongs in"));
+        assert!(Profile::parse(&text, "p")
+            .unwrap_err()
+            .to_string()
+            .contains("SSLv2 and SSLv3"));
+        let text = BUNDLED[0]
+            .1
+            .replace("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_NOPE");
+        assert!(Profile::parse(&text, "p")
+            .unwrap_err()
+            .to_string()
+            .contains("TLS_NOPE"));
+        let text = BUNDLED[0].1.replace(
+            "\"TLS_DHE_RSA_WITH_AES_128_GCM_SHA256\"",
+            "\"TLS_AES_128_GCM_SHA256\"",
+        );
+        assert!(Profile::parse(&text, "p")
+            .unwrap_err()
+            .to_string()
+            .contains("belongs in"));
         assert!(Profile::load("nope").is_err());
     }
 }

@@ -18,16 +18,56 @@ struct GroupInfo {
 }
 
 static GROUPS: &[GroupInfo] = &[
-    GroupInfo { group: Group(0x0017), name: "secp256r1", aliases: &["prime256v1", "P-256"] },
-    GroupInfo { group: Group(0x0018), name: "secp384r1", aliases: &["P-384"] },
-    GroupInfo { group: Group(0x0019), name: "secp521r1", aliases: &["P-521"] },
-    GroupInfo { group: Group(0x001d), name: "X25519", aliases: &["x25519"] },
-    GroupInfo { group: Group(0x001e), name: "X448", aliases: &["x448"] },
-    GroupInfo { group: Group(0x0100), name: "ffdhe2048", aliases: &[] },
-    GroupInfo { group: Group(0x0101), name: "ffdhe3072", aliases: &[] },
-    GroupInfo { group: Group(0x0102), name: "ffdhe4096", aliases: &[] },
-    GroupInfo { group: Group(0x0103), name: "ffdhe6144", aliases: &[] },
-    GroupInfo { group: Group(0x0104), name: "ffdhe8192", aliases: &[] },
+    GroupInfo {
+        group: Group(0x0017),
+        name: "secp256r1",
+        aliases: &["prime256v1", "P-256"],
+    },
+    GroupInfo {
+        group: Group(0x0018),
+        name: "secp384r1",
+        aliases: &["P-384"],
+    },
+    GroupInfo {
+        group: Group(0x0019),
+        name: "secp521r1",
+        aliases: &["P-521"],
+    },
+    GroupInfo {
+        group: Group(0x001d),
+        name: "X25519",
+        aliases: &["x25519"],
+    },
+    GroupInfo {
+        group: Group(0x001e),
+        name: "X448",
+        aliases: &["x448"],
+    },
+    GroupInfo {
+        group: Group(0x0100),
+        name: "ffdhe2048",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0101),
+        name: "ffdhe3072",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0102),
+        name: "ffdhe4096",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0103),
+        name: "ffdhe6144",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0104),
+        name: "ffdhe8192",
+        aliases: &[],
+    },
 ];
 
 impl Group {
@@ -46,7 +86,13 @@ impl Group {
 
     /// The name OpenSSL configs use (Postfix's tls_eecdh_auto_curves, Dovecot's ssl_curve_list).
     pub fn openssl_name(self) -> Option<&'static str> {
-        self.info().map(|g| if g.group == Group::SECP256R1 { "prime256v1" } else { g.name })
+        self.info().map(|g| {
+            if g.group == Group::SECP256R1 {
+                "prime256v1"
+            } else {
+                g.name
+            }
+        })
     }
 }
 
@@ -82,6 +128,8 @@ impl Serialize for Group {
 
 impl<'de> Deserialize<'de> for Group {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
