@@ -6,6 +6,10 @@
 //! - `error`: the error type and exit codes.
 
 pub mod error;
+pub mod fsutil;
+pub mod journal;
+pub mod mta;
+pub mod plan;
 pub mod profile;
 pub mod tls;
 
@@ -13,3 +17,5 @@ pub mod tls;
 pub fn run(_args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
     0
 }
+pub mod cert;
+pub mod edit;

@@ -1,0 +1,210 @@
+//! Certificate and key checks done before any config is written: the files
+//! exist and parse, the key matches the certificate, the certificate is
+//! valid now, and the key is not readable by others. Softer problems
+//! (self-signed, snakeoil, expiring soon, weak key) come back as warnings.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::sign::CertifiedKey;
+use rustls_pki_types::pem::{PemObject, SectionKind};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::public_key::PublicKey;
+
+use crate::error::{Error, Result};
+use crate::profile::CertificatePolicy;
+
+/// What a checked certificate is, for reports and the backup manifest.
+#[derive(Clone, Debug, Serialize)]
+pub struct CertInfo {
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: String,
+    pub not_after: String,
+    /// SHA-256 of the leaf certificate's DER, lowercase hex: what the probe compares.
+    pub sha256: String,
+    pub key: String,
+    pub self_signed: bool,
+    pub warnings: Vec<String>,
+}
+
+/// The PEM sections of a file: certificates and private keys.
+struct PemFile {
+    certs: Vec<CertificateDer<'static>>,
+    keys: Vec<PrivateKeyDer<'static>>,
+}
+
+fn read_pem(path: &Path, what: &str) -> Result<PemFile> {
+    let fail = |message: String| Error::Certificate {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the {what}: {e}")))?;
+    let mut file = PemFile {
+        certs: Vec::new(),
+        keys: Vec::new(),
+    };
+    for section in <(SectionKind, Vec<u8>) as PemObject>::pem_slice_iter(&bytes) {
+        let (kind, der) = section.map_err(|e| fail(format!("the {what} is not valid PEM: {e}")))?;
+        match kind {
+            SectionKind::Certificate => file.certs.push(CertificateDer::from(der)),
+            SectionKind::PrivateKey => file.keys.push(PrivateKeyDer::Pkcs8(der.into())),
+            SectionKind::RsaPrivateKey => file.keys.push(PrivateKeyDer::Pkcs1(der.into())),
+            SectionKind::EcPrivateKey => file.keys.push(PrivateKeyDer::Sec1(der.into())),
+            _ => {}
+        }
+    }
+    Ok(file)
+}
+
+/// Checks a certificate file (leaf first, then its chain) and its key file,
+/// which may be the same file. `now` is passed in so tests can move time.
+pub fn check_pair(
+    cert_path: &Path,
+    key_path: &Path,
+    policy: &CertificatePolicy,
+    now: OffsetDateTime,
+) -> Result<CertInfo> {
+    let cert_fail = |message: String| Error::Certificate {
+        path: cert_path.to_path_buf(),
+        message,
+    };
+    let certs = read_pem(cert_path, "certificate")?.certs;
+    let Some(leaf) = certs.first() else {
+        return Err(cert_fail("no CERTIFICATE block found in the file".into()));
+    };
+    let key_fail = |message: String| Error::Certificate {
+        path: key_path.to_path_buf(),
+        message,
+    };
+    let mut keys = read_pem(key_path, "key")?.keys;
+    if keys.len() != 1 {
+        return Err(key_fail(format!(
+            "expected one PRIVATE KEY block, found {}",
+            keys.len()
+        )));
+    }
+    let key = keys.remove(0);
+
+    let mode = std::fs::metadata(key_path)
+        .map_err(|e| key_fail(format!("cannot stat the key: {e}")))?
+        .permissions()
+        .mode();
+    if mode & 0o004 != 0 {
+        return Err(key_fail(format!(
+            "the private key is readable by everyone (mode {:o}); run `chmod o-rwx {}`",
+            mode & 0o777,
+            key_path.display()
+        )));
+    }
+
+    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| key_fail(format!("unsupported or corrupt private key: {e}")))?;
+    CertifiedKey::new(certs.clone(), Arc::clone(&signing_key))
+        .keys_match()
+        .map_err(|_| {
+            key_fail(format!(
+                "this key does not match the certificate {}",
+                cert_path.display()
+            ))
+        })?;
+
+    let (_, x509) = X509Certificate::from_der(leaf)
+        .map_err(|e| cert_fail(format!("the certificate does not parse: {e}")))?;
+    let not_before = x509.validity().not_before.to_datetime();
+    let not_after = x509.validity().not_after.to_datetime();
+    if now > not_after {
+        return Err(cert_fail(format!(
+            "the certificate expired on {}",
+            rfc3339(not_after)
+        )));
+    }
+    if now < not_before {
+        return Err(cert_fail(format!(
+            "the certificate is not valid before {}",
+            rfc3339(not_before)
+        )));
+    }
+
+    let self_signed = x509.subject() == x509.issuer() && x509.verify_signature(None).is_ok();
+    let (key_desc, rsa_bits) = describe_key(&x509);
+    let mut warnings = Vec::new();
+    if self_signed {
+        warnings.push(
+            "the certificate is self-signed: peers that verify certificates will not trust it"
+                .to_string(),
+        );
+    }
+    let path_text = format!("{} {}", cert_path.display(), key_path.display());
+    if path_text.contains("snakeoil") {
+        warnings.push("this is the distribution's snakeoil certificate, made at install time: replace it with a real one (--cert/--key)".to_string());
+    }
+    let days_left = (not_after - now).whole_days();
+    if days_left < 30 {
+        warnings.push(format!(
+            "the certificate expires in {days_left} days ({})",
+            rfc3339(not_after)
+        ));
+    }
+    let lifespan = (not_after - not_before).whole_days();
+    if lifespan > i64::from(policy.max_lifespan_days) {
+        warnings.push(format!(
+            "the certificate's lifespan is {lifespan} days; the profile recommends at most {}",
+            policy.max_lifespan_days
+        ));
+    }
+    if let Some(bits) = rsa_bits.filter(|b| *b < policy.rsa_min_bits) {
+        warnings.push(format!(
+            "the RSA key has {bits} bits; the profile asks for at least {}",
+            policy.rsa_min_bits
+        ));
+    }
+
+    Ok(CertInfo {
+        cert_path: cert_path.to_path_buf(),
+        key_path: key_path.to_path_buf(),
+        subject: x509.subject().to_string(),
+        issuer: x509.issuer().to_string(),
+        not_before: rfc3339(not_before),
+        not_after: rfc3339(not_after),
+        sha256: hex(&Sha256::digest(leaf.as_ref())),
+        key: key_desc,
+        self_signed,
+        warnings,
+    })
+}
+
+fn describe_key(x509: &X509Certificate<'_>) -> (String, Option<u32>) {
+    match x509.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) => {
+            let bits = rsa.key_size() as u32;
+            (format!("RSA {bits}"), Some(bits))
+        }
+        Ok(PublicKey::EC(point)) => (format!("EC {}", point.key_size()), None),
+        Ok(other) => (
+            format!("{other:?}")
+                .split('(')
+                .next()
+                .unwrap_or("other")
+                .to_string(),
+            None,
+        ),
+        Err(_) => ("unknown".to_string(), None),
+    }
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

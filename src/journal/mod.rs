@@ -1,0 +1,111 @@
+//! The journal: backup sets under the state directory, one per change, and
+//! the lock that lets one mailtls run at a time. `journal` owns the state
+//! directory; it never edits a server's config (that is `apply`'s job).
+
+mod lock;
+mod manifest;
+
+pub use lock::Lock;
+pub use manifest::{FileRecord, Manifest, SetState};
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The state directory (`--state-dir`), created root-only on first use.
+pub struct Journal {
+    root: PathBuf,
+}
+
+impl Journal {
+    pub fn open(root: &Path) -> Result<Journal> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root.join("backups"))
+            .map_err(Error::io(root, "cannot create the state directory"))?;
+        let perms = std::fs::Permissions::from_mode(0o700);
+        std::fs::set_permissions(root, perms)
+            .map_err(Error::io(root, "cannot restrict the state directory"))?;
+        Ok(Journal {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Opens without creating: for read-only commands.
+    pub fn existing(root: &Path) -> Option<Journal> {
+        root.join("backups").is_dir().then(|| Journal {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn lock(&self) -> Result<Lock> {
+        Lock::acquire(&self.root.join("lock"))
+    }
+
+    pub fn set_dir(&self, id: &str) -> PathBuf {
+        self.root.join("backups").join(id)
+    }
+
+    /// Every backup set, oldest first. Unreadable ones are reported, not skipped silently.
+    pub fn sets(&self) -> Result<Vec<Manifest>> {
+        let dir = self.root.join("backups");
+        let mut ids: Vec<String> = std::fs::read_dir(&dir)
+            .map_err(Error::io(&dir, "cannot list"))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        ids.iter()
+            .map(|id| Manifest::load(&self.set_dir(id)))
+            .collect()
+    }
+
+    pub fn find(&self, id: &str) -> Result<Manifest> {
+        if id.contains('/') || id.starts_with('.') || !self.set_dir(id).is_dir() {
+            return Err(Error::State(format!(
+                "no backup set {id:?} in {}; `mailtls history` lists them",
+                self.root.display()
+            )));
+        }
+        Manifest::load(&self.set_dir(id))
+    }
+
+    /// The newest set whose change is live (applied and not rolled back).
+    pub fn latest_live(&self) -> Result<Manifest> {
+        self.sets()?
+            .into_iter()
+            .rev()
+            .find(|m| matches!(m.state, SetState::Applied | SetState::Verified))
+            .ok_or_else(|| {
+                Error::State(format!(
+                    "nothing to roll back: no applied change in {}",
+                    self.root.display()
+                ))
+            })
+    }
+
+    /// A new, unique set id: UTC time to the millisecond, sortable.
+    pub fn new_id(&self) -> String {
+        let now = time::OffsetDateTime::now_utc();
+        let base = format!(
+            "{:04}{:02}{:02}-{:02}{:02}{:02}-{:03}",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second(),
+            now.millisecond()
+        );
+        let mut id = base.clone();
+        let mut n = 1;
+        while self.set_dir(&id).exists() {
+            id = format!("{base}.{n}");
+            n += 1;
+        }
+        id
+    }
+}

@@ -1,0 +1,210 @@
+//! Mail server backends. Each one finds its server, reads its config, turns a
+//! profile into a `Plan`, validates staged files with the server's own
+//! checker and says how to reload. Backends compute; `apply` writes.
+
+pub mod postfix;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::profile::Profile;
+
+/// The mail servers mailtls knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MtaKind {
+    Postfix,
+}
+
+impl MtaKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MtaKind::Postfix => "postfix",
+        }
+    }
+}
+
+/// How a listener starts TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenerTls {
+    /// Plaintext first, then STARTTLS (SMTP on 25/587, IMAP 143, POP3 110).
+    Starttls,
+    /// TLS from the first byte (465, 993, 995).
+    Implicit,
+    /// No TLS at all.
+    None,
+}
+
+/// A network listener a server declares, and what it speaks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    /// The service as the config names it (`smtp`, `submission`, `127.0.0.1:2525`).
+    pub service: String,
+    /// `smtp`, `imap` or `pop3`.
+    pub protocol: String,
+    /// Where a local probe reaches it.
+    pub host: String,
+    pub port: u16,
+    pub tls: ListenerTls,
+}
+
+/// How to make the server read its new config. Argv lists never pass
+/// through a shell; `Shell` is only the user's own `--reload-command`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reload {
+    Argv(Vec<String>),
+    Shell(String),
+}
+
+impl Reload {
+    pub fn run(&self) -> Result<()> {
+        let (program, output) = match self {
+            Reload::Argv(argv) => (
+                argv.join(" "),
+                Command::new(&argv[0]).args(&argv[1..]).output(),
+            ),
+            Reload::Shell(cmd) => (
+                cmd.clone(),
+                Command::new("/bin/sh").arg("-c").arg(cmd).output(),
+            ),
+        };
+        let output = output.map_err(|e| Error::Command {
+            program: program.clone(),
+            status: "could not start".into(),
+            stderr: e.to_string(),
+        })?;
+        if !output.status.success() {
+            return Err(Error::Command {
+                program,
+                status: output.status.to_string(),
+                stderr: last_line(&output.stderr),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What the user asked for, resolved.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub profile: Profile,
+    /// A new certificate and key (`--cert`/`--key`), or keep the current ones.
+    pub cert: Option<(PathBuf, PathBuf)>,
+    pub reload_command: Option<String>,
+}
+
+/// What `detect` found of one server.
+#[derive(Clone, Debug, Serialize)]
+pub struct Detected {
+    pub mta: MtaKind,
+    pub version: Option<String>,
+    pub tls_library: Option<String>,
+    /// The config directory or file of this instance.
+    pub config: PathBuf,
+    pub config_files: Vec<PathBuf>,
+    pub listeners: Vec<Listener>,
+    /// The TLS settings in effect, name and value.
+    pub tls_settings: Vec<(String, String)>,
+    /// What is weak about them today.
+    pub weaknesses: Vec<String>,
+}
+
+/// A selected server instance, ready to plan and validate.
+pub enum Server {
+    Postfix(postfix::Postfix),
+}
+
+impl Server {
+    /// Finds the server to work on: the one named by `--mta`, or the one installed.
+    pub fn open(kind: Option<MtaKind>, config: Option<&Path>) -> Result<Server> {
+        match kind {
+            Some(MtaKind::Postfix) => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
+            None => {
+                if config.is_some_and(|c| c.join("main.cf").is_file())
+                    || postfix::Postfix::installed()
+                {
+                    return Ok(Server::Postfix(postfix::Postfix::open(config)?));
+                }
+                Err(Error::Usage(
+                    "no supported mail server found on this host; name one with --mta and its config with --config".into(),
+                ))
+            }
+        }
+    }
+
+    pub fn detect(&self) -> Result<Detected> {
+        match self {
+            Server::Postfix(p) => p.detect(),
+        }
+    }
+
+    pub fn plan(&self, request: &Request) -> Result<Plan> {
+        match self {
+            Server::Postfix(p) => p.plan(request),
+        }
+    }
+
+    /// Runs the server's own checker on a copy of its config with the plan's
+    /// new files in place, before anything goes live.
+    pub fn validate(&self, plan: &Plan) -> Result<()> {
+        match self {
+            Server::Postfix(p) => p.validate(plan),
+        }
+    }
+}
+
+/// Every supported server found on this host.
+pub fn detect_all() -> Vec<Result<Detected>> {
+    let mut found = Vec::new();
+    if postfix::Postfix::installed() {
+        found.push(postfix::Postfix::open(None).and_then(|p| p.detect()));
+    }
+    found
+}
+
+/// Finds a program on PATH or in the sbin directories root's PATH has.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs a program (never through a shell) and returns its stdout, or an
+/// error that carries the last line of its stderr.
+pub fn run_program(program: &Path, args: &[&str]) -> Result<String> {
+    let display = format!("{} {}", program.display(), args.join(" "));
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| Error::Command {
+            program: display.clone(),
+            status: "could not start".into(),
+            stderr: e.to_string(),
+        })?;
+    if !output.status.success() {
+        return Err(Error::Command {
+            program: display,
+            status: output.status.to_string(),
+            stderr: last_line(&output.stderr),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn last_line(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}

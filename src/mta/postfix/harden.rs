@@ -1,0 +1,165 @@
+//! What a profile means in Postfix's main.cf parameters, and when a value
+//! the user already has is good enough to keep: mailtls never replaces a
+//! setting that is already as strict as the profile or stricter.
+
+use crate::profile::Profile;
+use crate::tls::{CipherSuite, Group, Protocol};
+
+use super::protocols;
+use super::Version;
+
+/// The Postfix version that understands `>=TLSv1.2`.
+const MODERN_PROTOCOL_SYNTAX: Version = Version(3, 6);
+
+/// The parameters the profile sets, each with its desired value, in the order they are added.
+pub fn desired(profile: &Profile, version: Option<Version>) -> Vec<(&'static str, String)> {
+    let modern = version.is_some_and(|v| v >= MODERN_PROTOCOL_SYNTAX);
+    let protocols = protocols::spec_from(profile.min_protocol, modern);
+    let mut out: Vec<(&'static str, String)> = [
+        "smtpd_tls_protocols",
+        "smtpd_tls_mandatory_protocols",
+        "smtp_tls_protocols",
+        "smtp_tls_mandatory_protocols",
+    ]
+    .into_iter()
+    .map(|name| (name, protocols.clone()))
+    .collect();
+    if !profile.tls12_ciphers.is_empty() && profile.min_protocol <= Protocol::TlsV1_2 {
+        for name in [
+            "smtpd_tls_ciphers",
+            "smtpd_tls_mandatory_ciphers",
+            "smtp_tls_ciphers",
+            "smtp_tls_mandatory_ciphers",
+        ] {
+            out.push((name, "high".to_string()));
+        }
+        let list: Vec<&str> = profile
+            .tls12_ciphers
+            .iter()
+            .filter_map(|s| s.openssl_name())
+            .collect();
+        out.push(("tls_high_cipherlist", list.join(":")));
+    }
+    out.push((
+        "tls_preempt_cipherlist",
+        if profile.server_cipher_order {
+            "yes"
+        } else {
+            "no"
+        }
+        .to_string(),
+    ));
+    let curves: Vec<&str> = profile
+        .groups
+        .iter()
+        .filter(|g| g.0 < 0x0100)
+        .filter_map(|g| g.openssl_name())
+        .collect();
+    if !curves.is_empty() {
+        out.push(("tls_eecdh_auto_curves", curves.join(" ")));
+    }
+    out
+}
+
+/// Whether `current` (the value in effect, `None` when unset) already meets the profile for `name`.
+pub fn acceptable(name: &str, current: Option<&str>, wanted: &str, profile: &Profile) -> bool {
+    let Some(current) = current.map(str::trim) else {
+        return false;
+    };
+    if name.ends_with("_protocols") {
+        let on = protocols::enabled(current);
+        return !on.is_empty() && on.iter().all(|p| profile.allows(*p));
+    }
+    match name {
+        "tls_high_cipherlist" => {
+            let names: Vec<&str> = list(current);
+            !names.is_empty()
+                && names.iter().all(|n| {
+                    CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s))
+                })
+        }
+        "tls_eecdh_auto_curves" => {
+            let names: Vec<&str> = list(current);
+            !names.is_empty()
+                && names.iter().all(|n| {
+                    n.parse::<Group>()
+                        .is_ok_and(|g| profile.groups.contains(&g))
+                })
+        }
+        "tls_preempt_cipherlist" => current.eq_ignore_ascii_case(wanted),
+        _ => current == wanted,
+    }
+}
+
+fn list(value: &str) -> Vec<&str> {
+    value
+        .split([':', ',', ' ', '\t'])
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intermediate_on_3_7_uses_the_modern_syntax_and_high_list() {
+        let p = Profile::load("intermediate").unwrap();
+        let d = desired(&p, Some(Version(3, 7)));
+        assert!(d.contains(&("smtpd_tls_protocols", ">=TLSv1.2".into())));
+        let high = &d
+            .iter()
+            .find(|(n, _)| *n == "tls_high_cipherlist")
+            .unwrap()
+            .1;
+        assert!(high.starts_with("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"));
+        let old = desired(&p, Some(Version(3, 5)));
+        assert!(old.contains(&(
+            "smtp_tls_protocols",
+            "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1".into()
+        )));
+    }
+
+    #[test]
+    fn stricter_values_are_kept_weaker_ones_are_not() {
+        let p = Profile::load("intermediate").unwrap();
+        assert!(acceptable(
+            "smtpd_tls_protocols",
+            Some(">=TLSv1.3"),
+            ">=TLSv1.2",
+            &p
+        ));
+        assert!(acceptable(
+            "smtpd_tls_protocols",
+            Some("!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"),
+            ">=TLSv1.2",
+            &p
+        ));
+        assert!(!acceptable(
+            "smtpd_tls_protocols",
+            Some(">=TLSv1"),
+            ">=TLSv1.2",
+            &p
+        ));
+        assert!(!acceptable("smtpd_tls_protocols", None, ">=TLSv1.2", &p));
+        assert!(acceptable(
+            "tls_high_cipherlist",
+            Some("ECDHE-RSA-AES128-GCM-SHA256"),
+            "x",
+            &p
+        ));
+        assert!(!acceptable(
+            "tls_high_cipherlist",
+            Some("aNULL:-aNULL:HIGH:@STRENGTH"),
+            "x",
+            &p
+        ));
+        assert!(acceptable("tls_eecdh_auto_curves", Some("X25519"), "x", &p));
+        assert!(!acceptable(
+            "tls_eecdh_auto_curves",
+            Some("X25519 X448"),
+            "x",
+            &p
+        ));
+    }
+}

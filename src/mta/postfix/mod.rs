@@ -1,0 +1,549 @@
+//! The Postfix backend: finds an instance (`--config` is its config
+//! directory, as `postconf -c` takes it), plans main.cf and master.cf edits
+//! from a profile, validates staged files with `postfix check` and
+//! `postconf`, and says how to reload.
+
+mod harden;
+mod listeners;
+mod protocols;
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use crate::cert;
+use crate::edit::check_one_line;
+use crate::edit::postfix_main::MainCf;
+use crate::edit::postfix_master::MasterCf;
+use crate::error::{Error, Result};
+use crate::mta::{find_program, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::plan::{FileChange, Plan, SettingChange};
+use crate::tls::Protocol;
+
+/// The comment under which new parameters are added to main.cf.
+const ANCHOR: &str =
+    "# TLS hardening added by mailtls (https://example.invalid/mailtls): see `mailtls history`";
+
+/// A Postfix version, major and minor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32);
+
+impl Version {
+    fn parse(text: &str) -> Option<Version> {
+        let mut parts = text.trim().split('.');
+        Some(Version(
+            parts.next()?.parse().ok()?,
+            parts.next()?.parse().ok()?,
+        ))
+    }
+}
+
+/// A Postfix instance.
+pub struct Postfix {
+    config_dir: PathBuf,
+    postconf: Option<PathBuf>,
+    version: Option<String>,
+}
+
+impl Postfix {
+    pub fn installed() -> bool {
+        find_program("postconf").is_some()
+    }
+
+    pub fn open(config: Option<&Path>) -> Result<Postfix> {
+        let postconf = find_program("postconf");
+        let config_dir = match (config, &postconf) {
+            (Some(dir), _) => dir.to_path_buf(),
+            (None, Some(postconf)) => PathBuf::from(run_program(postconf, &["-h", "config_directory"])?.trim()),
+            (None, None) => {
+                return Err(Error::MissingProgram {
+                    program: "postconf".into(),
+                    hint: "Postfix does not seem to be installed; point --config at a Postfix config directory".into(),
+                })
+            }
+        };
+        let config_dir = std::path::absolute(&config_dir)
+            .map_err(Error::io(&config_dir, "cannot resolve the path"))?;
+        if !config_dir.join("main.cf").is_file() {
+            return Err(Error::Config(format!(
+                "{} has no main.cf: --config takes a Postfix config directory (like /etc/postfix)",
+                config_dir.display()
+            )));
+        }
+        let version = match &postconf {
+            Some(postconf) => Some(
+                run_program(postconf, &["-d", "-h", "mail_version"])?
+                    .trim()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        Ok(Postfix {
+            config_dir,
+            postconf,
+            version,
+        })
+    }
+
+    fn main_path(&self) -> PathBuf {
+        self.config_dir.join("main.cf")
+    }
+
+    fn master_path(&self) -> PathBuf {
+        self.config_dir.join("master.cf")
+    }
+
+    fn read(&self) -> Result<(String, MainCf, String, MasterCf)> {
+        let main_text = read_text(&self.main_path())?;
+        let main = MainCf::parse(&main_text).map_err(|e| Error::Parse {
+            path: self.main_path(),
+            line: e.line,
+            message: e.message,
+        })?;
+        let master_text = read_text(&self.master_path())?;
+        let master = MasterCf::parse(&master_text).map_err(|e| Error::Parse {
+            path: self.master_path(),
+            line: e.line,
+            message: e.message,
+        })?;
+        Ok((main_text, main, master_text, master))
+    }
+
+    fn version(&self) -> Option<Version> {
+        self.version.as_deref().and_then(Version::parse)
+    }
+
+    /// Whether this is the host's default instance (reloaded through the service manager).
+    fn is_default_instance(&self) -> bool {
+        let default = self
+            .postconf
+            .as_ref()
+            .and_then(|p| run_program(p, &["-h", "config_directory"]).ok())
+            .map(|s| PathBuf::from(s.trim()))
+            .unwrap_or_else(|| PathBuf::from("/etc/postfix"));
+        same_file(&default, &self.config_dir)
+    }
+
+    pub fn detect(&self) -> Result<Detected> {
+        let (_, main, _, master) = self.read()?;
+        let profile = crate::profile::Profile::load(crate::profile::DEFAULT)?;
+        let mut weaknesses = Vec::new();
+        let mut tls_settings = Vec::new();
+        for (name, wanted) in harden::desired(&profile, self.version()) {
+            let current = main.get(name);
+            tls_settings.push((
+                name.to_string(),
+                current.clone().unwrap_or_else(|| "(default)".into()),
+            ));
+            if name.ends_with("_protocols")
+                && !harden::acceptable(name, current.as_deref(), &wanted, &profile)
+            {
+                let on: Vec<&str> = protocols::enabled(current.as_deref().unwrap_or(""))
+                    .iter()
+                    .map(|p| p.name())
+                    .collect();
+                if on
+                    .iter()
+                    .any(|p| p.parse::<Protocol>().is_ok_and(|p| p < Protocol::TlsV1_2))
+                {
+                    weaknesses.push(format!("{name} allows {}", on.join(", ")));
+                }
+            }
+        }
+        for name in [
+            "smtpd_tls_security_level",
+            "smtpd_tls_cert_file",
+            "smtpd_tls_key_file",
+            "smtpd_tls_chain_files",
+        ] {
+            if let Some(value) = main.get(name) {
+                tls_settings.push((name.to_string(), value));
+            }
+        }
+        if main
+            .get("smtpd_tls_ciphers")
+            .is_none_or(|c| c == "medium" || c == "low" || c == "export")
+        {
+            weaknesses.push(
+                "smtpd_tls_ciphers allows medium-strength and anonymous (aNULL) suites".into(),
+            );
+        }
+        let listeners = listeners::listeners(&main, &master);
+        for l in listeners.iter().filter(|l| l.tls == ListenerTls::None) {
+            weaknesses.push(format!(
+                "{} ({}:{}) does not offer TLS",
+                l.service, l.host, l.port
+            ));
+        }
+        if let Ok(Some((cert_path, key_path))) = self.current_cert(&main) {
+            match cert::check_pair(
+                &cert_path,
+                &key_path,
+                &profile.certificate,
+                OffsetDateTime::now_utc(),
+            ) {
+                Ok(info) => weaknesses.extend(info.warnings),
+                Err(e) => weaknesses.push(e.to_string()),
+            }
+        }
+        Ok(Detected {
+            mta: MtaKind::Postfix,
+            version: self.version.clone(),
+            tls_library: self.tls_library(),
+            config: self.config_dir.clone(),
+            config_files: vec![self.main_path(), self.master_path()],
+            listeners,
+            tls_settings,
+            weaknesses,
+        })
+    }
+
+    /// The TLS library smtpd links against, from its shared library list.
+    fn tls_library(&self) -> Option<String> {
+        let postconf = self.postconf.as_ref()?;
+        let daemons = run_program(postconf, &["-h", "daemon_directory"]).ok()?;
+        let ldd = run_program(Path::new("ldd"), &[&format!("{}/smtpd", daemons.trim())]).ok()?;
+        let soname = ldd
+            .split_whitespace()
+            .find(|w| w.starts_with("libssl.so."))?;
+        let major = soname.trim_start_matches("libssl.so.");
+        let exact = run_program(Path::new("openssl"), &["version"])
+            .ok()
+            .map(|v| v.trim().to_string());
+        Some(
+            exact
+                .filter(|v| v.starts_with(&format!("OpenSSL {major}")))
+                .unwrap_or(format!("OpenSSL ({soname})")),
+        )
+    }
+
+    /// The certificate and key files main.cf configures for smtpd, if any.
+    fn current_cert(&self, main: &MainCf) -> Result<Option<(PathBuf, PathBuf)>> {
+        let expand = |v: String| PathBuf::from(expand(&v, main, &self.config_dir));
+        if let Some(chain) = main.get("smtpd_tls_chain_files").filter(|v| !v.is_empty()) {
+            let files: Vec<PathBuf> = chain
+                .split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(|s| expand(s.into()))
+                .collect();
+            // Postfix wants the key first, then the certificates; one file may hold both.
+            return Ok(match files.as_slice() {
+                [one] => Some((one.clone(), one.clone())),
+                [key, cert, ..] => Some((cert.clone(), key.clone())),
+                [] => None,
+            });
+        }
+        let cert = main
+            .get("smtpd_tls_cert_file")
+            .filter(|v| !v.is_empty())
+            .map(expand);
+        let key = main
+            .get("smtpd_tls_key_file")
+            .filter(|v| !v.is_empty())
+            .map(expand);
+        Ok(match (cert, key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            // Postfix reads the key from the certificate file when no key file is set.
+            (Some(cert), None) => Some((cert.clone(), cert)),
+            _ => None,
+        })
+    }
+
+    pub fn plan(&self, request: &Request) -> Result<Plan> {
+        let profile = &request.profile;
+        let (main_before, mut main, master_before, mut master) = self.read()?;
+        let main_path = self.main_path();
+        let master_path = self.master_path();
+        let mut settings = Vec::new();
+        let mut warnings = Vec::new();
+        if self.version.is_none() {
+            warnings.push("postconf not found: Postfix's version is unknown, so the protocol settings use the syntax every version understands".into());
+        }
+
+        let mut set_main = |main: &mut MainCf, name: &str, value: &str| {
+            let before = main.get(name);
+            if before.as_deref() != Some(value) {
+                main.set(name, value, ANCHOR);
+                settings.push(SettingChange {
+                    file: main_path.clone(),
+                    name: name.into(),
+                    before,
+                    after: value.into(),
+                });
+            }
+        };
+
+        let desired = harden::desired(profile, self.version());
+        for (name, wanted) in &desired {
+            if !harden::acceptable(name, main.get(name).as_deref(), wanted, profile) {
+                set_main(&mut main, name, wanted);
+            }
+        }
+        let level = main.get("smtpd_tls_security_level").unwrap_or_default();
+        let legacy_on = main.get("smtpd_use_tls").as_deref() == Some("yes");
+        if (level.is_empty() && !legacy_on) || level == "none" {
+            set_main(&mut main, "smtpd_tls_security_level", "may");
+        }
+
+        let cert_files = match &request.cert {
+            Some((cert, key)) => {
+                let cert = absolute_value("--cert", cert)?;
+                let key = absolute_value("--key", key)?;
+                if main
+                    .get("smtpd_tls_chain_files")
+                    .is_some_and(|v| !v.is_empty())
+                {
+                    set_main(
+                        &mut main,
+                        "smtpd_tls_chain_files",
+                        &format!("{}, {}", key.display(), cert.display()),
+                    );
+                } else {
+                    set_main(
+                        &mut main,
+                        "smtpd_tls_cert_file",
+                        &cert.display().to_string(),
+                    );
+                    set_main(&mut main, "smtpd_tls_key_file", &key.display().to_string());
+                }
+                Some((cert, key))
+            }
+            None => self.current_cert(&main)?,
+        };
+
+        for index in 0..master.services().len() {
+            let service = &master.services()[index];
+            let scope = format!("{}/{}", service.name, service.kind);
+            let mut edits = Vec::new();
+            for o in service.overrides() {
+                let Some((_, wanted)) = desired.iter().find(|(n, _)| *n == o.name) else {
+                    continue;
+                };
+                if service.override_of(&o.name).as_deref() == Some(o.value.as_str())
+                    && !harden::acceptable(&o.name, Some(&o.value), wanted, profile)
+                {
+                    edits.push((o.name.clone(), o.value.clone(), wanted.clone()));
+                }
+            }
+            if service.kind == "inet"
+                && service.override_of("smtpd_tls_security_level").as_deref() == Some("none")
+            {
+                warnings.push(format!("{} (master.cf line {}) turns TLS off with -o smtpd_tls_security_level=none; left as is", service.name, service.line));
+            }
+            for (name, before, after) in edits {
+                master.set_override(index, &name, &after);
+                settings.push(SettingChange {
+                    file: master_path.clone(),
+                    name: format!("{scope}: {name}"),
+                    before: Some(before),
+                    after,
+                });
+            }
+        }
+
+        let listeners = listeners::listeners(&main, &master);
+        let serves_tls = listeners.iter().any(|l| l.tls != ListenerTls::None);
+        let expected_cert_sha256 = match cert_files {
+            Some((cert_path, key_path)) => {
+                let info = cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc())?;
+                warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert_path.display())));
+                Some(info.sha256)
+            }
+            None if serves_tls => {
+                return Err(Error::Config(
+                    "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key".into(),
+                ))
+            }
+            None => None,
+        };
+
+        Ok(Plan {
+            mta: MtaKind::Postfix.name().into(),
+            instance: self.config_dir.clone(),
+            profile: profile.name.clone(),
+            changes: vec![
+                FileChange {
+                    path: self.main_path(),
+                    before: main_before,
+                    after: main.to_string(),
+                },
+                FileChange {
+                    path: self.master_path(),
+                    before: master_before,
+                    after: master.to_string(),
+                },
+            ],
+            settings,
+            warnings,
+            reload: self.reload(request),
+            listeners: listeners
+                .into_iter()
+                .filter(|l| l.tls != ListenerTls::None)
+                .collect(),
+            expected_cert_sha256,
+        })
+    }
+
+    fn reload(&self, request: &Request) -> Reload {
+        if let Some(cmd) = &request.reload_command {
+            return Reload::Shell(cmd.clone());
+        }
+        let postfix = find_program("postfix")
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "postfix".into());
+        if self.is_default_instance() {
+            if Path::new("/run/systemd/system").is_dir() {
+                return Reload::Argv(vec!["systemctl".into(), "reload".into(), "postfix".into()]);
+            }
+            return Reload::Argv(vec![postfix, "reload".into()]);
+        }
+        Reload::Argv(vec![
+            postfix,
+            "-c".into(),
+            self.config_dir.display().to_string(),
+            "reload".into(),
+        ])
+    }
+
+    /// Whether the instance's master daemon is running (`postfix status`).
+    pub fn running(&self) -> bool {
+        find_program("postfix").is_some_and(|p| {
+            std::process::Command::new(p)
+                .arg("-c")
+                .arg(&self.config_dir)
+                .arg("status")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    }
+
+    /// Copies the config with the plan's files in place into a private
+    /// directory and runs `postfix check` and `postconf -n` on it: any
+    /// failure, or a postconf warning the live config does not have, refuses the plan.
+    pub fn validate(&self, plan: &Plan) -> Result<()> {
+        let postfix = find_program("postfix").ok_or_else(|| Error::MissingProgram {
+            program: "postfix".into(),
+            hint: "applying needs Postfix's own checker (`postfix check`); `mailtls plan` works without it".into(),
+        })?;
+        let postconf = self.postconf.clone().ok_or_else(|| Error::MissingProgram {
+            program: "postconf".into(),
+            hint: "applying needs Postfix's postconf".into(),
+        })?;
+        let staged = tempfile::Builder::new()
+            .prefix("mailtls-check-")
+            .tempdir()
+            .map_err(Error::io(
+                std::env::temp_dir(),
+                "cannot create a staging directory",
+            ))?;
+        for change in &plan.changes {
+            let name = change.path.file_name().expect("config files have names");
+            fs_err::write(staged.path().join(name), &change.after)
+                .map_err(Error::io(staged.path(), "cannot stage the new config"))?;
+        }
+        let staged_dir = staged
+            .path()
+            .to_str()
+            .ok_or_else(|| Error::Config("temporary directory path is not UTF-8".into()))?;
+        run_program(&postfix, &["-c", staged_dir, "check"])?;
+        let live_dir = self.config_dir.to_string_lossy().into_owned();
+        let warnings = |dir: &str| -> Result<Vec<String>> {
+            let output = std::process::Command::new(&postconf)
+                .args(["-c", dir, "-n"])
+                .output()
+                .map_err(Error::io(&postconf, "cannot run postconf"))?;
+            if !output.status.success() {
+                return Err(Error::Command {
+                    program: format!("postconf -c {dir} -n"),
+                    status: output.status.to_string(),
+                    stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+                });
+            }
+            Ok(String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .map(|l| l.replace(dir, ""))
+                .collect())
+        };
+        let before = warnings(&live_dir)?;
+        let new: Vec<String> = warnings(staged_dir)?
+            .into_iter()
+            .filter(|w| !before.contains(w))
+            .collect();
+        if !new.is_empty() {
+            return Err(Error::Command {
+                program: "postconf -n (on the new config)".into(),
+                status: "warnings".into(),
+                stderr: new.join("; "),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(Error::io(path, "cannot read"))?;
+    String::from_utf8(bytes).map_err(|e| Error::Parse {
+        path: path.to_path_buf(),
+        line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count(),
+        message: "not valid UTF-8 text".into(),
+    })
+}
+
+/// A path given on the command line, made absolute and safe to write into main.cf.
+fn absolute_value(option: &str, path: &Path) -> Result<PathBuf> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
+    check_one_line(option, text).map_err(Error::Usage)?;
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_whitespace() || matches!(c, ',' | '$' | '#' | '{' | '}' | '='))
+    {
+        return Err(Error::Usage(format!("{option}: the path {text:?} contains {c:?}, which main.cf would misread; use a path without it")));
+    }
+    std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
+}
+
+/// Expands `$name` and `${name}` from main.cf (and `config_directory`), as Postfix does for paths.
+fn expand(value: &str, main: &MainCf, config_dir: &Path) -> String {
+    let lookup = |name: &str| match name {
+        "config_directory" => Some(config_dir.display().to_string()),
+        _ => main.get(name),
+    };
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, tail) = if let Some(inner) = after.strip_prefix('{') {
+            match inner.find('}') {
+                Some(end) => (&inner[..end], &inner[end + 1..]),
+                None => (inner, ""),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        match lookup(name) {
+            Some(v) => out.push_str(&v),
+            None => out.push_str(&rest[at..rest.len() - tail.len()]),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}

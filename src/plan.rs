@@ -1,0 +1,102 @@
+//! A plan is plain data: the whole set of file changes `apply` would make,
+//! computed before anything is written. `plan` prints it, `apply` executes
+//! it, tests assert on it.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use similar::{ChangeTag, TextDiff};
+
+use crate::mta::{Listener, Reload};
+
+/// One file's content before and after.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileChange {
+    pub path: PathBuf,
+    #[serde(skip)]
+    pub before: String,
+    #[serde(skip)]
+    pub after: String,
+}
+
+/// One setting the plan changes, for people and for `--json`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SettingChange {
+    pub file: PathBuf,
+    /// The setting, with its scope when it is not global (`submission/inet: smtpd_tls_protocols`).
+    pub name: String,
+    pub before: Option<String>,
+    pub after: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub mta: String,
+    /// The server instance: its config directory or file.
+    pub instance: PathBuf,
+    pub profile: String,
+    pub changes: Vec<FileChange>,
+    pub settings: Vec<SettingChange>,
+    pub warnings: Vec<String>,
+    pub reload: Reload,
+    /// The TLS listeners verification probes.
+    pub listeners: Vec<Listener>,
+    /// SHA-256 of the certificate the server should serve once the plan is live.
+    pub expected_cert_sha256: Option<String>,
+}
+
+impl Plan {
+    /// Only the files whose content really changes.
+    pub fn changed_files(&self) -> impl Iterator<Item = &FileChange> {
+        self.changes.iter().filter(|c| c.before != c.after)
+    }
+
+    pub fn is_noop(&self) -> bool {
+        self.changed_files().next().is_none()
+    }
+
+    /// A unified diff of every changed file, colored for a terminal when asked.
+    pub fn diff(&self, color: bool) -> String {
+        let mut out = String::new();
+        for change in self.changed_files() {
+            let path = change.path.display().to_string();
+            let diff = TextDiff::from_lines(&change.before, &change.after);
+            for hunk in diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&path, &path)
+                .iter_hunks()
+            {
+                if out.is_empty() || !out.contains(&format!("+++ {path}")) {
+                    out.push_str(&paint(&format!("--- {path}\n+++ {path}\n"), "1", color));
+                }
+                out.push_str(&paint(&format!("{}\n", hunk.header()), "36", color));
+                for change in hunk.iter_changes() {
+                    let (sign, code) = match change.tag() {
+                        ChangeTag::Delete => ("-", "31"),
+                        ChangeTag::Insert => ("+", "32"),
+                        ChangeTag::Equal => (" ", ""),
+                    };
+                    let mut line = format!("{sign}{}", change.value());
+                    if change.missing_newline() {
+                        line.push_str("\n\\ No newline at end of file\n");
+                    }
+                    out.push_str(&paint(&line, code, color));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color && !code.is_empty() {
+        format!(
+            "\x1b[{code}m{}\x1b[0m{}",
+            text.trim_end_matches('\n'),
+            if text.ends_with('\n') { "\n" } else { "" }
+        )
+    } else {
+        text.to_string()
+    }
+}
