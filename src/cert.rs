@@ -116,15 +116,12 @@ pub fn check_pair(
             ))
         })?;
 
-    let (_, x509) = X509Certificate::from_der(leaf)
-        .map_err(|e| cert_fail(format!("the certificate does not parse: {e}")))?;
+    let (_, x509) =
+        X509Certificate::from_der(leaf).map_err(|e| cert_fail(format!("the certificate does not parse: {e}")))?;
     let not_before = x509.validity().not_before.to_datetime();
     let not_after = x509.validity().not_after.to_datetime();
     if now > not_after {
-        return Err(cert_fail(format!(
-            "the certificate expired on {}",
-            rfc3339(not_after)
-        )));
+        return Err(cert_fail(format!("the certificate expired on {}", rfc3339(not_after))));
     }
     if now < not_before {
         return Err(cert_fail(format!(
@@ -137,10 +134,7 @@ pub fn check_pair(
     let (key_desc, rsa_bits) = describe_key(&x509);
     let mut warnings = Vec::new();
     if self_signed {
-        warnings.push(
-            "the certificate is self-signed: peers that verify certificates will not trust it"
-                .to_string(),
-        );
+        warnings.push("the certificate is self-signed: peers that verify certificates will not trust it".to_string());
     }
     let path_text = format!("{} {}", cert_path.display(), key_path.display());
     if path_text.contains("snakeoil") {
@@ -189,11 +183,7 @@ fn describe_key(x509: &X509Certificate<'_>) -> (String, Option<u32>) {
         }
         Ok(PublicKey::EC(point)) => (format!("EC {}", point.key_size()), None),
         Ok(other) => (
-            format!("{other:?}")
-                .split('(')
-                .next()
-                .unwrap_or("other")
-                .to_string(),
+            format!("{other:?}").split('(').next().unwrap_or("other").to_string(),
             None,
         ),
         Err(_) => ("unknown".to_string(), None),

@@ -21,10 +21,7 @@ pub enum Error {
     Usage(String),
 
     #[error("profile {source_name}: {message}")]
-    Profile {
-        source_name: String,
-        message: String,
-    },
+    Profile { source_name: String, message: String },
 
     #[error("{}:{line}: {message}", path.display())]
     Parse {
@@ -83,16 +80,9 @@ impl Error {
     }
 
     /// An I/O error on `path`, saying what was being done.
-    pub fn io(
-        path: impl Into<PathBuf>,
-        message: &'static str,
-    ) -> impl FnOnce(std::io::Error) -> Error {
+    pub fn io(path: impl Into<PathBuf>, message: &'static str) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io {
-            path,
-            message,
-            source,
-        }
+        move |source| Error::Io { path, message, source }
     }
 }
 

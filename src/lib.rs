@@ -1,21 +1,85 @@
 //! mailtls: harden the TLS of a mail server in place, and prove the result.
 //!
 //! Table of contents:
-//! - `tls`: protocol versions, cipher suites and groups (vocabulary, no I/O).
-//! - `profile`: hardening profiles, loaded from TOML.
-//! - `error`: the error type and exit codes.
+//! - `cli`, `resolve`: the command line, parsed then resolved.
+//! - `commands`, `apply`, `rollback`: what each subcommand does.
+//! - `mta`: one backend per mail server (detect, plan, validate, reload).
+//! - `edit`: layout-preserving config formats (no I/O).
+//! - `plan`: the data a change is, before it is made.
+//! - `journal`, `fsutil`: backup sets, the lock, atomic file replacement.
+//! - `probe`, `verify`: the STARTTLS scanner and what apply checks with it.
+//! - `profile`, `tls`, `cert`: profiles, TLS vocabulary, certificate checks.
+//! - `error`, `output`: errors with exit codes; where text and JSON go.
 
+pub mod apply;
+pub mod cert;
+pub mod cli;
+pub mod commands;
+pub mod edit;
 pub mod error;
 pub mod fsutil;
 pub mod journal;
 pub mod mta;
+pub mod output;
 pub mod plan;
+pub mod probe;
 pub mod profile;
+pub mod resolve;
+pub mod rollback;
 pub mod tls;
+pub mod verify;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::{exit, Result};
+use crate::output::Output;
 
 /// Runs mailtls with the given command line and returns the exit code.
-pub fn run(_args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
-    0
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit::ERROR } else { exit::OK };
+        }
+    };
+    let out = Output::new(&cli.global);
+    match dispatch(cli, &out) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", out.paint(&format!("mailtls: {e}"), "31"));
+            if out.json {
+                println!("{}", serde_json::json!({"error": e.to_string(), "exit_code": e.code()}));
+            }
+            e.code()
+        }
+    }
 }
-pub mod cert;
-pub mod edit;
+
+fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
+    let global = &cli.global;
+    match cli.command.unwrap_or(Command::Detect) {
+        Command::Detect => commands::detect(out),
+        Command::Plan(target) => commands::plan(resolve::target(&target, None)?, out),
+        Command::Apply(args) => {
+            let resolved = resolve::target(&args.target, args.reload_command.as_deref())?;
+            let options = apply::ApplyOptions {
+                journal_root: &global.state_dir,
+                yes: global.yes,
+                check: args.check,
+                no_reload: args.no_reload,
+                no_verify: args.no_verify,
+            };
+            apply::run(resolved, options, out)
+        }
+        Command::Rollback(args) => {
+            let journal = journal::Journal::open(&global.state_dir)?;
+            rollback::run(&journal, args.backup_id.as_deref(), args.force, out)
+        }
+        Command::History => commands::history(journal::Journal::existing(&global.state_dir), out),
+        Command::Profiles { name } => commands::profiles(name.as_deref(), out),
+    }
+}

@@ -38,6 +38,9 @@ pub struct Plan {
     pub changes: Vec<FileChange>,
     pub settings: Vec<SettingChange>,
     pub warnings: Vec<String>,
+    /// A command that rebuilds the file the server reads from the edited sources
+    /// (Debian's `update-exim4.conf`, Sendmail's m4), run after writing and after restoring.
+    pub regenerate: Option<Reload>,
     pub reload: Reload,
     /// The TLS listeners verification probes.
     pub listeners: Vec<Listener>,
@@ -61,12 +64,7 @@ impl Plan {
         for change in self.changed_files() {
             let path = change.path.display().to_string();
             let diff = TextDiff::from_lines(&change.before, &change.after);
-            for hunk in diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&path, &path)
-                .iter_hunks()
-            {
+            for hunk in diff.unified_diff().context_radius(3).header(&path, &path).iter_hunks() {
                 if out.is_empty() || !out.contains(&format!("+++ {path}")) {
                     out.push_str(&paint(&format!("--- {path}\n+++ {path}\n"), "1", color));
                 }

@@ -9,10 +9,7 @@ use crate::tls::{CipherSuite, Group, Protocol};
 
 /// The bundled profiles, by name; the first is the default.
 pub const BUNDLED: &[(&str, &str)] = &[
-    (
-        "intermediate",
-        include_str!("../profiles/intermediate.toml"),
-    ),
+    ("intermediate", include_str!("../profiles/intermediate.toml")),
     ("modern", include_str!("../profiles/modern.toml")),
 ];
 
@@ -70,19 +67,16 @@ impl Profile {
             })?;
             return Profile::parse(&text, spec);
         }
-        let (_, text) = BUNDLED
-            .iter()
-            .find(|(name, _)| *name == spec)
-            .ok_or_else(|| {
-                let names: Vec<_> = BUNDLED.iter().map(|(n, _)| *n).collect();
-                Error::Profile {
-                    source_name: spec.to_string(),
-                    message: format!(
-                        "no such profile (bundled: {}; or give a path to a .toml file)",
-                        names.join(", ")
-                    ),
-                }
-            })?;
+        let (_, text) = BUNDLED.iter().find(|(name, _)| *name == spec).ok_or_else(|| {
+            let names: Vec<_> = BUNDLED.iter().map(|(n, _)| *n).collect();
+            Error::Profile {
+                source_name: spec.to_string(),
+                message: format!(
+                    "no such profile (bundled: {}; or give a path to a .toml file)",
+                    names.join(", ")
+                ),
+            }
+        })?;
         let mut profile = Profile::parse(text, spec)?;
         profile.origin = "bundled".into();
         Ok(profile)
@@ -110,8 +104,7 @@ impl Profile {
             )));
         }
         let tls12_ciphers = suites(&raw.tls12_ciphers, "tls12_ciphers", false).map_err(fail)?;
-        let tls13_ciphersuites =
-            suites(&raw.tls13_ciphersuites, "tls13_ciphersuites", true).map_err(fail)?;
+        let tls13_ciphersuites = suites(&raw.tls13_ciphersuites, "tls13_ciphersuites", true).map_err(fail)?;
         if raw.min_protocol <= Protocol::TlsV1_2 && tls12_ciphers.is_empty() {
             return Err(fail(format!(
                 "tls12_ciphers is empty but min_protocol = {:?} allows TLS 1.2 or older: list the allowed suites",
@@ -124,9 +117,7 @@ impl Profile {
             ));
         }
         if raw.groups.is_empty() {
-            return Err(fail(
-                "groups is empty: list at least one key exchange group".into(),
-            ));
+            return Err(fail("groups is empty: list at least one key exchange group".into()));
         }
         for text in [&raw.name, &raw.description] {
             if text.contains(['\n', '\r']) {
@@ -160,13 +151,13 @@ fn suites(names: &[String], key: &str, tls13: bool) -> Result<Vec<CipherSuite>, 
     for name in names {
         let suite = CipherSuite::from_name(name)
             .filter(|s| s.openssl_name().is_some())
-            .ok_or_else(|| format!("{key}: unknown cipher suite {name:?} (use IANA names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)"))?;
+            .ok_or_else(|| {
+                format!(
+                    "{key}: unknown cipher suite {name:?} (use IANA names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)"
+                )
+            })?;
         if suite.is_tls13() != tls13 {
-            let other = if tls13 {
-                "tls12_ciphers"
-            } else {
-                "tls13_ciphersuites"
-            };
+            let other = if tls13 { "tls12_ciphers" } else { "tls13_ciphersuites" };
             return Err(format!("{key}: {name} belongs in {other}"));
         }
         if !out.contains(&suite) {
@@ -192,17 +183,12 @@ mod tests {
         assert_eq!(i.min_protocol, Protocol::TlsV1_2);
         assert_eq!(i.tls12_ciphers.len(), 9);
         assert!(!i.allows(Protocol::TlsV1_1));
-        assert_eq!(
-            Profile::load("modern").unwrap().min_protocol,
-            Protocol::TlsV1_3
-        );
+        assert_eq!(Profile::load("modern").unwrap().min_protocol, Protocol::TlsV1_3);
     }
 
     #[test]
     fn unknown_key_names_file_and_key() {
-        let text = BUNDLED[0]
-            .1
-            .replace("server_cipher_order", "server_cipher_ordr");
+        let text = BUNDLED[0].1.replace("server_cipher_order", "server_cipher_ordr");
         let err = Profile::parse(&text, "mine.toml").unwrap_err().to_string();
         assert!(err.starts_with("profile mine.toml:"), "{err}");
         assert!(err.contains("server_cipher_ordr"), "{err}");
@@ -215,17 +201,11 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("SSLv2 and SSLv3"));
+        let text = BUNDLED[0].1.replace("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_NOPE");
+        assert!(Profile::parse(&text, "p").unwrap_err().to_string().contains("TLS_NOPE"));
         let text = BUNDLED[0]
             .1
-            .replace("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_NOPE");
-        assert!(Profile::parse(&text, "p")
-            .unwrap_err()
-            .to_string()
-            .contains("TLS_NOPE"));
-        let text = BUNDLED[0].1.replace(
-            "\"TLS_DHE_RSA_WITH_AES_128_GCM_SHA256\"",
-            "\"TLS_AES_128_GCM_SHA256\"",
-        );
+            .replace("\"TLS_DHE_RSA_WITH_AES_128_GCM_SHA256\"", "\"TLS_AES_128_GCM_SHA256\"");
         assert!(Profile::parse(&text, "p")
             .unwrap_err()
             .to_string()

@@ -51,8 +51,7 @@ impl MainCf {
         let mut items: Vec<Item> = Vec::new();
         for (index, line) in text.split_inclusive('\n').enumerate() {
             let trimmed = line.trim();
-            let continues =
-                line.starts_with([' ', '\t']) && !trimmed.is_empty() && !trimmed.starts_with('#');
+            let continues = line.starts_with([' ', '\t']) && !trimmed.is_empty() && !trimmed.starts_with('#');
             if continues {
                 match items.last_mut() {
                     Some(Item::Param(p)) if p.raw.ends_with('\n') => {
@@ -62,7 +61,8 @@ impl MainCf {
                     _ => {
                         return Err(SyntaxError {
                             line: index + 1,
-                            message: "continuation line (it starts with white space) does not follow a parameter".into(),
+                            message: "continuation line (it starts with white space) does not follow a parameter"
+                                .into(),
                         })
                     }
                 }
@@ -88,9 +88,7 @@ impl MainCf {
                     message: format!("bad parameter name {name:?}"),
                 });
             }
-            let value_start = eq
-                + 1
-                + (line[eq + 1..].len() - line[eq + 1..].trim_start_matches([' ', '\t']).len());
+            let value_start = eq + 1 + (line[eq + 1..].len() - line[eq + 1..].trim_start_matches([' ', '\t']).len());
             items.push(Item::Param(Param {
                 name: name.to_string(),
                 lead: line[..value_start].to_string(),
@@ -109,10 +107,7 @@ impl MainCf {
 
     /// The value in effect for `name` in this file (the last setting), if set.
     pub fn get(&self, name: &str) -> Option<String> {
-        self.params()
-            .rev()
-            .find(|p| p.name == name)
-            .map(Param::value)
+        self.params().rev().find(|p| p.name == name).map(Param::value)
     }
 
     /// Every parameter set in the file with its effective value, in file order
@@ -170,11 +165,7 @@ impl MainCf {
 
     fn ensure_final_newline(&mut self) {
         match self.items.last_mut() {
-            Some(Item::Param(Param { raw, .. })) | Some(Item::Trivia(raw))
-                if !raw.ends_with('\n') =>
-            {
-                raw.push('\n')
-            }
+            Some(Item::Param(Param { raw, .. })) | Some(Item::Trivia(raw)) if !raw.ends_with('\n') => raw.push('\n'),
             _ => {}
         }
     }
@@ -208,12 +199,8 @@ mod tests {
 
     #[test]
     fn round_trips_every_fixture() {
-        for path in [
-            "fixtures/debian-12/main.cf",
-            "fixtures/debian-12/main.cf.dist",
-        ] {
-            let text =
-                std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        for path in ["fixtures/debian-12/main.cf", "fixtures/debian-12/main.cf.dist"] {
+            let text = std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
             assert_eq!(MainCf::parse(&text).unwrap().to_string(), text, "{path}");
         }
     }
@@ -239,17 +226,11 @@ mod tests {
         let mut cf = MainCf::parse("a = 1").unwrap();
         cf.set("b", "2", ANCHOR);
         cf.set("c", "3", ANCHOR);
-        assert_eq!(
-            cf.to_string(),
-            "a = 1\n\n# added by mailtls\nb = 2\nc = 3\n"
-        );
+        assert_eq!(cf.to_string(), "a = 1\n\n# added by mailtls\nb = 2\nc = 3\n");
         let again = MainCf::parse(&cf.to_string()).unwrap();
         let mut edited = again.clone();
         edited.set("b", "2", ANCHOR);
-        assert_eq!(
-            edited, again,
-            "setting a value already in effect changes nothing"
-        );
+        assert_eq!(edited, again, "setting a value already in effect changes nothing");
     }
 
     #[test]

@@ -54,10 +54,7 @@ impl Service {
                 i += 1;
                 continue;
             };
-            let spec = spec
-                .strip_prefix('{')
-                .and_then(|s| s.strip_suffix('}'))
-                .unwrap_or(spec);
+            let spec = spec.strip_prefix('{').and_then(|s| s.strip_suffix('}')).unwrap_or(spec);
             if let Some((name, value)) = spec.split_once('=') {
                 out.push(Override {
                     name: name.trim().to_string(),
@@ -149,12 +146,7 @@ impl MasterCf {
     /// keeping the `-o` form it had.
     pub fn set_override(&mut self, index: usize, name: &str, value: &str) {
         let service = &self.services[index];
-        let Some(o) = service
-            .overrides()
-            .into_iter()
-            .rev()
-            .find(|o| o.name == name)
-        else {
+        let Some(o) = service.overrides().into_iter().rev().find(|o| o.name == name) else {
             return;
         };
         let token = &service.tokens[o.token];
@@ -172,8 +164,7 @@ impl MasterCf {
         };
         let line = &mut self.lines[token.line];
         line.replace_range(token.start..token.end, &new);
-        *self =
-            MasterCf::parse(&self.to_string()).expect("an edited token keeps the file's syntax");
+        *self = MasterCf::parse(&self.to_string()).expect("an edited token keeps the file's syntax");
     }
 }
 
@@ -219,11 +210,7 @@ mod tests {
     use super::*;
 
     fn fixture() -> String {
-        std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/debian-12/master.cf"
-        ))
-        .unwrap()
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/debian-12/master.cf")).unwrap()
     }
 
     #[test]
@@ -233,11 +220,7 @@ mod tests {
         assert_eq!(cf.to_string(), text);
         let smtp = &cf.services()[0];
         assert_eq!(
-            (
-                smtp.name.as_str(),
-                smtp.kind.as_str(),
-                smtp.command.as_str()
-            ),
+            (smtp.name.as_str(), smtp.kind.as_str(), smtp.command.as_str()),
             ("smtp", "inet", "smtpd")
         );
         let relay = cf.services().iter().find(|s| s.name == "relay").unwrap();
@@ -252,14 +235,8 @@ mod tests {
         let text = "submission inet n - y - - smtpd\n  -o smtpd_tls_security_level=encrypt\n  -o { smtpd_tls_protocols = >=TLSv1 }\n  -osmtpd_tls_ciphers=medium # tail\n";
         let mut cf = MasterCf::parse(text).unwrap();
         let s = &cf.services()[0];
-        assert_eq!(
-            s.override_of("smtpd_tls_protocols").as_deref(),
-            Some(">=TLSv1")
-        );
-        assert_eq!(
-            s.override_of("smtpd_tls_ciphers").as_deref(),
-            Some("medium")
-        );
+        assert_eq!(s.override_of("smtpd_tls_protocols").as_deref(), Some(">=TLSv1"));
+        assert_eq!(s.override_of("smtpd_tls_ciphers").as_deref(), Some("medium"));
         cf.set_override(0, "smtpd_tls_protocols", ">=TLSv1.2");
         cf.set_override(0, "smtpd_tls_ciphers", "high");
         assert_eq!(

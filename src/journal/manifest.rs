@@ -55,6 +55,8 @@ pub struct Manifest {
     pub instance: PathBuf,
     pub profile: String,
     pub state: SetState,
+    #[serde(default)]
+    pub regenerate: Option<Reload>,
     pub reload: Reload,
     pub listeners: Vec<Listener>,
     pub files: Vec<FileRecord>,
@@ -67,11 +69,9 @@ pub struct Manifest {
 impl Manifest {
     pub fn load(dir: &Path) -> Result<Manifest> {
         let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(Error::io(&path, "cannot read the backup manifest"))?;
-        let mut manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-            Error::State(format!("{}: corrupt backup manifest: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(&path).map_err(Error::io(&path, "cannot read the backup manifest"))?;
+        let mut manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| Error::State(format!("{}: corrupt backup manifest: {e}", path.display())))?;
         manifest.dir = dir.to_path_buf();
         Ok(manifest)
     }
@@ -86,8 +86,7 @@ impl Manifest {
     /// The backed-up content of one file.
     pub fn original(&self, record: &FileRecord) -> Result<Vec<u8>> {
         let path = self.dir.join(&record.backup);
-        let bytes =
-            std::fs::read(&path).map_err(Error::io(&path, "cannot read the backup copy"))?;
+        let bytes = std::fs::read(&path).map_err(Error::io(&path, "cannot read the backup copy"))?;
         if fsutil::sha256_hex(&bytes) != record.sha256_before {
             return Err(Error::State(format!(
                 "{}: the backup copy is damaged (sha256 mismatch)",

@@ -26,8 +26,7 @@ impl Journal {
             .create(root.join("backups"))
             .map_err(Error::io(root, "cannot create the state directory"))?;
         let perms = std::fs::Permissions::from_mode(0o700);
-        std::fs::set_permissions(root, perms)
-            .map_err(Error::io(root, "cannot restrict the state directory"))?;
+        std::fs::set_permissions(root, perms).map_err(Error::io(root, "cannot restrict the state directory"))?;
         Ok(Journal {
             root: root.to_path_buf(),
         })
@@ -58,9 +57,7 @@ impl Journal {
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
         ids.sort();
-        ids.iter()
-            .map(|id| Manifest::load(&self.set_dir(id)))
-            .collect()
+        ids.iter().map(|id| Manifest::load(&self.set_dir(id))).collect()
     }
 
     pub fn find(&self, id: &str) -> Result<Manifest> {

@@ -65,14 +65,8 @@ pub enum Reload {
 impl Reload {
     pub fn run(&self) -> Result<()> {
         let (program, output) = match self {
-            Reload::Argv(argv) => (
-                argv.join(" "),
-                Command::new(&argv[0]).args(&argv[1..]).output(),
-            ),
-            Reload::Shell(cmd) => (
-                cmd.clone(),
-                Command::new("/bin/sh").arg("-c").arg(cmd).output(),
-            ),
+            Reload::Argv(argv) => (argv.join(" "), Command::new(&argv[0]).args(&argv[1..]).output()),
+            Reload::Shell(cmd) => (cmd.clone(), Command::new("/bin/sh").arg("-c").arg(cmd).output()),
         };
         let output = output.map_err(|e| Error::Command {
             program: program.clone(),
@@ -126,13 +120,12 @@ impl Server {
         match kind {
             Some(MtaKind::Postfix) => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
             None => {
-                if config.is_some_and(|c| c.join("main.cf").is_file())
-                    || postfix::Postfix::installed()
-                {
+                if config.is_some_and(|c| c.join("main.cf").is_file()) || postfix::Postfix::installed() {
                     return Ok(Server::Postfix(postfix::Postfix::open(config)?));
                 }
                 Err(Error::Usage(
-                    "no supported mail server found on this host; name one with --mta and its config with --config".into(),
+                    "no supported mail server found on this host; name one with --mta and its config with --config"
+                        .into(),
                 ))
             }
         }
@@ -147,6 +140,13 @@ impl Server {
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         match self {
             Server::Postfix(p) => p.plan(request),
+        }
+    }
+
+    /// Whether the server is running, so a reload makes sense.
+    pub fn running(&self) -> bool {
+        match self {
+            Server::Postfix(p) => p.running(),
         }
     }
 
@@ -181,14 +181,11 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 /// error that carries the last line of its stderr.
 pub fn run_program(program: &Path, args: &[&str]) -> Result<String> {
     let display = format!("{} {}", program.display(), args.join(" "));
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| Error::Command {
-            program: display.clone(),
-            status: "could not start".into(),
-            stderr: e.to_string(),
-        })?;
+    let output = Command::new(program).args(args).output().map_err(|e| Error::Command {
+        program: display.clone(),
+        status: "could not start".into(),
+        stderr: e.to_string(),
+    })?;
     if !output.status.success() {
         return Err(Error::Command {
             program: display,

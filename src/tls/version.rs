@@ -83,10 +83,7 @@ impl FromStr for Protocol {
             .find(|p| p.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 let names: Vec<_> = Protocol::ALL.iter().map(|p| p.name()).collect();
-                format!(
-                    "unknown protocol {s:?} (expected one of {})",
-                    names.join(", ")
-                )
+                format!("unknown protocol {s:?} (expected one of {})", names.join(", "))
             })
     }
 }

@@ -33,21 +33,12 @@ pub fn desired(profile: &Profile, version: Option<Version>) -> Vec<(&'static str
         ] {
             out.push((name, "high".to_string()));
         }
-        let list: Vec<&str> = profile
-            .tls12_ciphers
-            .iter()
-            .filter_map(|s| s.openssl_name())
-            .collect();
+        let list: Vec<&str> = profile.tls12_ciphers.iter().filter_map(|s| s.openssl_name()).collect();
         out.push(("tls_high_cipherlist", list.join(":")));
     }
     out.push((
         "tls_preempt_cipherlist",
-        if profile.server_cipher_order {
-            "yes"
-        } else {
-            "no"
-        }
-        .to_string(),
+        if profile.server_cipher_order { "yes" } else { "no" }.to_string(),
     ));
     let curves: Vec<&str> = profile
         .groups
@@ -74,17 +65,16 @@ pub fn acceptable(name: &str, current: Option<&str>, wanted: &str, profile: &Pro
         "tls_high_cipherlist" => {
             let names: Vec<&str> = list(current);
             !names.is_empty()
-                && names.iter().all(|n| {
-                    CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s))
-                })
+                && names
+                    .iter()
+                    .all(|n| CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s)))
         }
         "tls_eecdh_auto_curves" => {
             let names: Vec<&str> = list(current);
             !names.is_empty()
-                && names.iter().all(|n| {
-                    n.parse::<Group>()
-                        .is_ok_and(|g| profile.groups.contains(&g))
-                })
+                && names
+                    .iter()
+                    .all(|n| n.parse::<Group>().is_ok_and(|g| profile.groups.contains(&g)))
         }
         "tls_preempt_cipherlist" => current.eq_ignore_ascii_case(wanted),
         _ => current == wanted,
@@ -92,10 +82,7 @@ pub fn acceptable(name: &str, current: Option<&str>, wanted: &str, profile: &Pro
 }
 
 fn list(value: &str) -> Vec<&str> {
-    value
-        .split([':', ',', ' ', '\t'])
-        .filter(|t| !t.is_empty())
-        .collect()
+    value.split([':', ',', ' ', '\t']).filter(|t| !t.is_empty()).collect()
 }
 
 #[cfg(test)]
@@ -107,40 +94,23 @@ mod tests {
         let p = Profile::load("intermediate").unwrap();
         let d = desired(&p, Some(Version(3, 7)));
         assert!(d.contains(&("smtpd_tls_protocols", ">=TLSv1.2".into())));
-        let high = &d
-            .iter()
-            .find(|(n, _)| *n == "tls_high_cipherlist")
-            .unwrap()
-            .1;
+        let high = &d.iter().find(|(n, _)| *n == "tls_high_cipherlist").unwrap().1;
         assert!(high.starts_with("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"));
         let old = desired(&p, Some(Version(3, 5)));
-        assert!(old.contains(&(
-            "smtp_tls_protocols",
-            "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1".into()
-        )));
+        assert!(old.contains(&("smtp_tls_protocols", "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1".into())));
     }
 
     #[test]
     fn stricter_values_are_kept_weaker_ones_are_not() {
         let p = Profile::load("intermediate").unwrap();
-        assert!(acceptable(
-            "smtpd_tls_protocols",
-            Some(">=TLSv1.3"),
-            ">=TLSv1.2",
-            &p
-        ));
+        assert!(acceptable("smtpd_tls_protocols", Some(">=TLSv1.3"), ">=TLSv1.2", &p));
         assert!(acceptable(
             "smtpd_tls_protocols",
             Some("!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"),
             ">=TLSv1.2",
             &p
         ));
-        assert!(!acceptable(
-            "smtpd_tls_protocols",
-            Some(">=TLSv1"),
-            ">=TLSv1.2",
-            &p
-        ));
+        assert!(!acceptable("smtpd_tls_protocols", Some(">=TLSv1"), ">=TLSv1.2", &p));
         assert!(!acceptable("smtpd_tls_protocols", None, ">=TLSv1.2", &p));
         assert!(acceptable(
             "tls_high_cipherlist",
@@ -155,11 +125,6 @@ mod tests {
             &p
         ));
         assert!(acceptable("tls_eecdh_auto_curves", Some("X25519"), "x", &p));
-        assert!(!acceptable(
-            "tls_eecdh_auto_curves",
-            Some("X25519 X448"),
-            "x",
-            &p
-        ));
+        assert!(!acceptable("tls_eecdh_auto_curves", Some("X25519 X448"), "x", &p));
     }
 }

@@ -27,12 +27,7 @@ pub fn listeners(main: &MainCf, master: &MasterCf) -> Vec<Listener> {
 
 /// How the service starts TLS, from its overrides or main.cf.
 pub fn tls_mode(service: &Service, main: &MainCf) -> ListenerTls {
-    let setting = |name: &str| {
-        service
-            .override_of(name)
-            .or_else(|| main.get(name))
-            .unwrap_or_default()
-    };
+    let setting = |name: &str| service.override_of(name).or_else(|| main.get(name)).unwrap_or_default();
     if setting("smtpd_tls_wrappermode") == "yes" {
         return ListenerTls::Implicit;
     }
@@ -48,12 +43,7 @@ pub fn tls_mode(service: &Service, main: &MainCf) -> ListenerTls {
 /// `smtp`, `127.0.0.1:2525`, `[::1]:submission` -> a host and port to probe.
 fn address(name: &str, main: &MainCf) -> Option<(String, u16)> {
     let (host, service) = match name.rsplit_once(':') {
-        Some((host, service)) => (
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            service,
-        ),
+        Some((host, service)) => (host.trim_start_matches('[').trim_end_matches(']').to_string(), service),
         None => (String::new(), name),
     };
     let port = match service.parse::<u16>() {
@@ -71,18 +61,12 @@ fn address(name: &str, main: &MainCf) -> Option<(String, u16)> {
 /// Where the default listeners are reached: loopback unless `inet_interfaces` excludes it.
 fn interface(main: &MainCf) -> String {
     let interfaces = main.get("inet_interfaces").unwrap_or_else(|| "all".into());
-    let list: Vec<&str> = interfaces
-        .split([',', ' '])
-        .filter(|s| !s.is_empty())
-        .collect();
+    let list: Vec<&str> = interfaces.split([',', ' ']).filter(|s| !s.is_empty()).collect();
     let loopback = list
         .iter()
         .any(|i| matches!(*i, "all" | "loopback-only" | "localhost" | "127.0.0.1"));
     match list.first() {
-        Some(first) if !loopback => first
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string(),
+        Some(first) if !loopback => first.trim_start_matches('[').trim_end_matches(']').to_string(),
         _ => "127.0.0.1".into(),
     }
 }
@@ -115,10 +99,8 @@ mod tests {
     #[test]
     fn debian_stock_has_one_starttls_listener_on_25() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/debian-12");
-        let main =
-            MainCf::parse(&std::fs::read_to_string(format!("{dir}/main.cf")).unwrap()).unwrap();
-        let master =
-            MasterCf::parse(&std::fs::read_to_string(format!("{dir}/master.cf")).unwrap()).unwrap();
+        let main = MainCf::parse(&std::fs::read_to_string(format!("{dir}/main.cf")).unwrap()).unwrap();
+        let master = MasterCf::parse(&std::fs::read_to_string(format!("{dir}/master.cf")).unwrap()).unwrap();
         let found = listeners(&main, &master);
         assert_eq!(found.len(), 1);
         assert_eq!(
@@ -129,8 +111,7 @@ mod tests {
 
     #[test]
     fn overrides_decide_wrapper_mode_and_addresses() {
-        let main =
-            MainCf::parse("smtpd_tls_security_level = may\ninet_interfaces = 192.0.2.1\n").unwrap();
+        let main = MainCf::parse("smtpd_tls_security_level = may\ninet_interfaces = 192.0.2.1\n").unwrap();
         let master = MasterCf::parse(
             "submissions inet n - y - - smtpd\n  -o smtpd_tls_wrappermode=yes\n[::1]:2525 inet n - y - - smtpd\n  -o smtpd_tls_security_level=none\n",
         )

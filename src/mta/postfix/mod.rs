@@ -21,8 +21,7 @@ use crate::plan::{FileChange, Plan, SettingChange};
 use crate::tls::Protocol;
 
 /// The comment under which new parameters are added to main.cf.
-const ANCHOR: &str =
-    "# TLS hardening added by mailtls (https://example.invalid/mailtls): see `mailtls history`";
+const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 
 /// A Postfix version, major and minor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,11 +30,22 @@ pub struct Version(pub u32, pub u32);
 impl Version {
     fn parse(text: &str) -> Option<Version> {
         let mut parts = text.trim().split('.');
-        Some(Version(
-            parts.next()?.parse().ok()?,
-            parts.next()?.parse().ok()?,
-        ))
+        Some(Version(parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
     }
+}
+
+/// What a profile sets in main.cf on the Postfix installed here (3.6+ syntax when unknown).
+pub fn settings_for(profile: &crate::profile::Profile) -> Vec<(&'static str, String)> {
+    let version = find_program("postconf")
+        .and_then(|p| run_program(&p, &["-d", "-h", "mail_version"]).ok())
+        .and_then(|v| Version::parse(&v))
+        .unwrap_or(Version(3, 6));
+    let mut out = harden::desired(profile, Some(version));
+    out.push((
+        "smtpd_tls_security_level",
+        "may (when TLS is off; stricter levels are kept)".into(),
+    ));
+    out
 }
 
 /// A Postfix instance.
@@ -62,8 +72,7 @@ impl Postfix {
                 })
             }
         };
-        let config_dir = std::path::absolute(&config_dir)
-            .map_err(Error::io(&config_dir, "cannot resolve the path"))?;
+        let config_dir = std::path::absolute(&config_dir).map_err(Error::io(&config_dir, "cannot resolve the path"))?;
         if !config_dir.join("main.cf").is_file() {
             return Err(Error::Config(format!(
                 "{} has no main.cf: --config takes a Postfix config directory (like /etc/postfix)",
@@ -71,11 +80,7 @@ impl Postfix {
             )));
         }
         let version = match &postconf {
-            Some(postconf) => Some(
-                run_program(postconf, &["-d", "-h", "mail_version"])?
-                    .trim()
-                    .to_string(),
-            ),
+            Some(postconf) => Some(run_program(postconf, &["-d", "-h", "mail_version"])?.trim().to_string()),
             None => None,
         };
         Ok(Postfix {
@@ -129,15 +134,13 @@ impl Postfix {
         let profile = crate::profile::Profile::load(crate::profile::DEFAULT)?;
         let mut weaknesses = Vec::new();
         let mut tls_settings = Vec::new();
-        for (name, wanted) in harden::desired(&profile, self.version()) {
-            let current = main.get(name);
-            tls_settings.push((
-                name.to_string(),
-                current.clone().unwrap_or_else(|| "(default)".into()),
-            ));
-            if name.ends_with("_protocols")
-                && !harden::acceptable(name, current.as_deref(), &wanted, &profile)
-            {
+        let desired = harden::desired(&profile, self.version());
+        let effective = self.effective(desired.iter().map(|(n, _)| *n));
+        for (name, wanted) in &desired {
+            let name = *name;
+            let current = effective.get(name).cloned().or_else(|| main.get(name));
+            tls_settings.push((name.to_string(), current.clone().unwrap_or_else(|| "(default)".into())));
+            if name.ends_with("_protocols") && !harden::acceptable(name, current.as_deref(), wanted, &profile) {
                 let on: Vec<&str> = protocols::enabled(current.as_deref().unwrap_or(""))
                     .iter()
                     .map(|p| p.name())
@@ -164,24 +167,14 @@ impl Postfix {
             .get("smtpd_tls_ciphers")
             .is_none_or(|c| c == "medium" || c == "low" || c == "export")
         {
-            weaknesses.push(
-                "smtpd_tls_ciphers allows medium-strength and anonymous (aNULL) suites".into(),
-            );
+            weaknesses.push("smtpd_tls_ciphers allows medium-strength and anonymous (aNULL) suites".into());
         }
         let listeners = listeners::listeners(&main, &master);
         for l in listeners.iter().filter(|l| l.tls == ListenerTls::None) {
-            weaknesses.push(format!(
-                "{} ({}:{}) does not offer TLS",
-                l.service, l.host, l.port
-            ));
+            weaknesses.push(format!("{} ({}:{}) does not offer TLS", l.service, l.host, l.port));
         }
         if let Ok(Some((cert_path, key_path))) = self.current_cert(&main) {
-            match cert::check_pair(
-                &cert_path,
-                &key_path,
-                &profile.certificate,
-                OffsetDateTime::now_utc(),
-            ) {
+            match cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc()) {
                 Ok(info) => weaknesses.extend(info.warnings),
                 Err(e) => weaknesses.push(e.to_string()),
             }
@@ -198,23 +191,37 @@ impl Postfix {
         })
     }
 
+    /// Effective values (defaults included) from `postconf -c DIR`, when postconf is here.
+    fn effective<'a>(&self, names: impl Iterator<Item = &'a str>) -> std::collections::HashMap<String, String> {
+        let Some(postconf) = &self.postconf else {
+            return Default::default();
+        };
+        let dir = self.config_dir.to_string_lossy().into_owned();
+        let mut args = vec!["-c", dir.as_str()];
+        let names: Vec<&str> = names.collect();
+        args.extend(names.iter().copied());
+        run_program(postconf, &args)
+            .map(|text| {
+                text.lines()
+                    .filter_map(|l| l.split_once(" = ").or_else(|| l.strip_suffix(" =").map(|n| (n, ""))))
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The TLS library smtpd links against, from its shared library list.
     fn tls_library(&self) -> Option<String> {
         let postconf = self.postconf.as_ref()?;
         let daemons = run_program(postconf, &["-h", "daemon_directory"]).ok()?;
         let ldd = run_program(Path::new("ldd"), &[&format!("{}/smtpd", daemons.trim())]).ok()?;
-        let soname = ldd
-            .split_whitespace()
-            .find(|w| w.starts_with("libssl.so."))?;
+        let soname = ldd.split_whitespace().find(|w| w.starts_with("libssl.so."))?;
         let major = soname.trim_start_matches("libssl.so.");
-        let exact = run_program(Path::new("openssl"), &["version"])
-            .ok()
-            .map(|v| v.trim().to_string());
-        Some(
-            exact
-                .filter(|v| v.starts_with(&format!("OpenSSL {major}")))
-                .unwrap_or(format!("OpenSSL ({soname})")),
-        )
+        let exact = run_program(Path::new("openssl"), &["version"]).ok();
+        Some(match exact.filter(|v| v.starts_with(&format!("OpenSSL {major}"))) {
+            Some(v) => v.split_whitespace().take(2).collect::<Vec<_>>().join(" "),
+            None => format!("OpenSSL ({soname})"),
+        })
     }
 
     /// The certificate and key files main.cf configures for smtpd, if any.
@@ -233,14 +240,8 @@ impl Postfix {
                 [] => None,
             });
         }
-        let cert = main
-            .get("smtpd_tls_cert_file")
-            .filter(|v| !v.is_empty())
-            .map(expand);
-        let key = main
-            .get("smtpd_tls_key_file")
-            .filter(|v| !v.is_empty())
-            .map(expand);
+        let cert = main.get("smtpd_tls_cert_file").filter(|v| !v.is_empty()).map(expand);
+        let key = main.get("smtpd_tls_key_file").filter(|v| !v.is_empty()).map(expand);
         Ok(match (cert, key) {
             (Some(cert), Some(key)) => Some((cert, key)),
             // Postfix reads the key from the certificate file when no key file is set.
@@ -289,21 +290,14 @@ impl Postfix {
             Some((cert, key)) => {
                 let cert = absolute_value("--cert", cert)?;
                 let key = absolute_value("--key", key)?;
-                if main
-                    .get("smtpd_tls_chain_files")
-                    .is_some_and(|v| !v.is_empty())
-                {
+                if main.get("smtpd_tls_chain_files").is_some_and(|v| !v.is_empty()) {
                     set_main(
                         &mut main,
                         "smtpd_tls_chain_files",
                         &format!("{}, {}", key.display(), cert.display()),
                     );
                 } else {
-                    set_main(
-                        &mut main,
-                        "smtpd_tls_cert_file",
-                        &cert.display().to_string(),
-                    );
+                    set_main(&mut main, "smtpd_tls_cert_file", &cert.display().to_string());
                     set_main(&mut main, "smtpd_tls_key_file", &key.display().to_string());
                 }
                 Some((cert, key))
@@ -325,10 +319,11 @@ impl Postfix {
                     edits.push((o.name.clone(), o.value.clone(), wanted.clone()));
                 }
             }
-            if service.kind == "inet"
-                && service.override_of("smtpd_tls_security_level").as_deref() == Some("none")
-            {
-                warnings.push(format!("{} (master.cf line {}) turns TLS off with -o smtpd_tls_security_level=none; left as is", service.name, service.line));
+            if service.kind == "inet" && service.override_of("smtpd_tls_security_level").as_deref() == Some("none") {
+                warnings.push(format!(
+                    "{} (master.cf line {}) turns TLS off with -o smtpd_tls_security_level=none; left as is",
+                    service.name, service.line
+                ));
             }
             for (name, before, after) in edits {
                 master.set_override(index, &name, &after);
@@ -351,7 +346,8 @@ impl Postfix {
             }
             None if serves_tls => {
                 return Err(Error::Config(
-                    "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key".into(),
+                    "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key"
+                        .into(),
                 ))
             }
             None => None,
@@ -375,11 +371,9 @@ impl Postfix {
             ],
             settings,
             warnings,
+            regenerate: None,
             reload: self.reload(request),
-            listeners: listeners
-                .into_iter()
-                .filter(|l| l.tls != ListenerTls::None)
-                .collect(),
+            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
             expected_cert_sha256,
         })
     }
@@ -434,10 +428,7 @@ impl Postfix {
         let staged = tempfile::Builder::new()
             .prefix("mailtls-check-")
             .tempdir()
-            .map_err(Error::io(
-                std::env::temp_dir(),
-                "cannot create a staging directory",
-            ))?;
+            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
         for change in &plan.changes {
             let name = change.path.file_name().expect("config files have names");
             fs_err::write(staged.path().join(name), &change.after)
@@ -504,7 +495,9 @@ fn absolute_value(option: &str, path: &Path) -> Result<PathBuf> {
         .chars()
         .find(|c| c.is_whitespace() || matches!(c, ',' | '$' | '#' | '{' | '}' | '='))
     {
-        return Err(Error::Usage(format!("{option}: the path {text:?} contains {c:?}, which main.cf would misread; use a path without it")));
+        return Err(Error::Usage(format!(
+            "{option}: the path {text:?} contains {c:?}, which main.cf would misread; use a path without it"
+        )));
     }
     std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
 }

@@ -1,0 +1,120 @@
+//! The command line as clap sees it: syntax only. `resolve` turns these raw
+//! values into a profile, a server and paths before any command runs.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::mta::MtaKind;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mailtls",
+    version,
+    about = "Harden the TLS of a mail server in place, and prove the result",
+    after_help = "Examples:\n  mailtls detect\n  mailtls plan --profile modern\n  mailtls apply --yes --json --cert /etc/ssl/mail.pem --key /etc/ssl/private/mail.key\n  mailtls rollback\n\nExit codes: 0 done or nothing to do, 1 error (nothing changed), 2 plan: changes pending, 3 verification failed and the change was rolled back (probe: a target does not comply)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Where backups and the journal live.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "/var/lib/mailtls",
+        env = "MAILTLS_STATE_DIR"
+    )]
+    pub state_dir: PathBuf,
+    /// Print one machine-readable JSON object on stdout; human text goes to stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Answer yes to every question (needed without a terminal).
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// Color the output (NO_COLOR is honoured by `auto`).
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// More detail (repeat for more).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show the installed mail servers, their TLS listeners and what is weak today.
+    Detect,
+    /// Print the diff `apply` would make. Exit 0: nothing to change, 2: changes pending.
+    Plan(TargetArgs),
+    /// Back up, change, reload and verify; roll back by itself if verification fails.
+    Apply(ApplyArgs),
+    /// Restore the latest (or the named) backup set, reload and verify.
+    Rollback(RollbackArgs),
+    /// List the backup sets.
+    History,
+    /// List the profiles, or show one and what it sets per server.
+    Profiles {
+        /// A bundled profile's name or a .toml file.
+        name: Option<String>,
+    },
+}
+
+/// Which server to harden, and how.
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// The mail server (default: the one installed).
+    #[arg(long, value_enum)]
+    pub mta: Option<MtaKind>,
+    /// The server instance's config (Postfix: its config directory, as `postconf -c` takes it).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// A bundled profile (intermediate, modern) or a .toml file.
+    #[arg(long, value_name = "NAME|FILE", default_value = crate::profile::DEFAULT)]
+    pub profile: String,
+    /// A new certificate (PEM, leaf first) for the server to use.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM) matching --cert.
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Write the files but do not reload the server (nor verify).
+    #[arg(long)]
+    pub no_reload: bool,
+    /// Reload but do not probe the server afterwards.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Reload with this command (run by /bin/sh) instead of the server's own.
+    #[arg(long, value_name = "CMD")]
+    pub reload_command: Option<String>,
+    /// Report what would change and write nothing (same as `plan`).
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RollbackArgs {
+    /// The backup set to restore (default: the latest applied one).
+    pub backup_id: Option<String>,
+    /// Restore even when a file was changed by someone since mailtls wrote it.
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,170 @@
+//! The read-only commands: detect, plan, history, profiles.
+
+use serde_json::json;
+
+use crate::error::{exit, Result};
+use crate::journal::Journal;
+use crate::mta;
+use crate::output::Output;
+use crate::profile::{Profile, BUNDLED};
+use crate::resolve::Resolved;
+
+pub fn detect(out: &Output) -> Result<u8> {
+    let found = mta::detect_all();
+    if found.is_empty() {
+        out.say("No supported mail server found (looked for: Postfix).");
+    }
+    let mut servers = Vec::new();
+    let mut errors = Vec::new();
+    for result in found {
+        match result {
+            Ok(d) => {
+                out.say(&format!(
+                    "{} {} ({}), config {}",
+                    d.mta.name(),
+                    d.version.as_deref().unwrap_or("(version unknown)"),
+                    d.tls_library.as_deref().unwrap_or("TLS library unknown"),
+                    d.config.display()
+                ));
+                for l in &d.listeners {
+                    out.say(&format!(
+                        "  listener {} -> {}:{} ({:?})",
+                        l.service, l.host, l.port, l.tls
+                    ));
+                }
+                for (name, value) in &d.tls_settings {
+                    out.say(&format!("  {name} = {value}"));
+                }
+                for w in &d.weaknesses {
+                    out.say(&format!("  {}", out.paint(&format!("weak: {w}"), "33")));
+                }
+                servers.push(d);
+            }
+            Err(e) => {
+                out.warn(&e.to_string());
+                errors.push(e.to_string());
+            }
+        }
+    }
+    out.result(&json!({"servers": servers, "errors": errors}));
+    Ok(if errors.is_empty() { exit::OK } else { exit::ERROR })
+}
+
+pub fn plan(resolved: Resolved, out: &Output) -> Result<u8> {
+    let plan = resolved.server.plan(&resolved.request)?;
+    for warning in &plan.warnings {
+        out.warn(warning);
+    }
+    if plan.is_noop() {
+        out.say(&format!(
+            "{} at {} already meets profile {:?}: nothing to change.",
+            plan.mta,
+            plan.instance.display(),
+            plan.profile
+        ));
+    } else {
+        out.say(plan.diff(out.color).trim_end());
+    }
+    let files: Vec<String> = plan.changed_files().map(|c| c.path.display().to_string()).collect();
+    out.result(&json!({
+        "changed": !plan.is_noop(),
+        "mta": plan.mta,
+        "instance": plan.instance,
+        "profile": plan.profile,
+        "files": files,
+        "settings": plan.settings,
+        "warnings": plan.warnings,
+        "diff": plan.diff(false),
+    }));
+    Ok(if plan.is_noop() {
+        exit::OK
+    } else {
+        exit::CHANGES_PENDING
+    })
+}
+
+pub fn history(journal: Option<Journal>, out: &Output) -> Result<u8> {
+    let sets = match &journal {
+        Some(j) => j.sets()?,
+        None => Vec::new(),
+    };
+    if sets.is_empty() {
+        out.say("No backup sets yet.");
+    }
+    for m in &sets {
+        let files: Vec<String> = m.files.iter().map(|f| f.path.display().to_string()).collect();
+        out.say(&format!(
+            "{}  {}  {} {}  profile {}  {}  [{}]",
+            m.id,
+            m.created,
+            m.mta.name(),
+            m.instance.display(),
+            m.profile,
+            files.join(", "),
+            m.state.name()
+        ));
+        if let Some(note) = &m.note {
+            if out.verbose > 0 {
+                out.say(&format!("    {note}"));
+            }
+        }
+    }
+    out.result(&json!({"sets": sets.iter().map(|m| json!({
+        "id": m.id, "created": m.created, "mta": m.mta, "instance": m.instance, "profile": m.profile,
+        "files": m.files.iter().map(|f| &f.path).collect::<Vec<_>>(), "state": m.state, "note": m.note,
+    })).collect::<Vec<_>>()}));
+    Ok(exit::OK)
+}
+
+pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
+    let Some(name) = name else {
+        let all = Profile::bundled();
+        for p in &all {
+            let default = if p.name == crate::profile::DEFAULT {
+                " (default)"
+            } else {
+                ""
+            };
+            out.say(&format!("{:<14} {}{default}", p.name, p.description));
+        }
+        out.result(&json!({"profiles": all}));
+        return Ok(exit::OK);
+    };
+    let profile = Profile::load(name)?;
+    let source = BUNDLED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| text.to_string());
+    out.say(&format!("{} — {}", profile.name, profile.description));
+    if let Some(g) = &profile.guidelines {
+        out.say(&format!("  guidelines: {g}"));
+    }
+    out.say(&format!("  minimum protocol: {}", profile.min_protocol));
+    let tls12: Vec<String> = profile.tls12_ciphers.iter().map(|s| s.to_string()).collect();
+    let tls13: Vec<String> = profile.tls13_ciphersuites.iter().map(|s| s.to_string()).collect();
+    let groups: Vec<String> = profile.groups.iter().map(|g| g.to_string()).collect();
+    out.say(&format!(
+        "  TLS 1.2 suites: {}",
+        if tls12.is_empty() {
+            "(none)".into()
+        } else {
+            tls12.join(" ")
+        }
+    ));
+    out.say(&format!("  TLS 1.3 suites: {}", tls13.join(" ")));
+    out.say(&format!("  groups: {}", groups.join(" ")));
+    out.say(&format!(
+        "  cipher order: {}",
+        if profile.server_cipher_order {
+            "server"
+        } else {
+            "client"
+        }
+    ));
+    out.say("  Postfix (main.cf; master.cf -o overrides that weaken it are rewritten too):");
+    for (param, value) in mta::postfix::settings_for(&profile) {
+        out.say(&format!("    {param} = {value}"));
+    }
+    out.result(&json!({"profile": profile, "postfix": mta::postfix::settings_for(&profile), "toml": source}));
+    Ok(exit::OK)
+}

@@ -1,0 +1,36 @@
+//! The second step of argument parsing: raw clap values become a loaded
+//! profile, an opened server and checked paths. Commands receive these.
+
+use crate::cli::TargetArgs;
+use crate::edit::check_one_line;
+use crate::error::{Error, Result};
+use crate::mta::{Request, Server};
+use crate::profile::Profile;
+
+/// A target resolved: the server instance and what to do to it.
+pub struct Resolved {
+    pub server: Server,
+    pub request: Request,
+}
+
+pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolved> {
+    let profile = Profile::load(&args.profile)?;
+    for (option, path) in [("--cert", &args.cert), ("--key", &args.key), ("--config", &args.config)] {
+        if let Some(path) = path {
+            check_one_line(option, &path.to_string_lossy()).map_err(Error::Usage)?;
+        }
+    }
+    if let Some(cmd) = reload_command {
+        check_one_line("--reload-command", cmd).map_err(Error::Usage)?;
+    }
+    let server = Server::open(args.mta, args.config.as_deref())?;
+    let cert = args.cert.clone().zip(args.key.clone());
+    Ok(Resolved {
+        server,
+        request: Request {
+            profile,
+            cert,
+            reload_command: reload_command.map(str::to_string),
+        },
+    })
+}

@@ -1,0 +1,111 @@
+//! Rollback: put a backup set's files back byte for byte, with their mode
+//! and owner, after checking that nobody changed them since mailtls wrote
+//! them; then reload and check the server still serves TLS.
+
+use serde_json::json;
+use similar::TextDiff;
+
+use crate::error::{exit, Error, Result};
+use crate::fsutil;
+use crate::journal::{Journal, Manifest, SetState};
+use crate::mta::Server;
+use crate::output::Output;
+use crate::verify;
+
+pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Result<u8> {
+    let _lock = journal.lock()?;
+    let mut manifest = match id {
+        Some(id) => journal.find(id)?,
+        None => journal.latest_live()?,
+    };
+    if manifest.state == SetState::RolledBack {
+        return Err(Error::State(format!(
+            "backup set {} was already rolled back",
+            manifest.id
+        )));
+    }
+    let drift = drifted(&manifest)?;
+    if !drift.is_empty() && !force {
+        for d in &drift {
+            out.say(d);
+        }
+        return Err(Error::Refused(format!(
+            "{} changed since mailtls wrote it; nothing was restored (see the diff above; --force restores anyway)",
+            if drift.len() == 1 { "a file" } else { "some files" }
+        )));
+    }
+    restore(&manifest)?;
+    let restored: Vec<String> = manifest.files.iter().map(|f| f.path.display().to_string()).collect();
+    out.say(&format!(
+        "Restored {} from backup {}.",
+        restored.join(", "),
+        manifest.id
+    ));
+    manifest.state = SetState::RolledBack;
+    manifest.note = Some("rolled back by `mailtls rollback`".into());
+    manifest.save()?;
+
+    let running = Server::open(Some(manifest.mta), Some(&manifest.instance))
+        .map(|s| s.running())
+        .unwrap_or(false);
+    let (reloaded, verified) = if running {
+        manifest.reload.run()?;
+        match verify::serves_tls(&manifest.listeners) {
+            Ok(summary) => {
+                out.say(&format!("Verified: {summary}"));
+                (true, Some(true))
+            }
+            Err(failure) => {
+                out.warn(&format!("after rollback: {failure}"));
+                (true, Some(false))
+            }
+        }
+    } else {
+        out.warn("the server is not running: not reloaded, not verified");
+        (false, None)
+    };
+    out.result(&json!({"restored": restored, "backup_id": manifest.id, "reloaded": reloaded, "verified": verified}));
+    Ok(if verified == Some(false) { exit::ERROR } else { exit::OK })
+}
+
+/// The files someone changed since apply wrote them, each as a diff.
+fn drifted(manifest: &Manifest) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for record in &manifest.files {
+        let live = std::fs::read(&record.path).map_err(Error::io(&record.path, "cannot read"))?;
+        let live_sha = fsutil::sha256_hex(&live);
+        if live_sha == record.sha256_before || record.sha256_after.as_deref() == Some(live_sha.as_str()) {
+            continue;
+        }
+        let wrote_path = manifest.dir.join(format!("{}.new", record.backup));
+        let wrote = std::fs::read_to_string(&wrote_path).unwrap_or_default();
+        let live = String::from_utf8_lossy(&live);
+        let path = record.path.display().to_string();
+        let diff = TextDiff::from_lines(wrote.as_str(), live.as_ref())
+            .unified_diff()
+            .header(&format!("{path} (as mailtls wrote it)"), &format!("{path} (now)"))
+            .to_string();
+        out.push(diff);
+    }
+    Ok(out)
+}
+
+/// Puts every file of the set back as it was, atomically, with its mode and
+/// owner, and rebuilds what the server reads from them. Files already back to
+/// their original content are left alone.
+pub fn restore(manifest: &Manifest) -> Result<()> {
+    for record in &manifest.files {
+        let original = manifest.original(record)?;
+        let live = std::fs::read(&record.path).ok();
+        if live.as_deref() == Some(original.as_slice())
+            && fsutil::Ownership::of(&record.path).ok() == Some(record.owner)
+        {
+            continue;
+        }
+        fsutil::replace(&record.path, &original, record.owner)?;
+    }
+    match &manifest.regenerate {
+        Some(regenerate) => regenerate.run(),
+        None => Ok(()),
+    }
+}
