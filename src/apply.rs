@@ -50,7 +50,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     }
     show(&plan, out);
     if options.check {
-        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": changed_paths(&plan), "settings": plan.settings, "verified": null}));
+        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": changed_paths(&plan), "settings": plan.settings, "verified": null, "diff": plan.diff(false)}));
         return Ok(exit::CHANGES_PENDING);
     }
     let journal = journal.expect("opened unless --check");
@@ -88,6 +88,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         "reloaded": reloaded,
         "verified": verified,
         "warnings": plan.warnings,
+        "diff": plan.diff(false),
     }));
     Ok(exit::OK)
 }

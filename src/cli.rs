@@ -70,6 +70,13 @@ pub enum Command {
         /// A bundled profile's name or a .toml file.
         name: Option<String>,
     },
+    /// Print a shell completion script (e.g. `mailtls completions bash > /etc/bash_completion.d/mailtls`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) generated from these same definitions.
+    Man,
 }
 
 /// Which server to harden, and how.

@@ -81,5 +81,20 @@ fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         }
         Command::History => commands::history(journal::Journal::existing(&global.state_dir), out),
         Command::Profiles { name } => commands::profiles(name.as_deref(), out),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "mailtls",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            man.render(&mut std::io::stdout())
+                .map_err(error::Error::io("stdout", "cannot write the man page"))?;
+            Ok(exit::OK)
+        }
     }
 }
