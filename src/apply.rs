@@ -1,6 +1,6 @@
-//! The apply pipeline: lock, plan, show and confirm, validate with the
-//! server's own checker, back up, replace files atomically, reload, verify,
-//! and roll back by itself when verification fails.
+//! The apply pipeline: lock, plan every server, show and confirm, validate
+//! with each server's own checker, back up, replace files atomically,
+//! reload, verify, and roll everything back when any verification fails.
 
 use std::io::IsTerminal;
 use std::os::unix::fs::DirBuilderExt;
@@ -9,10 +9,10 @@ use serde_json::json;
 
 use crate::error::{exit, Error, Result};
 use crate::fsutil::{self, Ownership};
-use crate::journal::{FileRecord, Journal, Manifest, SetState};
+use crate::journal::{FileRecord, Journal, Manifest, ServiceRecord, SetState};
 use crate::mta::Server;
 use crate::output::Output;
-use crate::plan::Plan;
+use crate::plan::HostPlan;
 use crate::resolve::Resolved;
 use crate::rollback;
 use crate::verify;
@@ -27,79 +27,87 @@ pub struct ApplyOptions<'a> {
 }
 
 pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Result<u8> {
-    let Resolved { server, request } = resolved;
+    let Resolved { servers, request } = resolved;
     let journal = if options.check {
         None
     } else {
         Some(Journal::open(options.journal_root)?)
     };
     let _lock = journal.as_ref().map(Journal::lock).transpose()?;
-    let plan = server.plan(&request)?;
-    for warning in &plan.warnings {
+    let host = HostPlan {
+        plans: servers.iter().map(|s| s.plan(&request)).collect::<Result<_>>()?,
+    };
+    for warning in host.warnings() {
         out.warn(warning);
     }
-    if plan.is_noop() {
+    if host.is_noop() {
         out.say(&format!(
-            "{} at {} already meets profile {:?}: nothing to change.",
-            plan.mta,
-            plan.instance.display(),
-            plan.profile
+            "{} already meet(s) profile {:?}: nothing to change.",
+            host.describe(),
+            request.profile.name
         ));
-        out.result(&json!({"changed": false, "backup_id": null, "files": [], "settings": [], "verified": null, "check": options.check}));
+        out.result(&json!({"changed": false, "check": options.check, "backup_id": null, "files": [], "settings": [], "verified": null, "servers": host.servers_json()}));
         return Ok(exit::OK);
     }
-    show(&plan, out);
+    show(&host, out);
     if options.check {
-        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": changed_paths(&plan), "settings": plan.settings, "verified": null, "diff": plan.diff(false)}));
+        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": host.changed_paths(), "settings": host.settings(), "verified": null, "diff": host.diff(false), "servers": host.servers_json()}));
         return Ok(exit::CHANGES_PENDING);
     }
     let journal = journal.expect("opened unless --check");
     confirm(options.yes)?;
-    server.validate(&plan)?;
+    for (server, plan) in servers.iter().zip(&host.plans) {
+        if !plan.is_noop() {
+            server.validate(plan)?;
+        }
+    }
 
-    let mut manifest = back_up(&journal, &plan)?;
-    write_files(&mut manifest, &plan)?;
+    let mut manifest = back_up(&journal, &host, &request.profile.name)?;
+    write_files(&mut manifest, &host)?;
     out.say(&format!(
         "Wrote {} (backup {}).",
-        changed_paths(&plan).join(", "),
+        host.changed_paths().join(", "),
         manifest.id
     ));
 
-    let reloaded = !options.no_reload && reload(&server, &mut manifest, out)?;
+    let reloaded = !options.no_reload && reload(&servers, &mut manifest, out)?;
     let verified = if reloaded && !options.no_verify {
-        match verify::against_profile(&plan.listeners, &request.profile, plan.expected_cert_sha256.as_deref()) {
-            Ok(summary) => {
-                out.say(&format!("Verified: {summary}"));
-                manifest.state = SetState::Verified;
-                manifest.note = Some(format!("verified: {summary}"));
-                manifest.save()?;
-                Some(true)
+        let mut summaries = Vec::new();
+        for (server, plan) in servers.iter().zip(&host.plans) {
+            if !server.running() {
+                continue;
             }
-            Err(failure) => return Err(undo(&manifest, &failure, out)),
+            match verify::against_profile(&plan.listeners, &request.profile, plan.expected_cert_sha256.as_deref()) {
+                Ok(summary) => summaries.push(summary),
+                Err(failure) => return Err(undo(&manifest, &failure, out)),
+            }
         }
+        let summary = summaries.join("; ");
+        out.say(&format!("Verified: {summary}"));
+        manifest.state = SetState::Verified;
+        manifest.note = Some(format!("verified: {summary}"));
+        manifest.save()?;
+        Some(true)
     } else {
         None
     };
     out.result(&json!({
         "changed": true,
         "backup_id": manifest.id,
-        "files": changed_paths(&plan),
-        "settings": plan.settings,
+        "files": host.changed_paths(),
+        "settings": host.settings(),
         "reloaded": reloaded,
         "verified": verified,
-        "warnings": plan.warnings,
-        "diff": plan.diff(false),
+        "warnings": host.warnings(),
+        "diff": host.diff(false),
+        "servers": host.servers_json(),
     }));
     Ok(exit::OK)
 }
 
-fn changed_paths(plan: &Plan) -> Vec<String> {
-    plan.changed_files().map(|c| c.path.display().to_string()).collect()
-}
-
-fn show(plan: &Plan, out: &Output) {
-    out.say(&plan.diff(out.color));
-    for s in &plan.settings {
+fn show(host: &HostPlan, out: &Output) {
+    out.say(host.diff(out.color).trim_end());
+    for s in host.settings() {
         out.say(&format!(
             "  {}: {} -> {}",
             s.name,
@@ -130,8 +138,8 @@ fn confirm(yes: bool) -> Result<()> {
     }
 }
 
-/// Copies every file the plan changes into a new backup set (state `prepared`).
-fn back_up(journal: &Journal, plan: &Plan) -> Result<Manifest> {
+/// Copies every file the plans change into a new backup set (state `prepared`).
+fn back_up(journal: &Journal, host: &HostPlan, profile: &str) -> Result<Manifest> {
     let id = journal.new_id();
     let dir = journal.set_dir(&id);
     std::fs::DirBuilder::new()
@@ -139,7 +147,7 @@ fn back_up(journal: &Journal, plan: &Plan) -> Result<Manifest> {
         .create(&dir)
         .map_err(Error::io(&dir, "cannot create the backup set"))?;
     let mut files = Vec::new();
-    for (n, change) in plan.changed_files().enumerate() {
+    for (n, change) in host.changed_files().enumerate() {
         let live = std::fs::read(&change.path).map_err(Error::io(&change.path, "cannot read"))?;
         if live != change.before.as_bytes() {
             return Err(Error::State(format!(
@@ -161,16 +169,24 @@ fn back_up(journal: &Journal, plan: &Plan) -> Result<Manifest> {
             owner: Ownership::of(&change.path)?,
         });
     }
+    let services = host
+        .plans
+        .iter()
+        .filter(|p| !p.is_noop())
+        .map(|p| ServiceRecord {
+            mta: p.mta,
+            instance: p.instance.clone(),
+            regenerate: p.regenerate.clone(),
+            reload: p.reload.clone(),
+            listeners: p.listeners.clone(),
+        })
+        .collect();
     let manifest = Manifest {
         id,
         created: crate::cert::rfc3339(time::OffsetDateTime::now_utc()),
-        mta: serde_json::from_value(json!(plan.mta)).map_err(|e| Error::State(e.to_string()))?,
-        instance: plan.instance.clone(),
-        profile: plan.profile.clone(),
+        profile: profile.to_string(),
         state: SetState::Prepared,
-        regenerate: plan.regenerate.clone(),
-        reload: plan.reload.clone(),
-        listeners: plan.listeners.clone(),
+        services,
         files,
         note: None,
         dir,
@@ -179,9 +195,10 @@ fn back_up(journal: &Journal, plan: &Plan) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// Replaces each file atomically, recording what was written before the next one.
-fn write_files(manifest: &mut Manifest, plan: &Plan) -> Result<()> {
-    for (index, change) in plan.changed_files().enumerate() {
+/// Replaces each file atomically, recording what was written before the
+/// next one, then rebuilds what the servers read from them.
+fn write_files(manifest: &mut Manifest, host: &HostPlan) -> Result<()> {
+    for (index, change) in host.changed_files().enumerate() {
         let live = std::fs::read(&change.path).map_err(Error::io(&change.path, "cannot read"))?;
         if fsutil::sha256_hex(&live) != manifest.files[index].sha256_before {
             let err = Error::State(format!(
@@ -196,8 +213,8 @@ fn write_files(manifest: &mut Manifest, plan: &Plan) -> Result<()> {
             return Err(restore_after(manifest, e));
         }
     }
-    if let Some(regenerate) = &manifest.regenerate {
-        if let Err(e) = regenerate.run() {
+    for service in manifest.services.clone() {
+        if let Some(Err(e)) = service.regenerate.as_ref().map(|r| r.run()) {
             return Err(restore_after(manifest, e));
         }
     }
@@ -221,25 +238,40 @@ fn restore_after(manifest: &mut Manifest, err: Error) -> Error {
     }
 }
 
-/// Reloads the server when it runs; returns whether it did.
-fn reload(server: &Server, manifest: &mut Manifest, out: &Output) -> Result<bool> {
-    if !server.running() {
-        out.warn("the server is not running: the new config takes effect when it starts (not verified)");
-        manifest.note = Some("written; server not running, not reloaded".into());
+/// Reloads every changed server that runs; returns whether any was reloaded.
+fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<bool> {
+    let mut reloaded = false;
+    for service in manifest.services.clone() {
+        let running = servers.iter().any(|s| s.instance() == service.instance && s.running());
+        if !running {
+            out.warn(&format!(
+                "{} at {} is not running: the new config takes effect when it starts (not verified)",
+                service.mta.name(),
+                service.instance.display()
+            ));
+            continue;
+        }
+        if let Err(e) = service.reload.run() {
+            return Err(undo(
+                manifest,
+                &format!("reloading {} failed: {e}", service.mta.name()),
+                out,
+            ));
+        }
+        reloaded = true;
+    }
+    if !reloaded {
+        manifest.note = Some("written; no server running, nothing reloaded".into());
         manifest.save()?;
-        return Ok(false);
     }
-    if let Err(e) = manifest.reload.run() {
-        return Err(undo(manifest, &format!("reload failed: {e}"), out));
-    }
-    Ok(true)
+    Ok(reloaded)
 }
 
-/// Verification or reload failed: restore the originals, reload, and say so.
+/// Verification or a reload failed: restore the originals, reload every server, and say so.
 fn undo(manifest: &Manifest, failure: &str, out: &Output) -> Error {
     out.warn(&format!("{failure}; rolling back"));
     let mut manifest = manifest.clone();
-    let result = rollback::restore(&manifest).and_then(|()| manifest.reload.run());
+    let result = rollback::restore(&manifest).and_then(|()| manifest.services.iter().try_for_each(|s| s.reload.run()));
     match result {
         Ok(()) => {
             manifest.state = SetState::RolledBack;

@@ -6,6 +6,7 @@ use crate::error::{exit, Result};
 use crate::journal::Journal;
 use crate::mta;
 use crate::output::Output;
+use crate::plan::HostPlan;
 use crate::profile::{Profile, BUNDLED};
 use crate::resolve::Resolved;
 
@@ -51,32 +52,32 @@ pub fn detect(out: &Output) -> Result<u8> {
 }
 
 pub fn plan(resolved: Resolved, out: &Output) -> Result<u8> {
-    let plan = resolved.server.plan(&resolved.request)?;
-    for warning in &plan.warnings {
+    let Resolved { servers, request } = resolved;
+    let host = HostPlan {
+        plans: servers.iter().map(|s| s.plan(&request)).collect::<Result<_>>()?,
+    };
+    for warning in host.warnings() {
         out.warn(warning);
     }
-    if plan.is_noop() {
+    if host.is_noop() {
         out.say(&format!(
-            "{} at {} already meets profile {:?}: nothing to change.",
-            plan.mta,
-            plan.instance.display(),
-            plan.profile
+            "{} already meet(s) profile {:?}: nothing to change.",
+            host.describe(),
+            request.profile.name
         ));
     } else {
-        out.say(plan.diff(out.color).trim_end());
+        out.say(host.diff(out.color).trim_end());
     }
-    let files: Vec<String> = plan.changed_files().map(|c| c.path.display().to_string()).collect();
     out.result(&json!({
-        "changed": !plan.is_noop(),
-        "mta": plan.mta,
-        "instance": plan.instance,
-        "profile": plan.profile,
-        "files": files,
-        "settings": plan.settings,
-        "warnings": plan.warnings,
-        "diff": plan.diff(false),
+        "changed": !host.is_noop(),
+        "profile": request.profile.name,
+        "servers": host.servers_json(),
+        "files": host.changed_paths(),
+        "settings": host.settings(),
+        "warnings": host.warnings(),
+        "diff": host.diff(false),
     }));
-    Ok(if plan.is_noop() {
+    Ok(if host.is_noop() {
         exit::OK
     } else {
         exit::CHANGES_PENDING
@@ -93,26 +94,35 @@ pub fn history(journal: Option<Journal>, out: &Output) -> Result<u8> {
     }
     for m in &sets {
         let files: Vec<String> = m.files.iter().map(|f| f.path.display().to_string()).collect();
+        let servers: Vec<String> = m
+            .services
+            .iter()
+            .map(|s| format!("{} {}", s.mta.name(), s.instance.display()))
+            .collect();
         out.say(&format!(
-            "{}  {}  {} {}  profile {}  {}  [{}]",
+            "{}  {}  {}  profile {}  {}  [{}]",
             m.id,
             m.created,
-            m.mta.name(),
-            m.instance.display(),
+            servers.join(" + "),
             m.profile,
             files.join(", "),
             m.state.name()
         ));
-        if let Some(note) = &m.note {
-            if out.verbose > 0 {
-                out.say(&format!("    {note}"));
-            }
+        if let Some(note) = m.note.as_ref().filter(|_| out.verbose > 0) {
+            out.say(&format!("    {note}"));
         }
     }
-    out.result(&json!({"sets": sets.iter().map(|m| json!({
-        "id": m.id, "created": m.created, "mta": m.mta, "instance": m.instance, "profile": m.profile,
-        "files": m.files.iter().map(|f| &f.path).collect::<Vec<_>>(), "state": m.state, "note": m.note,
-    })).collect::<Vec<_>>()}));
+    let sets_json: Vec<_> = sets
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id, "created": m.created, "profile": m.profile, "state": m.state, "note": m.note,
+                "servers": m.services.iter().map(|s| json!({"mta": s.mta, "instance": s.instance})).collect::<Vec<_>>(),
+                "files": m.files.iter().map(|f| &f.path).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    out.result(&json!({ "sets": sets_json }));
     Ok(exit::OK)
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
-use crate::mta::{Listener, Reload};
+use crate::mta::{Listener, MtaKind, Reload};
 
 /// One file's content before and after.
 #[derive(Clone, Debug, Serialize)]
@@ -31,7 +31,7 @@ pub struct SettingChange {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
-    pub mta: String,
+    pub mta: MtaKind,
     /// The server instance: its config directory or file.
     pub instance: PathBuf,
     pub profile: String,
@@ -96,5 +96,64 @@ fn paint(text: &str, code: &str, color: bool) -> String {
         )
     } else {
         text.to_string()
+    }
+}
+
+/// The plans of every server a run covers (a host may run Postfix and
+/// Dovecot): one diff, one confirmation, one backup set, one verification.
+#[derive(Clone, Debug)]
+pub struct HostPlan {
+    pub plans: Vec<Plan>,
+}
+
+impl HostPlan {
+    pub fn is_noop(&self) -> bool {
+        self.plans.iter().all(Plan::is_noop)
+    }
+
+    pub fn changed_files(&self) -> impl Iterator<Item = &FileChange> {
+        self.plans.iter().flat_map(Plan::changed_files)
+    }
+
+    pub fn changed_paths(&self) -> Vec<String> {
+        self.changed_files().map(|c| c.path.display().to_string()).collect()
+    }
+
+    pub fn settings(&self) -> Vec<&SettingChange> {
+        self.plans.iter().flat_map(|p| &p.settings).collect()
+    }
+
+    pub fn warnings(&self) -> Vec<&String> {
+        self.plans.iter().flat_map(|p| &p.warnings).collect()
+    }
+
+    pub fn diff(&self, color: bool) -> String {
+        self.plans.iter().map(|p| p.diff(color)).collect()
+    }
+
+    /// "postfix at /etc/postfix, dovecot at /etc/dovecot".
+    pub fn describe(&self) -> String {
+        let servers: Vec<String> = self
+            .plans
+            .iter()
+            .map(|p| format!("{} at {}", p.mta.name(), p.instance.display()))
+            .collect();
+        servers.join(", ")
+    }
+
+    /// Per server, for `--json`.
+    pub fn servers_json(&self) -> serde_json::Value {
+        self.plans
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "mta": p.mta,
+                    "instance": p.instance,
+                    "changed": !p.is_noop(),
+                    "files": p.changed_files().map(|c| &c.path).collect::<Vec<_>>(),
+                    "listeners": p.listeners,
+                })
+            })
+            .collect()
     }
 }

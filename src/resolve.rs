@@ -7,9 +7,9 @@ use crate::error::{Error, Result};
 use crate::mta::{Request, Server};
 use crate::profile::Profile;
 
-/// A target resolved: the server instance and what to do to it.
+/// A target resolved: the server instances and what to do to them.
 pub struct Resolved {
-    pub server: Server,
+    pub servers: Vec<Server>,
     pub request: Request,
 }
 
@@ -23,10 +23,10 @@ pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolve
     if let Some(cmd) = reload_command {
         check_one_line("--reload-command", cmd).map_err(Error::Usage)?;
     }
-    let server = Server::open(args.mta, args.config.as_deref())?;
+    let servers = Server::open_all(args.mta, args.config.as_deref())?;
     let cert = args.cert.clone().zip(args.key.clone());
     Ok(Resolved {
-        server,
+        servers,
         request: Request {
             profile,
             cert,

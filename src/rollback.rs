@@ -8,7 +8,7 @@ use similar::TextDiff;
 use crate::error::{exit, Error, Result};
 use crate::fsutil;
 use crate::journal::{Journal, Manifest, SetState};
-use crate::mta::Server;
+use crate::mta::{Reload, Server};
 use crate::output::Output;
 use crate::verify;
 
@@ -45,25 +45,31 @@ pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Re
     manifest.note = Some("rolled back by `mailtls rollback`".into());
     manifest.save()?;
 
-    let running = Server::open(Some(manifest.mta), Some(&manifest.instance))
-        .map(|s| s.running())
-        .unwrap_or(false);
-    let (reloaded, verified) = if running {
-        manifest.reload.run()?;
-        match verify::serves_tls(&manifest.listeners) {
+    let mut reloaded = false;
+    let mut verified = None;
+    for service in &manifest.services {
+        let running = Server::open(Some(service.mta), Some(&service.instance)).is_ok_and(|s| s.running());
+        if !running {
+            out.warn(&format!(
+                "{} at {} is not running: not reloaded, not verified",
+                service.mta.name(),
+                service.instance.display()
+            ));
+            continue;
+        }
+        service.reload.run()?;
+        reloaded = true;
+        match verify::serves_tls(&service.listeners) {
             Ok(summary) => {
                 out.say(&format!("Verified: {summary}"));
-                (true, Some(true))
+                verified = verified.or(Some(true));
             }
             Err(failure) => {
                 out.warn(&format!("after rollback: {failure}"));
-                (true, Some(false))
+                verified = Some(false);
             }
         }
-    } else {
-        out.warn("the server is not running: not reloaded, not verified");
-        (false, None)
-    };
+    }
     out.result(&json!({"restored": restored, "backup_id": manifest.id, "reloaded": reloaded, "verified": verified}));
     Ok(if verified == Some(false) { exit::ERROR } else { exit::OK })
 }
@@ -104,8 +110,9 @@ pub fn restore(manifest: &Manifest) -> Result<()> {
         }
         fsutil::replace(&record.path, &original, record.owner)?;
     }
-    match &manifest.regenerate {
-        Some(regenerate) => regenerate.run(),
-        None => Ok(()),
-    }
+    manifest
+        .services
+        .iter()
+        .filter_map(|s| s.regenerate.as_ref())
+        .try_for_each(Reload::run)
 }

@@ -47,18 +47,24 @@ pub struct FileRecord {
     pub owner: Ownership,
 }
 
+/// One server the set covers: how to rebuild, reload and check it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Manifest {
-    pub id: String,
-    pub created: String,
+pub struct ServiceRecord {
     pub mta: MtaKind,
     pub instance: PathBuf,
-    pub profile: String,
-    pub state: SetState,
     #[serde(default)]
     pub regenerate: Option<Reload>,
     pub reload: Reload,
     pub listeners: Vec<Listener>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub created: String,
+    pub profile: String,
+    pub state: SetState,
+    pub services: Vec<ServiceRecord>,
     pub files: Vec<FileRecord>,
     /// The last thing that happened to the set, in words.
     pub note: Option<String>,

@@ -6,7 +6,7 @@ mod lock;
 mod manifest;
 
 pub use lock::Lock;
-pub use manifest::{FileRecord, Manifest, SetState};
+pub use manifest::{FileRecord, Manifest, ServiceRecord, SetState};
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};

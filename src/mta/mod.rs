@@ -131,6 +131,31 @@ impl Server {
         }
     }
 
+    /// Every server a run covers: the one `--mta`/`--config` name, or, with
+    /// neither, every supported server installed on this host.
+    pub fn open_all(kind: Option<MtaKind>, config: Option<&Path>) -> Result<Vec<Server>> {
+        if kind.is_some() || config.is_some() {
+            return Ok(vec![Server::open(kind, config)?]);
+        }
+        let mut servers = Vec::new();
+        if postfix::Postfix::installed() {
+            servers.push(Server::Postfix(postfix::Postfix::open(None)?));
+        }
+        if servers.is_empty() {
+            return Err(Error::Usage(
+                "no supported mail server found on this host; name one with --mta and its config with --config".into(),
+            ));
+        }
+        Ok(servers)
+    }
+
+    /// The instance's config directory or file.
+    pub fn instance(&self) -> PathBuf {
+        match self {
+            Server::Postfix(p) => p.config_dir().to_path_buf(),
+        }
+    }
+
     pub fn detect(&self) -> Result<Detected> {
         match self {
             Server::Postfix(p) => p.detect(),

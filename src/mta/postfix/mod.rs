@@ -90,6 +90,10 @@ impl Postfix {
         })
     }
 
+    pub fn config_dir(&self) -> &Path {
+        &self.config_dir
+    }
+
     fn main_path(&self) -> PathBuf {
         self.config_dir.join("main.cf")
     }
@@ -168,6 +172,20 @@ impl Postfix {
             .is_none_or(|c| c == "medium" || c == "low" || c == "export")
         {
             weaknesses.push("smtpd_tls_ciphers allows medium-strength and anonymous (aNULL) suites".into());
+        }
+        for service in master.services() {
+            for o in service.overrides() {
+                let weak = match desired.iter().find(|(n, _)| *n == o.name) {
+                    Some((name, wanted)) => !harden::acceptable(name, Some(&o.value), wanted, &profile),
+                    None => false,
+                };
+                if weak {
+                    weaknesses.push(format!(
+                        "master.cf line {}: service {} overrides {} = {}",
+                        service.line, service.name, o.name, o.value
+                    ));
+                }
+            }
         }
         let listeners = listeners::listeners(&main, &master);
         for l in listeners.iter().filter(|l| l.tls == ListenerTls::None) {
@@ -354,7 +372,7 @@ impl Postfix {
         };
 
         Ok(Plan {
-            mta: MtaKind::Postfix.name().into(),
+            mta: MtaKind::Postfix,
             instance: self.config_dir.clone(),
             profile: profile.name.clone(),
             changes: vec![
