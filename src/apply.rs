@@ -148,8 +148,11 @@ fn back_up(journal: &Journal, host: &HostPlan, profile: &str) -> Result<Manifest
         .map_err(Error::io(&dir, "cannot create the backup set"))?;
     let mut files = Vec::new();
     for (n, change) in host.changed_files().enumerate() {
-        let live = std::fs::read(&change.path).map_err(Error::io(&change.path, "cannot read"))?;
-        if live != change.before.as_bytes() {
+        let live = match std::fs::read(&change.path) {
+            Err(e) if change.created && e.kind() == std::io::ErrorKind::NotFound => None,
+            other => Some(other.map_err(Error::io(&change.path, "cannot read"))?),
+        };
+        if live.as_deref().unwrap_or_default() != change.before.as_bytes() || live.is_some() == change.created {
             return Err(Error::State(format!(
                 "{} changed while mailtls was planning; run it again",
                 change.path.display()
@@ -159,14 +162,21 @@ fn back_up(journal: &Journal, host: &HostPlan, profile: &str) -> Result<Manifest
             "{n}-{}",
             change.path.file_name().and_then(|f| f.to_str()).unwrap_or("file")
         );
-        fsutil::write_private(&dir.join(&backup), &live)?;
+        let owner = match &live {
+            Some(bytes) => {
+                fsutil::write_private(&dir.join(&backup), bytes)?;
+                Ownership::of(&change.path)?
+            }
+            None => Ownership::for_new_file_in(change.path.parent().unwrap_or(std::path::Path::new("/")))?,
+        };
         fsutil::write_private(&dir.join(format!("{backup}.new")), change.after.as_bytes())?;
         files.push(FileRecord {
             path: change.path.clone(),
             backup,
-            sha256_before: fsutil::sha256_hex(&live),
+            sha256_before: fsutil::sha256_hex(change.before.as_bytes()),
             sha256_after: None,
-            owner: Ownership::of(&change.path)?,
+            owner,
+            existed: !change.created,
         });
     }
     let services = host
@@ -199,7 +209,11 @@ fn back_up(journal: &Journal, host: &HostPlan, profile: &str) -> Result<Manifest
 /// next one, then rebuilds what the servers read from them.
 fn write_files(manifest: &mut Manifest, host: &HostPlan) -> Result<()> {
     for (index, change) in host.changed_files().enumerate() {
-        let live = std::fs::read(&change.path).map_err(Error::io(&change.path, "cannot read"))?;
+        let live = std::fs::read(&change.path).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound if change.created => Ok(Vec::new()),
+            _ => Err(e),
+        });
+        let live = live.map_err(Error::io(&change.path, "cannot read"))?;
         if fsutil::sha256_hex(&live) != manifest.files[index].sha256_before {
             let err = Error::State(format!(
                 "{} changed while mailtls was running; nothing more was written",

@@ -85,9 +85,10 @@ pub struct TargetArgs {
     /// The mail server (default: the one installed).
     #[arg(long, value_enum)]
     pub mta: Option<MtaKind>,
-    /// The server instance's config (Postfix: its config directory, as `postconf -c` takes it).
+    /// A server instance's config (Postfix: its config directory, as `postconf -c` takes it;
+    /// Dovecot: its dovecot.conf). Repeat it to cover several servers in one run.
     #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    pub config: Vec<PathBuf>,
     /// A bundled profile (intermediate, modern) or a .toml file.
     #[arg(long, value_name = "NAME|FILE", default_value = crate::profile::DEFAULT)]
     pub profile: String,

@@ -31,6 +31,18 @@ impl Ownership {
     }
 }
 
+impl Ownership {
+    /// A new config file: readable by all (as config files are), owned like its directory.
+    pub fn for_new_file_in(dir: &Path) -> Result<Ownership> {
+        let meta = std::fs::metadata(dir).map_err(Error::io(dir, "cannot stat"))?;
+        Ok(Ownership {
+            mode: 0o644,
+            uid: meta.uid(),
+            gid: meta.gid(),
+        })
+    }
+}
+
 /// The file a path really names: symlinks are followed so that a linked
 /// config is edited where it lives, and the link stays a link.
 pub fn real_path(path: &Path) -> Result<PathBuf> {

@@ -15,6 +15,8 @@ pub struct FileChange {
     pub path: PathBuf,
     #[serde(skip)]
     pub before: String,
+    /// The file does not exist yet (`before` is empty); rollback removes it.
+    pub created: bool,
     #[serde(skip)]
     pub after: String,
 }

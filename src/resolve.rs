@@ -15,15 +15,17 @@ pub struct Resolved {
 
 pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolved> {
     let profile = Profile::load(&args.profile)?;
-    for (option, path) in [("--cert", &args.cert), ("--key", &args.key), ("--config", &args.config)] {
-        if let Some(path) = path {
-            check_one_line(option, &path.to_string_lossy()).map_err(Error::Usage)?;
-        }
+    let paths = [("--cert", args.cert.as_ref()), ("--key", args.key.as_ref())]
+        .into_iter()
+        .filter_map(|(o, p)| p.map(|p| (o, p)))
+        .chain(args.config.iter().map(|p| ("--config", p)));
+    for (option, path) in paths {
+        check_one_line(option, &path.to_string_lossy()).map_err(Error::Usage)?;
     }
     if let Some(cmd) = reload_command {
         check_one_line("--reload-command", cmd).map_err(Error::Usage)?;
     }
-    let servers = Server::open_all(args.mta, args.config.as_deref())?;
+    let servers = Server::open_all(args.mta, &args.config)?;
     let cert = args.cert.clone().zip(args.key.clone());
     Ok(Resolved {
         servers,

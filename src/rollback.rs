@@ -78,7 +78,10 @@ pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Re
 fn drifted(manifest: &Manifest) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for record in &manifest.files {
-        let live = std::fs::read(&record.path).map_err(Error::io(&record.path, "cannot read"))?;
+        let live = match std::fs::read(&record.path) {
+            Err(e) if !record.existed && e.kind() == std::io::ErrorKind::NotFound => continue,
+            other => other.map_err(Error::io(&record.path, "cannot read"))?,
+        };
         let live_sha = fsutil::sha256_hex(&live);
         if live_sha == record.sha256_before || record.sha256_after.as_deref() == Some(live_sha.as_str()) {
             continue;
@@ -101,6 +104,18 @@ fn drifted(manifest: &Manifest) -> Result<Vec<String>> {
 /// their original content are left alone.
 pub fn restore(manifest: &Manifest) -> Result<()> {
     for record in &manifest.files {
+        if !record.existed {
+            match std::fs::remove_file(&record.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::Io {
+                        path: record.path.clone(),
+                        message: "cannot remove the file mailtls created",
+                        source: e,
+                    })
+                }
+                _ => continue,
+            }
+        }
         let original = manifest.original(record)?;
         let live = std::fs::read(&record.path).ok();
         if live.as_deref() == Some(original.as_slice())

@@ -45,6 +45,13 @@ pub struct FileRecord {
     /// What apply wrote, once written: rollback compares the live file with it.
     pub sha256_after: Option<String>,
     pub owner: Ownership,
+    /// False for a file mailtls created: restoring it means removing it.
+    #[serde(default = "yes")]
+    pub existed: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One server the set covers: how to rebuild, reload and check it.

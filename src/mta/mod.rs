@@ -2,6 +2,7 @@
 //! profile into a `Plan`, validates staged files with the server's own
 //! checker and says how to reload. Backends compute; `apply` writes.
 
+pub mod dovecot;
 pub mod postfix;
 
 use std::path::{Path, PathBuf};
@@ -18,12 +19,14 @@ use crate::profile::Profile;
 #[serde(rename_all = "lowercase")]
 pub enum MtaKind {
     Postfix,
+    Dovecot,
 }
 
 impl MtaKind {
     pub fn name(self) -> &'static str {
         match self {
             MtaKind::Postfix => "postfix",
+            MtaKind::Dovecot => "dovecot",
         }
     }
 }
@@ -63,22 +66,44 @@ pub enum Reload {
 }
 
 impl Reload {
+    /// Runs the reload. Its stderr goes to a temporary file, not a pipe: a
+    /// daemon the command starts would inherit a pipe and keep it open forever.
     pub fn run(&self) -> Result<()> {
-        let (program, output) = match self {
-            Reload::Argv(argv) => (argv.join(" "), Command::new(&argv[0]).args(&argv[1..]).output()),
-            Reload::Shell(cmd) => (cmd.clone(), Command::new("/bin/sh").arg("-c").arg(cmd).output()),
+        let (program, mut command) = match self {
+            Reload::Argv(argv) => {
+                let mut c = Command::new(&argv[0]);
+                c.args(&argv[1..]);
+                (argv.join(" "), c)
+            }
+            Reload::Shell(cmd) => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c").arg(cmd);
+                (cmd.clone(), c)
+            }
         };
-        let output = output.map_err(|e| Error::Command {
+        let fail = |status: String, stderr: String| Error::Command {
             program: program.clone(),
-            status: "could not start".into(),
-            stderr: e.to_string(),
-        })?;
-        if !output.status.success() {
-            return Err(Error::Command {
-                program,
-                status: output.status.to_string(),
-                stderr: last_line(&output.stderr),
-            });
+            status,
+            stderr,
+        };
+        let mut stderr = tempfile::tempfile().map_err(|e| fail("could not start".into(), e.to_string()))?;
+        let status = command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(
+                stderr
+                    .try_clone()
+                    .map_err(|e| fail("could not start".into(), e.to_string()))?,
+            )
+            .status()
+            .map_err(|e| fail("could not start".into(), e.to_string()))?;
+        if !status.success() {
+            let mut text = Vec::new();
+            use std::io::{Read, Seek};
+            let _ = stderr
+                .seek(std::io::SeekFrom::Start(0))
+                .and_then(|_| stderr.read_to_end(&mut text));
+            return Err(fail(status.to_string(), last_line(&text)));
         }
         Ok(())
     }
@@ -112,6 +137,7 @@ pub struct Detected {
 /// A selected server instance, ready to plan and validate.
 pub enum Server {
     Postfix(postfix::Postfix),
+    Dovecot(dovecot::Dovecot),
 }
 
 impl Server {
@@ -119,27 +145,37 @@ impl Server {
     pub fn open(kind: Option<MtaKind>, config: Option<&Path>) -> Result<Server> {
         match kind {
             Some(MtaKind::Postfix) => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
-            None => {
-                if config.is_some_and(|c| c.join("main.cf").is_file()) || postfix::Postfix::installed() {
-                    return Ok(Server::Postfix(postfix::Postfix::open(config)?));
+            Some(MtaKind::Dovecot) => Ok(Server::Dovecot(dovecot::Dovecot::open(config)?)),
+            None => match config {
+                Some(c) if c.join("main.cf").is_file() => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
+                Some(c) if c.join("dovecot.conf").is_file() || c.file_name().is_some_and(|n| n == "dovecot.conf") => {
+                    Ok(Server::Dovecot(dovecot::Dovecot::open(config)?))
                 }
-                Err(Error::Usage(
-                    "no supported mail server found on this host; name one with --mta and its config with --config"
-                        .into(),
-                ))
-            }
+                Some(c) => Err(Error::Usage(format!(
+                    "cannot tell which mail server {} configures; name it with --mta",
+                    c.display()
+                ))),
+                None => Server::open_all(None, &[]).map(|mut all| all.remove(0)),
+            },
         }
     }
 
-    /// Every server a run covers: the one `--mta`/`--config` name, or, with
-    /// neither, every supported server installed on this host.
-    pub fn open_all(kind: Option<MtaKind>, config: Option<&Path>) -> Result<Vec<Server>> {
-        if kind.is_some() || config.is_some() {
-            return Ok(vec![Server::open(kind, config)?]);
+    /// Every server a run covers: one per `--config` (of the `--mta` kind, or
+    /// recognised from the path), or the `--mta` kind's default instance, or,
+    /// with neither, every supported server installed on this host.
+    pub fn open_all(kind: Option<MtaKind>, configs: &[PathBuf]) -> Result<Vec<Server>> {
+        if !configs.is_empty() {
+            return configs.iter().map(|c| Server::open(kind, Some(c))).collect();
+        }
+        if kind.is_some() {
+            return Ok(vec![Server::open(kind, None)?]);
         }
         let mut servers = Vec::new();
         if postfix::Postfix::installed() {
             servers.push(Server::Postfix(postfix::Postfix::open(None)?));
+        }
+        if dovecot::Dovecot::installed() {
+            servers.push(Server::Dovecot(dovecot::Dovecot::open(None)?));
         }
         if servers.is_empty() {
             return Err(Error::Usage(
@@ -153,18 +189,21 @@ impl Server {
     pub fn instance(&self) -> PathBuf {
         match self {
             Server::Postfix(p) => p.config_dir().to_path_buf(),
+            Server::Dovecot(d) => d.config_file().to_path_buf(),
         }
     }
 
     pub fn detect(&self) -> Result<Detected> {
         match self {
             Server::Postfix(p) => p.detect(),
+            Server::Dovecot(d) => d.detect(),
         }
     }
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         match self {
             Server::Postfix(p) => p.plan(request),
+            Server::Dovecot(d) => d.plan(request),
         }
     }
 
@@ -172,6 +211,7 @@ impl Server {
     pub fn running(&self) -> bool {
         match self {
             Server::Postfix(p) => p.running(),
+            Server::Dovecot(d) => d.running(),
         }
     }
 
@@ -180,6 +220,7 @@ impl Server {
     pub fn validate(&self, plan: &Plan) -> Result<()> {
         match self {
             Server::Postfix(p) => p.validate(plan),
+            Server::Dovecot(d) => d.validate(plan),
         }
     }
 }
@@ -189,6 +230,9 @@ pub fn detect_all() -> Vec<Result<Detected>> {
     let mut found = Vec::new();
     if postfix::Postfix::installed() {
         found.push(postfix::Postfix::open(None).and_then(|p| p.detect()));
+    }
+    if dovecot::Dovecot::installed() {
+        found.push(dovecot::Dovecot::open(None).and_then(|d| d.detect()));
     }
     found
 }

@@ -380,11 +380,13 @@ impl Postfix {
                     path: self.main_path(),
                     before: main_before,
                     after: main.to_string(),
+                    created: false,
                 },
                 FileChange {
                     path: self.master_path(),
                     before: master_before,
                     after: master.to_string(),
+                    created: false,
                 },
             ],
             settings,

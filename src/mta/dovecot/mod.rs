@@ -1,0 +1,442 @@
+//! The Dovecot backend (IMAP/POP3). `--config` is the main config file
+//! (dovecot.conf), as `doveconf -c` takes it.
+//!
+//! Where the settings go: Debian's `conf.d/10-ssl.conf` is managed by ucf,
+//! so editing it makes every package upgrade ask the admin about a conflict.
+//! Debian's dovecot.conf ends with `!include_try local.conf`, the documented
+//! place for local overrides, read after everything else: when the main file
+//! includes `local.conf`, mailtls writes its settings there (creating it if
+//! needed) and leaves the packaged files alone. Otherwise (a single-file
+//! config, other distributions) the line that sets a value is edited in place.
+//! In both cases settings inside `protocol {}`, `local {}` and `remote {}`
+//! blocks that would override the profile are rewritten where they are.
+
+mod harden;
+mod listeners;
+mod tree;
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use crate::cert;
+use crate::edit::dovecot_conf::DovecotConf;
+use crate::error::{Error, Result};
+use crate::mta::{find_program, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::plan::{FileChange, Plan, SettingChange};
+
+use harden::Generation;
+use tree::ConfTree;
+
+const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
+const DEFAULT_CONFIG: &str = "/etc/dovecot/dovecot.conf";
+/// Sections whose settings override the global ones for some connections.
+const OVERRIDING_SECTIONS: [&str; 3] = ["protocol", "local", "remote"];
+
+pub struct Dovecot {
+    main: PathBuf,
+    version: Option<String>,
+}
+
+impl Dovecot {
+    pub fn installed() -> bool {
+        find_program("doveconf").is_some() && Path::new(DEFAULT_CONFIG).is_file()
+    }
+
+    pub fn open(config: Option<&Path>) -> Result<Dovecot> {
+        let main = match config {
+            Some(path) if path.is_dir() => path.join("dovecot.conf"),
+            Some(path) => path.to_path_buf(),
+            None => PathBuf::from(DEFAULT_CONFIG),
+        };
+        let main = std::path::absolute(&main).map_err(Error::io(&main, "cannot resolve the path"))?;
+        if !main.is_file() {
+            return Err(Error::Config(format!(
+                "{} does not exist: --config takes Dovecot's main config file (like /etc/dovecot/dovecot.conf)",
+                main.display()
+            )));
+        }
+        let version = find_program("dovecot")
+            .and_then(|d| run_program(&d, &["--version"]).ok())
+            .and_then(|v| v.split_whitespace().next().map(str::to_string));
+        Ok(Dovecot { main, version })
+    }
+
+    pub fn config_file(&self) -> &Path {
+        &self.main
+    }
+
+    fn generation(&self, tree: &ConfTree) -> Generation {
+        let numbers: Vec<u32> = self
+            .version
+            .as_deref()
+            .unwrap_or("")
+            .split('.')
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        if numbers.len() >= 2 && (numbers[0], numbers[1]) >= (2, 4)
+            || tree.global_value("dovecot_config_version").is_some()
+        {
+            Generation::V2_4
+        } else {
+            Generation::V2_3
+        }
+    }
+
+    /// Debian's layout: the main file ends by including `local.conf`.
+    fn local_conf(&self, tree: &ConfTree) -> Option<PathBuf> {
+        let includes_local = tree.files[0].conf.entries().iter().any(
+            |e| matches!(&e.kind, crate::edit::dovecot_conf::Kind::Include { pattern, .. } if pattern == "local.conf"),
+        );
+        includes_local.then(|| self.main.with_file_name("local.conf"))
+    }
+
+    fn current_cert(&self, tree: &ConfTree, generation: Generation) -> Option<(PathBuf, PathBuf)> {
+        let cert = tree.global_value(generation.cert_key()).filter(|v| !v.is_empty())?;
+        let key = tree.global_value(generation.key_key()).filter(|v| !v.is_empty())?;
+        Some((
+            PathBuf::from(generation.path_of(&cert)),
+            PathBuf::from(generation.path_of(&key)),
+        ))
+    }
+
+    pub fn detect(&self) -> Result<Detected> {
+        let tree = ConfTree::load(&self.main)?;
+        let generation = self.generation(&tree);
+        let profile = crate::profile::Profile::load(crate::profile::DEFAULT)?;
+        let mut tls_settings = Vec::new();
+        let mut weaknesses = Vec::new();
+        let desired = harden::desired(&profile, generation);
+        let effective = self.effective(desired.iter().map(|(k, _)| *k));
+        for (key, wanted) in desired {
+            let current = effective.get(key).cloned().or_else(|| tree.global_value(key));
+            if !harden::acceptable(key, current.as_deref(), &wanted, &profile) && key != "ssl_prefer_server_ciphers" {
+                weaknesses.push(match current.as_deref().filter(|v| !v.is_empty()) {
+                    Some(value) => format!("{key} = {value} allows more than profile {}", profile.name),
+                    None => format!("{key} is unset: the TLS library's defaults apply"),
+                });
+            }
+            tls_settings.push((key.to_string(), current.unwrap_or_default()));
+        }
+        if tree.global_value("ssl").as_deref() == Some("no") {
+            weaknesses.push("ssl = no: IMAP and POP3 offer no TLS at all".into());
+        }
+        if let Some((cert_path, key_path)) = self.current_cert(&tree, generation) {
+            match cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc()) {
+                Ok(info) => weaknesses.extend(info.warnings),
+                Err(e) => weaknesses.push(e.to_string()),
+            }
+        }
+        Ok(Detected {
+            mta: MtaKind::Dovecot,
+            version: self.version.clone(),
+            tls_library: run_program(Path::new("openssl"), &["version"])
+                .ok()
+                .map(|v| v.split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
+            config: self.main.clone(),
+            config_files: tree.files.iter().map(|f| f.path.clone()).collect(),
+            listeners: listeners::listeners(&tree),
+            tls_settings,
+            weaknesses,
+        })
+    }
+
+    /// Effective values (defaults included) from `doveconf`, when it is installed.
+    fn effective<'a>(&self, keys: impl Iterator<Item = &'a str>) -> std::collections::HashMap<String, String> {
+        let Some(doveconf) = find_program("doveconf") else {
+            return Default::default();
+        };
+        let main = self.main.to_string_lossy().into_owned();
+        let mut args = vec!["-c", main.as_str()];
+        let keys: Vec<&str> = keys.collect();
+        args.extend(keys.iter().copied());
+        run_program(&doveconf, &args)
+            .map(|text| {
+                text.lines()
+                    .filter_map(|l| l.split_once(" = ").or_else(|| l.strip_suffix(" =").map(|k| (k, ""))))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn plan(&self, request: &Request) -> Result<Plan> {
+        let profile = &request.profile;
+        let tree = ConfTree::load(&self.main)?;
+        let generation = self.generation(&tree);
+        let mut edited: Vec<Option<DovecotConf>> = vec![None; tree.files.len()];
+        let local_path = self.local_conf(&tree);
+        let local_index = local_path
+            .as_ref()
+            .and_then(|p| tree.files.iter().position(|f| &f.path == p));
+        let mut local_new: Option<DovecotConf> = None;
+        let mut settings = Vec::new();
+        let mut warnings = Vec::new();
+
+        let mut desired = harden::desired(profile, generation);
+        if tree.global_value("ssl").as_deref() == Some("no") {
+            desired.insert(0, ("ssl", "yes".into()));
+        }
+        let cert_files = match &request.cert {
+            Some((cert, key)) => {
+                let cert = checked_path("--cert", cert)?;
+                let key = checked_path("--key", key)?;
+                desired.push((
+                    generation.cert_key(),
+                    generation.path_value(&cert.display().to_string()),
+                ));
+                desired.push((generation.key_key(), generation.path_value(&key.display().to_string())));
+                Some((cert, key))
+            }
+            None => self.current_cert(&tree, generation),
+        };
+
+        for (key, wanted) in &desired {
+            let current = tree.global(key);
+            let acceptable = match key {
+                k if k.starts_with("ssl_cert")
+                    || k.starts_with("ssl_key")
+                    || k.starts_with("ssl_server_") && k.ends_with("_file") =>
+                {
+                    current.as_ref().map(|(_, v)| v.as_str()) == Some(wanted.as_str())
+                }
+                _ => harden::acceptable(key, current.as_ref().map(|(_, v)| v.as_str()), wanted, profile),
+            };
+            if acceptable {
+                continue;
+            }
+            let (file_path, conf) = match (&local_path, local_index) {
+                (Some(_), Some(index)) => (tree.files[index].path.clone(), edited_conf(&mut edited, &tree, index)),
+                (Some(path), None) => (
+                    path.clone(),
+                    local_new.get_or_insert_with(|| DovecotConf::parse("").expect("empty parses")),
+                ),
+                (None, _) => match &current {
+                    Some((placed, _)) => {
+                        let index = placed.file;
+                        let conf = edited_conf(&mut edited, &tree, index);
+                        conf.set_line(placed.entry.line, wanted);
+                        settings.push(SettingChange {
+                            file: tree.files[index].path.clone(),
+                            name: key.to_string(),
+                            before: current.as_ref().map(|(_, v)| v.clone()),
+                            after: wanted.clone(),
+                        });
+                        continue;
+                    }
+                    None => (tree.files[0].path.clone(), edited_conf(&mut edited, &tree, 0)),
+                },
+            };
+            conf.set(key, wanted, ANCHOR);
+            settings.push(SettingChange {
+                file: file_path,
+                name: key.to_string(),
+                before: current.map(|(_, v)| v),
+                after: wanted.clone(),
+            });
+        }
+
+        for placed in &tree.flat {
+            let Some((key, value)) = placed.setting() else { continue };
+            let Some((section, arg)) = placed.entry.sections.first() else {
+                continue;
+            };
+            if !OVERRIDING_SECTIONS.contains(&section.as_str()) {
+                continue;
+            }
+            let scope = format!("{section} {}", arg.as_deref().unwrap_or(""));
+            if key == "ssl" && value == "no" {
+                warnings.push(format!(
+                    "{}:{}: `{scope} {{ ssl = no }}` turns TLS off there; left as is",
+                    tree.files[placed.file].path.display(),
+                    placed.entry.line + 1
+                ));
+                continue;
+            }
+            let Some((_, wanted)) = desired.iter().find(|(k, _)| *k == key) else {
+                continue;
+            };
+            if harden::acceptable(key, Some(value), wanted, profile) {
+                continue;
+            }
+            let before = value.to_string();
+            edited_conf(&mut edited, &tree, placed.file).set_line(placed.entry.line, wanted);
+            settings.push(SettingChange {
+                file: tree.files[placed.file].path.clone(),
+                name: format!("{}: {key}", scope.trim()),
+                before: Some(before),
+                after: wanted.clone(),
+            });
+        }
+
+        let ssl_on = tree.global_value("ssl").as_deref() != Some("no") || desired.iter().any(|(k, _)| *k == "ssl");
+        let expected_cert_sha256 = match cert_files {
+            Some((cert_path, key_path)) => {
+                let info = cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc())?;
+                warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert_path.display())));
+                Some(info.sha256)
+            }
+            None if ssl_on => {
+                return Err(Error::Config(format!(
+                    "Dovecot has no server certificate ({} is empty): give one with --cert and --key",
+                    generation.cert_key()
+                )))
+            }
+            None => None,
+        };
+
+        let mut changes: Vec<FileChange> = tree
+            .files
+            .iter()
+            .zip(edited)
+            .filter_map(|(file, conf)| {
+                conf.map(|c| FileChange {
+                    path: file.path.clone(),
+                    before: file.text.clone(),
+                    after: c.to_string(),
+                    created: false,
+                })
+            })
+            .collect();
+        if let (Some(conf), Some(path)) = (local_new, &local_path) {
+            changes.push(FileChange {
+                path: path.clone(),
+                before: String::new(),
+                after: conf.to_string(),
+                created: true,
+            });
+        }
+        // Listeners as they will be: `ssl = yes` may be part of the plan.
+        let listeners = listeners::listeners_with(&tree, ssl_on);
+        Ok(Plan {
+            mta: MtaKind::Dovecot,
+            instance: self.main.clone(),
+            profile: profile.name.clone(),
+            changes,
+            settings,
+            warnings,
+            regenerate: None,
+            reload: self.reload(request),
+            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
+            expected_cert_sha256,
+        })
+    }
+
+    fn reload(&self, request: &Request) -> Reload {
+        if let Some(cmd) = &request.reload_command {
+            return Reload::Shell(cmd.clone());
+        }
+        let doveadm = find_program("doveadm")
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "doveadm".into());
+        if self.main == Path::new(DEFAULT_CONFIG) {
+            if Path::new("/run/systemd/system").is_dir() {
+                return Reload::Argv(vec!["systemctl".into(), "reload".into(), "dovecot".into()]);
+            }
+            return Reload::Argv(vec![doveadm, "reload".into()]);
+        }
+        Reload::Argv(vec![
+            doveadm,
+            "-c".into(),
+            self.main.display().to_string(),
+            "reload".into(),
+        ])
+    }
+
+    /// Whether the master process named in `base_dir/master.pid` is alive.
+    pub fn running(&self) -> bool {
+        let base_dir = ConfTree::load(&self.main)
+            .ok()
+            .and_then(|t| t.global_value("base_dir"))
+            .unwrap_or_else(|| "/run/dovecot".into());
+        let pid = std::fs::read_to_string(Path::new(&base_dir).join("master.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok());
+        pid.is_some_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok())
+    }
+
+    /// Stages the whole config (every file read, at the same relative place)
+    /// with the plan's files in place and runs `doveconf -n` on it; failure or a
+    /// new warning refuses the plan.
+    pub fn validate(&self, plan: &Plan) -> Result<()> {
+        let doveconf = find_program("doveconf").ok_or_else(|| Error::MissingProgram {
+            program: "doveconf".into(),
+            hint: "applying needs Dovecot's own checker (`doveconf -n`); `mailtls plan` works without it".into(),
+        })?;
+        let tree = ConfTree::load(&self.main)?;
+        let root = self.main.parent().unwrap_or(Path::new("/"));
+        let staged = tempfile::Builder::new()
+            .prefix("mailtls-check-")
+            .tempdir()
+            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
+        let place = |path: &Path| path.strip_prefix(root).ok().map(|rel| staged.path().join(rel));
+        let write = |path: &Path, text: &str| -> Result<()> {
+            if let Some(target) = place(path) {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(Error::io(parent, "cannot create"))?;
+                }
+                std::fs::write(&target, text).map_err(Error::io(&target, "cannot stage"))?;
+            }
+            Ok(())
+        };
+        for file in &tree.files {
+            write(&file.path, &file.text)?;
+        }
+        for change in &plan.changes {
+            write(&change.path, &change.after)?;
+        }
+        let staged_main = place(&self.main).expect("the main file is under its own directory");
+        let warnings = |main: &Path| -> Result<Vec<String>> {
+            let output = std::process::Command::new(&doveconf)
+                .arg("-n")
+                .arg("-c")
+                .arg(main)
+                .output()
+                .map_err(Error::io(&doveconf, "cannot run doveconf"))?;
+            let stderr = String::from_utf8_lossy(&output.stderr)
+                .replace(&main.parent().unwrap_or(root).display().to_string(), "");
+            if !output.status.success() {
+                return Err(Error::Command {
+                    program: format!("doveconf -n -c {}", main.display()),
+                    status: output.status.to_string(),
+                    stderr: stderr.trim().to_string(),
+                });
+            }
+            Ok(stderr.lines().map(str::to_string).collect())
+        };
+        let before = warnings(&self.main)?;
+        let new: Vec<String> = warnings(&staged_main)?
+            .into_iter()
+            .filter(|w| !before.contains(w))
+            .collect();
+        if !new.is_empty() {
+            return Err(Error::Command {
+                program: "doveconf -n (on the new config)".into(),
+                status: "warnings".into(),
+                stderr: new.join("; "),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index: usize) -> &'a mut DovecotConf {
+    edited[index].get_or_insert_with(|| tree.files[index].conf.clone())
+}
+
+/// A path from the command line, absolute and safe to write as a Dovecot value.
+fn checked_path(option: &str, path: &Path) -> Result<PathBuf> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
+    crate::edit::check_one_line(option, text).map_err(Error::Usage)?;
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_whitespace() || matches!(c, '#' | '{' | '}' | '$' | '%' | '"'))
+    {
+        return Err(Error::Usage(format!(
+            "{option}: the path {text:?} contains {c:?}, which dovecot.conf would misread"
+        )));
+    }
+    std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
+}
