@@ -2,6 +2,7 @@
 //! text, so `parse(s).to_string() == s`, and an edit changes only the lines it
 //! must. `edit` never touches the filesystem; `journal` and `apply` do.
 
+pub mod exim_conf;
 pub mod postfix_main;
 pub mod postfix_master;
 
