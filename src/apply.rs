@@ -139,7 +139,12 @@ fn back_up(journal: &Journal, plan: &Plan) -> Result<Manifest> {
         .map_err(Error::io(&dir, "cannot create the backup set"))?;
     let mut files = Vec::new();
     for (n, change) in plan.changed_files().enumerate() {
-        let live = std::fs::read(&change.path).map_err(Error::io(&change.path, "cannot read"))?;
+        let created = change.before.is_empty() && !change.path.exists();
+        let live = if created {
+            Vec::new()
+        } else {
+            std::fs::read(&change.path).map_err(Error::io(&change.path, "cannot read"))?
+        };
         if live != change.before.as_bytes() {
             return Err(Error::State(format!(
                 "{} changed while mailtls was planning; run it again",
@@ -157,7 +162,12 @@ fn back_up(journal: &Journal, plan: &Plan) -> Result<Manifest> {
             backup,
             sha256_before: fsutil::sha256_hex(&live),
             sha256_after: None,
-            owner: Ownership::of(&change.path)?,
+            owner: if created {
+                new_file_owner(&change.path)?
+            } else {
+                Ownership::of(&change.path)?
+            },
+            created,
         });
     }
     let manifest = Manifest {
@@ -178,10 +188,23 @@ fn back_up(journal: &Journal, plan: &Plan) -> Result<Manifest> {
     Ok(manifest)
 }
 
+/// A file apply creates gets mode 0o644 and its folder's owner and group.
+fn new_file_owner(path: &std::path::Path) -> Result<Ownership> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("/"));
+    Ok(Ownership {
+        mode: 0o644,
+        ..Ownership::of(dir)?
+    })
+}
+
 /// Replaces each file atomically, recording what was written before the next one.
 fn write_files(manifest: &mut Manifest, plan: &Plan) -> Result<()> {
     for (index, change) in plan.changed_files().enumerate() {
-        let live = std::fs::read(&change.path).map_err(Error::io(&change.path, "cannot read"))?;
+        let live = if manifest.files[index].created && !change.path.exists() {
+            Vec::new()
+        } else {
+            std::fs::read(&change.path).map_err(Error::io(&change.path, "cannot read"))?
+        };
         if fsutil::sha256_hex(&live) != manifest.files[index].sha256_before {
             let err = Error::State(format!(
                 "{} changed while mailtls was running; nothing more was written",

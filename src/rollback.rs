@@ -72,6 +72,9 @@ pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Re
 fn drifted(manifest: &Manifest) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for record in &manifest.files {
+        if record.created && !record.path.exists() {
+            continue;
+        }
         let live = std::fs::read(&record.path).map_err(Error::io(&record.path, "cannot read"))?;
         let live_sha = fsutil::sha256_hex(&live);
         if live_sha == record.sha256_before || record.sha256_after.as_deref() == Some(live_sha.as_str()) {
@@ -95,6 +98,16 @@ fn drifted(manifest: &Manifest) -> Result<Vec<String>> {
 /// their original content are left alone.
 pub fn restore(manifest: &Manifest) -> Result<()> {
     for record in &manifest.files {
+        if record.created {
+            // Apply made this file: rollback takes it away again.
+            if record.path.exists() {
+                std::fs::remove_file(&record.path).map_err(Error::io(&record.path, "cannot remove"))?;
+                if let Some(dir) = record.path.parent() {
+                    fsutil::sync_dir(dir)?;
+                }
+            }
+            continue;
+        }
         let original = manifest.original(record)?;
         let live = std::fs::read(&record.path).ok();
         if live.as_deref() == Some(original.as_slice())

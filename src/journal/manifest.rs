@@ -45,6 +45,9 @@ pub struct FileRecord {
     /// What apply wrote, once written: rollback compares the live file with it.
     pub sha256_after: Option<String>,
     pub owner: Ownership,
+    /// The file did not exist before apply: rollback removes it.
+    #[serde(default)]
+    pub created: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! profile into a `Plan`, validates staged files with the server's own
 //! checker and says how to reload. Backends compute; `apply` writes.
 
+pub mod exim;
 pub mod postfix;
 
 use std::path::{Path, PathBuf};
@@ -18,12 +19,14 @@ use crate::profile::Profile;
 #[serde(rename_all = "lowercase")]
 pub enum MtaKind {
     Postfix,
+    Exim,
 }
 
 impl MtaKind {
     pub fn name(self) -> &'static str {
         match self {
             MtaKind::Postfix => "postfix",
+            MtaKind::Exim => "exim",
         }
     }
 }
@@ -60,11 +63,16 @@ pub struct Listener {
 pub enum Reload {
     Argv(Vec<String>),
     Shell(String),
+    /// SIGHUP to the pid in this file (Exim re-execs itself under the same pid).
+    Hup {
+        pid_file: PathBuf,
+    },
 }
 
 impl Reload {
     pub fn run(&self) -> Result<()> {
         let (program, output) = match self {
+            Reload::Hup { pid_file } => return hup(pid_file),
             Reload::Argv(argv) => (argv.join(" "), Command::new(&argv[0]).args(&argv[1..]).output()),
             Reload::Shell(cmd) => (cmd.clone(), Command::new("/bin/sh").arg("-c").arg(cmd).output()),
         };
@@ -112,6 +120,7 @@ pub struct Detected {
 /// A selected server instance, ready to plan and validate.
 pub enum Server {
     Postfix(postfix::Postfix),
+    Exim(exim::Exim),
 }
 
 impl Server {
@@ -119,7 +128,13 @@ impl Server {
     pub fn open(kind: Option<MtaKind>, config: Option<&Path>) -> Result<Server> {
         match kind {
             Some(MtaKind::Postfix) => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
+            Some(MtaKind::Exim) => Ok(Server::Exim(exim::Exim::open(config)?)),
             None => {
+                if config.is_some_and(exim::Exim::recognizes)
+                    || (config.is_none() && !postfix::Postfix::installed() && exim::Exim::installed())
+                {
+                    return Ok(Server::Exim(exim::Exim::open(config)?));
+                }
                 if config.is_some_and(|c| c.join("main.cf").is_file()) || postfix::Postfix::installed() {
                     return Ok(Server::Postfix(postfix::Postfix::open(config)?));
                 }
@@ -134,12 +149,14 @@ impl Server {
     pub fn detect(&self) -> Result<Detected> {
         match self {
             Server::Postfix(p) => p.detect(),
+            Server::Exim(e) => e.detect(),
         }
     }
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         match self {
             Server::Postfix(p) => p.plan(request),
+            Server::Exim(e) => e.plan(request),
         }
     }
 
@@ -147,6 +164,7 @@ impl Server {
     pub fn running(&self) -> bool {
         match self {
             Server::Postfix(p) => p.running(),
+            Server::Exim(e) => e.running(),
         }
     }
 
@@ -155,6 +173,7 @@ impl Server {
     pub fn validate(&self, plan: &Plan) -> Result<()> {
         match self {
             Server::Postfix(p) => p.validate(plan),
+            Server::Exim(e) => e.validate(plan),
         }
     }
 }
@@ -164,6 +183,9 @@ pub fn detect_all() -> Vec<Result<Detected>> {
     let mut found = Vec::new();
     if postfix::Postfix::installed() {
         found.push(postfix::Postfix::open(None).and_then(|p| p.detect()));
+    }
+    if exim::Exim::installed() {
+        found.push(exim::Exim::open(None).and_then(|e| e.detect()));
     }
     found
 }
@@ -194,6 +216,52 @@ pub fn run_program(program: &Path, args: &[&str]) -> Result<String> {
         });
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Whether the process whose pid a pid file holds is alive (signal 0).
+pub fn pid_alive(pid_file: &Path) -> bool {
+    read_pid(pid_file).is_ok_and(|pid| {
+        matches!(
+            nix::sys::signal::kill(pid, None),
+            Ok(()) | Err(nix::errno::Errno::EPERM)
+        )
+    })
+}
+
+fn read_pid(pid_file: &Path) -> Result<nix::unistd::Pid> {
+    let text = std::fs::read_to_string(pid_file).map_err(Error::io(pid_file, "cannot read the pid file"))?;
+    match text.split_whitespace().next().and_then(|w| w.parse::<i32>().ok()) {
+        Some(pid) if pid > 1 => Ok(nix::unistd::Pid::from_raw(pid)),
+        _ => Err(Error::Config(format!(
+            "{}: no process id in the pid file",
+            pid_file.display()
+        ))),
+    }
+}
+
+/// Sends SIGHUP to the daemon in `pid_file`, then waits (up to 10 s) until it
+/// has rewritten the pid file, which it does once it listens again.
+fn hup(pid_file: &Path) -> Result<()> {
+    let pid = read_pid(pid_file)?;
+    let written = || std::fs::metadata(pid_file).and_then(|m| m.modified()).ok();
+    let before = written();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).map_err(|e| Error::Command {
+        program: format!("kill -HUP {pid} (from {})", pid_file.display()),
+        status: "failed".into(),
+        stderr: e.desc().to_string(),
+    })?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if written() != before && written().is_some() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Err(Error::Command {
+        program: format!("kill -HUP {pid} (from {})", pid_file.display()),
+        status: "no restart".into(),
+        stderr: "the daemon did not rewrite its pid file within 10 s".into(),
+    })
 }
 
 fn last_line(bytes: &[u8]) -> String {
