@@ -239,28 +239,51 @@ fn read_pid(pid_file: &Path) -> Result<nix::unistd::Pid> {
     }
 }
 
-/// Sends SIGHUP to the daemon in `pid_file`, then waits (up to 10 s) until it
-/// has rewritten the pid file, which it does once it listens again.
+/// Sends SIGHUP to the daemon in `pid_file`, then waits (up to 10 s) until
+/// it listens again: it re-execs under the same pid, so what shows the
+/// restart is a rewritten pid file or, when it may not rewrite it (Exim
+/// after `-C` runs unprivileged), new socket inodes in /proc/PID/fd.
 fn hup(pid_file: &Path) -> Result<()> {
     let pid = read_pid(pid_file)?;
+    let program = format!("kill -HUP {pid} (from {})", pid_file.display());
     let written = || std::fs::metadata(pid_file).and_then(|m| m.modified()).ok();
-    let before = written();
+    let sockets = || -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|dir| {
+                dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                    .map(|l| l.to_string_lossy().into_owned())
+                    .filter(|l| l.starts_with("socket:"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (written_before, sockets_before) = (written(), sockets());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).map_err(|e| Error::Command {
-        program: format!("kill -HUP {pid} (from {})", pid_file.display()),
+        program: program.clone(),
         status: "failed".into(),
         stderr: e.desc().to_string(),
     })?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
-        if written() != before && written().is_some() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if nix::sys::signal::kill(pid, None).is_err() {
+            return Err(Error::Command {
+                program,
+                status: "daemon gone".into(),
+                stderr: "the daemon exited after SIGHUP; its log says why".into(),
+            });
+        }
+        let now = sockets();
+        if written() != written_before || now.iter().any(|s| !sockets_before.contains(s)) {
+            // The listening sockets are open; give accept() a moment to be reached.
+            std::thread::sleep(std::time::Duration::from_millis(100));
             return Ok(());
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
     Err(Error::Command {
-        program: format!("kill -HUP {pid} (from {})", pid_file.display()),
+        program,
         status: "no restart".into(),
-        stderr: "the daemon did not rewrite its pid file within 10 s".into(),
+        stderr: "the daemon showed no sign of restarting within 10 s".into(),
     })
 }
 
