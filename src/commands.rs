@@ -13,7 +13,7 @@ use crate::resolve::Resolved;
 pub fn detect(out: &Output) -> Result<u8> {
     let found = mta::detect_all();
     if found.is_empty() {
-        out.say("No supported mail server found (looked for: Postfix).");
+        out.say("No supported mail server found (looked for: Postfix, Exim).");
     }
     let mut servers = Vec::new();
     let mut errors = Vec::new();
@@ -175,6 +175,19 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
     for (param, value) in mta::postfix::settings_for(&profile) {
         out.say(&format!("    {param} = {value}"));
     }
-    out.result(&json!({"profile": profile, "postfix": mta::postfix::settings_for(&profile), "toml": source}));
+    let exim_gnutls = mta::exim::settings_for(&profile, mta::exim::TlsLibrary::GnuTls);
+    let exim_openssl = mta::exim::settings_for(&profile, mta::exim::TlsLibrary::OpenSsl);
+    for (library, settings) in [("GnuTLS", &exim_gnutls), ("OpenSSL", &exim_openssl)] {
+        out.say(&format!("  Exim built with {library} (main section):"));
+        for (option, value) in settings {
+            out.say(&format!("    {option} = {value}"));
+        }
+    }
+    out.result(&json!({
+        "profile": profile,
+        "postfix": mta::postfix::settings_for(&profile),
+        "exim": {"gnutls": exim_gnutls, "openssl": exim_openssl},
+        "toml": source,
+    }));
     Ok(exit::OK)
 }

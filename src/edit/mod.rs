@@ -3,6 +3,7 @@
 //! must. `edit` never touches the filesystem; `journal` and `apply` do.
 
 pub mod dovecot_conf;
+pub mod exim_conf;
 pub mod postfix_main;
 pub mod postfix_master;
 

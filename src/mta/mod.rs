@@ -3,6 +3,7 @@
 //! checker and says how to reload. Backends compute; `apply` writes.
 
 pub mod dovecot;
+pub mod exim;
 pub mod postfix;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::profile::Profile;
 pub enum MtaKind {
     Postfix,
     Dovecot,
+    Exim,
 }
 
 impl MtaKind {
@@ -27,6 +29,7 @@ impl MtaKind {
         match self {
             MtaKind::Postfix => "postfix",
             MtaKind::Dovecot => "dovecot",
+            MtaKind::Exim => "exim",
         }
     }
 }
@@ -63,6 +66,10 @@ pub struct Listener {
 pub enum Reload {
     Argv(Vec<String>),
     Shell(String),
+    /// SIGHUP to the pid in this file (Exim re-execs itself under the same pid).
+    Hup {
+        pid_file: PathBuf,
+    },
 }
 
 impl Reload {
@@ -70,6 +77,7 @@ impl Reload {
     /// daemon the command starts would inherit a pipe and keep it open forever.
     pub fn run(&self) -> Result<()> {
         let (program, mut command) = match self {
+            Reload::Hup { pid_file } => return hup(pid_file),
             Reload::Argv(argv) => {
                 let mut c = Command::new(&argv[0]);
                 c.args(&argv[1..]);
@@ -138,6 +146,7 @@ pub struct Detected {
 pub enum Server {
     Postfix(postfix::Postfix),
     Dovecot(dovecot::Dovecot),
+    Exim(exim::Exim),
 }
 
 impl Server {
@@ -146,11 +155,13 @@ impl Server {
         match kind {
             Some(MtaKind::Postfix) => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
             Some(MtaKind::Dovecot) => Ok(Server::Dovecot(dovecot::Dovecot::open(config)?)),
+            Some(MtaKind::Exim) => Ok(Server::Exim(exim::Exim::open(config)?)),
             None => match config {
                 Some(c) if c.join("main.cf").is_file() => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
                 Some(c) if c.join("dovecot.conf").is_file() || c.file_name().is_some_and(|n| n == "dovecot.conf") => {
                     Ok(Server::Dovecot(dovecot::Dovecot::open(config)?))
                 }
+                Some(c) if exim::Exim::recognizes(c) => Ok(Server::Exim(exim::Exim::open(config)?)),
                 Some(c) => Err(Error::Usage(format!(
                     "cannot tell which mail server {} configures; name it with --mta",
                     c.display()
@@ -174,6 +185,9 @@ impl Server {
         if postfix::Postfix::installed() {
             servers.push(Server::Postfix(postfix::Postfix::open(None)?));
         }
+        if exim::Exim::installed() {
+            servers.push(Server::Exim(exim::Exim::open(None)?));
+        }
         if dovecot::Dovecot::installed() {
             servers.push(Server::Dovecot(dovecot::Dovecot::open(None)?));
         }
@@ -190,6 +204,7 @@ impl Server {
         match self {
             Server::Postfix(p) => p.config_dir().to_path_buf(),
             Server::Dovecot(d) => d.config_file().to_path_buf(),
+            Server::Exim(e) => e.instance(),
         }
     }
 
@@ -197,6 +212,7 @@ impl Server {
         match self {
             Server::Postfix(p) => p.detect(),
             Server::Dovecot(d) => d.detect(),
+            Server::Exim(e) => e.detect(),
         }
     }
 
@@ -204,6 +220,7 @@ impl Server {
         match self {
             Server::Postfix(p) => p.plan(request),
             Server::Dovecot(d) => d.plan(request),
+            Server::Exim(e) => e.plan(request),
         }
     }
 
@@ -212,6 +229,7 @@ impl Server {
         match self {
             Server::Postfix(p) => p.running(),
             Server::Dovecot(d) => d.running(),
+            Server::Exim(e) => e.running(),
         }
     }
 
@@ -221,6 +239,7 @@ impl Server {
         match self {
             Server::Postfix(p) => p.validate(plan),
             Server::Dovecot(d) => d.validate(plan),
+            Server::Exim(e) => e.validate(plan),
         }
     }
 }
@@ -233,6 +252,9 @@ pub fn detect_all() -> Vec<Result<Detected>> {
     }
     if dovecot::Dovecot::installed() {
         found.push(dovecot::Dovecot::open(None).and_then(|d| d.detect()));
+    }
+    if exim::Exim::installed() {
+        found.push(exim::Exim::open(None).and_then(|e| e.detect()));
     }
     found
 }
@@ -263,6 +285,75 @@ pub fn run_program(program: &Path, args: &[&str]) -> Result<String> {
         });
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Whether the process whose pid a pid file holds is alive (signal 0).
+pub fn pid_alive(pid_file: &Path) -> bool {
+    read_pid(pid_file).is_ok_and(|pid| {
+        matches!(
+            nix::sys::signal::kill(pid, None),
+            Ok(()) | Err(nix::errno::Errno::EPERM)
+        )
+    })
+}
+
+fn read_pid(pid_file: &Path) -> Result<nix::unistd::Pid> {
+    let text = std::fs::read_to_string(pid_file).map_err(Error::io(pid_file, "cannot read the pid file"))?;
+    match text.split_whitespace().next().and_then(|w| w.parse::<i32>().ok()) {
+        Some(pid) if pid > 1 => Ok(nix::unistd::Pid::from_raw(pid)),
+        _ => Err(Error::Config(format!(
+            "{}: no process id in the pid file",
+            pid_file.display()
+        ))),
+    }
+}
+
+/// Sends SIGHUP to the daemon in `pid_file`, then waits (up to 10 s) until
+/// it listens again: it re-execs under the same pid, so what shows the
+/// restart is a rewritten pid file or, when it may not rewrite it (Exim
+/// after `-C` runs unprivileged), new socket inodes in /proc/PID/fd.
+fn hup(pid_file: &Path) -> Result<()> {
+    let pid = read_pid(pid_file)?;
+    let program = format!("kill -HUP {pid} (from {})", pid_file.display());
+    let written = || std::fs::metadata(pid_file).and_then(|m| m.modified()).ok();
+    let sockets = || -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|dir| {
+                dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                    .map(|l| l.to_string_lossy().into_owned())
+                    .filter(|l| l.starts_with("socket:"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (written_before, sockets_before) = (written(), sockets());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).map_err(|e| Error::Command {
+        program: program.clone(),
+        status: "failed".into(),
+        stderr: e.desc().to_string(),
+    })?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if nix::sys::signal::kill(pid, None).is_err() {
+            return Err(Error::Command {
+                program,
+                status: "daemon gone".into(),
+                stderr: "the daemon exited after SIGHUP; its log says why".into(),
+            });
+        }
+        let now = sockets();
+        if written() != written_before || now.iter().any(|s| !sockets_before.contains(s)) {
+            // The listening sockets are open; give accept() a moment to be reached.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            return Ok(());
+        }
+    }
+    Err(Error::Command {
+        program,
+        status: "no restart".into(),
+        stderr: "the daemon showed no sign of restarting within 10 s".into(),
+    })
 }
 
 fn last_line(bytes: &[u8]) -> String {

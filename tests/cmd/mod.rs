@@ -47,6 +47,12 @@ impl Mailtls {
         self
     }
 
+    /// Sets an environment variable for the run (PATH, to find a sandboxed server's tools).
+    pub fn env(mut self, name: &str, value: &str) -> Mailtls {
+        self.command.env(name, value);
+        self
+    }
+
     /// An option and a path value.
     pub fn arg_pair(self, option: &str, value: &Path) -> Mailtls {
         self.args([std::ffi::OsStr::new(option), value.as_os_str()])

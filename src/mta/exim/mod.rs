@@ -1,0 +1,587 @@
+//! The Exim backend: finds an instance (`--config` is a config file, or a
+//! Debian config folder like /etc/exim4), reads which TLS library Exim is
+//! built with (`exim -bV`), plans main-section edits in that library's
+//! syntax, validates the staged result with Exim itself (after Debian's
+//! `update-exim4.conf` for a Debian folder), and reloads with SIGHUP.
+
+mod harden;
+mod layout;
+mod listeners;
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+pub use harden::TlsLibrary;
+use layout::{Effective, Layout, Source};
+
+use crate::cert;
+use crate::edit::check_one_line;
+use crate::edit::exim_conf::{EximConf, Kind};
+use crate::error::{Error, Result};
+use crate::mta::{find_program, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::plan::{FileChange, Plan, SettingChange};
+
+/// The comment under which new settings are added.
+const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
+
+/// Where Debian's Exim writes its pid (its build's `pid_file_path` default).
+const DEBIAN_PID_FILE: &str = "/run/exim4/exim.pid";
+
+/// What a profile sets in Exim, per TLS library.
+pub fn settings_for(profile: &crate::profile::Profile, library: TlsLibrary) -> Vec<(&'static str, String)> {
+    harden::desired(profile, library, |_| None)
+}
+
+/// An Exim instance.
+pub struct Exim {
+    layout: Layout,
+    exim: Option<PathBuf>,
+    version: Option<String>,
+    library: Option<TlsLibrary>,
+}
+
+impl Exim {
+    /// The Exim binary: Debian's `exim4`, or `exim` elsewhere.
+    fn program() -> Option<PathBuf> {
+        find_program("exim4").or_else(|| find_program("exim"))
+    }
+
+    pub fn installed() -> bool {
+        Exim::program().is_some()
+    }
+
+    /// Whether `path` (a `--config` value) looks like an Exim config: a Debian
+    /// folder like /etc/exim4, or a file that parses as an Exim config and has
+    /// a `begin` section or an option only Exim has.
+    pub fn recognizes(path: &Path) -> bool {
+        if path.is_dir() {
+            return Layout::looks_like_debian_dir(path);
+        }
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        let marked = text.lines().any(|l| {
+            let l = l.trim();
+            l.starts_with("begin ") || l.starts_with("primary_hostname") || l.starts_with("daemon_smtp_ports")
+        });
+        marked && EximConf::parse(&text).is_ok()
+    }
+
+    pub fn open(config: Option<&Path>) -> Result<Exim> {
+        let exim = Exim::program();
+        let (version, library, default_config) = match &exim {
+            Some(program) => about(program),
+            None => (None, None, None),
+        };
+        let layout = match config {
+            Some(path) => {
+                let path = std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))?;
+                Layout::of(&path)?
+            }
+            None if Layout::looks_like_debian_dir(Path::new("/etc/exim4")) => Layout::of(Path::new("/etc/exim4"))?,
+            None => match default_config {
+                Some(file) => Layout::Single(file),
+                None => {
+                    return Err(Error::MissingProgram {
+                        program: "exim".into(),
+                        hint: "Exim does not seem to be installed; point --config at an Exim config file or /etc/exim4-like folder".into(),
+                    })
+                }
+            },
+        };
+        Ok(Exim {
+            layout,
+            exim,
+            version,
+            library,
+        })
+    }
+
+    /// The instance as the journal names it: the config file or folder.
+    pub fn instance(&self) -> PathBuf {
+        match &self.layout {
+            Layout::Single(file) => file.clone(),
+            Layout::Debian { dir, .. } => dir.clone(),
+        }
+    }
+
+    /// The TLS library, or the likely one with a warning when no Exim binary says.
+    fn library(&self, warnings: &mut Vec<String>) -> TlsLibrary {
+        if let Some(library) = self.library {
+            return library;
+        }
+        let guess = match self.layout {
+            Layout::Debian { .. } => TlsLibrary::GnuTls,
+            Layout::Single(_) => TlsLibrary::OpenSsl,
+        };
+        warnings.push(format!(
+            "no Exim binary found (exim4 or exim on PATH): assuming it is built with {} ({}); applying needs Exim to validate",
+            guess.name(),
+            match guess {
+                TlsLibrary::GnuTls => "Debian builds against GnuTLS",
+                TlsLibrary::OpenSsl => "upstream's default",
+            }
+        ));
+        guess
+    }
+
+    fn evaluate(&self, sources: &[Source], library: TlsLibrary) -> Result<Effective> {
+        let predefined = [
+            (library.have_macro().to_string(), "1".to_string()),
+            ("_HAVE_TLS".to_string(), "1".to_string()),
+        ];
+        let eff = Effective::evaluate(sources, &predefined, &self.layout.seeded_macros()?);
+        // Exim refuses a config that sets an option twice: say where, before planning on it.
+        if let Some((name, all)) = eff.options.iter().find(|(_, all)| all.len() > 1) {
+            let second = &all[1];
+            return Err(Error::Parse {
+                path: sources[second.source].path.clone(),
+                line: second.line,
+                message: format!(
+                    "{name} is set a second time (first at {}:{}); Exim refuses such a config: remove one",
+                    sources[all[0].source].path.display(),
+                    all[0].line
+                ),
+            });
+        }
+        Ok(eff)
+    }
+
+    pub fn detect(&self) -> Result<Detected> {
+        let mut notes = Vec::new();
+        let library = self.library(&mut notes);
+        let sources = self.layout.sources()?;
+        let eff = self.evaluate(&sources, library)?;
+        let profile = crate::profile::Profile::load(crate::profile::DEFAULT)?;
+        let mut tls_settings = Vec::new();
+        let mut weaknesses = Vec::new();
+        for name in [
+            "tls_advertise_hosts",
+            "tls_certificate",
+            "tls_privatekey",
+            "tls_require_ciphers",
+            "openssl_options",
+            "tls_eccurve",
+            "tls_on_connect_ports",
+        ] {
+            tls_settings.push((name.to_string(), eff.value(name).unwrap_or_else(|| "(default)".into())));
+        }
+        for (name, wanted) in harden::desired(&profile, library, |n| eff.value(n)) {
+            let current = eff.value(name);
+            if !harden::acceptable(name, current.as_deref(), &wanted, &profile, library) {
+                weaknesses.push(match current {
+                    Some(v) => format!("{name} = {v} allows more than profile {:?}", profile.name),
+                    None => format!("{name} is unset: {}'s defaults allow TLS 1.0 and 1.1", library.name()),
+                });
+            }
+        }
+        if library == TlsLibrary::GnuTls {
+            weaknesses.extend(
+                eff.value("tls_require_ciphers")
+                    .and_then(|v| harden::gnutls_mismatch(&v)),
+            );
+        }
+        let listeners = listeners::listeners(&eff);
+        for l in listeners.iter().filter(|l| l.tls == ListenerTls::None) {
+            weaknesses.push(format!("{}:{} does not offer TLS", l.host, l.port));
+        }
+        Ok(Detected {
+            mta: MtaKind::Exim,
+            version: self.version.clone(),
+            tls_library: self.library.map(|l| l.name().to_string()),
+            config: self.instance(),
+            config_files: sources
+                .iter()
+                .filter(|s| s.path.exists())
+                .map(|s| s.path.clone())
+                .collect(),
+            listeners,
+            tls_settings,
+            weaknesses,
+        })
+    }
+
+    pub fn plan(&self, request: &Request) -> Result<Plan> {
+        let profile = &request.profile;
+        let mut warnings = Vec::new();
+        let library = self.library(&mut warnings);
+        let sources = self.layout.sources()?;
+        let eff = self.evaluate(&sources, library)?;
+        let macros_file = self.layout.macros_file();
+        let macros_at = sources
+            .iter()
+            .position(|s| s.path == macros_file)
+            .expect("the macros file is among the sources");
+        let mut confs: Vec<EximConf> = sources.iter().map(|s| s.conf.clone()).collect();
+        let mut settings = Vec::new();
+
+        let set_option = |confs: &mut Vec<EximConf>, settings: &mut Vec<SettingChange>, name: &str, value: &str| {
+            let before = eff.value(name);
+            if before.as_deref() == Some(value) {
+                return;
+            }
+            let file = match eff.option(name) {
+                Some(found) => {
+                    confs[found.source].set_at(found.id, value);
+                    sources[found.source].path.clone()
+                }
+                None => {
+                    confs[macros_at].append(Kind::Option, name, value, ANCHOR);
+                    macros_file.clone()
+                }
+            };
+            settings.push(SettingChange {
+                file,
+                name: name.into(),
+                before,
+                after: value.into(),
+            });
+        };
+
+        if library == TlsLibrary::GnuTls {
+            if let Some(found) = eff.option("openssl_options") {
+                return Err(Error::Parse {
+                    path: sources[found.source].path.clone(),
+                    line: found.line,
+                    message: "openssl_options is set but this Exim uses GnuTLS, which refuses it: remove the line"
+                        .into(),
+                });
+            }
+            warnings.extend(
+                eff.value("tls_require_ciphers")
+                    .and_then(|v| harden::gnutls_mismatch(&v)),
+            );
+        }
+        for (name, wanted) in harden::desired(profile, library, |n| eff.value(n)) {
+            if !harden::acceptable(name, eff.value(name).as_deref(), &wanted, profile, library) {
+                set_option(&mut confs, &mut settings, name, &wanted);
+            }
+        }
+
+        let debian = matches!(self.layout, Layout::Debian { .. });
+        let set_macro = |confs: &mut Vec<EximConf>, settings: &mut Vec<SettingChange>, name: &str, value: &str| {
+            let before = eff.macros.get(name).map(|(v, _)| v.clone());
+            if before.as_deref() == Some(value) {
+                return;
+            }
+            // A definition in the macros file is edited; anything else is
+            // overridden from there, read first (Debian's defaults are `.ifndef`).
+            match eff
+                .macros
+                .get(name)
+                .and_then(|(_, f)| f.as_ref())
+                .filter(|f| f.source == macros_at)
+            {
+                Some(found) => confs[macros_at].set_at(found.id, value),
+                None => confs[macros_at].append(Kind::Macro, name, value, ANCHOR),
+            }
+            settings.push(SettingChange {
+                file: macros_file.clone(),
+                name: name.into(),
+                before,
+                after: value.into(),
+            });
+        };
+        if debian && !eff.macro_defined("MAIN_TLS_ENABLE") {
+            set_macro(&mut confs, &mut settings, "MAIN_TLS_ENABLE", "yes");
+        }
+        if !debian && eff.value("tls_advertise_hosts").is_some_and(|v| v.trim().is_empty()) {
+            set_option(&mut confs, &mut settings, "tls_advertise_hosts", "*");
+        }
+        if let Some((cert_path, key_path)) = &request.cert {
+            let cert_path = absolute_value("--cert", cert_path)?;
+            let key_path = absolute_value("--key", key_path)?;
+            let (cert_text, key_text) = (cert_path.display().to_string(), key_path.display().to_string());
+            if debian {
+                if eff.macro_defined("MAIN_TLS_CERTKEY") {
+                    return Err(Error::Config(
+                        "MAIN_TLS_CERTKEY is defined (certificate and key in one file): remove it, or keep the certificate without --cert/--key".into(),
+                    ));
+                }
+                set_macro(&mut confs, &mut settings, "MAIN_TLS_CERTIFICATE", &cert_text);
+                set_macro(&mut confs, &mut settings, "MAIN_TLS_PRIVATEKEY", &key_text);
+            } else {
+                set_option(&mut confs, &mut settings, "tls_certificate", &cert_text);
+                set_option(&mut confs, &mut settings, "tls_privatekey", &key_text);
+            }
+        }
+
+        // What the new files mean, read back as Exim will.
+        let new_sources: Vec<Source> = sources
+            .iter()
+            .zip(&confs)
+            .map(|(s, c)| Source {
+                path: s.path.clone(),
+                text: c.to_string(),
+                conf: c.clone(),
+            })
+            .collect();
+        let after = self.evaluate(&new_sources, library)?;
+        let listeners = listeners::listeners(&after);
+        let expected_cert_sha256 = match after.value("tls_certificate").filter(|v| !v.is_empty()) {
+            Some(cert_value) if cert_value.contains('$') => {
+                warnings.push(format!(
+                    "tls_certificate = {cert_value} is expanded at run time: the certificate is not checked"
+                ));
+                None
+            }
+            Some(cert_value) => {
+                let cert_path = PathBuf::from(&cert_value);
+                let key_path = after
+                    .value("tls_privatekey")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| cert_path.clone());
+                let info = cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc())
+                    .map_err(|e| match (&request.cert, e) {
+                        (None, Error::Certificate { path, message }) => Error::Certificate {
+                            path,
+                            message: format!("{message} (give a certificate with --cert and --key)"),
+                        },
+                        (_, e) => e,
+                    })?;
+                warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert_path.display())));
+                Some(info.sha256)
+            }
+            None => {
+                if listeners.iter().any(|l| l.tls != ListenerTls::None) {
+                    warnings.push("tls_certificate is unset: Exim serves a self-signed certificate it makes up; give a real one with --cert and --key".into());
+                }
+                None
+            }
+        };
+
+        let changes = new_sources
+            .iter()
+            .zip(&sources)
+            .map(|(new, old)| FileChange {
+                path: old.path.clone(),
+                before: old.text.clone(),
+                after: new.text.clone(),
+                created: !old.path.exists(),
+            })
+            .collect();
+        if let Layout::Debian { dir, split: false } = &self.layout {
+            if dir != Path::new("/etc/exim4") {
+                warnings.push(format!(
+                    "update-exim4.conf reads {} only when /etc/exim4/{} exists; for {} the live probe is what proves the change",
+                    layout::UNSPLIT_MACROS,
+                    layout::UNSPLIT_MACROS,
+                    dir.display()
+                ));
+            }
+        }
+        Ok(Plan {
+            mta: MtaKind::Exim,
+            instance: self.instance(),
+            profile: profile.name.clone(),
+            changes,
+            settings,
+            warnings,
+            regenerate: self.regenerate(),
+            reload: match &request.reload_command {
+                Some(cmd) => Reload::Shell(cmd.clone()),
+                None => Reload::Hup {
+                    pid_file: self.pid_file(&after),
+                },
+            },
+            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
+            expected_cert_sha256,
+        })
+    }
+
+    /// Debian: the command that rebuilds the config Exim reads from the folder.
+    fn regenerate(&self) -> Option<Reload> {
+        let Layout::Debian { dir, .. } = &self.layout else {
+            return None;
+        };
+        let program = find_program("update-exim4.conf")
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "update-exim4.conf".into());
+        if dir == Path::new("/etc/exim4") {
+            return Some(Reload::Argv(vec![program]));
+        }
+        Some(Reload::Argv(vec![
+            program,
+            "-d".into(),
+            dir.display().to_string(),
+            "-o".into(),
+            generated_file(dir).display().to_string(),
+        ]))
+    }
+
+    /// The daemon's pid file: `pid_file_path`, or what this Exim's build uses.
+    fn pid_file(&self, eff: &Effective) -> PathBuf {
+        if let Some(path) = eff.value("pid_file_path").filter(|p| !p.is_empty()) {
+            return PathBuf::from(path.replace("%s", ""));
+        }
+        let built_in = match (&self.exim, &self.layout) {
+            (Some(exim), Layout::Single(file)) => {
+                run_program(exim, &["-C", &file.to_string_lossy(), "-bP", "pid_file_path"]).ok()
+            }
+            (Some(exim), Layout::Debian { .. }) => run_program(exim, &["-C", "/dev/null", "-bP", "pid_file_path"]).ok(),
+            _ => None,
+        };
+        built_in
+            .and_then(|out| out.split_once('=').map(|(_, v)| v.trim().replace("%s", "")))
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEBIAN_PID_FILE))
+    }
+
+    /// Whether the daemon in the pid file is alive.
+    pub fn running(&self) -> bool {
+        let library = self.library.unwrap_or(TlsLibrary::GnuTls);
+        let Ok(eff) = self.layout.sources().and_then(|s| self.evaluate(&s, library)) else {
+            return false;
+        };
+        crate::mta::pid_alive(&self.pid_file(&eff))
+    }
+
+    /// Runs Exim's own check on the new config before it goes live: `exim -C
+    /// STAGED -bV` on a staged copy (for a Debian folder, on what
+    /// `update-exim4.conf` generates from a staged copy of the folder), then
+    /// reads back each option the plan sets with `-bP`.
+    pub fn validate(&self, plan: &Plan) -> Result<()> {
+        let exim = self.exim.clone().ok_or_else(|| Error::MissingProgram {
+            program: "exim4 (or exim)".into(),
+            hint: "applying needs Exim's own checker (`exim -bV`); `mailtls plan` works without it".into(),
+        })?;
+        let staged = tempfile::Builder::new()
+            .prefix("mailtls-check-")
+            .tempdir()
+            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
+        let config = match &self.layout {
+            Layout::Single(file) => {
+                let change = plan
+                    .changes
+                    .iter()
+                    .find(|c| &c.path == file)
+                    .expect("the plan holds the config");
+                let path = staged.path().join("exim.conf");
+                fs_err::write(&path, &change.after).map_err(Error::io(&path, "cannot stage the new config"))?;
+                path
+            }
+            Layout::Debian { dir, .. } => self.stage_debian(dir, plan, staged.path())?,
+        };
+        let config_text = config.to_string_lossy().into_owned();
+        run_program(&exim, &["-C", &config_text, "-bV"])?;
+        for setting in plan
+            .settings
+            .iter()
+            .filter(|s| s.name.starts_with(|c: char| c.is_ascii_lowercase()))
+        {
+            let shown = run_program(&exim, &["-C", &config_text, "-bP", &setting.name])?;
+            let value = shown.split_once('=').map(|(_, v)| v.trim()).unwrap_or("");
+            if value != setting.after {
+                return Err(Error::Command {
+                    program: format!("exim -C (new config) -bP {}", setting.name),
+                    status: "unexpected value".into(),
+                    stderr: format!(
+                        "Exim reads {} = {value:?}, not the planned {:?}; nothing was written",
+                        setting.name, setting.after
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies a Debian folder with the plan's files in place, runs
+    /// `update-exim4.conf` on the copy, and returns the generated file.
+    fn stage_debian(&self, dir: &Path, plan: &Plan, staged: &Path) -> Result<PathBuf> {
+        let program = find_program("update-exim4.conf").ok_or_else(|| Error::MissingProgram {
+            program: "update-exim4.conf".into(),
+            hint: "a Debian config folder is turned into Exim's config by update-exim4.conf (package exim4-config)"
+                .into(),
+        })?;
+        let copy = staged.join("exim4");
+        copy_tree(dir, &copy)?;
+        for change in &plan.changes {
+            let relative = change
+                .path
+                .strip_prefix(dir)
+                .expect("plan files live in the config folder");
+            let target = copy.join(relative);
+            fs_err::write(&target, &change.after).map_err(Error::io(&target, "cannot stage the new config"))?;
+        }
+        let out = staged.join("config.autogenerated");
+        run_program(&program, &["-d", &copy.to_string_lossy(), "-o", &out.to_string_lossy()])?;
+        // update-exim4.conf takes exim4.conf.localmacros only when /etc/exim4's
+        // exists; it puts the file before the template, so prepend it the same way.
+        if let Layout::Debian { split: false, .. } = self.layout {
+            if !Path::new("/etc/exim4").join(layout::UNSPLIT_MACROS).exists() {
+                let macros = copy.join(layout::UNSPLIT_MACROS);
+                if let Ok(text) = std::fs::read_to_string(&macros) {
+                    let generated = layout::read_text(&out)?;
+                    fs_err::write(&out, format!("{text}\n{generated}")).map_err(Error::io(&out, "cannot stage"))?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Where `update-exim4.conf` writes the config of a Debian folder other than /etc/exim4.
+fn generated_file(dir: &Path) -> PathBuf {
+    dir.join("config.autogenerated")
+}
+
+/// Version, TLS library and default config file from `exim -bV`.
+fn about(exim: &Path) -> (Option<String>, Option<TlsLibrary>, Option<PathBuf>) {
+    // -C /dev/null: the build's facts without depending on a readable default config.
+    let build = run_program(exim, &["-C", "/dev/null", "-bV"]).unwrap_or_default();
+    let version = build
+        .lines()
+        .find_map(|l| l.strip_prefix("Exim version "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string);
+    let library = build.lines().find_map(|l| {
+        let features = l.strip_prefix("Support for:")?;
+        let words: Vec<&str> = features.split_whitespace().collect();
+        if words.contains(&"GnuTLS") {
+            Some(TlsLibrary::GnuTls)
+        } else if words.contains(&"OpenSSL") {
+            Some(TlsLibrary::OpenSsl)
+        } else {
+            None
+        }
+    });
+    let default = std::process::Command::new(exim).arg("-bV").output().ok().and_then(|o| {
+        String::from_utf8_lossy(&o.stdout).lines().find_map(|l| {
+            l.strip_prefix("Configuration file is ")
+                .map(|f| PathBuf::from(f.trim()))
+        })
+    });
+    (version, library, default)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(Error::io(to, "cannot create"))?;
+    for entry in std::fs::read_dir(from).map_err(Error::io(from, "cannot list"))? {
+        let entry = entry.map_err(Error::io(from, "cannot list"))?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_tree(&path, &target)?;
+        } else if path.is_file() {
+            std::fs::copy(&path, &target).map_err(Error::io(&path, "cannot copy"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A path given on the command line, made absolute and safe to write into an Exim config.
+fn absolute_value(option: &str, path: &Path) -> Result<PathBuf> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
+    check_one_line(option, text).map_err(Error::Usage)?;
+    if let Some(c) = text.chars().find(|c| c.is_whitespace() || matches!(c, '$' | '\\')) {
+        return Err(Error::Usage(format!(
+            "{option}: the path {text:?} contains {c:?}, which Exim would expand or misread; use a path without it"
+        )));
+    }
+    std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
+}

@@ -1,0 +1,185 @@
+//! The spine on a real, private Exim daemon (Debian's GnuTLS build, unpacked
+//! beside Postfix by scripts/test-deps-exim) with its own config file on a
+//! loopback port. `openssl s_client` is the ground truth for what it accepts.
+//! Apply runs with `--no-verify` until the probe lands in this tree.
+
+mod cmd;
+mod support;
+
+use cmd::{snapshot, Mailtls};
+use support::{openssl_accepts, Exim};
+
+fn accepts(exim: &Exim, flag: &str) -> bool {
+    openssl_accepts(exim.port, "smtp", flag, None)
+}
+
+fn mailtls(exim: &Exim) -> Mailtls {
+    Mailtls::new(&exim.root.path().join("state")).env("PATH", &exim.path_env())
+}
+
+#[test]
+fn apply_reapply_and_rollback_on_a_private_exim() {
+    let Some(exim) = Exim::new("") else { return };
+    exim.start();
+    let dir = exim.root.path();
+    let originals = snapshot(dir);
+    assert!(accepts(&exim, "-tls1"), "GnuTLS Exim accepts TLS 1.0 before hardening");
+    assert!(accepts(&exim, "-tls1_1"));
+
+    let detected = mailtls(&exim)
+        .args(["--json", "plan", "--config"])
+        .args([&exim.config])
+        .run()
+        .code(2)
+        .json();
+    assert!(
+        detected["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+tls_require_ciphers = NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"),
+        "{detected}"
+    );
+
+    let applied = mailtls(&exim)
+        .args(["--json", "--yes", "apply", "--no-verify", "--config"])
+        .args([&exim.config])
+        .run()
+        .code(0);
+    let json = applied.json();
+    assert_eq!(json["changed"], true);
+    assert_eq!(
+        json["reloaded"], true,
+        "SIGHUP through the pid file: {}",
+        applied.stderr
+    );
+    assert_eq!(json["files"], serde_json::json!([exim.config]));
+
+    // The live daemon, seen by an independent client.
+    assert!(!accepts(&exim, "-tls1"), "TLS 1.0 refused after apply");
+    assert!(!accepts(&exim, "-tls1_1"), "TLS 1.1 refused after apply");
+    assert!(
+        accepts(&exim, "-tls1_2"),
+        "TLS 1.2 accepted; mainlog:\n{}",
+        exim.log("main")
+    );
+    assert!(accepts(&exim, "-tls1_3"), "TLS 1.3 accepted");
+    assert!(
+        !openssl_accepts(exim.port, "smtp", "-tls1_2", Some("AES128-SHA")),
+        "no CBC, non-PFS suite"
+    );
+    assert!(
+        openssl_accepts(exim.port, "smtp", "-tls1_2", Some("ECDHE-RSA-CHACHA20-POLY1305")),
+        "a profile suite negotiates"
+    );
+
+    // Idempotent.
+    let hardened = snapshot(dir);
+    mailtls(&exim)
+        .args(["plan", "--config"])
+        .args([&exim.config])
+        .run()
+        .code(0);
+    let again = mailtls(&exim)
+        .args(["--json", "-y", "apply", "--no-verify", "--config"])
+        .args([&exim.config])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(again["changed"], false);
+    assert_eq!(snapshot(dir), hardened);
+
+    // Rollback: the files byte for byte, and the daemon back on its old config.
+    let rolled = mailtls(&exim).args(["--json", "rollback"]).run();
+    let json = rolled.json();
+    assert_eq!(json["restored"], serde_json::json!([exim.config]));
+    assert_eq!(json["reloaded"], true);
+    // Rollback's own check uses the probe: until it lands here it reports failure (exit 1).
+    assert!(
+        rolled.code == 0 || (rolled.code == 1 && json["verified"] == false),
+        "{}",
+        rolled.stderr
+    );
+    let mut now = snapshot(dir);
+    now.retain(|name, _| originals.contains_key(name));
+    assert_eq!(now, originals, "files byte for byte as before");
+    assert!(accepts(&exim, "-tls1"), "the live daemon accepts TLS 1.0 again");
+}
+
+#[test]
+fn an_openssl_cipher_list_under_gnutls_is_caught_and_replaced() {
+    // `exim -bV` passes this config; the GnuTLS build then refuses to start a daemon with it.
+    let Some(exim) = Exim::new("tls_require_ciphers = ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384\n")
+    else {
+        return;
+    };
+    let check = std::process::Command::new(exim.sbin.join("exim4"))
+        .arg("-C")
+        .arg(&exim.config)
+        .arg("-bV")
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "exim -bV does not see the problem");
+    let start = std::process::Command::new(exim.sbin.join("exim4"))
+        .arg("-C")
+        .arg(&exim.config)
+        .arg("-bd")
+        .output()
+        .unwrap();
+    assert!(!start.status.success(), "the daemon refuses it");
+
+    let planned = mailtls(&exim)
+        .args(["--json", "plan", "--config"])
+        .args([&exim.config])
+        .run()
+        .code(2);
+    assert!(
+        planned.stderr.contains("is not a GnuTLS priority string"),
+        "{}",
+        planned.stderr
+    );
+    let diff = planned.json()["diff"].as_str().unwrap().to_string();
+    assert!(
+        diff.contains(
+            "-tls_require_ciphers = ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384\n+tls_require_ciphers = NORMAL:"
+        ),
+        "edited in place, not set a second time:\n{diff}"
+    );
+    let applied = mailtls(&exim)
+        .args(["--json", "-y", "apply", "--no-verify", "--config"])
+        .args([&exim.config])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(applied["reloaded"], false, "no daemon was running");
+    exim.start();
+    assert!(
+        accepts(&exim, "-tls1_2") && accepts(&exim, "-tls1_3"),
+        "handshakes work"
+    );
+    assert!(!accepts(&exim, "-tls1"));
+}
+
+#[test]
+fn openssl_options_under_gnutls_is_refused_before_anything_is_written() {
+    let Some(exim) = Exim::new("") else { return };
+    let mut text = std::fs::read_to_string(&exim.config).unwrap();
+    text = text.replace(
+        "tls_advertise_hosts = *\n",
+        "tls_advertise_hosts = *\nopenssl_options = +no_sslv3\n",
+    );
+    std::fs::write(&exim.config, &text).unwrap();
+    let ran = mailtls(&exim)
+        .args(["-y", "apply", "--no-verify", "--config"])
+        .args([&exim.config])
+        .run()
+        .code(1);
+    let line = text.lines().position(|l| l.starts_with("openssl_options")).unwrap() + 1;
+    assert!(
+        ran.stderr.contains(&format!(
+            "exim.conf:{line}: openssl_options is set but this Exim uses GnuTLS"
+        )),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&exim.config).unwrap(), text);
+}
