@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::error::{exit, Error, Result};
 use crate::fsutil::{self, Ownership};
-use crate::journal::{FileRecord, Journal, Manifest, ServiceRecord, SetState};
+use crate::journal::{crashpoint, FileRecord, Journal, Manifest, ServiceRecord, SetState};
 use crate::mta::Server;
 use crate::output::Output;
 use crate::plan::HostPlan;
@@ -34,6 +34,11 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         Some(Journal::open(options.journal_root)?)
     };
     let _lock = journal.as_ref().map(Journal::lock).transpose()?;
+    if let Some(journal) = &journal {
+        crate::recover::run(journal, out)?;
+    } else if Journal::existing(options.journal_root).is_some_and(|j| j.interrupted().is_ok_and(|i| !i.is_empty())) {
+        out.warn("an interrupted mailtls run left a change half done; the next apply or rollback undoes it first");
+    }
     let host = HostPlan {
         plans: servers.iter().map(|s| s.plan(&request)).collect::<Result<_>>()?,
     };
@@ -63,7 +68,9 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     }
 
     let mut manifest = back_up(&journal, &host, &request.profile.name)?;
+    crashpoint("backed-up");
     write_files(&mut manifest, &host)?;
+    crashpoint("written");
     out.say(&format!(
         "Wrote {} (backup {}).",
         host.changed_paths().join(", "),
@@ -71,6 +78,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     ));
 
     let reloaded = !options.no_reload && reload(&servers, &mut manifest, out)?;
+    crashpoint("reloaded");
     let verified = if reloaded && !options.no_verify {
         let mut summaries = Vec::new();
         for (server, plan) in servers.iter().zip(&host.plans) {
@@ -83,14 +91,16 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
             }
         }
         let summary = summaries.join("; ");
+        crashpoint("verified");
         out.say(&format!("Verified: {summary}"));
         manifest.state = SetState::Verified;
         manifest.note = Some(format!("verified: {summary}"));
-        manifest.save()?;
         Some(true)
     } else {
         None
     };
+    manifest.in_progress = false;
+    manifest.save()?;
     out.result(&json!({
         "changed": true,
         "backup_id": manifest.id,
@@ -199,6 +209,7 @@ fn back_up(journal: &Journal, host: &HostPlan, profile: &str) -> Result<Manifest
         services,
         files,
         note: None,
+        in_progress: true,
         dir,
     };
     manifest.save()?;
@@ -226,6 +237,7 @@ fn write_files(manifest: &mut Manifest, host: &HostPlan) -> Result<()> {
         if let Err(e) = fsutil::replace(&change.path, change.after.as_bytes(), manifest.files[index].owner) {
             return Err(restore_after(manifest, e));
         }
+        crashpoint(&format!("wrote-file-{}", index + 1));
     }
     for service in manifest.services.clone() {
         if let Some(Err(e)) = service.regenerate.as_ref().map(|r| r.run()) {
@@ -241,6 +253,7 @@ fn restore_after(manifest: &mut Manifest, err: Error) -> Error {
     match rollback::restore(manifest) {
         Ok(()) => {
             manifest.state = SetState::RolledBack;
+            manifest.in_progress = false;
             manifest.note = Some(format!("apply failed and was undone: {err}"));
             let _ = manifest.save();
             err
@@ -289,6 +302,7 @@ fn undo(manifest: &Manifest, failure: &str, out: &Output) -> Error {
     match result {
         Ok(()) => {
             manifest.state = SetState::RolledBack;
+            manifest.in_progress = false;
             manifest.note = Some(format!("rolled back automatically: {failure}"));
             let _ = manifest.save();
             Error::RolledBack(failure.to_string())

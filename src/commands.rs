@@ -106,7 +106,11 @@ pub fn history(journal: Option<Journal>, out: &Output) -> Result<u8> {
             servers.join(" + "),
             m.profile,
             files.join(", "),
-            m.state.name()
+            if m.in_progress {
+                format!("{}, interrupted", m.state.name())
+            } else {
+                m.state.name().to_string()
+            }
         ));
         if let Some(note) = m.note.as_ref().filter(|_| out.verbose > 0) {
             out.say(&format!("    {note}"));
@@ -116,7 +120,7 @@ pub fn history(journal: Option<Journal>, out: &Output) -> Result<u8> {
         .iter()
         .map(|m| {
             json!({
-                "id": m.id, "created": m.created, "profile": m.profile, "state": m.state, "note": m.note,
+                "id": m.id, "created": m.created, "profile": m.profile, "state": m.state, "note": m.note, "interrupted": m.in_progress,
                 "servers": m.services.iter().map(|s| json!({"mta": s.mta, "instance": s.instance})).collect::<Vec<_>>(),
                 "files": m.files.iter().map(|f| &f.path).collect::<Vec<_>>(),
             })

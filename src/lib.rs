@@ -24,6 +24,7 @@ pub mod output;
 pub mod plan;
 pub mod probe;
 pub mod profile;
+pub mod recover;
 pub mod resolve;
 pub mod rollback;
 pub mod tls;

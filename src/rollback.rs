@@ -7,13 +7,19 @@ use similar::TextDiff;
 
 use crate::error::{exit, Error, Result};
 use crate::fsutil;
-use crate::journal::{Journal, Manifest, SetState};
+use crate::journal::{crashpoint, Journal, Manifest, SetState};
 use crate::mta::{Reload, Server};
 use crate::output::Output;
 use crate::verify;
 
 pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Result<u8> {
     let _lock = journal.lock()?;
+    let recovered = crate::recover::run(journal, out)?;
+    if id.is_none() && !recovered.is_empty() {
+        // The interrupted change was the latest one; undoing it was the rollback.
+        out.result(&json!({"restored": [], "backup_id": recovered.last(), "recovered": recovered, "reloaded": null, "verified": null}));
+        return Ok(exit::OK);
+    }
     let mut manifest = match id {
         Some(id) => journal.find(id)?,
         None => journal.latest_live()?,
@@ -34,7 +40,10 @@ pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Re
             if drift.len() == 1 { "a file" } else { "some files" }
         )));
     }
+    manifest.in_progress = true;
+    manifest.save()?;
     restore(&manifest)?;
+    crashpoint("rollback-restored");
     let restored: Vec<String> = manifest.files.iter().map(|f| f.path.display().to_string()).collect();
     out.say(&format!(
         "Restored {} from backup {}.",
@@ -42,6 +51,7 @@ pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Re
         manifest.id
     ));
     manifest.state = SetState::RolledBack;
+    manifest.in_progress = false;
     manifest.note = Some("rolled back by `mailtls rollback`".into());
     manifest.save()?;
 
@@ -103,7 +113,7 @@ fn drifted(manifest: &Manifest) -> Result<Vec<String>> {
 /// owner, and rebuilds what the server reads from them. Files already back to
 /// their original content are left alone.
 pub fn restore(manifest: &Manifest) -> Result<()> {
-    for record in &manifest.files {
+    for (n, record) in manifest.files.iter().enumerate() {
         if !record.existed {
             match std::fs::remove_file(&record.path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -124,6 +134,7 @@ pub fn restore(manifest: &Manifest) -> Result<()> {
             continue;
         }
         fsutil::replace(&record.path, &original, record.owner)?;
+        crashpoint(&format!("restored-file-{}", n + 1));
     }
     manifest
         .services

@@ -75,6 +75,10 @@ pub struct Manifest {
     pub files: Vec<FileRecord>,
     /// The last thing that happened to the set, in words.
     pub note: Option<String>,
+    /// True from the first write until apply or rollback finishes: a set
+    /// still in progress when mailtls starts was interrupted (crash, kill).
+    #[serde(default)]
+    pub in_progress: bool,
     #[serde(skip)]
     pub dir: PathBuf,
 }

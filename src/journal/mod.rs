@@ -13,6 +13,15 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// Test-only: with `MAILTLS_TEST_CRASH_AT=STEP` in the environment, the
+/// process kills itself (SIGKILL, as a power cut would) at that step, so
+/// tests can prove that every step is recoverable.
+pub fn crashpoint(step: &str) {
+    if std::env::var("MAILTLS_TEST_CRASH_AT").is_ok_and(|s| s == step) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
 /// The state directory (`--state-dir`), created root-only on first use.
 pub struct Journal {
     root: PathBuf,
@@ -68,6 +77,11 @@ impl Journal {
             )));
         }
         Manifest::load(&self.set_dir(id))
+    }
+
+    /// Sets an interrupted run left in progress, oldest first.
+    pub fn interrupted(&self) -> Result<Vec<Manifest>> {
+        Ok(self.sets()?.into_iter().filter(|m| m.in_progress).collect())
     }
 
     /// The newest set whose change is live (applied and not rolled back).
