@@ -6,6 +6,7 @@
 //! - `error`: the error type and exit codes.
 
 pub mod error;
+pub mod probe;
 pub mod profile;
 pub mod tls;
 
