@@ -70,6 +70,8 @@ pub enum Command {
         /// A bundled profile's name or a .toml file.
         name: Option<String>,
     },
+    /// Scan mail servers' TLS (SMTP/IMAP/POP3 STARTTLS or implicit TLS), optionally against a profile.
+    Probe(crate::probe::command::ProbeArgs),
     /// Print a shell completion script (e.g. `mailtls completions bash > /etc/bash_completion.d/mailtls`).
     Completions {
         #[arg(value_enum)]

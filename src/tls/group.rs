@@ -1,5 +1,6 @@
-//! Named groups (elliptic curves and finite-field groups) for key exchange,
-//! with their code points and the names servers' configs use.
+//! Named groups (elliptic curves, finite-field groups and post-quantum
+//! hybrids) for key exchange: the IANA TLS Supported Groups registry, with
+//! the names servers' configs use.
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,6 +20,116 @@ struct GroupInfo {
 
 static GROUPS: &[GroupInfo] = &[
     GroupInfo {
+        group: Group(0x0001),
+        name: "sect163k1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0002),
+        name: "sect163r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0003),
+        name: "sect163r2",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0004),
+        name: "sect193r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0005),
+        name: "sect193r2",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0006),
+        name: "sect233k1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0007),
+        name: "sect233r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0008),
+        name: "sect239k1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0009),
+        name: "sect283k1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x000a),
+        name: "sect283r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x000b),
+        name: "sect409k1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x000c),
+        name: "sect409r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x000d),
+        name: "sect571k1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x000e),
+        name: "sect571r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x000f),
+        name: "secp160k1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0010),
+        name: "secp160r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0011),
+        name: "secp160r2",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0012),
+        name: "secp192k1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0013),
+        name: "secp192r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0014),
+        name: "secp224k1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0015),
+        name: "secp224r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0016),
+        name: "secp256k1",
+        aliases: &[],
+    },
+    GroupInfo {
         group: Group(0x0017),
         name: "secp256r1",
         aliases: &["prime256v1", "P-256"],
@@ -34,6 +145,21 @@ static GROUPS: &[GroupInfo] = &[
         aliases: &["P-521"],
     },
     GroupInfo {
+        group: Group(0x001a),
+        name: "brainpoolP256r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x001b),
+        name: "brainpoolP384r1",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x001c),
+        name: "brainpoolP512r1",
+        aliases: &[],
+    },
+    GroupInfo {
         group: Group(0x001d),
         name: "X25519",
         aliases: &["x25519"],
@@ -42,6 +168,61 @@ static GROUPS: &[GroupInfo] = &[
         group: Group(0x001e),
         name: "X448",
         aliases: &["x448"],
+    },
+    GroupInfo {
+        group: Group(0x001f),
+        name: "brainpoolP256r1tls13",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0020),
+        name: "brainpoolP384r1tls13",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0021),
+        name: "brainpoolP512r1tls13",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0022),
+        name: "GC256A",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0023),
+        name: "GC256B",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0024),
+        name: "GC256C",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0025),
+        name: "GC256D",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0026),
+        name: "GC512A",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0027),
+        name: "GC512B",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0028),
+        name: "GC512C",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0029),
+        name: "curveSM2",
+        aliases: &[],
     },
     GroupInfo {
         group: Group(0x0100),
@@ -66,6 +247,41 @@ static GROUPS: &[GroupInfo] = &[
     GroupInfo {
         group: Group(0x0104),
         name: "ffdhe8192",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0200),
+        name: "MLKEM512",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0201),
+        name: "MLKEM768",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x0202),
+        name: "MLKEM1024",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x11eb),
+        name: "SecP256r1MLKEM768",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x11ec),
+        name: "X25519MLKEM768",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x11ed),
+        name: "SecP384r1MLKEM1024",
+        aliases: &[],
+    },
+    GroupInfo {
+        group: Group(0x6399),
+        name: "X25519Kyber768Draft00",
         aliases: &[],
     },
 ];

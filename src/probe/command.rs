@@ -1,0 +1,215 @@
+//! `mailtls probe`: parse the targets, resolve the options, scan every target
+//! (several at once), print tables or one JSON document, and turn the
+//! verdicts into the exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::{judge, parse_target, scan, ScanOptions, Starttls, Target, TargetReport};
+use crate::error::{exit, Error, Result};
+use crate::profile::Profile;
+
+/// The dialogue to use, or `auto` to pick it from the port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StarttlsArg {
+    Auto,
+    Smtp,
+    Imap,
+    Pop3,
+    None,
+}
+
+/// `mailtls probe TARGET...`: scan mail servers' TLS.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ProbeArgs {
+    /// host[:port]; the port picks the dialogue with --starttls auto
+    /// (25/587 SMTP, 465/993/995 implicit TLS, 143 IMAP, 110 POP3).
+    pub targets: Vec<String>,
+    /// How TLS starts.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub starttls: StarttlsArg,
+    /// Read more targets from FILE, one per line (blank lines and # comments allowed).
+    #[arg(long, value_name = "FILE")]
+    pub targets_in: Option<PathBuf>,
+    /// Name for SNI and the certificate's hostname check (default: each target's host).
+    #[arg(long, value_name = "NAME")]
+    pub servername: Option<String>,
+    /// The name to send with EHLO (default: this machine's hostname).
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
+    /// Trust these CA certificates (PEM) instead of the system's roots.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Judge every target against this profile (bundled name or .toml file).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub profile: Option<String>,
+    /// Targets scanned at once.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub concurrency: usize,
+    /// Connections open at once to one target (lowered automatically when a server says it is busy).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub connections_per_target: usize,
+    /// Seconds each connection may take: connect, dialogue and handshake together.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+/// The arguments, resolved: targets parsed, profile loaded.
+pub struct Resolved {
+    pub targets: Vec<Target>,
+    pub opts: ScanOptions,
+    pub profile: Option<Profile>,
+    pub concurrency: usize,
+}
+
+impl ProbeArgs {
+    pub fn resolve(&self) -> Result<Resolved> {
+        let starttls = match self.starttls {
+            StarttlsArg::Auto => None,
+            StarttlsArg::Smtp => Some(Starttls::Smtp),
+            StarttlsArg::Imap => Some(Starttls::Imap),
+            StarttlsArg::Pop3 => Some(Starttls::Pop3),
+            StarttlsArg::None => Some(Starttls::None),
+        };
+        let mut specs: Vec<String> = self.targets.clone();
+        if let Some(path) = &self.targets_in {
+            let text = fs_err::read_to_string(path).map_err(Error::io(path, "cannot read the targets file"))?;
+            for (n, line) in text.lines().enumerate() {
+                let line = line.split('#').next().unwrap_or("").trim();
+                if line.is_empty() {
+                    continue;
+                }
+                parse_target(line, starttls).map_err(|message| Error::Parse {
+                    path: path.clone(),
+                    line: n + 1,
+                    message,
+                })?;
+                specs.push(line.to_string());
+            }
+        }
+        if specs.is_empty() {
+            return Err(Error::Usage(
+                "mailtls probe: give at least one TARGET (host[:port]) or --targets-in FILE".into(),
+            ));
+        }
+        let targets = specs
+            .iter()
+            .map(|s| parse_target(s, starttls).map_err(Error::Usage))
+            .collect::<Result<Vec<_>>>()?;
+        if self.timeout == 0 {
+            return Err(Error::Usage("--timeout must be at least 1 second".into()));
+        }
+        let mut opts = ScanOptions {
+            servername: self.servername.clone(),
+            timeout: Duration::from_secs(self.timeout),
+            ca_file: self.ca_file.clone(),
+            connections_per_target: self.connections_per_target.max(1),
+            ..ScanOptions::default()
+        };
+        if let Some(e) = &self.ehlo {
+            opts.ehlo = e.clone();
+        }
+        let profile = self.profile.as_deref().map(Profile::load).transpose()?;
+        Ok(Resolved {
+            targets,
+            opts,
+            profile,
+            concurrency: self.concurrency.max(1),
+        })
+    }
+}
+
+/// Scans every target, at most `concurrency` at once; reports come back in
+/// the targets' order. `progress` is called after each target.
+pub fn scan_all(
+    targets: &[Target],
+    opts: &ScanOptions,
+    concurrency: usize,
+    progress: &(dyn Fn(usize, &TargetReport) + Sync),
+) -> Vec<TargetReport> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<TargetReport>>> = targets.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..concurrency.min(targets.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(target) = targets.get(i) else { break };
+                let report = scan(target, opts);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, &report);
+                *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(report);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .zip(targets)
+        .map(|(slot, t)| {
+            slot.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_else(|| {
+                let mut r = TargetReport::empty(t.display(), t.starttls);
+                r.error = Some("not scanned".into());
+                r
+            })
+        })
+        .collect()
+}
+
+/// Adds the profile's verdict to a report.
+pub fn apply_profile(report: &mut TargetReport, profile: &Profile) {
+    let verdict = judge(report, profile);
+    report.profile = Some(profile.name.clone());
+    report.compliant = Some(verdict.is_empty());
+    report.findings.extend(verdict);
+}
+
+/// Runs `mailtls probe`; returns the exit code.
+pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
+    let r = args.resolve()?;
+    let total = r.targets.len();
+    let stderr_tty = std::io::stderr().is_terminal();
+    let progress = |done: usize, report: &TargetReport| {
+        if stderr_tty {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K[{done}/{total}] {}", report.target);
+            if done == total {
+                let _ = write!(err, "\r\x1b[2K");
+            }
+            let _ = err.flush();
+        }
+    };
+    let mut reports = scan_all(&r.targets, &r.opts, r.concurrency, &progress);
+    if let Some(profile) = &r.profile {
+        for report in &mut reports {
+            apply_profile(report, profile);
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({ "targets": reports });
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::State(format!("cannot write JSON: {e}")))?;
+        let _ = writeln!(out, "{text}");
+    } else {
+        for (i, report) in reports.iter().enumerate() {
+            if i > 0 {
+                let _ = writeln!(out);
+            }
+            let _ = write!(out, "{}", report.render());
+        }
+    }
+    Ok(exit_code(&reports))
+}
+
+/// 1 when some target could not be scanned, else 3 when some target does
+/// not comply, else 0.
+pub fn exit_code(reports: &[TargetReport]) -> u8 {
+    if reports.iter().any(|r| r.error.is_some()) {
+        exit::ERROR
+    } else if reports.iter().any(|r| r.compliant == Some(false)) {
+        exit::NOT_COMPLIANT
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,119 @@
+//! The plaintext part of a connection: connect, then the SMTP, IMAP or POP3
+//! dialogue up to the server's "go ahead" for STARTTLS, or nothing at all for
+//! implicit TLS. Each dialogue is a chain of states that consume `self`;
+//! whatever the server says is checked, never unwrapped.
+
+mod imap;
+mod lines;
+mod pop3;
+mod smtp;
+
+use std::fmt;
+use std::net::{TcpStream, ToSocketAddrs};
+
+pub use lines::Lines;
+
+use super::deadline::Deadline;
+use super::{ScanOptions, Starttls, Target};
+
+/// Why a connection did not reach the point where TLS starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DialogueError {
+    /// Name resolution or TCP connect failed.
+    Connect(String),
+    /// The deadline passed while waiting for `waiting_for`.
+    Timeout { waiting_for: &'static str },
+    /// The server closed the connection while we waited for `waiting_for`.
+    Closed { waiting_for: &'static str },
+    /// A line that is not part of the protocol.
+    Garbage { waiting_for: &'static str, line: String },
+    /// A temporary refusal (SMTP 4xx such as 421 "too many connections").
+    Busy(String),
+    /// A permanent refusal (SMTP 5xx, IMAP BYE/NO, POP3 -ERR).
+    Rejected(String),
+    /// The server does not advertise STARTTLS (STLS for POP3).
+    StarttlsNotOffered,
+    /// The server advertised STARTTLS and then refused it.
+    StarttlsRefused(String),
+    /// Data arrived after the STARTTLS go-ahead, before the handshake (a
+    /// command-injection symptom, CVE-2011-0411 style).
+    DataAfterReady,
+}
+
+impl DialogueError {
+    /// Errors worth a retry after a pause.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, DialogueError::Busy(_))
+    }
+}
+
+impl fmt::Display for DialogueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DialogueError::Connect(e) => write!(f, "cannot connect: {e}"),
+            DialogueError::Timeout { waiting_for } => {
+                write!(f, "timed out waiting for {waiting_for}")
+            }
+            DialogueError::Closed { waiting_for } => {
+                write!(f, "the server closed the connection while we waited for {waiting_for}")
+            }
+            DialogueError::Garbage { waiting_for, line } => {
+                write!(f, "unexpected answer while waiting for {waiting_for}: {line:?}")
+            }
+            DialogueError::Busy(reply) => write!(f, "the server is busy: {reply:?}"),
+            DialogueError::Rejected(reply) => write!(f, "the server refused us: {reply:?}"),
+            DialogueError::StarttlsNotOffered => f.write_str("STARTTLS not supported"),
+            DialogueError::StarttlsRefused(reply) => {
+                write!(f, "the server refused STARTTLS: {reply:?}")
+            }
+            DialogueError::DataAfterReady => f.write_str("the server sent data after its STARTTLS go-ahead"),
+        }
+    }
+}
+
+/// Connects to the target and runs its dialogue; the stream that comes back
+/// is ready for the ClientHello.
+pub fn open(target: &Target, opts: &ScanOptions, deadline: Deadline) -> Result<TcpStream, DialogueError> {
+    let stream = connect(target, deadline)?;
+    let _ = stream.set_nodelay(true);
+    match target.starttls {
+        Starttls::None => Ok(stream),
+        Starttls::Smtp => smtp::ExpectBanner::new(Lines::new(stream, deadline))
+            .read_banner()?
+            .ehlo(&opts.ehlo)?
+            .starttls()?
+            .into_stream(),
+        Starttls::Imap => imap::ExpectGreeting::new(Lines::new(stream, deadline))
+            .read_greeting()?
+            .capability()?
+            .starttls()?
+            .into_stream(),
+        Starttls::Pop3 => pop3::ExpectGreeting::new(Lines::new(stream, deadline))
+            .read_greeting()?
+            .capa()?
+            .stls()?
+            .into_stream(),
+    }
+}
+
+fn connect(target: &Target, deadline: Deadline) -> Result<TcpStream, DialogueError> {
+    let addrs = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| DialogueError::Connect(format!("{}: {e}", target.host)))?;
+    let mut last = String::from("no address");
+    for addr in addrs {
+        let Some(left) = deadline.remaining() else {
+            return Err(DialogueError::Timeout {
+                waiting_for: "the TCP connection",
+            });
+        };
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(s) => return Ok(s),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                last = format!("{addr}: timed out");
+            }
+            Err(e) => last = format!("{addr}: {e}"),
+        }
+    }
+    Err(DialogueError::Connect(last))
+}

@@ -1,0 +1,214 @@
+//! What a scan found about one target, as data (serialized for `--json`)
+//! and as the compact human table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Serialize, Serializer};
+
+use super::cert::CertificateReport;
+use super::Starttls;
+use crate::tls::{CipherSuite, Group, Protocol};
+
+/// One protocol version: accepted or not, and the suites it accepts.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ProtocolReport {
+    pub accepted: bool,
+    /// In the order the server picked them during elimination (its
+    /// preference order when it imposes one).
+    pub cipher_suites: Vec<CipherSuite>,
+    /// SSLv2 cipher kinds (they have no TLS code point).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sslv2_ciphers: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+        }
+    }
+}
+
+/// One thing worth telling. `id` is stable for scripts ("protocol-sslv3",
+/// "profile-suite-not-allowed", ...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub id: String,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(severity: Severity, id: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            severity,
+            id: id.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything the probe learned about one target.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetReport {
+    pub target: String,
+    pub starttls: Starttls,
+    /// For STARTTLS dialogues: whether the server advertised it. True for implicit TLS that connected.
+    pub starttls_offered: bool,
+    /// Why the target could not be scanned (completely); null otherwise.
+    pub error: Option<String>,
+    #[serde(serialize_with = "by_protocol_name")]
+    pub protocols: BTreeMap<Protocol, ProtocolReport>,
+    pub groups: Vec<Group>,
+    pub server_cipher_order: Option<bool>,
+    pub certificate: Option<CertificateReport>,
+    pub findings: Vec<Finding>,
+    /// The profile judged against (`--profile`), and whether the target complies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliant: Option<bool>,
+    /// Connections made, and how long the scan took.
+    pub connections: usize,
+    pub elapsed_ms: u64,
+}
+
+fn by_protocol_name<S: Serializer>(map: &BTreeMap<Protocol, ProtocolReport>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().map(|(p, r)| (p.name(), r)))
+}
+
+impl TargetReport {
+    /// A report with nothing found yet: every protocol refused.
+    pub fn empty(target: String, starttls: Starttls) -> TargetReport {
+        TargetReport {
+            target,
+            starttls,
+            starttls_offered: false,
+            error: None,
+            protocols: Protocol::ALL
+                .into_iter()
+                .map(|p| (p, ProtocolReport::default()))
+                .collect(),
+            groups: Vec::new(),
+            server_cipher_order: None,
+            certificate: None,
+            findings: Vec::new(),
+            profile: None,
+            compliant: None,
+            connections: 0,
+            elapsed_ms: 0,
+        }
+    }
+
+    pub fn accepts(&self, p: Protocol) -> bool {
+        self.protocols.get(&p).is_some_and(|r| r.accepted)
+    }
+
+    /// The compact table for people.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} ({}, {} ms, {} connections)",
+            self.target,
+            dialogue_name(self.starttls),
+            self.elapsed_ms,
+            self.connections
+        );
+        if let Some(e) = &self.error {
+            let _ = writeln!(out, "  error: {e}");
+        }
+        if self.error.is_none() || self.protocols.values().any(|p| p.accepted) {
+            for (p, r) in &self.protocols {
+                if !r.accepted {
+                    let _ = writeln!(out, "  {:<8} refused", p.name());
+                    continue;
+                }
+                let n = r.cipher_suites.len() + r.sslv2_ciphers.len();
+                let _ = writeln!(
+                    out,
+                    "  {:<8} ACCEPTED  {n} suite{}",
+                    p.name(),
+                    if n == 1 { "" } else { "s" }
+                );
+                for s in &r.cipher_suites {
+                    let _ = writeln!(out, "             {s}");
+                }
+                for s in &r.sslv2_ciphers {
+                    let _ = writeln!(out, "             {s}");
+                }
+            }
+            let groups: Vec<String> = self.groups.iter().map(|g| g.to_string()).collect();
+            let _ = writeln!(
+                out,
+                "  groups   {}",
+                if groups.is_empty() {
+                    "-".into()
+                } else {
+                    groups.join(" ")
+                }
+            );
+            let order = match self.server_cipher_order {
+                Some(true) => "server",
+                Some(false) => "client",
+                None => "unknown",
+            };
+            let _ = writeln!(out, "  order    {order} chooses the cipher suite");
+        }
+        if let Some(c) = &self.certificate {
+            let bits = c.key_bits.map(|b| format!(" {b}")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  cert     {}  ({}{bits}, {})",
+                c.subject, c.key_type, c.signature_algorithm
+            );
+            let _ = writeln!(out, "           issuer {}", c.issuer);
+            let _ = writeln!(
+                out,
+                "           valid {} .. {}{}",
+                c.not_before,
+                c.not_after,
+                if c.expired { " EXPIRED" } else { "" }
+            );
+            let _ = writeln!(
+                out,
+                "           {} for {}, {}{}, sha256 {}",
+                if c.hostname_match { "matches" } else { "DOES NOT MATCH" },
+                c.hostname,
+                if c.trusted { "trusted" } else { "untrusted" },
+                if c.self_signed { ", self-signed" } else { "" },
+                &c.sha256[..16.min(c.sha256.len())]
+            );
+        }
+        for f in &self.findings {
+            let _ = writeln!(out, "  [{:<6}] {}", f.severity.label(), f.message);
+        }
+        if let (Some(p), Some(ok)) = (&self.profile, self.compliant) {
+            let verdict = if ok { "complies" } else { "DOES NOT COMPLY" };
+            let _ = writeln!(out, "  profile  {p}: {verdict}");
+        }
+        out
+    }
+}
+
+fn dialogue_name(s: Starttls) -> &'static str {
+    match s {
+        Starttls::Smtp => "SMTP STARTTLS",
+        Starttls::Imap => "IMAP STARTTLS",
+        Starttls::Pop3 => "POP3 STLS",
+        Starttls::None => "implicit TLS",
+    }
+}

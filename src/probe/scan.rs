@@ -1,0 +1,320 @@
+//! One target, scanned: a first real handshake (certificate, and proof the
+//! dialogue works), then every protocol, suite chunk and the groups as
+//! independent jobs on a few worker threads sharing the target's connection
+//! limit, then the cipher-order check. Never panics; failures land in
+//! `TargetReport::error`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use super::answer::Answer;
+use super::connector::{ConnectError, Connector};
+use super::dialogue::DialogueError;
+use super::enumerate::{self, Eliminated};
+use super::report::{ProtocolReport, TargetReport};
+use super::{cert, findings, sslv2, ScanOptions, Starttls, Target};
+use crate::tls::{CipherSuite, Group, Protocol};
+
+/// Scans one target. Never panics: failures go in `report.error`.
+pub fn scan(target: &Target, opts: &ScanOptions) -> TargetReport {
+    let started = Instant::now();
+    let mut report = TargetReport::empty(target.display(), target.starttls);
+    let counter = AtomicUsize::new(0);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(target, opts, &mut report, &counter)
+    }));
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => report.error = Some(e),
+        Err(_) => report.error = Some("internal error: the scan panicked (please report this)".into()),
+    }
+    let mut all = findings::general(&report);
+    all.append(&mut report.findings);
+    report.findings = all;
+    if !report.starttls_offered
+        && target.starttls != Starttls::None
+        && report.error.as_deref() == Some("STARTTLS not supported")
+    {
+        report.findings.insert(
+            0,
+            super::Finding::new(
+                super::Severity::High,
+                "starttls-not-offered",
+                format!("{} STARTTLS not supported", dialogue_label(target.starttls)),
+            ),
+        );
+    }
+    report.connections = counter.load(Ordering::Relaxed);
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+fn dialogue_label(s: Starttls) -> &'static str {
+    match s {
+        Starttls::Smtp => "SMTP",
+        Starttls::Imap => "IMAP",
+        Starttls::Pop3 => "POP3",
+        Starttls::None => "TLS",
+    }
+}
+
+/// One unit of work for the worker threads.
+enum Job {
+    Sslv2,
+    /// Eliminate within one chunk of suites; the first chunk of a version
+    /// queues the others unless the version itself is refused.
+    Suites {
+        protocol: Protocol,
+        chunk: usize,
+    },
+    Groups,
+}
+
+enum Outcome {
+    Sslv2(Vec<[u8; 3]>),
+    Suites {
+        protocol: Protocol,
+        chunk: usize,
+        found: Eliminated<CipherSuite>,
+    },
+    Groups13(Vec<Group>),
+    Failed(String),
+}
+
+fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: &AtomicUsize) -> Result<(), String> {
+    let c = Connector::new(target, opts);
+    let name = opts.servername.clone().unwrap_or_else(|| target.host.clone());
+    let sni = Some(name.as_str());
+
+    // First: one real handshake. It proves the dialogue works (or says why
+    // not, e.g. "STARTTLS not supported") and fetches the chain.
+    counter.fetch_add(1, Ordering::Relaxed);
+    let first = cert::fetch(&c, &name);
+    let chain = match first {
+        Err(ConnectError::Dialogue(e)) => {
+            // Offered, then refused or abused: the server did advertise it.
+            report.starttls_offered = matches!(e, DialogueError::StarttlsRefused(_) | DialogueError::DataAfterReady);
+            return Err(e.to_string());
+        }
+        Err(ConnectError::Answer(e)) => {
+            report.starttls_offered = true;
+            return Err(e.to_string());
+        }
+        Ok(r) => {
+            report.starttls_offered = true;
+            r
+        }
+    };
+
+    let chunk_size = opts.suites_per_hello.clamp(1, 127);
+    let chunks: Vec<(Protocol, Vec<Vec<CipherSuite>>)> = Protocol::ALL[1..]
+        .iter()
+        .map(|&p| {
+            (
+                p,
+                enumerate::candidates(p).chunks(chunk_size).map(<[_]>::to_vec).collect(),
+            )
+        })
+        .collect();
+
+    let queue = Mutex::new(VecDeque::from(
+        [Job::Sslv2, Job::Groups]
+            .into_iter()
+            .chain(
+                Protocol::ALL[1..]
+                    .iter()
+                    .map(|&protocol| Job::Suites { protocol, chunk: 0 }),
+            )
+            .collect::<Vec<_>>(),
+    ));
+    let busy = AtomicUsize::new(0);
+    let wake = Condvar::new();
+    let outcomes = Mutex::new(Vec::new());
+    let tls13_suites = enumerate::candidates(Protocol::TlsV1_3);
+
+    let next_job = || -> Option<Job> {
+        let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(job) = q.pop_front() {
+                busy.fetch_add(1, Ordering::SeqCst);
+                return Some(job);
+            }
+            if busy.load(Ordering::SeqCst) == 0 {
+                return None;
+            }
+            q = wake.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    };
+    let work = |job: Job| -> Vec<Outcome> {
+        let result = match job {
+            Job::Sslv2 => c.sslv2_hello(&sslv2::client_hello()).map(|a| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                match a {
+                    Answer::Sslv2Hello { ciphers } => Outcome::Sslv2(ciphers),
+                    _ => Outcome::Sslv2(Vec::new()),
+                }
+            }),
+            Job::Suites { protocol, chunk } => {
+                let offer = &chunks
+                    .iter()
+                    .find(|(p, _)| *p == protocol)
+                    .map(|(_, c)| c.as_slice())
+                    .unwrap_or(&[]);
+                match offer.get(chunk) {
+                    Some(offer) => enumerate::suites(&c, protocol, offer, sni).map(|found| {
+                        counter.fetch_add(found.accepted.len() + 1, Ordering::Relaxed);
+                        Outcome::Suites { protocol, chunk, found }
+                    }),
+                    None => return Vec::new(),
+                }
+            }
+            Job::Groups => enumerate::groups_tls13(&c, &tls13_suites, sni).map(|g| {
+                counter.fetch_add(g.len() + 1, Ordering::Relaxed);
+                Outcome::Groups13(g)
+            }),
+        };
+        vec![result.unwrap_or_else(|e| Outcome::Failed(e.to_string()))]
+    };
+
+    let workers = opts.connections_per_target.max(1);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                while let Some(job) = next_job() {
+                    for outcome in work(job) {
+                        // The first chunk of a version decides whether the rest are worth trying.
+                        if let Outcome::Suites {
+                            protocol,
+                            chunk: 0,
+                            found,
+                        } = &outcome
+                        {
+                            if !found.version_refused {
+                                let n = chunks.iter().find(|(p, _)| p == protocol).map_or(0, |(_, c)| c.len());
+                                let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+                                q.extend((1..n).map(|chunk| Job::Suites {
+                                    protocol: *protocol,
+                                    chunk,
+                                }));
+                            }
+                        }
+                        outcomes.lock().unwrap_or_else(|p| p.into_inner()).push(outcome);
+                    }
+                    busy.fetch_sub(1, Ordering::SeqCst);
+                    wake.notify_all();
+                }
+            });
+        }
+    });
+
+    let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
+    outcomes.sort_by_key(|o| match o {
+        Outcome::Suites { protocol, chunk, .. } => (*protocol as usize, *chunk),
+        _ => (0, 0),
+    });
+    let mut failures = Vec::new();
+    let mut notes = Vec::new();
+    for o in outcomes {
+        match o {
+            Outcome::Sslv2(ciphers) => {
+                let r = report.protocols.entry(Protocol::SslV2).or_default();
+                r.accepted = !ciphers.is_empty();
+                r.sslv2_ciphers = ciphers.into_iter().map(sslv2::kind_name).collect();
+            }
+            Outcome::Suites { protocol, found, .. } => {
+                let r = report.protocols.entry(protocol).or_insert_with(ProtocolReport::default);
+                r.cipher_suites.extend(found.accepted);
+                r.accepted = !r.cipher_suites.is_empty();
+                notes.extend(found.note);
+            }
+            Outcome::Groups13(g) => report.groups = g,
+            Outcome::Failed(e) => failures.push(e),
+        }
+    }
+
+    // Groups: TLS 1.3 names them directly; without TLS 1.3, ask ECDHE.
+    if report.groups.is_empty() && failures.is_empty() {
+        if let Some(p) = [Protocol::TlsV1_2, Protocol::TlsV1_1, Protocol::TlsV1_0, Protocol::SslV3]
+            .into_iter()
+            .find(|p| report.accepts(*p))
+        {
+            let suites = report.protocols[&p].cipher_suites.clone();
+            match enumerate::groups_ecdhe(&c, p, &suites, sni) {
+                Ok(g) => {
+                    counter.fetch_add(g.len() + 1, Ordering::Relaxed);
+                    report.groups = g;
+                }
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+    }
+
+    // Cipher order: on the newest pre-1.3 version with two suites or more, else TLS 1.3.
+    let order_on = [
+        Protocol::TlsV1_2,
+        Protocol::TlsV1_1,
+        Protocol::TlsV1_0,
+        Protocol::SslV3,
+        Protocol::TlsV1_3,
+    ]
+    .into_iter()
+    .find(|p| report.protocols.get(p).is_some_and(|r| r.cipher_suites.len() >= 2));
+    if let Some(p) = order_on {
+        let suites = report.protocols[&p].cipher_suites.clone();
+        counter.fetch_add(2, Ordering::Relaxed);
+        match enumerate::server_order(&c, p, &suites, sni) {
+            Ok(o) => report.server_cipher_order = o,
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+
+    // The certificate: from the real handshake, else as sent in the clear.
+    let name_ref = name.as_str();
+    match chain {
+        Ok((chain, how)) => report.certificate = cert::analyse(&chain, name_ref, opts.ca_file.as_deref(), how).ok(),
+        Err(why) => {
+            let clear = [Protocol::TlsV1_2, Protocol::TlsV1_1, Protocol::TlsV1_0, Protocol::SslV3]
+                .into_iter()
+                .find(|p| report.accepts(*p));
+            if let Some(p) = clear {
+                let suites: Vec<CipherSuite> = report.protocols[&p]
+                    .cipher_suites
+                    .iter()
+                    .copied()
+                    .filter(|s| !s.to_string().contains("_anon_"))
+                    .collect();
+                counter.fetch_add(1, Ordering::Relaxed);
+                if let Ok(chain) = enumerate::chain_in_clear(&c, p, &suites, sni) {
+                    if !chain.is_empty() {
+                        report.certificate =
+                            cert::analyse(&chain, name_ref, opts.ca_file.as_deref(), format!("{p} in the clear")).ok();
+                    }
+                }
+            }
+            if report.certificate.is_none() && report.protocols.values().any(|r| r.accepted) {
+                notes.push(format!("no certificate: {why}"));
+            }
+        }
+    }
+    for n in notes {
+        report
+            .findings
+            .push(super::Finding::new(super::Severity::Info, "note", n));
+    }
+    if c.allowed() < opts.connections_per_target {
+        report.findings.push(super::Finding::new(
+            super::Severity::Info,
+            "busy",
+            format!(
+                "the server said it was busy; the scan slowed down to {} connection(s) at a time",
+                c.allowed()
+            ),
+        ));
+    }
+    if let Some(first) = failures.into_iter().next() {
+        return Err(format!("the scan is incomplete: {first}"));
+    }
+    Ok(())
+}
