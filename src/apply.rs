@@ -39,18 +39,12 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     } else if Journal::existing(options.journal_root).is_some_and(|j| j.interrupted().is_ok_and(|i| !i.is_empty())) {
         out.warn("an interrupted mailtls run left a change half done; the next apply or rollback undoes it first");
     }
-    let host = HostPlan {
-        plans: servers.iter().map(|s| s.plan(&request)).collect::<Result<_>>()?,
-    };
+    let host = HostPlan::of(&servers, &request)?;
     for warning in host.warnings() {
         out.warn(warning);
     }
     if host.is_noop() {
-        out.say(&format!(
-            "{} already meet(s) profile {:?}: nothing to change.",
-            host.describe(),
-            request.profile.name
-        ));
+        out.say(&host.nothing_to_do(&request.profile.name));
         out.result(&json!({"changed": false, "check": options.check, "backup_id": null, "files": [], "settings": [], "verified": null, "servers": host.servers_json()}));
         return Ok(exit::OK);
     }

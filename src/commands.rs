@@ -53,18 +53,12 @@ pub fn detect(out: &Output) -> Result<u8> {
 
 pub fn plan(resolved: Resolved, out: &Output) -> Result<u8> {
     let Resolved { servers, request } = resolved;
-    let host = HostPlan {
-        plans: servers.iter().map(|s| s.plan(&request)).collect::<Result<_>>()?,
-    };
+    let host = HostPlan::of(&servers, &request)?;
     for warning in host.warnings() {
         out.warn(warning);
     }
     if host.is_noop() {
-        out.say(&format!(
-            "{} already meet(s) profile {:?}: nothing to change.",
-            host.describe(),
-            request.profile.name
-        ));
+        out.say(&host.nothing_to_do(&request.profile.name));
     } else {
         out.say(host.diff(out.color).trim_end());
     }

@@ -3,11 +3,13 @@
 //! what changes, where, that nothing is written, and what is refused.
 
 mod cmd;
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use cmd::Mailtls;
+use support::{self_signed, KeyKind};
 
 /// A private copy of a fixture (a folder or one file) under a fresh root.
 fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -41,31 +43,6 @@ fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
         out.extend(tree(&entry.unwrap().path()));
     }
     out
-}
-
-fn make_cert(dir: &Path) -> (PathBuf, PathBuf) {
-    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    (cert, key)
 }
 
 /// A stand-in `exim4` that reports the given TLS library, on a PATH of its own.
@@ -108,7 +85,7 @@ fn created_content(diff: &str, path: &Path) -> String {
 #[test]
 fn debian_split_plan_adds_000_localmacros_and_writes_nothing() {
     let (root, dir) = fixture_copy("exim-debian-12-split");
-    let (cert, key) = make_cert(root.path());
+    let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
     let before = tree(&dir);
     let ran = mailtls(root.path())
         .args(["--json", "plan", "--mta", "exim", "--config"])
@@ -151,7 +128,7 @@ fn debian_split_plan_adds_000_localmacros_and_writes_nothing() {
 #[test]
 fn debian_unsplit_plan_adds_exim4_conf_localmacros() {
     let (root, dir) = fixture_copy("exim-debian-12-unsplit");
-    let (cert, key) = make_cert(root.path());
+    let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
     let json = mailtls(root.path())
         .args(["--json", "plan", "--config"])
         .args([&dir])
@@ -194,7 +171,7 @@ fn debian_without_a_certificate_asks_for_one() {
 #[test]
 fn a_stricter_tls_require_ciphers_is_kept() {
     let (root, dir) = fixture_copy("exim-debian-12-split");
-    let (cert, key) = make_cert(root.path());
+    let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
     let modern = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-256-GCM:-MAC-ALL:+AEAD:-GROUP-ALL:+GROUP-X25519";
     std::fs::write(
         dir.join("conf.d/main/000_localmacros"),
@@ -217,7 +194,7 @@ fn a_stricter_tls_require_ciphers_is_kept() {
 #[test]
 fn an_option_set_elsewhere_is_edited_where_it_is_not_set_twice() {
     let (root, dir) = fixture_copy("exim-debian-12-split");
-    let (cert, key) = make_cert(root.path());
+    let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
     let admin = dir.join("conf.d/main/50_local_tls");
     std::fs::write(&admin, "# the admin's own\ntls_require_ciphers = NORMAL:-VERS-SSL3.0\n").unwrap();
     let json = mailtls(root.path())

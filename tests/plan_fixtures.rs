@@ -2,10 +2,12 @@
 //! would change, that it writes nothing, and that bad input is refused.
 
 mod cmd;
+mod support;
 
 use std::path::{Path, PathBuf};
 
 use cmd::{snapshot, Mailtls};
+use support::{self_signed, KeyKind};
 
 /// A private copy of a fixture directory, with a fresh certificate and key
 /// in place of the distribution's snakeoil paths.
@@ -20,34 +22,8 @@ fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
     (root, dir)
 }
 
-fn make_cert(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let cert = dir.join(format!("{name}.pem"));
-    let key = dir.join(format!("{name}.key"));
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    (cert, key)
-}
-
 fn use_cert(dir: &Path) {
-    let (cert, key) = make_cert(dir, "server");
+    let (cert, key) = self_signed(dir, "server", KeyKind::Rsa2048);
     let main = std::fs::read_to_string(dir.join("main.cf")).unwrap();
     let main = main
         .replace("/etc/ssl/certs/ssl-cert-snakeoil.pem", cert.to_str().unwrap())
@@ -161,8 +137,8 @@ fn malformed_main_cf_is_refused_with_its_line() {
 fn a_key_that_does_not_match_the_certificate_is_refused() {
     let (root, dir) = fixture_copy("debian-12");
     use_cert(&dir);
-    let (cert, _) = make_cert(&dir, "one");
-    let (_, other_key) = make_cert(&dir, "two");
+    let (cert, _) = self_signed(&dir, "one", KeyKind::Rsa2048);
+    let (_, other_key) = self_signed(&dir, "two", KeyKind::Rsa2048);
     let before = snapshot(&dir);
     let ran = Mailtls::new(&root.path().join("state"))
         .args(["plan", "--config"])
@@ -205,7 +181,7 @@ fn a_world_readable_key_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     let (root, dir) = fixture_copy("debian-12");
     use_cert(&dir);
-    let (cert, key) = make_cert(&dir, "open");
+    let (cert, key) = self_signed(&dir, "open", KeyKind::Rsa2048);
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let ran = Mailtls::new(&root.path().join("state"))
         .args(["plan", "--config"])

@@ -259,6 +259,39 @@ pub fn detect_all() -> Vec<Result<Detected>> {
     found
 }
 
+/// Reads a config file as text; a file that is not UTF-8 is a parse error at its first bad line.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(Error::io(path, "cannot read"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        Error::Parse {
+            path: path.to_path_buf(),
+            line: 1 + valid.iter().filter(|b| **b == b'\n').count(),
+            message: "not valid UTF-8 text".into(),
+        }
+    })
+}
+
+/// How a service is reloaded: the user's `--reload-command`; for the host's
+/// default instance, systemd when it runs (`systemctl reload UNIT`); else the
+/// server's own command (`own`).
+pub fn service_reload(request: &Request, default_instance: bool, unit: &str, own: Vec<String>) -> Reload {
+    if let Some(cmd) = &request.reload_command {
+        return Reload::Shell(cmd.clone());
+    }
+    if default_instance && Path::new("/run/systemd/system").is_dir() {
+        return Reload::Argv(vec!["systemctl".into(), "reload".into(), unit.into()]);
+    }
+    Reload::Argv(own)
+}
+
+/// A program's path for an argv: where it was found, or its bare name.
+pub fn program_path(name: &str) -> String {
+    find_program(name)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| name.into())
+}
+
 /// Finds a program on PATH or in the sbin directories root's PATH has.
 pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();

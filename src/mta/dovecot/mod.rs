@@ -22,7 +22,9 @@ use time::OffsetDateTime;
 use crate::cert;
 use crate::edit::dovecot_conf::DovecotConf;
 use crate::error::{Error, Result};
-use crate::mta::{find_program, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{
+    find_program, program_path, run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+};
 use crate::plan::{FileChange, Plan, SettingChange};
 
 use harden::Generation;
@@ -323,24 +325,18 @@ impl Dovecot {
     }
 
     fn reload(&self, request: &Request) -> Reload {
-        if let Some(cmd) = &request.reload_command {
-            return Reload::Shell(cmd.clone());
-        }
-        let doveadm = find_program("doveadm")
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "doveadm".into());
-        if self.main == Path::new(DEFAULT_CONFIG) {
-            if Path::new("/run/systemd/system").is_dir() {
-                return Reload::Argv(vec!["systemctl".into(), "reload".into(), "dovecot".into()]);
-            }
-            return Reload::Argv(vec![doveadm, "reload".into()]);
-        }
-        Reload::Argv(vec![
-            doveadm,
-            "-c".into(),
-            self.main.display().to_string(),
-            "reload".into(),
-        ])
+        let default = self.main == Path::new(DEFAULT_CONFIG);
+        let own = if default {
+            vec![program_path("doveadm"), "reload".into()]
+        } else {
+            vec![
+                program_path("doveadm"),
+                "-c".into(),
+                self.main.display().to_string(),
+                "reload".into(),
+            ]
+        };
+        service_reload(request, default, "dovecot", own)
     }
 
     /// Whether the master process named in `base_dir/master.pid` is alive.

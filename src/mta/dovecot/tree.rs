@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::dovecot_conf::{DovecotConf, Entry, Kind};
 use crate::error::{Error, Result};
+use crate::mta::read_text;
 
 pub struct ConfFile {
     pub path: PathBuf,
@@ -52,7 +53,7 @@ impl ConfTree {
                 path.display()
             )));
         }
-        let text = std::fs::read_to_string(path).map_err(Error::io(path, "cannot read"))?;
+        let text = read_text(path)?;
         let conf = DovecotConf::parse(&text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             line: e.line,

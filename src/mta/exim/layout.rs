@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::exim_conf::{Directive, Element, EximConf, Kind};
 use crate::error::{Error, Result};
+use crate::mta::read_text;
 
 /// The file Debian's `update-exim4.conf` reads its answers from.
 pub const DEBIAN_ANSWERS: &str = "update-exim4.conf.conf";
@@ -296,18 +297,6 @@ pub fn debian_answer(text: &str, name: &str) -> Option<String> {
     text.lines().rev().find_map(|line| {
         let (key, value) = line.trim().split_once('=')?;
         (key.trim() == name).then(|| value.trim().trim_matches(['\'', '"']).to_string())
-    })
-}
-
-pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(Error::io(path, "cannot read"))?;
-    String::from_utf8(bytes).map_err(|e| Error::Parse {
-        path: path.to_path_buf(),
-        line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count(),
-        message: "not valid UTF-8 text".into(),
     })
 }
 

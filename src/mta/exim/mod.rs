@@ -19,7 +19,7 @@ use crate::cert;
 use crate::edit::check_one_line;
 use crate::edit::exim_conf::{EximConf, Kind};
 use crate::error::{Error, Result};
-use crate::mta::{find_program, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{find_program, read_text, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan, SettingChange};
 
 /// The comment under which new settings are added.
@@ -514,7 +514,7 @@ impl Exim {
             if !Path::new("/etc/exim4").join(layout::UNSPLIT_MACROS).exists() {
                 let macros = copy.join(layout::UNSPLIT_MACROS);
                 if let Ok(text) = std::fs::read_to_string(&macros) {
-                    let generated = layout::read_text(&out)?;
+                    let generated = read_text(&out)?;
                     fs_err::write(&out, format!("{text}\n{generated}")).map_err(Error::io(&out, "cannot stage"))?;
                 }
             }

@@ -16,7 +16,9 @@ use crate::edit::check_one_line;
 use crate::edit::postfix_main::MainCf;
 use crate::edit::postfix_master::MasterCf;
 use crate::error::{Error, Result};
-use crate::mta::{find_program, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{
+    find_program, program_path, read_text, run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+};
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::tls::Protocol;
 
@@ -399,24 +401,18 @@ impl Postfix {
     }
 
     fn reload(&self, request: &Request) -> Reload {
-        if let Some(cmd) = &request.reload_command {
-            return Reload::Shell(cmd.clone());
-        }
-        let postfix = find_program("postfix")
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "postfix".into());
-        if self.is_default_instance() {
-            if Path::new("/run/systemd/system").is_dir() {
-                return Reload::Argv(vec!["systemctl".into(), "reload".into(), "postfix".into()]);
-            }
-            return Reload::Argv(vec![postfix, "reload".into()]);
-        }
-        Reload::Argv(vec![
-            postfix,
-            "-c".into(),
-            self.config_dir.display().to_string(),
-            "reload".into(),
-        ])
+        let postfix = program_path("postfix");
+        let own = if self.is_default_instance() {
+            vec![postfix, "reload".into()]
+        } else {
+            vec![
+                postfix,
+                "-c".into(),
+                self.config_dir.display().to_string(),
+                "reload".into(),
+            ]
+        };
+        service_reload(request, self.is_default_instance(), "postfix", own)
     }
 
     /// Whether the instance's master daemon is running (`postfix status`).
@@ -491,18 +487,6 @@ impl Postfix {
         }
         Ok(())
     }
-}
-
-fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(Error::io(path, "cannot read"))?;
-    String::from_utf8(bytes).map_err(|e| Error::Parse {
-        path: path.to_path_buf(),
-        line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count(),
-        message: "not valid UTF-8 text".into(),
-    })
 }
 
 /// A path given on the command line, made absolute and safe to write into main.cf.
