@@ -285,6 +285,36 @@ pub fn service_reload(request: &Request, default_instance: bool, unit: &str, own
     Reload::Argv(own)
 }
 
+/// A path from the command line (`--cert`, `--key`), made absolute and
+/// refused when it holds white space, a control character or one of the
+/// characters the config format would read as syntax (`special`).
+pub fn path_value(option: &str, path: &Path, config: &str, special: &[char]) -> Result<PathBuf> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
+    crate::edit::check_one_line(option, text).map_err(Error::Usage)?;
+    if let Some(c) = text.chars().find(|c| c.is_whitespace() || special.contains(c)) {
+        return Err(Error::Usage(format!(
+            "{option}: the path {text:?} contains {c:?}, which {config} would misread; use a path without it"
+        )));
+    }
+    std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
+}
+
+/// The checker's warnings on the staged config that the live config does not
+/// already have refuse the change: a new warning means a setting was misread.
+pub fn refuse_new_warnings(checker: &str, live: Vec<String>, staged: Vec<String>) -> Result<()> {
+    let new: Vec<String> = staged.into_iter().filter(|w| !live.contains(w)).collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Command {
+        program: format!("{checker} (on the new config)"),
+        status: "warnings".into(),
+        stderr: new.join("; "),
+    })
+}
+
 /// A program's path for an argv: where it was found, or its bare name.
 pub fn program_path(name: &str) -> String {
     find_program(name)

@@ -23,7 +23,8 @@ use crate::cert;
 use crate::edit::dovecot_conf::DovecotConf;
 use crate::error::{Error, Result};
 use crate::mta::{
-    find_program, program_path, run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+    find_program, path_value, program_path, refuse_new_warnings, run_program, service_reload, Detected, ListenerTls,
+    MtaKind, Reload, Request,
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 
@@ -181,8 +182,8 @@ impl Dovecot {
         }
         let cert_files = match &request.cert {
             Some((cert, key)) => {
-                let cert = checked_path("--cert", cert)?;
-                let key = checked_path("--key", key)?;
+                let cert = path_value("--cert", cert, "dovecot.conf", &['#', '{', '}', '$', '%', '"'])?;
+                let key = path_value("--key", key, "dovecot.conf", &['#', '{', '}', '$', '%', '"'])?;
                 desired.push((
                     generation.cert_key(),
                     generation.path_value(&cert.display().to_string()),
@@ -401,38 +402,10 @@ impl Dovecot {
             Ok(stderr.lines().map(str::to_string).collect())
         };
         let before = warnings(&self.main)?;
-        let new: Vec<String> = warnings(&staged_main)?
-            .into_iter()
-            .filter(|w| !before.contains(w))
-            .collect();
-        if !new.is_empty() {
-            return Err(Error::Command {
-                program: "doveconf -n (on the new config)".into(),
-                status: "warnings".into(),
-                stderr: new.join("; "),
-            });
-        }
-        Ok(())
+        refuse_new_warnings("doveconf -n", before, warnings(&staged_main)?)
     }
 }
 
 fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index: usize) -> &'a mut DovecotConf {
     edited[index].get_or_insert_with(|| tree.files[index].conf.clone())
-}
-
-/// A path from the command line, absolute and safe to write as a Dovecot value.
-fn checked_path(option: &str, path: &Path) -> Result<PathBuf> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
-    crate::edit::check_one_line(option, text).map_err(Error::Usage)?;
-    if let Some(c) = text
-        .chars()
-        .find(|c| c.is_whitespace() || matches!(c, '#' | '{' | '}' | '$' | '%' | '"'))
-    {
-        return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains {c:?}, which dovecot.conf would misread"
-        )));
-    }
-    std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
 }

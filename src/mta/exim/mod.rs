@@ -16,10 +16,9 @@ pub use harden::TlsLibrary;
 use layout::{Effective, Layout, Source};
 
 use crate::cert;
-use crate::edit::check_one_line;
 use crate::edit::exim_conf::{EximConf, Kind};
 use crate::error::{Error, Result};
-use crate::mta::{find_program, read_text, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{find_program, path_value, read_text, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan, SettingChange};
 
 /// The comment under which new settings are added.
@@ -290,8 +289,8 @@ impl Exim {
             set_option(&mut confs, &mut settings, "tls_advertise_hosts", "*");
         }
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_path = absolute_value("--cert", cert_path)?;
-            let key_path = absolute_value("--key", key_path)?;
+            let cert_path = path_value("--cert", cert_path, "Exim", &['$', '\\'])?;
+            let key_path = path_value("--key", key_path, "Exim", &['$', '\\'])?;
             let (cert_text, key_text) = (cert_path.display().to_string(), key_path.display().to_string());
             if debian {
                 if eff.macro_defined("MAIN_TLS_CERTKEY") {
@@ -570,18 +569,4 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A path given on the command line, made absolute and safe to write into an Exim config.
-fn absolute_value(option: &str, path: &Path) -> Result<PathBuf> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
-    check_one_line(option, text).map_err(Error::Usage)?;
-    if let Some(c) = text.chars().find(|c| c.is_whitespace() || matches!(c, '$' | '\\')) {
-        return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains {c:?}, which Exim would expand or misread; use a path without it"
-        )));
-    }
-    std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
 }

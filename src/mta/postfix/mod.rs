@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use crate::cert;
-use crate::edit::check_one_line;
 use crate::edit::postfix_main::MainCf;
 use crate::edit::postfix_master::MasterCf;
 use crate::error::{Error, Result};
 use crate::mta::{
-    find_program, program_path, read_text, run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+    find_program, path_value, program_path, read_text, refuse_new_warnings, run_program, service_reload, Detected,
+    ListenerTls, MtaKind, Reload, Request,
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::tls::Protocol;
@@ -308,8 +308,8 @@ impl Postfix {
 
         let cert_files = match &request.cert {
             Some((cert, key)) => {
-                let cert = absolute_value("--cert", cert)?;
-                let key = absolute_value("--key", key)?;
+                let cert = path_value("--cert", cert, "main.cf", &[',', '$', '#', '{', '}', '='])?;
+                let key = path_value("--key", key, "main.cf", &[',', '$', '#', '{', '}', '='])?;
                 if main.get("smtpd_tls_chain_files").is_some_and(|v| !v.is_empty()) {
                     set_main(
                         &mut main,
@@ -474,36 +474,8 @@ impl Postfix {
                 .collect())
         };
         let before = warnings(&live_dir)?;
-        let new: Vec<String> = warnings(staged_dir)?
-            .into_iter()
-            .filter(|w| !before.contains(w))
-            .collect();
-        if !new.is_empty() {
-            return Err(Error::Command {
-                program: "postconf -n (on the new config)".into(),
-                status: "warnings".into(),
-                stderr: new.join("; "),
-            });
-        }
-        Ok(())
+        refuse_new_warnings("postconf -n", before, warnings(staged_dir)?)
     }
-}
-
-/// A path given on the command line, made absolute and safe to write into main.cf.
-fn absolute_value(option: &str, path: &Path) -> Result<PathBuf> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
-    check_one_line(option, text).map_err(Error::Usage)?;
-    if let Some(c) = text
-        .chars()
-        .find(|c| c.is_whitespace() || matches!(c, ',' | '$' | '#' | '{' | '}' | '='))
-    {
-        return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains {c:?}, which main.cf would misread; use a path without it"
-        )));
-    }
-    std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
 }
 
 /// Expands `$name` and `${name}` from main.cf (and `config_directory`), as Postfix does for paths.
