@@ -130,7 +130,8 @@ fn postfix_and_dovecot_in_one_run_and_one_failure_rolls_back_both() {
         .args(["--config".as_ref(), dc.config.as_os_str()])
         .run()
         .code(3);
-    assert!(ran.stderr.contains("TLSv1.0 is accepted"), "{}", ran.stderr);
+    let error = ran.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains(&format!("127.0.0.1:{}", pf.port)), "Postfix is the one that failed: {error}");
     assert_eq!(snapshot(&pf.config_dir), before_pf);
     assert_eq!(
         snapshot(dc.root.path()).get("dovecot.conf"),
