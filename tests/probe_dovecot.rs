@@ -38,14 +38,29 @@ fn dovecot_imap_and_pop3_match_openssl() {
             (Protocol::TlsV1_2, "-tls1_2"),
             (Protocol::TlsV1_3, "-tls1_3"),
         ] {
-            assert_eq!(report.accepts(p), openssl_accepts(port, name, flag, None), "{name} {p}\n{}", report.render());
+            assert_eq!(
+                report.accepts(p),
+                openssl_accepts(port, name, flag, None),
+                "{name} {p}\n{}",
+                report.render()
+            );
         }
-        let truth: BTreeSet<CipherSuite> = ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-SHA", "AES128-SHA", "ECDHE-RSA-AES256-GCM-SHA384", "AES256-SHA"]
-            .into_iter()
-            .filter(|c| openssl_accepts(port, name, "-tls1_2", Some(c)))
-            .map(|c| CipherSuite::from_name(c).unwrap())
+        let truth: BTreeSet<CipherSuite> = [
+            "ECDHE-RSA-AES128-GCM-SHA256",
+            "ECDHE-RSA-AES256-SHA",
+            "AES128-SHA",
+            "ECDHE-RSA-AES256-GCM-SHA384",
+            "AES256-SHA",
+        ]
+        .into_iter()
+        .filter(|c| openssl_accepts(port, name, "-tls1_2", Some(c)))
+        .map(|c| CipherSuite::from_name(c).unwrap())
+        .collect();
+        let got: BTreeSet<CipherSuite> = report.protocols[&Protocol::TlsV1_2]
+            .cipher_suites
+            .iter()
+            .copied()
             .collect();
-        let got: BTreeSet<CipherSuite> = report.protocols[&Protocol::TlsV1_2].cipher_suites.iter().copied().collect();
         assert_eq!(got, truth, "{name}");
         assert_eq!(truth.len(), 3);
     }

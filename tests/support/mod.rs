@@ -11,6 +11,7 @@ mod cert;
 mod dovecot;
 mod openssl;
 mod postfix;
+pub mod scripted;
 
 pub use cert::{self_signed, KeyKind};
 pub use dovecot::Dovecot;
