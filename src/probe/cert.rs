@@ -58,11 +58,12 @@ pub struct CertificateReport {
     pub obtained_with: String,
 }
 
-/// One real handshake with rustls; the chain it saw, or why it failed.
-pub fn fetch(
-    c: &Connector,
-    name: &str,
-) -> Result<Result<(Vec<Vec<u8>>, String), String>, ConnectError> {
+/// A chain as served (DER, leaf first) and how it was obtained.
+pub type Served = (Vec<Vec<u8>>, String);
+
+/// One real handshake with rustls: the chain it saw, or why the handshake
+/// failed (the outer error is for when no TLS could even start).
+pub fn fetch(c: &Connector, name: &str) -> Result<Result<Served, String>, ConnectError> {
     let server_name = match ServerName::try_from(name.to_string()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(format!("{name:?} is not a valid server name: {e}"))),
@@ -74,7 +75,7 @@ fn handshake(
     stream: &mut TcpStream,
     deadline: Deadline,
     name: ServerName<'static>,
-) -> Result<(Vec<Vec<u8>>, String), String> {
+) -> Result<Served, String> {
     let recorder = Arc::new(Recorder {
         provider: provider(),
         chain: Mutex::new(Vec::new()),

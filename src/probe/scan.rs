@@ -13,7 +13,7 @@ use super::answer::Answer;
 use super::connector::{ConnectError, Connector};
 use super::dialogue::DialogueError;
 use super::enumerate::{self, Eliminated};
-use super::report::{ProtocolReport, TargetReport};
+use super::report::TargetReport;
 use super::{cert, findings, sslv2, ScanOptions, Starttls, Target};
 use crate::tls::{CipherSuite, Group, Protocol};
 
@@ -254,10 +254,7 @@ fn run(
             Outcome::Suites {
                 protocol, found, ..
             } => {
-                let r = report
-                    .protocols
-                    .entry(protocol)
-                    .or_insert_with(ProtocolReport::default);
+                let r = report.protocols.entry(protocol).or_default();
                 r.cipher_suites.extend(found.accepted);
                 r.accepted = !r.cipher_suites.is_empty();
                 notes.extend(found.note);

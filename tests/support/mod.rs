@@ -5,7 +5,7 @@
 //! Every daemon started here stops on drop, also when a test panics; each
 //! instance lives in its own temporary folder and never touches the host's
 //! own /etc/postfix or /etc/dovecot. Use it from a test file as `mod support;`.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 mod cert;
 mod dovecot;
