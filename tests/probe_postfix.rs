@@ -248,3 +248,20 @@ fn ecdsa_only_postfix_matches_ground_truth() {
     );
     assert_groups_match(&report, postfix.port);
 }
+
+/// A dual-certificate server (RSA and ECDSA side by side) picks the
+/// certificate by suite: the probe must find the suites of both.
+#[test]
+fn dual_certificate_postfix_matches_ground_truth() {
+    let postfix = Postfix::new();
+    let (ec_cert, ec_key) = support::self_signed(postfix.root.path(), "ecdsa", KeyKind::EcdsaP256);
+    let cert = format!("smtpd_tls_eccert_file={}", ec_cert.display());
+    let key = format!("smtpd_tls_eckey_file={}", ec_key.display());
+    postfix.postconf_e(&[&cert, &key]);
+    postfix.start();
+    let report = scan_port(postfix.port, Starttls::Smtp);
+    assert_matches_ground_truth(&report, postfix.port, "smtp");
+    let tls12 = &report.protocols[&Protocol::TlsV1_2].cipher_suites;
+    assert!(tls12.contains(&CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256));
+    assert!(tls12.contains(&CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256));
+}
