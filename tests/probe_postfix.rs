@@ -264,4 +264,12 @@ fn dual_certificate_postfix_matches_ground_truth() {
     let tls12 = &report.protocols[&Protocol::TlsV1_2].cipher_suites;
     assert!(tls12.contains(&CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256));
     assert!(tls12.contains(&CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256));
+    let mut keys: Vec<&str> = report
+        .certificate
+        .iter()
+        .chain(&report.other_certificates)
+        .map(|c| c.key_type.as_str())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["ECDSA", "RSA"], "both certificates are reported");
 }

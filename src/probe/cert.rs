@@ -63,22 +63,28 @@ pub type Served = (Vec<Vec<u8>>, String);
 
 /// One real handshake with rustls: the chain it saw, or why the handshake
 /// failed (the outer error is for when no TLS could even start).
-pub fn fetch(c: &Connector, name: &str) -> Result<Result<Served, String>, ConnectError> {
+pub fn fetch(
+    c: &Connector,
+    name: &str,
+    key: KeyFilter,
+) -> Result<Result<Served, String>, ConnectError> {
     let server_name = match ServerName::try_from(name.to_string()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(format!("{name:?} is not a valid server name: {e}"))),
     };
-    c.with_stream(|stream, deadline| Ok(handshake(stream, deadline, server_name.clone())))
+    c.with_stream(|stream, deadline| Ok(handshake(stream, deadline, server_name.clone(), key)))
 }
 
 fn handshake(
     stream: &mut TcpStream,
     deadline: Deadline,
     name: ServerName<'static>,
+    key: KeyFilter,
 ) -> Result<Served, String> {
     let recorder = Arc::new(Recorder {
         provider: provider(),
         chain: Mutex::new(Vec::new()),
+        key,
     });
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(rustls::ALL_VERSIONS)
@@ -130,6 +136,27 @@ fn provider() -> Arc<CryptoProvider> {
 struct Recorder {
     provider: Arc<CryptoProvider>,
     chain: Mutex<Vec<Vec<u8>>>,
+    key: KeyFilter,
+}
+
+/// Which certificate to ask a multi-certificate server for: the signature
+/// schemes offered decide which one it serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyFilter {
+    Any,
+    Rsa,
+    Ecdsa,
+}
+
+impl KeyFilter {
+    fn allows(self, scheme: SignatureScheme) -> bool {
+        let name = format!("{scheme:?}");
+        match self {
+            KeyFilter::Any => true,
+            KeyFilter::Rsa => name.starts_with("RSA_"),
+            KeyFilter::Ecdsa => name.starts_with("ECDSA_") || name.starts_with("ED"),
+        }
+    }
 }
 
 impl ServerCertVerifier for Recorder {
@@ -179,9 +206,12 @@ impl ServerCertVerifier for Recorder {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
+        let mut schemes = self
+            .provider
             .signature_verification_algorithms
-            .supported_schemes()
+            .supported_schemes();
+        schemes.retain(|s| self.key.allows(*s));
+        schemes
     }
 }
 

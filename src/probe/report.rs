@@ -75,6 +75,9 @@ pub struct TargetReport {
     pub groups: Vec<Group>,
     pub server_cipher_order: Option<bool>,
     pub certificate: Option<CertificateReport>,
+    /// Further certificates of a server that holds several (RSA and ECDSA).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_certificates: Vec<CertificateReport>,
     pub findings: Vec<Finding>,
     /// The profile judged against (`--profile`), and whether the target complies.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,6 +111,7 @@ impl TargetReport {
             groups: Vec::new(),
             server_cipher_order: None,
             certificate: None,
+            other_certificates: Vec::new(),
             findings: Vec::new(),
             profile: None,
             compliant: None,
@@ -171,7 +175,7 @@ impl TargetReport {
             };
             let _ = writeln!(out, "  order    {order} chooses the cipher suite");
         }
-        if let Some(c) = &self.certificate {
+        for c in self.certificate.iter().chain(&self.other_certificates) {
             let bits = c.key_bits.map(|b| format!(" {b}")).unwrap_or_default();
             let _ = writeln!(
                 out,

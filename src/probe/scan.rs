@@ -101,7 +101,7 @@ fn run(
     // First: one real handshake. It proves the dialogue works (or says why
     // not, e.g. "STARTTLS not supported") and fetches the chain.
     counter.fetch_add(1, Ordering::Relaxed);
-    let first = cert::fetch(&c, &name);
+    let first = cert::fetch(&c, &name, cert::KeyFilter::Any);
     let chain = match first {
         Err(ConnectError::Dialogue(e)) => {
             // Offered, then refused or abused: the server did advertise it.
@@ -347,6 +347,30 @@ fn run(
             }
             if report.certificate.is_none() && report.protocols.values().any(|r| r.accepted) {
                 notes.push(format!("no certificate: {why}"));
+            }
+        }
+    }
+    // A server with RSA and ECDSA suites may hold two certificates: ask for the other one.
+    if let Some(primary) = &report.certificate {
+        let tls12 = report
+            .protocols
+            .get(&Protocol::TlsV1_2)
+            .map(|r| r.cipher_suites.clone())
+            .unwrap_or_default();
+        let has = |auth: &str| tls12.iter().any(|s| s.to_string().contains(auth));
+        let other = match primary.key_type.as_str() {
+            "ECDSA" if has("_RSA_WITH_") => Some(cert::KeyFilter::Rsa),
+            "RSA" if has("_ECDSA_WITH_") => Some(cert::KeyFilter::Ecdsa),
+            _ => None,
+        };
+        if let Some(filter) = other {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if let Ok(Ok((chain, how))) = cert::fetch(&c, &name, filter) {
+                if let Ok(second) = cert::analyse(&chain, name_ref, opts.ca_file.as_deref(), how) {
+                    if second.sha256 != primary.sha256 {
+                        report.other_certificates.push(second);
+                    }
+                }
             }
         }
     }
