@@ -1,4 +1,5 @@
-//! The probe against a real Dovecot, IMAP STARTTLS and POP3 STLS, compared
+//! The probe against a real Dovecot, IMAP STARTTLS, POP3 STLS and implicit
+//! TLS (imaps), compared
 //! with `openssl s_client` per protocol and per TLS 1.2 suite.
 
 mod support;
@@ -19,7 +20,7 @@ fn scan(port: u16, starttls: Starttls) -> probe::TargetReport {
 }
 
 #[test]
-fn dovecot_imap_and_pop3_match_openssl() {
+fn dovecot_imap_pop3_and_implicit_tls_match_openssl() {
     // Legacy enabled, and a short explicit TLS 1.2 list, so that the truth is small and exact.
     let dovecot = Dovecot::start(
         "ssl_min_protocol = TLSv1.1\nssl_cipher_list = ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-SHA:AES128-SHA:@SECLEVEL=0",
@@ -27,6 +28,7 @@ fn dovecot_imap_and_pop3_match_openssl() {
     for (port, starttls, name) in [
         (dovecot.imap_port, Starttls::Imap, "imap"),
         (dovecot.pop3_port, Starttls::Pop3, "pop3"),
+        (dovecot.imaps_port, Starttls::None, "none"),
     ] {
         let report = scan(port, starttls);
         println!("{}", report.render());
