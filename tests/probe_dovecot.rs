@@ -1,6 +1,6 @@
-//! The probe against a real Dovecot, IMAP STARTTLS, POP3 STLS and implicit
-//! TLS (imaps), compared
-//! with `openssl s_client` per protocol and per TLS 1.2 suite.
+//! The probe against a real Dovecot: IMAP STARTTLS, POP3 STLS and implicit
+//! TLS (imaps), compared with `openssl s_client` per protocol and per TLS 1.2
+//! suite.
 
 mod support;
 

@@ -239,3 +239,34 @@ fn data_after_the_starttls_go_ahead_is_refused() {
     );
     assert!(report.starttls_offered);
 }
+
+/// Regression: a TLS stack that waits in silence after an SSLv2 hello it
+/// does not understand must read as "SSLv2 refused", not fail the scan.
+#[test]
+fn silence_after_an_sslv2_hello_is_a_refusal() {
+    let port = serve(|mut s, _| {
+        if !smtp_until_starttls(&mut s, true) {
+            return;
+        }
+        match read_client_hello(&mut s) {
+            Some((0x0002, _)) => std::thread::sleep(Duration::from_secs(3)),
+            Some((0x0303, offered)) if offered.contains(&0xc02f) => {
+                let _ = s.write_all(&server_hello(0x0303, 0xc02f));
+            }
+            _ => {
+                let _ = s.write_all(&alert(40));
+            }
+        }
+    });
+    let opts = ScanOptions {
+        timeout: Duration::from_secs(1),
+        ..quick()
+    };
+    let report = scan(port, opts);
+    assert_eq!(report.error, None, "{}", report.render());
+    assert!(!report.accepts(Protocol::SslV2));
+    assert_eq!(
+        report.protocols[&Protocol::TlsV1_2].cipher_suites,
+        [CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
+    );
+}

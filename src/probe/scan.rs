@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
-use super::answer::Answer;
+use super::answer::{Answer, AnswerError};
 use super::connector::{ConnectError, Connector};
 use super::dialogue::DialogueError;
 use super::enumerate::{self, Eliminated};
@@ -165,13 +165,19 @@ fn run(
     };
     let work = |job: Job| -> Vec<Outcome> {
         let result = match job {
-            Job::Sslv2 => c.sslv2_hello(&sslv2::client_hello()).map(|a| {
+            Job::Sslv2 => {
                 counter.fetch_add(1, Ordering::Relaxed);
-                match a {
-                    Answer::Sslv2Hello { ciphers } => Outcome::Sslv2(ciphers),
-                    _ => Outcome::Sslv2(Vec::new()),
+                match c.sslv2_hello(&sslv2::client_hello()) {
+                    Ok(Answer::Sslv2Hello { ciphers }) => Ok(Outcome::Sslv2(ciphers)),
+                    Ok(_) => Ok(Outcome::Sslv2(Vec::new())),
+                    // Some TLS stacks wait for more bytes after an SSLv2 hello they
+                    // do not understand: that silence is a refusal, not a failure.
+                    Err(ConnectError::Answer(AnswerError::Timeout)) => {
+                        Ok(Outcome::Sslv2(Vec::new()))
+                    }
+                    Err(e) => Err(e),
                 }
-            }),
+            }
             Job::Suites { protocol, chunk } => {
                 let offer = &chunks
                     .iter()
