@@ -131,7 +131,10 @@ fn postfix_and_dovecot_in_one_run_and_one_failure_rolls_back_both() {
         .run()
         .code(3);
     let error = ran.json()["error"].as_str().unwrap_or_default().to_string();
-    assert!(error.contains(&format!("127.0.0.1:{}", pf.port)), "Postfix is the one that failed: {error}");
+    assert!(
+        error.contains(&format!("127.0.0.1:{}", pf.port)),
+        "Postfix is the one that failed: {error}"
+    );
     assert_eq!(snapshot(&pf.config_dir), before_pf);
     assert_eq!(
         snapshot(dc.root.path()).get("dovecot.conf"),

@@ -155,3 +155,106 @@ fn sha256_of_pem(path: &std::path::Path) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Groups: one s_client handshake per group, TLS 1.3.
+fn assert_groups_match(report: &TargetReport, port: u16) {
+    for (name, group) in [
+        ("X25519", "X25519"),
+        ("P-256", "secp256r1"),
+        ("P-384", "secp384r1"),
+        ("P-521", "secp521r1"),
+        ("X448", "X448"),
+        ("ffdhe2048", "ffdhe2048"),
+    ] {
+        let truth = support::openssl_negotiates(port, "smtp", "-tls1_3", None, Some(name)).is_some();
+        let got = report.groups.iter().any(|g| g.to_string() == group);
+        assert_eq!(
+            got, truth,
+            "group {group}: probe {got}, openssl {truth}; probe found {:?}",
+            report.groups
+        );
+    }
+}
+
+const MOZILLA_INTERMEDIATE: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+
+#[test]
+fn hardened_postfix_matches_ground_truth_imposes_its_order_and_complies() {
+    let postfix = Postfix::new();
+    let list = format!("tls_high_cipherlist={MOZILLA_INTERMEDIATE}");
+    postfix.postconf_e(&[
+        "smtpd_tls_protocols=>=TLSv1.2",
+        "smtpd_tls_ciphers=high",
+        &list,
+        "tls_preempt_cipherlist=yes",
+    ]);
+    postfix.start();
+    let report = scan_port(postfix.port, Starttls::Smtp);
+    println!("{}", report.render());
+    assert_matches_ground_truth(&report, postfix.port, "smtp");
+    assert!(!report.accepts(Protocol::TlsV1_0) && !report.accepts(Protocol::TlsV1_1));
+    assert_eq!(
+        report.protocols[&Protocol::TlsV1_2].cipher_suites.len(),
+        6,
+        "RSA certificate: the six RSA-or-DHE suites of the list"
+    );
+    assert_eq!(report.server_cipher_order, Some(true));
+    assert_groups_match(&report, postfix.port);
+    let profile = mailtls::profile::Profile::load("intermediate").unwrap();
+    assert_eq!(probe::judge(&report, &profile), vec![]);
+    let modern = mailtls::profile::Profile::load("modern").unwrap();
+    assert!(probe::judge(&report, &modern)
+        .iter()
+        .any(|f| f.message.contains("TLSv1.2 is accepted")));
+}
+
+#[test]
+fn ecdsa_only_postfix_matches_ground_truth() {
+    let postfix = Postfix::with_key(KeyKind::EcdsaP256);
+    postfix.start();
+    let report = scan_port(postfix.port, Starttls::Smtp);
+    assert_matches_ground_truth(&report, postfix.port, "smtp");
+    let tls12 = &report.protocols[&Protocol::TlsV1_2].cipher_suites;
+    assert!(
+        tls12.contains(&CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
+        "{}",
+        report.render()
+    );
+    assert!(!tls12.contains(&CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256));
+    let cert = report.certificate.as_ref().expect("certificate");
+    assert_eq!(
+        (cert.key_type.as_str(), cert.curve.as_deref()),
+        ("ECDSA", Some("secp256r1"))
+    );
+    assert_eq!(
+        report.server_cipher_order,
+        Some(false),
+        "stock Postfix lets the client choose"
+    );
+    assert_groups_match(&report, postfix.port);
+}
+
+/// A dual-certificate server (RSA and ECDSA side by side) picks the
+/// certificate by suite: the probe must find the suites of both.
+#[test]
+fn dual_certificate_postfix_matches_ground_truth() {
+    let postfix = Postfix::new();
+    let (ec_cert, ec_key) = support::self_signed(postfix.root.path(), "ecdsa", KeyKind::EcdsaP256);
+    let cert = format!("smtpd_tls_eccert_file={}", ec_cert.display());
+    let key = format!("smtpd_tls_eckey_file={}", ec_key.display());
+    postfix.postconf_e(&[&cert, &key]);
+    postfix.start();
+    let report = scan_port(postfix.port, Starttls::Smtp);
+    assert_matches_ground_truth(&report, postfix.port, "smtp");
+    let tls12 = &report.protocols[&Protocol::TlsV1_2].cipher_suites;
+    assert!(tls12.contains(&CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256));
+    assert!(tls12.contains(&CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256));
+    let mut keys: Vec<&str> = report
+        .certificate
+        .iter()
+        .chain(&report.other_certificates)
+        .map(|c| c.key_type.as_str())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["ECDSA", "RSA"], "both certificates are reported");
+}

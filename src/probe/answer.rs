@@ -115,9 +115,13 @@ pub fn read(stream: &mut TcpStream, deadline: Deadline, depth: Depth) -> Result<
                 });
             }
             CONTENT_HANDSHAKE => handshake.extend_from_slice(&fragment),
-            // Anything else after the ServerHello ends what we can read in the clear.
-            _ if hello.is_some() => return Ok(Answer::Hello(hello.unwrap_or_else(|| unreachable!()))),
-            other => return Err(AnswerError::Garbage(format!("record type 0x{other:02x}"))),
+            other => {
+                // Anything else after the ServerHello ends what we can read in the clear.
+                return match hello {
+                    Some(h) => Ok(Answer::Hello(h)),
+                    None => Err(AnswerError::Garbage(format!("record type 0x{other:02x}"))),
+                };
+            }
         }
         // Consume every complete handshake message.
         loop {
@@ -150,8 +154,8 @@ pub fn read(stream: &mut TcpStream, deadline: Deadline, depth: Depth) -> Result<
                         h.group = r.u16().map(Group);
                     }
                 }
-                (Some(_), HANDSHAKE_SERVER_HELLO_DONE) => {
-                    return Ok(Answer::Hello(hello.unwrap_or_else(|| unreachable!())));
+                (Some(h), HANDSHAKE_SERVER_HELLO_DONE) => {
+                    return Ok(Answer::Hello(std::mem::replace(h, empty_hello())));
                 }
                 (Some(_), _) => {}
             }
@@ -160,6 +164,17 @@ pub fn read(stream: &mut TcpStream, deadline: Deadline, depth: Depth) -> Result<
         if handshake.len() > 1 << 17 {
             return Err(AnswerError::Garbage("handshake message too long".into()));
         }
+    }
+}
+
+/// A placeholder left behind when the finished hello is moved out.
+fn empty_hello() -> ServerHello {
+    ServerHello {
+        version: 0,
+        suite: CipherSuite(0),
+        group: None,
+        retry_request: false,
+        chain: Vec::new(),
     }
 }
 

@@ -58,23 +58,29 @@ pub struct CertificateReport {
     pub obtained_with: String,
 }
 
-/// One real handshake with rustls; the chain it saw, or why it failed.
-pub fn fetch(c: &Connector, name: &str) -> Result<Result<(Vec<Vec<u8>>, String), String>, ConnectError> {
+/// A chain as served (DER, leaf first) and how it was obtained.
+pub type Served = (Vec<Vec<u8>>, String);
+
+/// One real handshake with rustls: the chain it saw, or why the handshake
+/// failed (the outer error is for when no TLS could even start).
+pub fn fetch(c: &Connector, name: &str, key: KeyFilter) -> Result<Result<Served, String>, ConnectError> {
     let server_name = match ServerName::try_from(name.to_string()) {
         Ok(n) => n,
         Err(e) => return Ok(Err(format!("{name:?} is not a valid server name: {e}"))),
     };
-    c.with_stream(|stream, deadline| Ok(handshake(stream, deadline, server_name.clone())))
+    c.with_stream(|stream, deadline| Ok(handshake(stream, deadline, server_name.clone(), key)))
 }
 
 fn handshake(
     stream: &mut TcpStream,
     deadline: Deadline,
     name: ServerName<'static>,
-) -> Result<(Vec<Vec<u8>>, String), String> {
+    key: KeyFilter,
+) -> Result<Served, String> {
     let recorder = Arc::new(Recorder {
         provider: provider(),
         chain: Mutex::new(Vec::new()),
+        key,
     });
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(rustls::ALL_VERSIONS)
@@ -122,6 +128,27 @@ fn provider() -> Arc<CryptoProvider> {
 struct Recorder {
     provider: Arc<CryptoProvider>,
     chain: Mutex<Vec<Vec<u8>>>,
+    key: KeyFilter,
+}
+
+/// Which certificate to ask a multi-certificate server for: the signature
+/// schemes offered decide which one it serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyFilter {
+    Any,
+    Rsa,
+    Ecdsa,
+}
+
+impl KeyFilter {
+    fn allows(self, scheme: SignatureScheme) -> bool {
+        let name = format!("{scheme:?}");
+        match self {
+            KeyFilter::Any => true,
+            KeyFilter::Rsa => name.starts_with("RSA_"),
+            KeyFilter::Ecdsa => name.starts_with("ECDSA_") || name.starts_with("ED"),
+        }
+    }
 }
 
 impl ServerCertVerifier for Recorder {
@@ -161,7 +188,9 @@ impl ServerCertVerifier for Recorder {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        let mut schemes = self.provider.signature_verification_algorithms.supported_schemes();
+        schemes.retain(|s| self.key.allows(*s));
+        schemes
     }
 }
 

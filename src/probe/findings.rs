@@ -55,7 +55,7 @@ pub fn general(r: &TargetReport) -> Vec<Finding> {
             }
         }
     }
-    if let Some(c) = &r.certificate {
+    for c in r.certificate.iter().chain(&r.other_certificates) {
         if c.expired {
             out.push(Finding::new(
                 Severity::High,

@@ -1,5 +1,34 @@
 //! What a scan found about one target, as data (serialized for `--json`)
 //! and as the compact human table.
+//!
+//! `mailtls probe --json` prints one document:
+//!
+//! ```text
+//! {"targets": [{
+//!   "target": "127.0.0.1:25",            host:port as scanned
+//!   "starttls": "smtp",                  smtp | imap | pop3 | none (implicit TLS)
+//!   "starttls_offered": true,            false: "STARTTLS not supported" (see error)
+//!   "error": null,                       why the target could not be (fully) scanned
+//!   "protocols": {                       all six, always present
+//!     "SSLv2":   {"accepted": false, "cipher_suites": []},   + "sslv2_ciphers": [...] when accepted
+//!     "SSLv3":   {...}, "TLSv1.0": {...}, "TLSv1.1": {...},
+//!     "TLSv1.2": {"accepted": true, "cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", ...]},
+//!     "TLSv1.3": {"accepted": true, "cipher_suites": ["TLS_AES_128_GCM_SHA256", ...]}},
+//!   "groups": ["X25519", "secp256r1", ...],   IANA names; unknown code points as "0x1234"
+//!   "server_cipher_order": true,         null when it cannot be told (under two suites)
+//!   "certificate": {"sha256", "subject", "issuer", "not_before", "not_after" (RFC 3339),
+//!     "expired", "not_yet_valid", "lifespan_days", "key_type", "key_bits", "curve",
+//!     "signature_algorithm", "subject_alt_names", "chain_length", "self_signed",
+//!     "snakeoil", "trusted", "trust_error", "hostname", "hostname_match", "obtained_with"},
+//!   "other_certificates": [...],         only for servers holding RSA and ECDSA certificates
+//!   "findings": [{"severity": "info|low|medium|high", "id": "protocol-tlsv1.0", "message": "..."}],
+//!   "profile": "intermediate", "compliant": false,   only with --profile
+//!   "connections": 126, "elapsed_ms": 80
+//! }]}
+//! ```
+//!
+//! Cipher suites carry their IANA names; code points the registry does not
+//! know print as "0x1234".
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -75,6 +104,9 @@ pub struct TargetReport {
     pub groups: Vec<Group>,
     pub server_cipher_order: Option<bool>,
     pub certificate: Option<CertificateReport>,
+    /// Further certificates of a server that holds several (RSA and ECDSA).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_certificates: Vec<CertificateReport>,
     pub findings: Vec<Finding>,
     /// The profile judged against (`--profile`), and whether the target complies.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,6 +137,7 @@ impl TargetReport {
             groups: Vec::new(),
             server_cipher_order: None,
             certificate: None,
+            other_certificates: Vec::new(),
             findings: Vec::new(),
             profile: None,
             compliant: None,
@@ -168,7 +201,7 @@ impl TargetReport {
             };
             let _ = writeln!(out, "  order    {order} chooses the cipher suite");
         }
-        if let Some(c) = &self.certificate {
+        for c in self.certificate.iter().chain(&self.other_certificates) {
             let bits = c.key_bits.map(|b| format!(" {b}")).unwrap_or_default();
             let _ = writeln!(
                 out,

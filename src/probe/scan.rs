@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
-use super::answer::Answer;
+use super::answer::{Answer, AnswerError};
 use super::connector::{ConnectError, Connector};
 use super::dialogue::DialogueError;
 use super::enumerate::{self, Eliminated};
-use super::report::{ProtocolReport, TargetReport};
+use super::report::TargetReport;
 use super::{cert, findings, sslv2, ScanOptions, Starttls, Target};
 use crate::tls::{CipherSuite, Group, Protocol};
 
@@ -91,7 +91,7 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
     // First: one real handshake. It proves the dialogue works (or says why
     // not, e.g. "STARTTLS not supported") and fetches the chain.
     counter.fetch_add(1, Ordering::Relaxed);
-    let first = cert::fetch(&c, &name);
+    let first = cert::fetch(&c, &name, cert::KeyFilter::Any);
     let chain = match first {
         Err(ConnectError::Dialogue(e)) => {
             // Offered, then refused or abused: the server did advertise it.
@@ -149,13 +149,17 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
     };
     let work = |job: Job| -> Vec<Outcome> {
         let result = match job {
-            Job::Sslv2 => c.sslv2_hello(&sslv2::client_hello()).map(|a| {
+            Job::Sslv2 => {
                 counter.fetch_add(1, Ordering::Relaxed);
-                match a {
-                    Answer::Sslv2Hello { ciphers } => Outcome::Sslv2(ciphers),
-                    _ => Outcome::Sslv2(Vec::new()),
+                match c.sslv2_hello(&sslv2::client_hello()) {
+                    Ok(Answer::Sslv2Hello { ciphers }) => Ok(Outcome::Sslv2(ciphers)),
+                    Ok(_) => Ok(Outcome::Sslv2(Vec::new())),
+                    // Some TLS stacks wait for more bytes after an SSLv2 hello they
+                    // do not understand: that silence is a refusal, not a failure.
+                    Err(ConnectError::Answer(AnswerError::Timeout)) => Ok(Outcome::Sslv2(Vec::new())),
+                    Err(e) => Err(e),
                 }
-            }),
+            }
             Job::Suites { protocol, chunk } => {
                 let offer = &chunks
                     .iter()
@@ -224,7 +228,7 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
                 r.sslv2_ciphers = ciphers.into_iter().map(sslv2::kind_name).collect();
             }
             Outcome::Suites { protocol, found, .. } => {
-                let r = report.protocols.entry(protocol).or_insert_with(ProtocolReport::default);
+                let r = report.protocols.entry(protocol).or_default();
                 r.cipher_suites.extend(found.accepted);
                 r.accepted = !r.cipher_suites.is_empty();
                 notes.extend(found.note);
@@ -295,6 +299,30 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
             }
             if report.certificate.is_none() && report.protocols.values().any(|r| r.accepted) {
                 notes.push(format!("no certificate: {why}"));
+            }
+        }
+    }
+    // A server with RSA and ECDSA suites may hold two certificates: ask for the other one.
+    if let Some(primary) = &report.certificate {
+        let tls12 = report
+            .protocols
+            .get(&Protocol::TlsV1_2)
+            .map(|r| r.cipher_suites.clone())
+            .unwrap_or_default();
+        let has = |auth: &str| tls12.iter().any(|s| s.to_string().contains(auth));
+        let other = match primary.key_type.as_str() {
+            "ECDSA" if has("_RSA_WITH_") => Some(cert::KeyFilter::Rsa),
+            "RSA" if has("_ECDSA_WITH_") => Some(cert::KeyFilter::Ecdsa),
+            _ => None,
+        };
+        if let Some(filter) = other {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if let Ok(Ok((chain, how))) = cert::fetch(&c, &name, filter) {
+                if let Ok(second) = cert::analyse(&chain, name_ref, opts.ca_file.as_deref(), how) {
+                    if second.sha256 != primary.sha256 {
+                        report.other_certificates.push(second);
+                    }
+                }
             }
         }
     }

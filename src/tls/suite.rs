@@ -449,4 +449,21 @@ mod tests {
         assert_eq!(CipherSuite(0xfefe).to_string(), "0xfefe");
         assert!(CipherSuite::TLS_AES_128_GCM_SHA256.is_tls13());
     }
+
+    #[test]
+    fn registry_is_sorted_unique_and_complete_enough() {
+        assert!(REGISTRY.windows(2).all(|w| w[0].suite < w[1].suite));
+        assert!(REGISTRY.len() > 340, "the full IANA registry, not a library's subset");
+        let tls13: Vec<_> = REGISTRY.iter().filter(|i| i.suite.is_tls13()).collect();
+        assert_eq!(tls13.len(), 7);
+        assert_eq!(
+            CipherSuite::from_name("TLS_KRB5_WITH_RC4_128_MD5"),
+            Some(CipherSuite(0x0024))
+        );
+        assert_eq!(CipherSuite(0xc0b4).to_string(), "TLS_SHA256_SHA256");
+        assert_eq!(
+            CipherSuite::from_name("DES-CBC3-SHA"),
+            Some(CipherSuite::TLS_RSA_WITH_3DES_EDE_CBC_SHA)
+        );
+    }
 }

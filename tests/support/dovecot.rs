@@ -13,6 +13,8 @@ pub struct Dovecot {
     pub config: PathBuf,
     pub imap_port: u16,
     pub pop3_port: u16,
+    /// IMAP over implicit TLS.
+    pub imaps_port: u16,
 }
 
 impl Dovecot {
@@ -26,7 +28,7 @@ impl Dovecot {
         let dir = root.path();
         let (cert, key) = self_signed(dir, "dovecot", KeyKind::Rsa2048);
         std::fs::write(dir.join("users"), "").expect("users file");
-        let (imap_port, pop3_port) = (free_port(), free_port());
+        let (imap_port, pop3_port, imaps_port) = (free_port(), free_port(), free_port());
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("ci");
         let config = dir.join("dovecot.conf");
         let text = format!(
@@ -45,7 +47,7 @@ impl Dovecot {
              first_valid_uid = 100\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {d}/users\n}}\n\
              userdb {{\n  driver = static\n  args = uid=dovecot gid=dovecot home={d}/mail/%u\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    port = {imap_port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             service imap-login {{\n  inet_listener imap {{\n    port = {imap_port}\n  }}\n  inet_listener imaps {{\n    port = {imaps_port}\n  }}\n}}\n\
              service pop3-login {{\n  inet_listener pop3 {{\n    port = {pop3_port}\n  }}\n  inet_listener pop3s {{\n    port = 0\n  }}\n}}\n",
             d = dir.display(),
             cert = cert.display(),
@@ -57,6 +59,7 @@ impl Dovecot {
             config,
             imap_port,
             pop3_port,
+            imaps_port,
         };
         // The daemon keeps inherited pipes open: give it none, or `output()` never returns.
         let status = Command::new("dovecot")
@@ -68,7 +71,7 @@ impl Dovecot {
             .status()
             .expect("run dovecot");
         assert!(status.success(), "dovecot failed ({status}): {}", dovecot.log());
-        for port in [imap_port, pop3_port] {
+        for port in [imap_port, pop3_port, imaps_port] {
             assert!(
                 wait_for_port(port, Duration::from_secs(10)),
                 "dovecot did not listen on {port}: {}",

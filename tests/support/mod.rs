@@ -12,6 +12,7 @@ mod dovecot;
 mod exim;
 mod openssl;
 mod postfix;
+pub mod scripted;
 
 pub use cert::{self_signed, KeyKind};
 pub use dovecot::Dovecot;
