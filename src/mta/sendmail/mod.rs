@@ -240,10 +240,14 @@ impl Sendmail {
                     sources.mc_path.clone()
                 }
                 (Place::Macro, Some((in_tls, d))) if d.value.is_some() => {
+                    // Earlier edits moved the bytes: find the same definition in the edited file.
                     if in_tls {
-                        tls.as_mut().expect("found in starttls.m4").set(&d, value);
+                        let file = tls.as_mut().expect("found in starttls.m4");
+                        let d = file.value(name).expect("still defined");
+                        file.set(&d, value);
                         tls_path.clone().expect("starttls.m4 is read")
                     } else {
+                        let d = mc.value(name).expect("still defined");
                         mc.set(&d, value);
                         sources.mc_path.clone()
                     }
@@ -458,7 +462,7 @@ impl Sendmail {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        let complaint = text.lines().find(|l| l.contains("readcf") || l.contains(": line "));
+        let complaint = text.lines().find(|l| l.contains("readcf:"));
         if !output.status.success() || complaint.is_some() {
             return Err(Error::Command {
                 program: format!("{} -C (new sendmail.cf) -bt -d0.1", program.display()),
