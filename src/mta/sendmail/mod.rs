@@ -32,7 +32,9 @@ use crate::mta::{Detected, ListenerTls, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan, SettingChange};
 use harden::Place;
 
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
+/// No m4 quote characters: inside a quoted block (Debian's starttls.m4 is one) `dnl` is not
+/// yet expanded, so a backtick in the comment would open a string that never closes.
+const ANCHOR: &str = "# TLS settings added by mailtls (mailtls history lists its changes)";
 const DEFAULT_MC: &str = "/etc/mail/sendmail.mc";
 /// Where Debian's Sendmail writes its pid when the cf names none.
 const DEBIAN_PID_FILE: &str = "/run/sendmail/mta/sendmail.pid";
