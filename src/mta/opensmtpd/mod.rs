@@ -274,7 +274,7 @@ impl Opensmtpd {
             }
             // Line numbers moved: re-read, then give plain listeners STARTTLS with the pki.
             for s in listen_statements(&conf.statements()) {
-                if !is_tls(&s) {
+                if !is_tls(s) {
                     settings.push(setting(
                         format!("listen on {} (line {})", s.words[2].text, s.line),
                         None,
@@ -306,7 +306,7 @@ impl Opensmtpd {
             }
         } else {
             for s in listen_statements(&conf.statements()) {
-                if !is_tls(&s) {
+                if !is_tls(s) {
                     continue;
                 }
                 let name = format!("listen on {} (line {})", s.words[2].text, s.line);

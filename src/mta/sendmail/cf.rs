@@ -8,8 +8,8 @@ use crate::mta::{Listener, ListenerTls};
 pub fn option(cf: &str, name: &str) -> Option<String> {
     let prefix = format!("O {name}=");
     cf.lines()
-        .filter_map(|l| l.strip_prefix(&prefix))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix(&prefix))
         .map(|v| v.trim().to_string())
 }
 
