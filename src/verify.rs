@@ -75,6 +75,9 @@ fn judge(report: &TargetReport, profile: &Profile, expected_cert_sha256: Option<
     if report.starttls != Starttls::None && !report.starttls_offered {
         return vec!["STARTTLS is not offered".into()];
     }
+    if report.starttls != Starttls::None && report.protocols.values().all(|r| !r.accepted) {
+        return vec!["STARTTLS is offered but every TLS handshake fails".into()];
+    }
     let mut problems = Vec::new();
     for protocol in Protocol::ALL {
         let accepted = report.protocols.get(&protocol).is_some_and(|r| r.accepted);

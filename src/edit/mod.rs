@@ -6,6 +6,8 @@ pub mod dovecot_conf;
 pub mod exim_conf;
 pub mod postfix_main;
 pub mod postfix_master;
+pub mod sendmail_mc;
+pub mod smtpd_conf;
 
 /// Refuses a value that would break out of its line or smuggle in syntax:
 /// newlines and other control characters.

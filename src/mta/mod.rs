@@ -4,7 +4,9 @@
 
 pub mod dovecot;
 pub mod exim;
+pub mod opensmtpd;
 pub mod postfix;
+pub mod sendmail;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,6 +24,8 @@ pub enum MtaKind {
     Postfix,
     Dovecot,
     Exim,
+    Sendmail,
+    Opensmtpd,
 }
 
 impl MtaKind {
@@ -30,6 +34,8 @@ impl MtaKind {
             MtaKind::Postfix => "postfix",
             MtaKind::Dovecot => "dovecot",
             MtaKind::Exim => "exim",
+            MtaKind::Sendmail => "sendmail",
+            MtaKind::Opensmtpd => "opensmtpd",
         }
     }
 }
@@ -66,7 +72,8 @@ pub struct Listener {
 pub enum Reload {
     Argv(Vec<String>),
     Shell(String),
-    /// SIGHUP to the pid in this file (Exim re-execs itself under the same pid).
+    /// SIGHUP to the pid in this file (Exim re-execs itself under the same pid;
+    /// Sendmail re-execs and forks, writing its new pid there).
     Hup {
         pid_file: PathBuf,
     },
@@ -147,6 +154,8 @@ pub enum Server {
     Postfix(postfix::Postfix),
     Dovecot(dovecot::Dovecot),
     Exim(exim::Exim),
+    Sendmail(sendmail::Sendmail),
+    Opensmtpd(opensmtpd::Opensmtpd),
 }
 
 impl Server {
@@ -156,10 +165,16 @@ impl Server {
             Some(MtaKind::Postfix) => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
             Some(MtaKind::Dovecot) => Ok(Server::Dovecot(dovecot::Dovecot::open(config)?)),
             Some(MtaKind::Exim) => Ok(Server::Exim(exim::Exim::open(config)?)),
+            Some(MtaKind::Sendmail) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
+            Some(MtaKind::Opensmtpd) => Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?)),
             None => match config {
                 Some(c) if c.join("main.cf").is_file() => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
                 Some(c) if c.join("dovecot.conf").is_file() || c.file_name().is_some_and(|n| n == "dovecot.conf") => {
                     Ok(Server::Dovecot(dovecot::Dovecot::open(config)?))
+                }
+                Some(c) if sendmail::Sendmail::recognizes(c) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
+                Some(c) if opensmtpd::Opensmtpd::recognizes(c) => {
+                    Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?))
                 }
                 Some(c) if exim::Exim::recognizes(c) => Ok(Server::Exim(exim::Exim::open(config)?)),
                 Some(c) => Err(Error::Usage(format!(
@@ -188,6 +203,12 @@ impl Server {
         if exim::Exim::installed() {
             servers.push(Server::Exim(exim::Exim::open(None)?));
         }
+        if sendmail::Sendmail::installed() {
+            servers.push(Server::Sendmail(sendmail::Sendmail::open(None)?));
+        }
+        if opensmtpd::Opensmtpd::installed() {
+            servers.push(Server::Opensmtpd(opensmtpd::Opensmtpd::open(None)?));
+        }
         if dovecot::Dovecot::installed() {
             servers.push(Server::Dovecot(dovecot::Dovecot::open(None)?));
         }
@@ -205,6 +226,8 @@ impl Server {
             Server::Postfix(p) => p.config_dir().to_path_buf(),
             Server::Dovecot(d) => d.config_file().to_path_buf(),
             Server::Exim(e) => e.instance(),
+            Server::Sendmail(s) => s.config_file().to_path_buf(),
+            Server::Opensmtpd(o) => o.config_file().to_path_buf(),
         }
     }
 
@@ -213,6 +236,8 @@ impl Server {
             Server::Postfix(p) => p.detect(),
             Server::Dovecot(d) => d.detect(),
             Server::Exim(e) => e.detect(),
+            Server::Sendmail(s) => s.detect(),
+            Server::Opensmtpd(o) => o.detect(),
         }
     }
 
@@ -221,6 +246,8 @@ impl Server {
             Server::Postfix(p) => p.plan(request),
             Server::Dovecot(d) => d.plan(request),
             Server::Exim(e) => e.plan(request),
+            Server::Sendmail(s) => s.plan(request),
+            Server::Opensmtpd(o) => o.plan(request),
         }
     }
 
@@ -230,6 +257,8 @@ impl Server {
             Server::Postfix(p) => p.running(),
             Server::Dovecot(d) => d.running(),
             Server::Exim(e) => e.running(),
+            Server::Sendmail(s) => s.running(),
+            Server::Opensmtpd(o) => o.running(),
         }
     }
 
@@ -240,6 +269,8 @@ impl Server {
             Server::Postfix(p) => p.validate(plan),
             Server::Dovecot(d) => d.validate(plan),
             Server::Exim(e) => e.validate(plan),
+            Server::Sendmail(s) => s.validate(plan),
+            Server::Opensmtpd(o) => o.validate(plan),
         }
     }
 }
@@ -255,6 +286,12 @@ pub fn detect_all() -> Vec<Result<Detected>> {
     }
     if exim::Exim::installed() {
         found.push(exim::Exim::open(None).and_then(|e| e.detect()));
+    }
+    if sendmail::Sendmail::installed() {
+        found.push(sendmail::Sendmail::open(None).and_then(|s| s.detect()));
+    }
+    if opensmtpd::Opensmtpd::installed() {
+        found.push(opensmtpd::Opensmtpd::open(None).and_then(|o| o.detect()));
     }
     found
 }
@@ -372,13 +409,18 @@ fn read_pid(pid_file: &Path) -> Result<nix::unistd::Pid> {
 }
 
 /// Sends SIGHUP to the daemon in `pid_file`, then waits (up to 10 s) until
-/// it listens again: it re-execs under the same pid, so what shows the
+/// it listens again. Exim re-execs under the same pid, so what shows the
 /// restart is a rewritten pid file or, when it may not rewrite it (Exim
 /// after `-C` runs unprivileged), new socket inodes in /proc/PID/fd.
+/// Sendmail started with `-bd` re-execs and forks again: the old pid exits
+/// and the pid file names the new one.
 fn hup(pid_file: &Path) -> Result<()> {
     let pid = read_pid(pid_file)?;
     let program = format!("kill -HUP {pid} (from {})", pid_file.display());
-    let written = || std::fs::metadata(pid_file).and_then(|m| m.modified()).ok();
+    let written = || {
+        let modified = std::fs::metadata(pid_file).and_then(|m| m.modified()).ok();
+        (modified, std::fs::read_to_string(pid_file).ok())
+    };
     let sockets = || -> Vec<String> {
         std::fs::read_dir(format!("/proc/{pid}/fd"))
             .map(|dir| {
@@ -395,21 +437,28 @@ fn hup(pid_file: &Path) -> Result<()> {
         status: "failed".into(),
         stderr: e.desc().to_string(),
     })?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::time::Instant::now() < deadline {
+    let start = std::time::Instant::now();
+    let mut gone_since: Option<std::time::Instant> = None;
+    while start.elapsed() < std::time::Duration::from_secs(10) {
         std::thread::sleep(std::time::Duration::from_millis(50));
-        if nix::sys::signal::kill(pid, None).is_err() {
-            return Err(Error::Command {
-                program,
-                status: "daemon gone".into(),
-                stderr: "the daemon exited after SIGHUP; its log says why".into(),
-            });
-        }
-        let now = sockets();
-        if written() != written_before || now.iter().any(|s| !sockets_before.contains(s)) {
+        let rewritten = written() != written_before;
+        let alive = nix::sys::signal::kill(pid, None).is_ok();
+        if rewritten && (alive || pid_alive(pid_file)) || alive && sockets().iter().any(|s| !sockets_before.contains(s))
+        {
             // The listening sockets are open; give accept() a moment to be reached.
             std::thread::sleep(std::time::Duration::from_millis(100));
             return Ok(());
+        }
+        if !alive {
+            // A forking daemon's new process may take a moment to write its pid file.
+            let since = *gone_since.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() > std::time::Duration::from_secs(3) {
+                return Err(Error::Command {
+                    program,
+                    status: "daemon gone".into(),
+                    stderr: "the daemon exited after SIGHUP; its log says why".into(),
+                });
+            }
         }
     }
     Err(Error::Command {

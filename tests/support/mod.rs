@@ -10,15 +10,19 @@
 mod cert;
 mod dovecot;
 mod exim;
+mod opensmtpd;
 mod openssl;
 mod postfix;
 pub mod scripted;
+mod sendmail;
 
 pub use cert::{self_signed, KeyKind};
 pub use dovecot::Dovecot;
 pub use exim::{exim_sbin, Exim};
+pub use opensmtpd::Opensmtpd;
 pub use openssl::{openssl_accepts, openssl_negotiates};
 pub use postfix::Postfix;
+pub use sendmail::{qualify_hostname, sendmail_bin, Sendmail};
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU16, Ordering};

@@ -1,0 +1,518 @@
+//! The OpenSMTPD backend. `--config` is the `smtpd.conf` file.
+//!
+//! 7.x takes `protocols` and `ciphers` on each `listen on` line (its libtls
+//! never allows TLS 1.0/1.1, so a profile can only tighten); 6.8 has only the
+//! global `smtp ciphers` and no protocol setting. Debian 12's 6.8 linked
+//! against OpenSSL 3 cannot complete any TLS handshake (upstream issues
+//! #1171, #1239): `detect` and `plan` say so, and that 7.x fixes it.
+//!
+//! OpenSMTPD has no reload (SIGHUP kills it): the default "reload" is a
+//! restart through the service manager, run only after the new file has
+//! passed `smtpd -n -f STAGED`, so the downtime is the restart itself.
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use crate::cert;
+use crate::edit::check_one_line;
+use crate::edit::smtpd_conf::{SmtpdConf, Statement};
+use crate::error::{Error, Result};
+use crate::mta::{find_program, Detected, Listener, ListenerTls, MtaKind, Reload, Request};
+use crate::plan::{FileChange, Plan, SettingChange};
+use crate::profile::Profile;
+use crate::tls::{CipherSuite, Protocol};
+
+const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
+const DEFAULT_CONFIG: &str = "/etc/smtpd.conf";
+/// The pki name mailtls declares for `--cert`/`--key` when a listener has none.
+const PKI: &str = "mailtls";
+
+/// What a profile sets on an OpenSMTPD 7.x `listen on` line (for `mailtls profiles`).
+pub fn settings_for(profile: &Profile) -> Vec<(&'static str, String)> {
+    let mut out = vec![("protocols", protocols(profile))];
+    out.extend(ciphers(profile).map(|c| ("ciphers", c)));
+    out
+}
+
+fn protocols(profile: &Profile) -> String {
+    let names: Vec<&str> = [(Protocol::TlsV1_2, "tlsv1.2"), (Protocol::TlsV1_3, "tlsv1.3")]
+        .into_iter()
+        .filter(|(p, _)| profile.allows(*p))
+        .map(|(_, n)| n)
+        .collect();
+    names.join(",")
+}
+
+fn ciphers(profile: &Profile) -> Option<String> {
+    (profile.min_protocol <= Protocol::TlsV1_2).then(|| {
+        let list: Vec<&str> = profile.tls12_ciphers.iter().filter_map(|s| s.openssl_name()).collect();
+        list.join(":")
+    })
+}
+
+fn protocols_acceptable(current: &str, profile: &Profile) -> bool {
+    let allowed = protocols(profile);
+    let allowed: Vec<&str> = allowed.split(',').collect();
+    let tokens: Vec<&str> = current.split([',', ':', ' ']).filter(|t| !t.is_empty()).collect();
+    !tokens.is_empty() && tokens.iter().all(|t| allowed.contains(t))
+}
+
+fn ciphers_acceptable(current: &str, profile: &Profile) -> bool {
+    let names: Vec<&str> = current.split([':', ',', ' ']).filter(|t| !t.is_empty()).collect();
+    !names.is_empty()
+        && names
+            .iter()
+            .all(|n| CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s)))
+}
+
+/// An OpenSMTPD instance.
+pub struct Opensmtpd {
+    config: PathBuf,
+    program: Option<PathBuf>,
+    version: Option<String>,
+    openssl3: bool,
+}
+
+impl Opensmtpd {
+    /// OpenSMTPD's `smtpd` (not Postfix's or Sendmail's programs of that name).
+    fn program() -> Option<PathBuf> {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .chain(["/usr/sbin", "/usr/local/sbin"].map(PathBuf::from))
+            .map(|dir| dir.join("smtpd"))
+            .filter(|p| p.is_file())
+            .find(|p| binary_has(p, b"OpenSMTPD"))
+    }
+
+    pub fn installed() -> bool {
+        Opensmtpd::program().is_some() && Path::new(DEFAULT_CONFIG).is_file()
+    }
+
+    /// Whether `path` is an smtpd.conf: so named, or a file with `listen on` and `match` lines.
+    pub fn recognizes(path: &Path) -> bool {
+        if !path.is_file() {
+            return false;
+        }
+        if path.file_name().is_some_and(|n| n == "smtpd.conf") {
+            return true;
+        }
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        let statements = SmtpdConf::parse(&text).statements();
+        statements.iter().any(|s| s.starts_with(&["listen", "on"]))
+            && statements.iter().any(|s| s.starts_with(&["match"]))
+    }
+
+    pub fn open(config: Option<&Path>) -> Result<Opensmtpd> {
+        let config = config.unwrap_or(Path::new(DEFAULT_CONFIG));
+        let config = std::path::absolute(config).map_err(Error::io(config, "cannot resolve the path"))?;
+        if !config.is_file() {
+            return Err(Error::Config(format!(
+                "{} does not exist: --config takes OpenSMTPD's smtpd.conf",
+                config.display()
+            )));
+        }
+        let program = Opensmtpd::program();
+        let version = program.as_deref().and_then(|p| {
+            let out = std::process::Command::new(p).arg("-h").output().ok()?;
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix("version: OpenSMTPD "))
+                .map(|v| v.trim().to_string())
+        });
+        let openssl3 = program
+            .as_deref()
+            .is_some_and(|p| binary_has(p, b"libssl.so.3") || binary_has(p, b"libcrypto.so.3"));
+        Ok(Opensmtpd {
+            config,
+            program,
+            version,
+            openssl3,
+        })
+    }
+
+    pub fn config_file(&self) -> &Path {
+        &self.config
+    }
+
+    /// 6.x: no `protocols`, no `ciphers` on `listen`. Without a binary 7.x is assumed.
+    fn is_6x(&self) -> bool {
+        self.version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("6.") || v.starts_with("5."))
+    }
+
+    /// The diagnosis for 6.8 linked against OpenSSL 3, when it applies.
+    fn broken_tls(&self) -> Option<String> {
+        let version = self.version.as_deref()?;
+        (version.starts_with("6.") && self.openssl3).then(|| {
+            format!(
+                "OpenSMTPD {version} linked against OpenSSL 3 cannot complete any TLS handshake (upstream issues #1171, #1239): it offers STARTTLS but every handshake fails, whatever the config says; install OpenSMTPD 7.x (on Debian 12: opensmtpd from bookworm-backports, 7.4)"
+            )
+        })
+    }
+
+    pub fn detect(&self) -> Result<Detected> {
+        let conf = SmtpdConf::parse(&read(&self.config)?);
+        let profile = Profile::load(crate::profile::DEFAULT)?;
+        let statements = conf.statements();
+        let mut tls_settings = Vec::new();
+        let mut weaknesses = Vec::new();
+        weaknesses.extend(self.broken_tls());
+        let six = self.is_6x();
+        for s in statements.iter().filter(|s| s.starts_with(&["smtp", "ciphers"])) {
+            tls_settings.push((
+                "smtp ciphers".to_string(),
+                s.words[2..].iter().map(|w| w.text.clone()).collect(),
+            ));
+        }
+        for s in listen_statements(&statements) {
+            let name = format!("listen on {} (line {})", s.words[2].text, s.line);
+            if !is_tls(s) {
+                weaknesses.push(format!("{name} offers no TLS"));
+                continue;
+            }
+            let protocols = s.after("protocols").map(|w| w.text.clone());
+            let ciphers = s.after("ciphers").map(|w| w.text.clone());
+            tls_settings.push((
+                format!("{name}: protocols"),
+                protocols.clone().unwrap_or_else(|| "(default)".into()),
+            ));
+            tls_settings.push((
+                format!("{name}: ciphers"),
+                ciphers.clone().unwrap_or_else(|| "(default)".into()),
+            ));
+            if six {
+                continue;
+            }
+            if !protocols.as_deref().is_some_and(|p| protocols_acceptable(p, &profile)) {
+                weaknesses.push(format!(
+                    "{name}: protocols {} allows more than profile {:?}",
+                    protocols.as_deref().unwrap_or("(default: tlsv1.2,tlsv1.3)"),
+                    profile.name
+                ));
+            }
+            if !ciphers.as_deref().is_some_and(|c| ciphers_acceptable(c, &profile)) {
+                weaknesses.push(format!(
+                    "{name}: ciphers {} allows suites outside profile {:?}",
+                    ciphers.as_deref().unwrap_or("(libtls default)"),
+                    profile.name
+                ));
+            }
+        }
+        Ok(Detected {
+            mta: MtaKind::Opensmtpd,
+            version: self.version.clone(),
+            tls_library: self.program.as_ref().map(|_| {
+                if self.openssl3 {
+                    "OpenSSL 3 (libtls)".to_string()
+                } else {
+                    "OpenSSL (libtls)".to_string()
+                }
+            }),
+            config: self.config.clone(),
+            config_files: vec![self.config.clone()],
+            listeners: listeners(&statements),
+            tls_settings,
+            weaknesses,
+        })
+    }
+
+    pub fn plan(&self, request: &Request) -> Result<Plan> {
+        let profile = &request.profile;
+        let before = read(&self.config)?;
+        let mut conf = SmtpdConf::parse(&before);
+        let statements = conf.statements();
+        let mut settings = Vec::new();
+        let mut warnings: Vec<String> = self.broken_tls().into_iter().collect();
+        if self.program.is_none() {
+            warnings.push("no OpenSMTPD smtpd found: assuming 7.x syntax (protocols and ciphers on listen); applying needs smtpd to validate".into());
+        }
+        let six = self.is_6x();
+        let setting = |name: String, before: Option<String>, after: &str| SettingChange {
+            file: self.config.clone(),
+            name,
+            before,
+            after: after.to_string(),
+        };
+
+        // --cert/--key: the pki the TLS listeners use, or a new one they are given.
+        if let Some((cert_path, key_path)) = &request.cert {
+            let cert_text = conf_path("--cert", cert_path)?;
+            let key_text = conf_path("--key", key_path)?;
+            let used: Vec<String> = listen_statements(&statements)
+                .filter_map(|s| s.after("pki").map(|w| w.text.clone()))
+                .collect();
+            let pkis: Vec<String> = if used.is_empty() { vec![PKI.to_string()] } else { used };
+            for pki in pkis {
+                for (kind, value) in [("cert", &cert_text), ("key", &key_text)] {
+                    let found = statements
+                        .iter()
+                        .find(|s| s.starts_with(&["pki", &pki, kind]) && s.words.len() == 4);
+                    match found {
+                        Some(s) if s.words[3].text == *value => {}
+                        Some(s) => {
+                            settings.push(setting(
+                                format!("pki {pki} {kind}"),
+                                Some(s.words[3].text.clone()),
+                                value,
+                            ));
+                            conf.set_last(s.line, value);
+                        }
+                        None => {
+                            settings.push(setting(format!("pki {pki} {kind}"), None, value));
+                            conf.insert_before_listen(&format!("pki {pki} {kind} \"{value}\""), ANCHOR);
+                        }
+                    }
+                }
+            }
+            // Line numbers moved: re-read, then give plain listeners STARTTLS with the pki.
+            for s in listen_statements(&conf.statements()) {
+                if !is_tls(s) {
+                    settings.push(setting(
+                        format!("listen on {} (line {})", s.words[2].text, s.line),
+                        None,
+                        "tls pki mailtls",
+                    ));
+                    conf.append_words(s.line, &format!("tls pki {PKI}"));
+                }
+            }
+        }
+
+        if six {
+            warnings.push(format!(
+                "OpenSMTPD {} has no `protocols` setting: the protocol versions are OpenSSL's defaults (TLS 1.2 and up at OpenSSL 3's default security level)",
+                self.version.as_deref().unwrap_or("6.x")
+            ));
+            if let Some(wanted) = ciphers(profile) {
+                let found = conf
+                    .statements()
+                    .into_iter()
+                    .find(|s| s.starts_with(&["smtp", "ciphers"]));
+                let current = found.as_ref().and_then(|s| s.words.get(2)).map(|w| w.text.clone());
+                if !current.as_deref().is_some_and(|c| ciphers_acceptable(c, profile)) {
+                    settings.push(setting("smtp ciphers".into(), current, &wanted));
+                    match found {
+                        Some(s) => conf.set_last(s.line, &wanted),
+                        None => conf.insert_before_listen(&format!("smtp ciphers \"{wanted}\""), ANCHOR),
+                    }
+                }
+            }
+        } else {
+            for s in listen_statements(&conf.statements()) {
+                if !is_tls(s) {
+                    continue;
+                }
+                let name = format!("listen on {} (line {})", s.words[2].text, s.line);
+                let current = s.after("protocols").map(|w| w.text.clone());
+                let wanted = protocols(profile);
+                if !current.as_deref().is_some_and(|p| protocols_acceptable(p, profile)) {
+                    settings.push(setting(format!("{name}: protocols"), current, &wanted));
+                    conf.set_option(s.line, "protocols", &wanted);
+                }
+                if let Some(wanted) = ciphers(profile) {
+                    let s = conf
+                        .statements()
+                        .into_iter()
+                        .find(|x| x.line == s.line)
+                        .expect("same line");
+                    let current = s.after("ciphers").map(|w| w.text.clone());
+                    if !current.as_deref().is_some_and(|c| ciphers_acceptable(c, profile)) {
+                        settings.push(setting(format!("{name}: ciphers"), current, &wanted));
+                        conf.set_option(s.line, "ciphers", &wanted);
+                    }
+                }
+            }
+        }
+
+        let after_statements = conf.statements();
+        let listeners: Vec<Listener> = listeners(&after_statements)
+            .into_iter()
+            .filter(|l| l.tls != ListenerTls::None)
+            .collect();
+        let mut expected_cert_sha256 = None;
+        for pki in listen_statements(&after_statements)
+            .filter(|s| is_tls(s))
+            .filter_map(|s| s.after("pki"))
+        {
+            let file = |kind: &str| {
+                after_statements
+                    .iter()
+                    .find(|s| s.starts_with(&["pki", &pki.text, kind]) && s.words.len() == 4)
+                    .map(|s| PathBuf::from(&s.words[3].text))
+            };
+            let (Some(cert_path), Some(key_path)) = (file("cert"), file("key")) else {
+                return Err(Error::Config(format!(
+                    "pki {} is used by a listener but has no cert and key lines in {}",
+                    pki.text,
+                    self.config.display()
+                )));
+            };
+            let info = cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc())?;
+            warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert_path.display())));
+            expected_cert_sha256.get_or_insert(info.sha256);
+        }
+        if listeners.is_empty() {
+            warnings
+                .push("no listener offers TLS: add `tls pki NAME` to a listen line, or give --cert and --key".into());
+        }
+        Ok(Plan {
+            mta: MtaKind::Opensmtpd,
+            instance: self.config.clone(),
+            profile: profile.name.clone(),
+            changes: vec![FileChange {
+                path: self.config.clone(),
+                before,
+                after: conf.to_string(),
+                created: false,
+            }],
+            settings,
+            warnings,
+            regenerate: None,
+            reload: match &request.reload_command {
+                Some(cmd) => Reload::Shell(cmd.clone()),
+                None => restart_command(),
+            },
+            listeners,
+            expected_cert_sha256,
+        })
+    }
+
+    /// Whether an OpenSMTPD runs with this config (a `smtpd` whose command
+    /// line names it with `-f`, or any `smtpd` for the default config).
+    pub fn running(&self) -> bool {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return false;
+        };
+        let default = self.config == Path::new(DEFAULT_CONFIG);
+        dir.filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+            .map(|raw| {
+                raw.split(|b| *b == 0)
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|args| {
+                args.first()
+                    .is_some_and(|a| Path::new(a).file_name().is_some_and(|n| n == "smtpd"))
+            })
+            .any(|args| {
+                let file = args.iter().position(|a| a == "-f").and_then(|i| args.get(i + 1));
+                match file {
+                    Some(f) => std::path::absolute(f).is_ok_and(|f| f == self.config),
+                    None => default,
+                }
+            })
+    }
+
+    /// `smtpd -n -f STAGED` ("configuration OK") on a staged copy of the new file.
+    pub fn validate(&self, plan: &Plan) -> Result<()> {
+        let program = self.program.clone().ok_or_else(|| Error::MissingProgram {
+            program: "smtpd (OpenSMTPD)".into(),
+            hint: "applying needs OpenSMTPD's own checker (`smtpd -n -f FILE`); `mailtls plan` works without it".into(),
+        })?;
+        let change = &plan.changes[0];
+        let staged = tempfile::Builder::new()
+            .prefix("mailtls-check-")
+            .tempdir()
+            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
+        // Relative `table ... file:` paths resolve from the config's folder: stage beside it in name only.
+        let path = staged.path().join("smtpd.conf");
+        fs_err::write(&path, &change.after).map_err(Error::io(&path, "cannot stage the new config"))?;
+        crate::mta::run_program(&program, &["-n", "-f", &path.to_string_lossy()])?;
+        Ok(())
+    }
+}
+
+fn listen_statements(statements: &[Statement]) -> impl Iterator<Item = &Statement> {
+    statements
+        .iter()
+        .filter(|s| s.starts_with(&["listen", "on"]) && s.words.len() > 2 && s.words[2].text != "socket")
+}
+
+fn is_tls(s: &Statement) -> bool {
+    s.has("tls") || s.has("tls-require") || s.has("smtps")
+}
+
+/// One listener per `listen on` line; interfaces by name are probed on 127.0.0.1.
+fn listeners(statements: &[Statement]) -> Vec<Listener> {
+    listen_statements(statements)
+        .map(|s| {
+            let interface = s.words[2].text.clone();
+            let host = match interface.parse::<std::net::IpAddr>() {
+                Ok(ip) if ip.is_unspecified() && ip.is_ipv6() => "::1".to_string(),
+                Ok(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+                Ok(ip) => ip.to_string(),
+                Err(_) => "127.0.0.1".to_string(),
+            };
+            let implicit = s.has("smtps");
+            let port = s
+                .after("port")
+                .and_then(|w| match w.text.as_str() {
+                    "smtp" => Some(25),
+                    "submission" => Some(587),
+                    "smtps" => Some(465),
+                    n => n.parse().ok(),
+                })
+                .unwrap_or(if implicit { 465 } else { 25 });
+            Listener {
+                service: format!("listen on {interface}"),
+                protocol: "smtp".into(),
+                host,
+                port,
+                tls: if implicit {
+                    ListenerTls::Implicit
+                } else if is_tls(s) {
+                    ListenerTls::Starttls
+                } else {
+                    ListenerTls::None
+                },
+            }
+        })
+        .collect()
+}
+
+/// OpenSMTPD has no reload: restart it through the service manager.
+fn restart_command() -> Reload {
+    let argv = if Path::new("/run/systemd/system").is_dir() {
+        ["systemctl", "restart", "opensmtpd"]
+    } else {
+        ["service", "opensmtpd", "restart"]
+    };
+    let program = find_program(argv[0]).map_or(argv[0].to_string(), |p| p.display().to_string());
+    Reload::Argv(
+        std::iter::once(program)
+            .chain(argv[1..].iter().map(|s| s.to_string()))
+            .collect(),
+    )
+}
+
+fn binary_has(path: &Path, needle: &[u8]) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+}
+
+fn read(path: &Path) -> Result<String> {
+    fs_err::read_to_string(path).map_err(Error::io(path, "cannot read"))
+}
+
+/// A path given on the command line, made absolute and safe inside a quoted smtpd.conf string.
+fn conf_path(option: &str, path: &Path) -> Result<String> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
+    check_one_line(option, text).map_err(Error::Usage)?;
+    if text.contains('"') {
+        return Err(Error::Usage(format!(
+            "{option}: the path {text:?} contains '\"'; use a path without it"
+        )));
+    }
+    Ok(std::path::absolute(path)
+        .map_err(Error::io(path, "cannot resolve the path"))?
+        .display()
+        .to_string())
+}

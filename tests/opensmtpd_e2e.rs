@@ -1,0 +1,122 @@
+//! The spine on a real, private OpenSMTPD 7.4 (bookworm-backports, unpacked
+//! beside Postfix by scripts/test-deps-opensmtpd) in its own mount namespace
+//! on a loopback port. OpenSMTPD 7.x never allows TLS 1.0/1.1, so what
+//! changes is visible in the ciphers (intermediate) and protocols (modern).
+//! Apply runs with `--no-verify` until the probe lands in this tree; the
+//! reload is a restart (`--reload-command` with the instance's script).
+
+mod cmd;
+mod support;
+
+use cmd::Mailtls;
+use support::{openssl_accepts, Opensmtpd};
+
+fn mailtls(smtpd: &Opensmtpd) -> Mailtls {
+    Mailtls::new(&smtpd.root.path().join("state")).env("PATH", &smtpd.path_env())
+}
+
+#[test]
+fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
+    let Some(smtpd) = Opensmtpd::new(" ciphers \"legacy\"") else {
+        return;
+    };
+    smtpd.start();
+    let original = std::fs::read(&smtpd.config).unwrap();
+    let port = smtpd.port;
+    assert!(
+        openssl_accepts(port, "smtp", "-tls1_2", Some("ECDHE-RSA-AES128-SHA")),
+        "{}",
+        smtpd.log()
+    );
+    assert!(
+        !openssl_accepts(port, "smtp", "-tls1", None),
+        "libtls never allows TLS 1.0"
+    );
+
+    let applied = mailtls(&smtpd)
+        .args([
+            "--json",
+            "--yes",
+            "apply",
+            "--no-verify",
+            "--reload-command",
+            &smtpd.restart_command(),
+            "--config",
+        ])
+        .args([&smtpd.config])
+        .run()
+        .code(0);
+    let json = applied.json();
+    assert_eq!(json["changed"], true);
+    assert_eq!(json["reloaded"], true, "{}", applied.stderr);
+    let conf = std::fs::read_to_string(&smtpd.config).unwrap();
+    assert!(
+        conf.contains("hostname localhost ciphers \"ECDHE-ECDSA-AES128-GCM-SHA256:")
+            && conf.contains(" protocols \"tlsv1.2,tlsv1.3\"\n"),
+        "{conf}"
+    );
+    smtpd.wait();
+    assert!(
+        !openssl_accepts(port, "smtp", "-tls1_2", Some("ECDHE-RSA-AES128-SHA")),
+        "no CBC suite"
+    );
+    assert!(
+        openssl_accepts(port, "smtp", "-tls1_2", Some("ECDHE-RSA-AES128-GCM-SHA256")),
+        "{}",
+        smtpd.log()
+    );
+    assert!(openssl_accepts(port, "smtp", "-tls1_3", None));
+
+    // Idempotent.
+    let hardened = std::fs::read(&smtpd.config).unwrap();
+    mailtls(&smtpd)
+        .args(["plan", "--config"])
+        .args([&smtpd.config])
+        .run()
+        .code(0);
+    let again = mailtls(&smtpd)
+        .args(["--json", "-y", "apply", "--no-verify", "--config"])
+        .args([&smtpd.config])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(again["changed"], false);
+    assert_eq!(std::fs::read(&smtpd.config).unwrap(), hardened);
+
+    // The modern profile: TLS 1.3 only.
+    mailtls(&smtpd)
+        .args([
+            "-y",
+            "apply",
+            "--no-verify",
+            "--profile",
+            "modern",
+            "--reload-command",
+            &smtpd.restart_command(),
+            "--config",
+        ])
+        .args([&smtpd.config])
+        .run()
+        .code(0);
+    smtpd.wait();
+    assert!(
+        !openssl_accepts(port, "smtp", "-tls1_2", None),
+        "TLS 1.2 refused under modern"
+    );
+    assert!(openssl_accepts(port, "smtp", "-tls1_3", None));
+
+    // Roll both back: the file byte for byte, and the old behaviour.
+    for _ in 0..2 {
+        let rolled = mailtls(&smtpd).args(["--json", "rollback"]).run();
+        assert_eq!(rolled.json()["reloaded"], true, "{}", rolled.stderr);
+    }
+    assert!(
+        std::fs::read(&smtpd.config).unwrap() == original,
+        "smtpd.conf byte for byte as before"
+    );
+    smtpd.wait();
+    assert!(
+        openssl_accepts(port, "smtp", "-tls1_2", Some("ECDHE-RSA-AES128-SHA")),
+        "the old ciphers are back"
+    );
+}

@@ -1,0 +1,79 @@
+//! OpenSMTPD config-level plans on the smtpd.conf Debian ships in 6.8
+//! (bookworm) and 7.4 (bookworm-backports). Both listen on localhost without
+//! TLS: mailtls adds a pki and `tls` when given --cert/--key.
+
+mod cmd;
+
+use std::path::Path;
+
+use cmd::Mailtls;
+
+fn copy(fixture: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(fixture)
+        .join("smtpd.conf");
+    let config = dir.path().join("smtpd.conf");
+    std::fs::copy(source, &config).unwrap();
+    (dir, config)
+}
+
+fn cert(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=localhost",
+            "-newkey",
+            "rsa:2048",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert!(ok);
+    (cert, key)
+}
+
+#[test]
+fn the_7_4_config_gets_a_pki_tls_protocols_and_ciphers_on_its_listener() {
+    let (dir, config) = copy("opensmtpd-bookworm-backports");
+    let (c, k) = cert(dir.path());
+    let planned = Mailtls::new(&dir.path().join("state"))
+        .env("PATH", "/nonexistent")
+        .args(["--json", "plan", "--config"])
+        .args([&config])
+        .arg_pair("--cert", &c)
+        .arg_pair("--key", &k)
+        .run()
+        .code(2)
+        .json();
+    let diff = planned["diff"].as_str().unwrap();
+    assert!(
+        diff.contains(&format!("+pki mailtls cert \"{}\"\n", c.display())),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+listen on localhost tls pki mailtls protocols \"tlsv1.2,tlsv1.3\" ciphers \"ECDHE-ECDSA-AES128-GCM-SHA256:"),
+        "{diff}"
+    );
+}
+
+#[test]
+fn the_fixtures_round_trip() {
+    for fixture in ["opensmtpd-debian-12", "opensmtpd-bookworm-backports"] {
+        let (_dir, config) = copy(fixture);
+        let text = std::fs::read_to_string(config).unwrap();
+        assert_eq!(mailtls::edit::smtpd_conf::SmtpdConf::parse(&text).to_string(), text);
+    }
+}
