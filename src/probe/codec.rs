@@ -87,7 +87,7 @@ impl Writer {
     /// Writes what `body` writes, prefixed by its length in `width` bytes (1-3).
     pub fn nested(&mut self, width: usize, body: impl FnOnce(&mut Writer)) -> &mut Self {
         let at = self.buf.len();
-        self.buf.extend(std::iter::repeat(0).take(width));
+        self.buf.extend(std::iter::repeat_n(0, width));
         body(self);
         let len = self.buf.len() - at - width;
         let be = (len as u32).to_be_bytes();
