@@ -71,13 +71,25 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         manifest.id
     ));
 
-    let reloaded = !options.no_reload && reload(&servers, &mut manifest, out)?;
+    let reloaded = if options.no_reload {
+        Vec::new()
+    } else {
+        reload(&servers, &mut manifest, out)?
+    };
     crashpoint("reloaded");
-    let verified = if reloaded && !options.no_verify {
+    let verified = if !reloaded.is_empty() && !options.no_verify {
         let mut summaries = Vec::new();
         for (server, plan) in servers.iter().zip(&host.plans) {
-            if !server.running() {
+            if !reloaded.contains(&server.instance()) {
                 continue;
+            }
+            if !server.running() {
+                let failure = format!(
+                    "{} at {} stopped after the reload",
+                    plan.mta.name(),
+                    plan.instance.display()
+                );
+                return Err(undo(&manifest, &failure, out));
             }
             match verify::against_profile(&plan.listeners, &request.profile, plan.expected_cert_sha256.as_deref()) {
                 Ok(summary) => summaries.push(summary),
@@ -100,7 +112,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         "backup_id": manifest.id,
         "files": host.changed_paths(),
         "settings": host.settings(),
-        "reloaded": reloaded,
+        "reloaded": !reloaded.is_empty(),
         "verified": verified,
         "warnings": host.warnings(),
         "diff": host.diff(false),
@@ -259,9 +271,9 @@ fn restore_after(manifest: &mut Manifest, err: Error) -> Error {
     }
 }
 
-/// Reloads every changed server that runs; returns whether any was reloaded.
-fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<bool> {
-    let mut reloaded = false;
+/// Reloads every changed server that runs; returns the instances reloaded.
+fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<Vec<std::path::PathBuf>> {
+    let mut reloaded = Vec::new();
     for service in manifest.services.clone() {
         let running = servers.iter().any(|s| s.instance() == service.instance && s.running());
         if !running {
@@ -279,9 +291,9 @@ fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<b
                 out,
             ));
         }
-        reloaded = true;
+        reloaded.push(service.instance.clone());
     }
-    if !reloaded {
+    if reloaded.is_empty() {
         manifest.note = Some("written; no server running, nothing reloaded".into());
         manifest.save()?;
     }
@@ -292,22 +304,32 @@ fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<b
 fn undo(manifest: &Manifest, failure: &str, out: &Output) -> Error {
     out.warn(&format!("{failure}; rolling back"));
     let mut manifest = manifest.clone();
-    let result = rollback::restore(&manifest).and_then(|()| manifest.services.iter().try_for_each(|s| s.reload.run()));
-    match result {
-        Ok(()) => {
-            manifest.state = SetState::RolledBack;
-            manifest.in_progress = false;
-            manifest.note = Some(format!("rolled back automatically: {failure}"));
-            let _ = manifest.save();
-            Error::RolledBack(failure.to_string())
-        }
-        Err(e) => {
-            manifest.note = Some(format!("automatic rollback failed: {e}"));
-            let _ = manifest.save();
-            Error::RollbackFailed {
-                verify: failure.to_string(),
-                rollback: e.to_string(),
+    if let Err(e) = rollback::restore(&manifest) {
+        manifest.note = Some(format!("automatic rollback failed: {e}"));
+        let _ = manifest.save();
+        return Error::RollbackFailed {
+            verify: failure.to_string(),
+            rollback: e.to_string(),
+        };
+    }
+    manifest.state = SetState::RolledBack;
+    manifest.in_progress = false;
+    manifest.note = Some(format!("rolled back automatically: {failure}"));
+    let _ = manifest.save();
+    let mut message = failure.to_string();
+    match rollback::reload_running(&manifest, out) {
+        Ok(stopped) => {
+            for service in stopped {
+                message.push_str(&format!(
+                    "; {} at {} is not running: start it (its previous config is back)",
+                    service.mta.name(),
+                    service.instance.display()
+                ));
             }
         }
+        Err(e) => message.push_str(&format!(
+            "; the previous files are back, but reloading failed ({e}): reload by hand"
+        )),
     }
+    Error::RolledBack(message)
 }

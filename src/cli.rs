@@ -41,6 +41,9 @@ pub struct Global {
     /// Color the output (NO_COLOR is honoured by `auto`).
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// Seconds a reload command may take before it is killed and counted as failed.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 120)]
+    pub reload_timeout: u64,
     /// More detail (repeat for more).
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,

@@ -83,6 +83,10 @@ pub fn history(journal: Option<Journal>, out: &Output) -> Result<u8> {
         Some(j) => j.sets()?,
         None => Vec::new(),
     };
+    let unreadable = journal.as_ref().map(Journal::unreadable).unwrap_or_default();
+    for problem in &unreadable {
+        out.warn(problem);
+    }
     if sets.is_empty() {
         out.say("No backup sets yet.");
     }
@@ -120,7 +124,7 @@ pub fn history(journal: Option<Journal>, out: &Output) -> Result<u8> {
             })
         })
         .collect();
-    out.result(&json!({ "sets": sets_json }));
+    out.result(&json!({ "sets": sets_json, "unreadable": unreadable }));
     Ok(exit::OK)
 }
 

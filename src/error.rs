@@ -30,7 +30,7 @@ pub enum Error {
         message: String,
     },
 
-    #[error("{}: {message}: {source}", path.display())]
+    #[error("{}: {message}: {source}{}", path.display(), root_hint(source))]
     Io {
         path: PathBuf,
         message: &'static str,
@@ -87,3 +87,13 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// "Permission denied" for a user who is not root most likely means mailtls
+/// needs root (it edits /etc and reloads daemons): say so.
+fn root_hint(source: &std::io::Error) -> &'static str {
+    if source.kind() == std::io::ErrorKind::PermissionDenied && !nix::unistd::geteuid().is_root() {
+        " (mailtls changes server configs and reloads daemons: run it as root)"
+    } else {
+        ""
+    }
+}

@@ -66,12 +66,33 @@ pub fn replace(path: &Path, contents: &[u8], owner: Ownership) -> Result<()> {
         file.sync_all()
     };
     write(temp.as_file_mut()).map_err(Error::io(&target, "cannot write the new version of"))?;
+    copy_xattrs(&target, temp.path()).map_err(Error::io(
+        &target,
+        "cannot copy the extended attributes (SELinux label...) of",
+    ))?;
     temp.persist(&target).map_err(|e| Error::Io {
         path: target.clone(),
         message: "cannot rename the new version onto",
         source: e.error,
     })?;
     sync_dir(dir)
+}
+
+/// Gives the new file the extended attributes of the one it replaces
+/// (SELinux labels, ACLs, user attributes), as `cp --preserve=xattr` would.
+fn copy_xattrs(from: &Path, to: &Path) -> std::io::Result<()> {
+    let names = match xattr::list(from) {
+        Ok(names) => names,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENOTSUP) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for name in names {
+        if let Some(value) = xattr::get(from, &name)? {
+            xattr::set(to, &name, &value)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes a new private file (mode 0600), atomically.

@@ -62,6 +62,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 
 fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     let global = &cli.global;
+    mta::set_reload_timeout(std::time::Duration::from_secs(global.reload_timeout));
     match cli.command.unwrap_or(Command::Detect) {
         Command::Detect => commands::detect(out),
         Command::Plan(target) => commands::plan(resolve::target(&target, None)?, out),

@@ -6,7 +6,6 @@
 
 use crate::error::Result;
 use crate::journal::{Journal, SetState};
-use crate::mta::Server;
 use crate::output::Output;
 use crate::rollback;
 
@@ -20,11 +19,7 @@ pub fn run(journal: &Journal, out: &Output) -> Result<Vec<String>> {
             manifest.id
         ));
         rollback::restore(&manifest)?;
-        for service in &manifest.services {
-            if Server::open(Some(service.mta), Some(&service.instance)).is_ok_and(|s| s.running()) {
-                service.reload.run()?;
-            }
-        }
+        rollback::reload_running(&manifest, out)?;
         manifest.state = SetState::RolledBack;
         manifest.in_progress = false;
         manifest.note = Some(format!("interrupted while {was}; undone by the next mailtls run"));

@@ -7,7 +7,7 @@ use similar::TextDiff;
 
 use crate::error::{exit, Error, Result};
 use crate::fsutil;
-use crate::journal::{crashpoint, Journal, Manifest, SetState};
+use crate::journal::{crashpoint, Journal, Manifest, ServiceRecord, SetState};
 use crate::mta::{Reload, Server};
 use crate::output::Output;
 use crate::verify;
@@ -55,20 +55,14 @@ pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Re
     manifest.note = Some("rolled back by `mailtls rollback`".into());
     manifest.save()?;
 
-    let mut reloaded = false;
+    let stopped = reload_running(&manifest, out)?;
+    let reloaded = stopped.len() < manifest.services.len();
     let mut verified = None;
-    for service in &manifest.services {
-        let running = Server::open(Some(service.mta), Some(&service.instance)).is_ok_and(|s| s.running());
-        if !running {
-            out.warn(&format!(
-                "{} at {} is not running: not reloaded, not verified",
-                service.mta.name(),
-                service.instance.display()
-            ));
-            continue;
-        }
-        service.reload.run()?;
-        reloaded = true;
+    for service in manifest
+        .services
+        .iter()
+        .filter(|s| !stopped.iter().any(|t| t.instance == s.instance))
+    {
         match verify::serves_tls(&service.listeners) {
             Ok(summary) => {
                 out.say(&format!("Verified: {summary}"));
@@ -107,6 +101,25 @@ fn drifted(manifest: &Manifest) -> Result<Vec<String>> {
         out.push(diff);
     }
     Ok(out)
+}
+
+/// Reloads every server of the set that is running; returns the ones that
+/// are not (their restored files take effect when they start).
+pub fn reload_running(manifest: &Manifest, out: &Output) -> Result<Vec<ServiceRecord>> {
+    let mut stopped = Vec::new();
+    for service in &manifest.services {
+        if Server::open(Some(service.mta), Some(&service.instance)).is_ok_and(|s| s.running()) {
+            service.reload.run()?;
+        } else {
+            out.warn(&format!(
+                "{} at {} is not running: its restored config takes effect when it starts",
+                service.mta.name(),
+                service.instance.display()
+            ));
+            stopped.push(service.clone());
+        }
+    }
+    Ok(stopped)
 }
 
 /// Puts every file of the set back as it was, atomically, with its mode and

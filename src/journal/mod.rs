@@ -56,8 +56,7 @@ impl Journal {
         self.root.join("backups").join(id)
     }
 
-    /// Every backup set, oldest first. Unreadable ones are reported, not skipped silently.
-    pub fn sets(&self) -> Result<Vec<Manifest>> {
+    fn ids(&self) -> Result<Vec<String>> {
         let dir = self.root.join("backups");
         let mut ids: Vec<String> = std::fs::read_dir(&dir)
             .map_err(Error::io(&dir, "cannot list"))?
@@ -66,7 +65,25 @@ impl Journal {
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
         ids.sort();
-        ids.iter().map(|id| Manifest::load(&self.set_dir(id))).collect()
+        Ok(ids)
+    }
+
+    /// Every readable backup set, oldest first. A damaged one is left out
+    /// here (so it never blocks a new apply) and named by `unreadable`.
+    pub fn sets(&self) -> Result<Vec<Manifest>> {
+        Ok(self
+            .ids()?
+            .iter()
+            .filter_map(|id| Manifest::load(&self.set_dir(id)).ok())
+            .collect())
+    }
+
+    /// The backup sets whose manifest cannot be read, each with why.
+    pub fn unreadable(&self) -> Vec<String> {
+        let ids = self.ids().unwrap_or_default();
+        ids.iter()
+            .filter_map(|id| Manifest::load(&self.set_dir(id)).err().map(|e| e.to_string()))
+            .collect()
     }
 
     pub fn find(&self, id: &str) -> Result<Manifest> {

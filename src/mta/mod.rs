@@ -8,6 +8,7 @@ pub mod opensmtpd;
 pub mod postfix;
 pub mod sendmail;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -102,7 +103,7 @@ impl Reload {
             stderr,
         };
         let mut stderr = tempfile::tempfile().map_err(|e| fail("could not start".into(), e.to_string()))?;
-        let status = command
+        let mut child = command
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(
@@ -110,8 +111,30 @@ impl Reload {
                     .try_clone()
                     .map_err(|e| fail("could not start".into(), e.to_string()))?,
             )
-            .status()
+            .process_group(0)
+            .spawn()
             .map_err(|e| fail("could not start".into(), e.to_string()))?;
+        let limit = reload_timeout();
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            match child
+                .try_wait()
+                .map_err(|e| fail("could not wait".into(), e.to_string()))?
+            {
+                Some(status) => break status,
+                None if std::time::Instant::now() >= deadline => {
+                    // The whole process group: a shell's children too.
+                    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+                    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+                    let _ = child.wait();
+                    return Err(fail(
+                        format!("still running after {} s, killed", limit.as_secs()),
+                        "the reload hung (see --reload-timeout)".into(),
+                    ));
+                }
+                None => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        };
         if !status.success() {
             let mut text = Vec::new();
             use std::io::{Read, Seek};
@@ -122,6 +145,17 @@ impl Reload {
         }
         Ok(())
     }
+}
+
+static RELOAD_TIMEOUT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// How long a reload command may run (`--reload-timeout`, set once at start).
+pub fn set_reload_timeout(limit: std::time::Duration) {
+    let _ = RELOAD_TIMEOUT.set(limit);
+}
+
+fn reload_timeout() -> std::time::Duration {
+    *RELOAD_TIMEOUT.get().unwrap_or(&std::time::Duration::from_secs(120))
 }
 
 /// What the user asked for, resolved.
@@ -296,8 +330,18 @@ pub fn detect_all() -> Vec<Result<Detected>> {
     found
 }
 
+/// No real mail server config comes near this; a bigger file is a mistake or an attack.
+const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
 /// Reads a config file as text; a file that is not UTF-8 is a parse error at its first bad line.
 pub fn read_text(path: &Path) -> Result<String> {
+    let size = std::fs::metadata(path).map_err(Error::io(path, "cannot read"))?.len();
+    if size > MAX_CONFIG_BYTES {
+        return Err(Error::Config(format!(
+            "{}: {size} bytes is too large for a config file (the limit is {MAX_CONFIG_BYTES}); is it the right file?",
+            path.display()
+        )));
+    }
     let bytes = std::fs::read(path).map_err(Error::io(path, "cannot read"))?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];

@@ -1,0 +1,320 @@
+//! Faults forced on purpose: a reload that fails, hangs or stops the
+//! server, a full or read-only file system, a damaged state directory, a
+//! user who is not root, hostile files. Each ends with the old config in
+//! place (or the new one verified), a clear message and a non-zero exit.
+
+mod cmd;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cmd::{snapshot, Mailtls};
+use support::{openssl_accepts, self_signed, KeyKind, Postfix};
+
+/// A mount that is undone on drop, even when the test panics.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, size: &str) -> Mount {
+        std::fs::create_dir_all(dir).unwrap();
+        run(Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir));
+        Mount(dir.to_path_buf())
+    }
+
+    fn read_only(dir: &Path) -> Mount {
+        run(Command::new("mount").arg("--bind").arg(dir).arg(dir));
+        run(Command::new("mount").args(["-o", "remount,ro,bind"]).arg(dir));
+        Mount(dir.to_path_buf())
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn run(command: &mut Command) {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The Debian 12 fixture in `dir`, with a fresh certificate; no server.
+fn fixture_in(dir: &Path) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/debian-12");
+    for f in ["main.cf", "master.cf"] {
+        std::fs::copy(fixtures.join(f), dir.join(f)).unwrap();
+    }
+    self_signed(dir.parent().unwrap(), "fault", KeyKind::Rsa2048)
+}
+
+fn apply_fixture(state: &Path, config: &Path, cert: &Path, key: &Path) -> cmd::Ran {
+    Mailtls::new(state)
+        .args(["-y", "apply", "--no-reload", "--mta", "postfix", "--config"])
+        .args([config])
+        .arg_pair("--cert", cert)
+        .arg_pair("--key", key)
+        .run()
+}
+
+fn one_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .rfind(|l| l.starts_with("mailtls: "))
+        .unwrap_or_else(|| panic!("no error line in:\n{stderr}"))
+}
+
+#[test]
+fn a_reload_that_fails_once_is_rolled_back_and_the_old_config_reloaded() {
+    let pf = Postfix::new();
+    pf.start();
+    let state = pf.root.path().join("state");
+    let originals = snapshot(&pf.config_dir);
+    let flag = pf.root.path().join("failed-once");
+    let reload = format!(
+        "test -e {f} || {{ touch {f}; echo 'reload refused' >&2; exit 1; }}; postfix -c {d} reload",
+        f = flag.display(),
+        d = pf.config_dir.display()
+    );
+    let ran = Mailtls::new(&state)
+        .args(["-y", "apply", "--reload-command", &reload, "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(3);
+    assert!(
+        one_line(&ran.stderr).contains("reloading postfix failed"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("reload refused"),
+        "the command's own error is shown: {}",
+        ran.stderr
+    );
+    assert_eq!(snapshot(&pf.config_dir), originals);
+    assert!(openssl_accepts(pf.port, "smtp", "-tls1", None));
+}
+
+#[test]
+fn a_reload_that_hangs_is_killed_and_the_files_are_put_back() {
+    let pf = Postfix::new();
+    pf.start();
+    let state = pf.root.path().join("state");
+    let originals = snapshot(&pf.config_dir);
+    let started = Instant::now();
+    let ran = Mailtls::new(&state)
+        .args([
+            "-y",
+            "--reload-timeout",
+            "1",
+            "apply",
+            "--reload-command",
+            "sleep 60",
+            "--config",
+        ])
+        .args([&pf.config_dir])
+        .run()
+        .code(3);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "did not wait for the hung command"
+    );
+    let line = one_line(&ran.stderr);
+    assert!(line.contains("killed") && line.contains("reload by hand"), "{line}");
+    assert_eq!(snapshot(&pf.config_dir), originals);
+}
+
+#[test]
+fn a_server_that_stops_on_reload_is_rolled_back_and_named() {
+    let pf = Postfix::new();
+    pf.start();
+    let state = pf.root.path().join("state");
+    let originals = snapshot(&pf.config_dir);
+    let stop = format!("postfix -c {} stop", pf.config_dir.display());
+    let ran = Mailtls::new(&state)
+        .args(["-y", "apply", "--reload-command", &stop, "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(3);
+    let line = one_line(&ran.stderr);
+    assert!(
+        line.contains("stopped after the reload") && line.contains("start it"),
+        "{line}"
+    );
+    assert_eq!(snapshot(&pf.config_dir), originals);
+}
+
+#[test]
+fn a_full_file_system_leaves_the_config_as_it_was() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("etc");
+    let _mount = Mount::tmpfs(&config, "64k");
+    let (cert, key) = fixture_in(&config);
+    // Fill what is left, so the new main.cf cannot be written.
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=1k", "count=128"])
+        .arg(format!("of={}/filler", config.display()))
+        .output();
+    let originals = snapshot(&config);
+    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key).code(1);
+    assert!(one_line(&ran.stderr).contains("No space left"), "{}", ran.stderr);
+    assert_eq!(snapshot(&config), originals, "no file changed, no temporary file left");
+}
+
+#[test]
+fn a_read_only_config_directory_changes_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("etc");
+    let (cert, key) = fixture_in(&config);
+    let originals = snapshot(&config);
+    let _mount = Mount::read_only(&config);
+    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key).code(1);
+    assert!(
+        one_line(&ran.stderr).contains("Read-only file system"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(snapshot(&config), originals);
+}
+
+#[test]
+fn a_full_state_directory_stops_before_any_config_is_touched() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("etc");
+    let (cert, key) = fixture_in(&config);
+    let state = root.path().join("state");
+    let _mount = Mount::tmpfs(&state, "16k");
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=1k", "count=64"])
+        .arg(format!("of={}/filler", state.display()))
+        .output();
+    let originals = snapshot(&config);
+    let ran = apply_fixture(&state, &config, &cert, &key).code(1);
+    assert!(one_line(&ran.stderr).contains("No space left"), "{}", ran.stderr);
+    assert_eq!(snapshot(&config), originals);
+}
+
+#[test]
+fn a_damaged_backup_set_is_reported_and_blocks_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("etc");
+    let (cert, key) = fixture_in(&config);
+    let state = root.path().join("state");
+    std::fs::create_dir_all(state.join("backups/20200101-000000-000")).unwrap();
+    std::fs::write(state.join("backups/20200101-000000-000/manifest.json"), "{not json").unwrap();
+    let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0);
+    assert!(history.stderr.contains("corrupt backup manifest"), "{}", history.stderr);
+    assert_eq!(history.json()["unreadable"].as_array().unwrap().len(), 1);
+    apply_fixture(&state, &config, &cert, &key).code(0);
+}
+
+#[test]
+fn a_user_who_is_not_root_is_told_to_be_root() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("etc");
+    let (cert, key) = fixture_in(&config);
+    let originals = snapshot(&config);
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_mailtls"),
+        ])
+        .args(["-y", "apply", "--no-reload", "--mta", "postfix", "--config"])
+        .arg(&config)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(one_line(&stderr).contains("run it as root"), "{stderr}");
+    assert_eq!(snapshot(&config), originals);
+}
+
+#[test]
+fn a_symlinked_config_is_edited_where_it_lives_and_stays_a_link() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("etc");
+    let (cert, key) = fixture_in(&config);
+    let real = root.path().join("managed-main.cf");
+    std::fs::rename(config.join("main.cf"), &real).unwrap();
+    std::os::unix::fs::symlink(&real, config.join("main.cf")).unwrap();
+    let before = std::fs::read(&real).unwrap();
+    let state = root.path().join("state");
+    apply_fixture(&state, &config, &cert, &key).code(0);
+    assert!(std::fs::symlink_metadata(config.join("main.cf"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_ne!(std::fs::read(&real).unwrap(), before, "the target was edited");
+    Mailtls::new(&state).args(["rollback"]).run().code(0);
+    assert!(std::fs::symlink_metadata(config.join("main.cf"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&real).unwrap(), before);
+}
+
+#[test]
+fn extended_attributes_survive_apply_and_rollback() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("etc");
+    let (cert, key) = fixture_in(&config);
+    let main = config.join("main.cf");
+    xattr::set(&main, "user.mailtls-test", b"label").unwrap();
+    let state = root.path().join("state");
+    apply_fixture(&state, &config, &cert, &key).code(0);
+    assert_eq!(
+        xattr::get(&main, "user.mailtls-test").unwrap().as_deref(),
+        Some(&b"label"[..])
+    );
+    Mailtls::new(&state).args(["rollback"]).run().code(0);
+    assert_eq!(
+        xattr::get(&main, "user.mailtls-test").unwrap().as_deref(),
+        Some(&b"label"[..])
+    );
+}
+
+#[test]
+fn hostile_config_files_are_refused_with_a_line_number_and_nothing_changes() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("etc");
+    let (cert, key) = fixture_in(&config);
+    let main = config.join("main.cf");
+    let text = std::fs::read(&main).unwrap();
+    // A Latin-1 byte on line 3.
+    let mut latin1 = b"# ok\n# ok\n# caf\xe9\n".to_vec();
+    latin1.extend_from_slice(&text);
+    std::fs::write(&main, &latin1).unwrap();
+    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key).code(1);
+    assert!(
+        one_line(&ran.stderr).contains("main.cf:3: not valid UTF-8"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(std::fs::read(&main).unwrap(), latin1);
+
+    // A 20 MB file is not a config file.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&main)
+        .unwrap();
+    file.set_len(20 << 20).unwrap();
+    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key).code(1);
+    assert!(one_line(&ran.stderr).contains("too large"), "{}", ran.stderr);
+}
