@@ -3,12 +3,10 @@
 //! SERVER-HELLO. Reads records off the socket until it can tell, and never
 //! trusts a length the server sent beyond the bytes it really sent.
 
-use std::io::Read;
-use std::net::TcpStream;
-
 use super::codec::Reader;
 use super::deadline::Deadline;
 use super::hello::{CONTENT_ALERT, CONTENT_HANDSHAKE};
+use super::wire::Wire;
 use crate::tls::{CipherSuite, Group, Protocol};
 
 const HANDSHAKE_SERVER_HELLO: u8 = 0x02;
@@ -91,7 +89,7 @@ pub enum Depth {
 }
 
 /// Reads the server's answer to a TLS ClientHello.
-pub fn read(stream: &mut TcpStream, deadline: Deadline, depth: Depth) -> Result<Answer, AnswerError> {
+pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result<Answer, AnswerError> {
     let mut rx = RecordReader {
         stream,
         deadline,
@@ -220,13 +218,13 @@ fn parse_certificates(body: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// Reads whole TLS records (or one SSLv2 record) against a deadline.
-struct RecordReader<'a> {
-    stream: &'a mut TcpStream,
+struct RecordReader<'a, W: Wire> {
+    stream: &'a mut W,
     deadline: Deadline,
     buf: Vec<u8>,
 }
 
-impl RecordReader<'_> {
+impl<W: Wire> RecordReader<'_, W> {
     /// The next record as (content type, fragment), or None at end of stream.
     /// An SSLv2 SERVER-HELLO comes back as content type 0x80 with the message.
     fn next(&mut self) -> Result<Option<(u8, Vec<u8>)>, AnswerError> {
@@ -271,7 +269,7 @@ impl RecordReader<'_> {
             let Some(left) = self.deadline.remaining() else {
                 return Err(AnswerError::Timeout);
             };
-            self.stream.set_read_timeout(Some(left)).map_err(AnswerError::Io)?;
+            self.stream.set_deadline(left).map_err(AnswerError::Io)?;
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Ok(false),
                 Ok(k) => self.buf.extend_from_slice(&chunk[..k]),
@@ -295,7 +293,7 @@ impl RecordReader<'_> {
 }
 
 /// Exposed for the SSLv2 module: the next raw record.
-pub fn read_sslv2(stream: &mut TcpStream, deadline: Deadline) -> Result<Answer, AnswerError> {
+pub fn read_sslv2<W: Wire>(stream: &mut W, deadline: Deadline) -> Result<Answer, AnswerError> {
     let mut rx = RecordReader {
         stream,
         deadline,

@@ -19,12 +19,15 @@ mod deadline;
 pub mod dialogue;
 mod enumerate;
 mod findings;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hello;
 mod judge;
 mod report;
 mod scan;
 pub mod sslv2;
 mod target;
+pub mod wire;
 
 use std::time::Duration;
 

@@ -4,11 +4,12 @@ use std::net::TcpStream;
 
 use super::lines::{Lines, MAX_LINES};
 use super::DialogueError;
+use crate::probe::wire::Wire;
 
-pub struct ExpectGreeting(Lines);
-pub struct ExpectCapability(Lines);
-pub struct ExpectReady(Lines);
-pub struct Ready(Lines);
+pub struct ExpectGreeting<S: Wire = TcpStream>(Lines<S>);
+pub struct ExpectCapability<S: Wire = TcpStream>(Lines<S>);
+pub struct ExpectReady<S: Wire = TcpStream>(Lines<S>);
+pub struct Ready<S: Wire = TcpStream>(Lines<S>);
 
 fn garbage(waiting_for: &'static str, line: &str) -> DialogueError {
     DialogueError::Garbage {
@@ -18,7 +19,11 @@ fn garbage(waiting_for: &'static str, line: &str) -> DialogueError {
 }
 
 /// Reads untagged lines until the tagged completion; returns (untagged, completion).
-fn tagged(lines: &mut Lines, tag: &str, waiting_for: &'static str) -> Result<(Vec<String>, String), DialogueError> {
+fn tagged<S: Wire>(
+    lines: &mut Lines<S>,
+    tag: &str,
+    waiting_for: &'static str,
+) -> Result<(Vec<String>, String), DialogueError> {
     let mut untagged = Vec::new();
     for _ in 0..MAX_LINES {
         let line = lines.line(waiting_for)?;
@@ -36,12 +41,12 @@ fn tagged(lines: &mut Lines, tag: &str, waiting_for: &'static str) -> Result<(Ve
     Err(garbage(waiting_for, "too many lines"))
 }
 
-impl ExpectGreeting {
-    pub fn new(lines: Lines) -> Self {
+impl<S: Wire> ExpectGreeting<S> {
+    pub fn new(lines: Lines<S>) -> Self {
         ExpectGreeting(lines)
     }
 
-    pub fn read_greeting(mut self) -> Result<ExpectCapability, DialogueError> {
+    pub fn read_greeting(mut self) -> Result<ExpectCapability<S>, DialogueError> {
         let line = self.0.line("the IMAP greeting")?;
         if line.starts_with("* OK") {
             Ok(ExpectCapability(self.0))
@@ -56,8 +61,8 @@ impl ExpectGreeting {
     }
 }
 
-impl ExpectCapability {
-    pub fn capability(mut self) -> Result<ExpectReady, DialogueError> {
+impl<S: Wire> ExpectCapability<S> {
+    pub fn capability(mut self) -> Result<ExpectReady<S>, DialogueError> {
         self.0.send("a1 CAPABILITY", "the CAPABILITY reply")?;
         let (untagged, done) = tagged(&mut self.0, "a1", "the CAPABILITY reply")?;
         if !done.starts_with("OK") {
@@ -75,8 +80,8 @@ impl ExpectCapability {
     }
 }
 
-impl ExpectReady {
-    pub fn starttls(mut self) -> Result<Ready, DialogueError> {
+impl<S: Wire> ExpectReady<S> {
+    pub fn starttls(mut self) -> Result<Ready<S>, DialogueError> {
         self.0.send("a2 STARTTLS", "the STARTTLS reply")?;
         let (_, done) = tagged(&mut self.0, "a2", "the STARTTLS reply")?;
         if !done.starts_with("OK") {
@@ -86,8 +91,8 @@ impl ExpectReady {
     }
 }
 
-impl Ready {
-    pub fn into_stream(self) -> Result<TcpStream, DialogueError> {
+impl<S: Wire> Ready<S> {
+    pub fn into_stream(self) -> Result<S, DialogueError> {
         self.0.into_stream()
     }
 }

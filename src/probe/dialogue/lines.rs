@@ -2,25 +2,25 @@
 //! length and in number, against the deadline, with no read-ahead past what
 //! the server sent so that nothing is lost when TLS takes over.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use super::DialogueError;
 use crate::probe::deadline::Deadline;
+use crate::probe::wire::Wire;
 
 /// Longer lines are garbage (RFC 5321 allows 512 octets per reply line).
 const MAX_LINE: usize = 4096;
 /// More lines than this in one reply are garbage too.
 pub const MAX_LINES: usize = 200;
 
-pub struct Lines {
-    stream: TcpStream,
+pub struct Lines<S: Wire = TcpStream> {
+    stream: S,
     deadline: Deadline,
     buf: Vec<u8>,
 }
 
-impl Lines {
-    pub fn new(stream: TcpStream, deadline: Deadline) -> Lines {
+impl<S: Wire> Lines<S> {
+    pub fn new(stream: S, deadline: Deadline) -> Lines<S> {
         Lines {
             stream,
             deadline,
@@ -47,7 +47,7 @@ impl Lines {
                 return Err(DialogueError::Timeout { waiting_for });
             };
             self.stream
-                .set_read_timeout(Some(left))
+                .set_deadline(left)
                 .map_err(|e| DialogueError::Connect(e.to_string()))?;
             let mut chunk = [0u8; 1024];
             match self.stream.read(&mut chunk) {
@@ -67,7 +67,7 @@ impl Lines {
         let Some(left) = self.deadline.remaining() else {
             return Err(DialogueError::Timeout { waiting_for });
         };
-        let _ = self.stream.set_write_timeout(Some(left));
+        let _ = self.stream.set_deadline(left);
         self.stream
             .write_all(format!("{command}\r\n").as_bytes())
             .map_err(|_| DialogueError::Closed { waiting_for })
@@ -75,7 +75,7 @@ impl Lines {
 
     /// The stream, once the server said go ahead; refuses if the server
     /// already sent more.
-    pub fn into_stream(self) -> Result<TcpStream, DialogueError> {
+    pub fn into_stream(self) -> Result<S, DialogueError> {
         if self.buf.is_empty() {
             Ok(self.stream)
         } else {

@@ -11,6 +11,8 @@ mod smtp;
 use std::fmt;
 use std::net::{TcpStream, ToSocketAddrs};
 
+use crate::probe::wire::Wire;
+
 pub use lines::Lines;
 
 use super::deadline::Deadline;
@@ -76,11 +78,16 @@ impl fmt::Display for DialogueError {
 pub fn open(target: &Target, opts: &ScanOptions, deadline: Deadline) -> Result<TcpStream, DialogueError> {
     let stream = connect(target, deadline)?;
     let _ = stream.set_nodelay(true);
-    match target.starttls {
+    run(stream, target.starttls, &opts.ehlo, deadline)
+}
+
+/// Runs the plaintext dialogue up to the go-ahead for TLS on any wire.
+pub fn run<S: Wire>(stream: S, starttls: Starttls, ehlo: &str, deadline: Deadline) -> Result<S, DialogueError> {
+    match starttls {
         Starttls::None => Ok(stream),
         Starttls::Smtp => smtp::ExpectBanner::new(Lines::new(stream, deadline))
             .read_banner()?
-            .ehlo(&opts.ehlo)?
+            .ehlo(ehlo)?
             .starttls()?
             .into_stream(),
         Starttls::Imap => imap::ExpectGreeting::new(Lines::new(stream, deadline))

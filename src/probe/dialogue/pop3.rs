@@ -4,11 +4,12 @@ use std::net::TcpStream;
 
 use super::lines::{Lines, MAX_LINES};
 use super::DialogueError;
+use crate::probe::wire::Wire;
 
-pub struct ExpectGreeting(Lines);
-pub struct ExpectCapa(Lines);
-pub struct ExpectReady(Lines);
-pub struct Ready(Lines);
+pub struct ExpectGreeting<S: Wire = TcpStream>(Lines<S>);
+pub struct ExpectCapa<S: Wire = TcpStream>(Lines<S>);
+pub struct ExpectReady<S: Wire = TcpStream>(Lines<S>);
+pub struct Ready<S: Wire = TcpStream>(Lines<S>);
 
 fn status(line: String, waiting_for: &'static str) -> Result<String, DialogueError> {
     if line.starts_with("+OK") {
@@ -23,12 +24,12 @@ fn status(line: String, waiting_for: &'static str) -> Result<String, DialogueErr
     }
 }
 
-impl ExpectGreeting {
-    pub fn new(lines: Lines) -> Self {
+impl<S: Wire> ExpectGreeting<S> {
+    pub fn new(lines: Lines<S>) -> Self {
         ExpectGreeting(lines)
     }
 
-    pub fn read_greeting(mut self) -> Result<ExpectCapa, DialogueError> {
+    pub fn read_greeting(mut self) -> Result<ExpectCapa<S>, DialogueError> {
         let line = self.0.line("the POP3 greeting")?;
         match status(line, "the POP3 greeting") {
             Ok(_) => Ok(ExpectCapa(self.0)),
@@ -39,8 +40,8 @@ impl ExpectGreeting {
     }
 }
 
-impl ExpectCapa {
-    pub fn capa(mut self) -> Result<ExpectReady, DialogueError> {
+impl<S: Wire> ExpectCapa<S> {
+    pub fn capa(mut self) -> Result<ExpectReady<S>, DialogueError> {
         self.0.send("CAPA", "the CAPA reply")?;
         let first = self.0.line("the CAPA reply")?;
         if first.starts_with("-ERR") {
@@ -67,8 +68,8 @@ impl ExpectCapa {
     }
 }
 
-impl ExpectReady {
-    pub fn stls(mut self) -> Result<Ready, DialogueError> {
+impl<S: Wire> ExpectReady<S> {
+    pub fn stls(mut self) -> Result<Ready<S>, DialogueError> {
         self.0.send("STLS", "the STLS reply")?;
         let line = self.0.line("the STLS reply")?;
         match status(line, "the STLS reply") {
@@ -79,8 +80,8 @@ impl ExpectReady {
     }
 }
 
-impl Ready {
-    pub fn into_stream(self) -> Result<TcpStream, DialogueError> {
+impl<S: Wire> Ready<S> {
+    pub fn into_stream(self) -> Result<S, DialogueError> {
         self.0.into_stream()
     }
 }

@@ -6,6 +6,7 @@ use std::net::TcpStream;
 
 use super::lines::{Lines, MAX_LINES};
 use super::DialogueError;
+use crate::probe::wire::Wire;
 
 /// One SMTP reply: the code and its text lines.
 #[derive(Debug)]
@@ -20,7 +21,7 @@ impl Reply {
     }
 }
 
-fn read_reply(lines: &mut Lines, waiting_for: &'static str) -> Result<Reply, DialogueError> {
+fn read_reply<S: Wire>(lines: &mut Lines<S>, waiting_for: &'static str) -> Result<Reply, DialogueError> {
     let mut code = None;
     let mut texts = Vec::new();
     for _ in 0..MAX_LINES {
@@ -62,17 +63,17 @@ fn refusal(reply: &Reply) -> DialogueError {
     }
 }
 
-pub struct ExpectBanner(Lines);
-pub struct ExpectEhlo(Lines);
-pub struct ExpectReady(Lines);
-pub struct Ready(Lines);
+pub struct ExpectBanner<S: Wire = TcpStream>(Lines<S>);
+pub struct ExpectEhlo<S: Wire = TcpStream>(Lines<S>);
+pub struct ExpectReady<S: Wire = TcpStream>(Lines<S>);
+pub struct Ready<S: Wire = TcpStream>(Lines<S>);
 
-impl ExpectBanner {
-    pub fn new(lines: Lines) -> Self {
+impl<S: Wire> ExpectBanner<S> {
+    pub fn new(lines: Lines<S>) -> Self {
         ExpectBanner(lines)
     }
 
-    pub fn read_banner(mut self) -> Result<ExpectEhlo, DialogueError> {
+    pub fn read_banner(mut self) -> Result<ExpectEhlo<S>, DialogueError> {
         let reply = read_reply(&mut self.0, "the SMTP banner")?;
         if reply.code != 220 {
             return Err(refusal(&reply));
@@ -81,9 +82,9 @@ impl ExpectBanner {
     }
 }
 
-impl ExpectEhlo {
+impl<S: Wire> ExpectEhlo<S> {
     /// Sends EHLO and checks that STARTTLS is among the extensions.
-    pub fn ehlo(mut self, name: &str) -> Result<ExpectReady, DialogueError> {
+    pub fn ehlo(mut self, name: &str) -> Result<ExpectReady<S>, DialogueError> {
         self.0.send(&format!("EHLO {name}"), "the EHLO reply")?;
         let reply = read_reply(&mut self.0, "the EHLO reply")?;
         if reply.code != 250 {
@@ -105,8 +106,8 @@ impl ExpectEhlo {
     }
 }
 
-impl ExpectReady {
-    pub fn starttls(mut self) -> Result<Ready, DialogueError> {
+impl<S: Wire> ExpectReady<S> {
+    pub fn starttls(mut self) -> Result<Ready<S>, DialogueError> {
         self.0.send("STARTTLS", "the STARTTLS reply")?;
         let reply = read_reply(&mut self.0, "the STARTTLS reply")?;
         match reply.code {
@@ -117,8 +118,8 @@ impl ExpectReady {
     }
 }
 
-impl Ready {
-    pub fn into_stream(self) -> Result<TcpStream, DialogueError> {
+impl<S: Wire> Ready<S> {
+    pub fn into_stream(self) -> Result<S, DialogueError> {
         self.0.into_stream()
     }
 }

@@ -1,0 +1,22 @@
+//! dovecot.conf, Exim, sendmail.mc and smtpd.conf: whatever parses must print
+//! back byte for byte.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mailtls::edit::dovecot_conf::DovecotConf;
+use mailtls::edit::exim_conf::EximConf;
+use mailtls::edit::sendmail_mc::McFile;
+use mailtls::edit::smtpd_conf::SmtpdConf;
+
+fuzz_target!(|text: &str| {
+    if let Ok(mut conf) = DovecotConf::parse(text) {
+        assert_eq!(conf.to_string(), text);
+        conf.set("ssl_min_protocol", "TLSv1.2", "# mailtls");
+        DovecotConf::parse(&conf.to_string()).expect("an edited dovecot.conf parses");
+    }
+    if let Ok(conf) = EximConf::parse(text) {
+        assert_eq!(conf.to_string(), text);
+    }
+    assert_eq!(McFile::parse(text).to_string(), text);
+    assert_eq!(SmtpdConf::parse(text).to_string(), text);
+});
