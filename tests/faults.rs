@@ -318,3 +318,26 @@ fn hostile_config_files_are_refused_with_a_line_number_and_nothing_changes() {
     let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key).code(1);
     assert!(one_line(&ran.stderr).contains("too large"), "{}", ran.stderr);
 }
+
+#[test]
+fn a_missing_server_binary_is_named_and_nothing_changes() {
+    // Exim is only unpacked for the tests (/opt/mailtls-test), never on PATH: its checker is "missing".
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("exim.conf");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/exim-upstream/exim.conf"),
+        &config,
+    )
+    .unwrap();
+    let (cert, key) = self_signed(root.path(), "exim", KeyKind::Rsa2048);
+    let before = std::fs::read(&config).unwrap();
+    let ran = Mailtls::new(&root.path().join("state"))
+        .args(["-y", "apply", "--no-reload", "--mta", "exim", "--config"])
+        .args([&config])
+        .arg_pair("--cert", &cert)
+        .arg_pair("--key", &key)
+        .run()
+        .code(1);
+    assert!(one_line(&ran.stderr).contains("not found"), "{}", ran.stderr);
+    assert_eq!(std::fs::read(&config).unwrap(), before);
+}

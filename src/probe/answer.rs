@@ -88,6 +88,9 @@ pub enum Depth {
     Flight,
 }
 
+/// No real handshake message (a certificate chain included) is near this.
+const MAX_HANDSHAKE: usize = 1 << 17;
+
 /// Reads the server's answer to a TLS ClientHello.
 pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result<Answer, AnswerError> {
     let mut rx = RecordReader {
@@ -127,6 +130,11 @@ pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result
             let (Some(kind), Some(len)) = (r.u8(), r.u24()) else {
                 break;
             };
+            if len > MAX_HANDSHAKE {
+                return Err(AnswerError::Garbage(format!(
+                    "a handshake message claiming {len} bytes"
+                )));
+            }
             let Some(body) = r.take(len) else { break };
             let consumed = 4 + len;
             match (&mut hello, kind) {
@@ -159,7 +167,7 @@ pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result
             }
             handshake.drain(..consumed);
         }
-        if handshake.len() > 1 << 17 {
+        if handshake.len() > MAX_HANDSHAKE {
             return Err(AnswerError::Garbage("handshake message too long".into()));
         }
     }

@@ -57,4 +57,31 @@ mod tests {
         }
         assert!(dialogue::run(Replay(b"220-x\r\n"), Starttls::Smtp, "me", deadline()).is_err());
     }
+
+    #[test]
+    fn an_endless_banner_stops_at_the_line_limit() {
+        let banner = vec![b'2'; 8 << 20];
+        let err = dialogue::run(Replay(&banner), Starttls::Smtp, "me", deadline()).unwrap_err();
+        assert!(err.to_string().contains("a line over"), "{err}");
+    }
+
+    #[test]
+    fn an_endless_multi_line_reply_stops_at_the_reply_limit() {
+        let reply = b"220-mx\r\n".repeat(100_000);
+        let err = dialogue::run(Replay(&reply), Starttls::Smtp, "me", deadline()).unwrap_err();
+        assert!(err.to_string().contains("more than"), "{err}");
+    }
+
+    #[test]
+    fn impossible_lengths_are_garbage() {
+        // A handshake record that claims 64 KiB, and a ServerHello that claims more than its record.
+        let short = answer::read(
+            &mut Replay(b"\x16\x03\x03\x00\x06\x02\xff\xff\xff\x03\x03"),
+            deadline(),
+            Depth::Hello,
+        );
+        assert!(short.is_err(), "{short:?}");
+        let err = answer::read(&mut Replay(b"\x16\x03\x03\xff\xff\x02"), deadline(), Depth::Hello);
+        assert!(matches!(err, Err(answer::AnswerError::Garbage(_))), "{err:?}");
+    }
 }

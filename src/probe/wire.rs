@@ -19,6 +19,7 @@ impl Wire for TcpStream {
 }
 
 /// A recorded server: reads give its bytes, then end of stream; writes vanish.
+#[derive(Debug)]
 pub struct Replay<'a>(pub &'a [u8]);
 
 impl Read for Replay<'_> {
