@@ -6,7 +6,6 @@ use std::time::Duration;
 use crate::mta::{Listener, ListenerTls};
 use crate::probe::{self, ScanOptions, Starttls, Target, TargetReport};
 use crate::profile::Profile;
-use crate::tls::Protocol;
 
 fn target(listener: &Listener) -> Target {
     let starttls = match (listener.tls, listener.protocol.as_str()) {
@@ -69,49 +68,29 @@ pub fn against_profile(
 
 /// The problems a scan shows against the profile; empty when it complies.
 fn judge(report: &TargetReport, profile: &Profile, expected_cert_sha256: Option<&str>) -> Vec<String> {
-    if let Some(error) = &report.error {
-        return vec![format!("probe failed: {error}")];
-    }
-    if report.starttls != Starttls::None && !report.starttls_offered {
-        return vec!["STARTTLS is not offered".into()];
-    }
-    if report.starttls != Starttls::None && report.protocols.values().all(|r| !r.accepted) {
+    if report.error.is_none() && report.starttls_offered && report.protocols.values().all(|r| !r.accepted) {
         return vec!["STARTTLS is offered but every TLS handshake fails".into()];
     }
-    let mut problems = Vec::new();
-    for protocol in Protocol::ALL {
-        let accepted = report.protocols.get(&protocol).is_some_and(|r| r.accepted);
-        let wanted = profile.allows(protocol);
-        // SSLv2/SSLv3 are never wanted; a server may lack TLS 1.3 support only if the profile's minimum is below it.
-        if accepted && !wanted {
-            problems.push(format!("{protocol} is accepted"));
-        } else if !accepted && wanted {
-            problems.push(format!("{protocol} is refused"));
-        }
+    let mut problems: Vec<String> = probe::judge(report, profile).into_iter().map(|f| f.message).collect();
+    if !problems.is_empty() {
+        return problems;
     }
-    if let Some(tls12) = report.protocols.get(&Protocol::TlsV1_2) {
-        let extra: Vec<String> = tls12
-            .cipher_suites
-            .iter()
-            .filter(|s| !profile.tls12_ciphers.contains(s))
-            .map(|s| s.to_string())
-            .collect();
-        if !extra.is_empty() {
-            problems.push(format!(
-                "TLS 1.2 suites outside the profile are accepted: {}",
-                extra.join(", ")
-            ));
-        }
-    }
-    if let (Some(expected), Some(cert)) = (expected_cert_sha256, &report.certificate) {
-        if cert.sha256 != expected {
-            problems.push(format!(
-                "the served certificate (sha256 {}) is not the configured one ({expected})",
-                cert.sha256
-            ));
-        }
-    } else if expected_cert_sha256.is_some() {
-        problems.push("no certificate could be read from the server".into());
+    // The served certificate is the configured one (rsa+ecdsa servers serve two).
+    let served: Vec<&str> = report
+        .certificate
+        .iter()
+        .chain(&report.other_certificates)
+        .map(|c| c.sha256.as_str())
+        .collect();
+    match expected_cert_sha256 {
+        Some(expected) if served.is_empty() => problems.push(format!(
+            "no certificate could be read from the server (expected sha256 {expected})"
+        )),
+        Some(expected) if !served.contains(&expected) => problems.push(format!(
+            "the served certificate (sha256 {}) is not the configured one ({expected})",
+            served.join(", ")
+        )),
+        _ => {}
     }
     problems
 }

@@ -122,8 +122,20 @@ fn a_failed_verification_fails_the_task_with_mailtls_message() {
     let pf = Postfix::new();
     pf.start();
     let originals = snapshot(&pf.config_dir);
-    // A reload command that does not reload: the server keeps TLS 1.0 and verification fails.
-    let failed = run_module(&pf, "reload_command=true", false);
+    // A "reload" that puts the stock main.cf back first: the server does not serve the profile.
+    let stock = pf.root.path().join("main.cf.stock");
+    std::fs::copy(pf.config_dir.join("main.cf"), &stock).unwrap();
+    let sabotage = pf.root.path().join("sabotage.sh");
+    std::fs::write(
+        &sabotage,
+        format!(
+            "cp {} {d}/main.cf\npostfix -c {d} reload\n",
+            stock.display(),
+            d = pf.config_dir.display()
+        ),
+    )
+    .unwrap();
+    let failed = run_module(&pf, &format!("reload_command='sh {}'", sabotage.display()), false);
     assert_eq!(failed["status"], "FAILED!", "{}", failed["msg"]);
     assert_eq!(failed["rolled_back"], true, "{}", failed["msg"]);
     assert!(

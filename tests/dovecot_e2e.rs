@@ -122,8 +122,16 @@ fn postfix_and_dovecot_in_one_run_and_one_failure_rolls_back_both() {
     let before_pf = snapshot(&pf.config_dir);
     let before_dc = snapshot(dc.root.path());
 
-    // Reload only Dovecot: Postfix keeps serving TLS 1.0, so its verification fails and both roll back.
-    let reload_dovecot = format!("doveadm -c {} reload", dc.config.display());
+    // Postfix's "reload" puts its stock main.cf back, so Postfix fails verification while
+    // Dovecot passes; both must be rolled back.
+    let stock = pf.root.path().join("main.cf.stock");
+    std::fs::copy(pf.config_dir.join("main.cf"), &stock).unwrap();
+    let reload_dovecot = format!(
+        "cp {stock} {p}/main.cf && postfix -c {p} reload && doveadm -c {d} reload",
+        stock = stock.display(),
+        p = pf.config_dir.display(),
+        d = dc.config.display()
+    );
     let ran = Mailtls::new(&state)
         .args(["--json", "-y", "apply", "--reload-command", &reload_dovecot, "--config"])
         .args([&pf.config_dir])

@@ -95,9 +95,17 @@ fn failed_verification_rolls_back_by_itself_and_exits_3() {
     pf.start();
     let state = pf.root.path().join("state");
     let originals = snapshot(&pf.config_dir);
-    // A reload command that does not reload: the live server keeps TLS 1.0, so verification must fail.
+    // A "reload" that puts the stock main.cf back before reloading: the live server does not
+    // serve what the profile says, so verification must fail and the originals come back.
+    let stock = pf.root.path().join("main.cf.stock");
+    std::fs::copy(pf.config_dir.join("main.cf"), &stock).unwrap();
+    let sabotage = format!(
+        "cp {} {d}/main.cf && postfix -c {d} reload",
+        stock.display(),
+        d = pf.config_dir.display()
+    );
     let ran = Mailtls::new(&state)
-        .args(["--json", "-y", "apply", "--reload-command", "true", "--config"])
+        .args(["--json", "-y", "apply", "--reload-command", &sabotage, "--config"])
         .args([&pf.config_dir])
         .run()
         .code(3);
