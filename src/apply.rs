@@ -50,7 +50,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     }
     show(&host, out);
     if options.check {
-        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": host.changed_paths(), "settings": host.settings(), "verified": null, "diff": host.diff(false), "servers": host.servers_json()}));
+        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": host.changed_paths(), "settings": host.settings(), "verified": null, "diff": host.diff(false), "file_diffs": host.file_diffs(), "servers": host.servers_json()}));
         return Ok(exit::CHANGES_PENDING);
     }
     let journal = journal.expect("opened unless --check");
@@ -104,6 +104,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         "verified": verified,
         "warnings": host.warnings(),
         "diff": host.diff(false),
+        "file_diffs": host.file_diffs(),
         "servers": host.servers_json(),
     }));
     Ok(exit::OK)
