@@ -71,9 +71,11 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         manifest.id
     ));
 
+    out.progress("Reloading…");
     let reloaded = !options.no_reload && reload(&servers, &mut manifest, out)?;
     crashpoint("reloaded");
     let verified = if reloaded && !options.no_verify {
+        out.progress("Verifying with the probe…");
         let mut summaries = Vec::new();
         for (server, plan) in servers.iter().zip(&host.plans) {
             if !server.running() {
@@ -95,6 +97,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     };
     manifest.in_progress = false;
     manifest.save()?;
+    out.progress_done();
     out.result(&json!({
         "changed": true,
         "backup_id": manifest.id,
@@ -292,6 +295,7 @@ fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<b
 /// Verification or a reload failed: restore the originals, reload every server, and say so.
 fn undo(manifest: &Manifest, failure: &str, out: &Output) -> Error {
     out.warn(&format!("{failure}; rolling back"));
+    out.progress("Rolling back…");
     let mut manifest = manifest.clone();
     let result = rollback::restore(&manifest).and_then(|()| manifest.services.iter().try_for_each(|s| s.reload.run()));
     match result {
