@@ -50,7 +50,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     }
     show(&host, out);
     if options.check {
-        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": host.changed_paths(), "settings": host.settings(), "verified": null, "diff": host.diff(false), "servers": host.servers_json()}));
+        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": host.changed_paths(), "settings": host.settings(), "verified": null, "diff": host.diff(false), "file_diffs": host.file_diffs(), "servers": host.servers_json()}));
         return Ok(exit::CHANGES_PENDING);
     }
     let journal = journal.expect("opened unless --check");
@@ -71,6 +71,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         manifest.id
     ));
 
+    out.progress("Reloading…");
     let reloaded = if options.no_reload {
         Vec::new()
     } else {
@@ -78,6 +79,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     };
     crashpoint("reloaded");
     let verified = if !reloaded.is_empty() && !options.no_verify {
+        out.progress("Verifying with the probe…");
         let mut summaries = Vec::new();
         for (server, plan) in servers.iter().zip(&host.plans) {
             if !reloaded.contains(&server.instance()) {
@@ -107,6 +109,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     };
     manifest.in_progress = false;
     manifest.save()?;
+    out.progress_done();
     out.result(&json!({
         "changed": true,
         "backup_id": manifest.id,
@@ -116,6 +119,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         "verified": verified,
         "warnings": host.warnings(),
         "diff": host.diff(false),
+        "file_diffs": host.file_diffs(),
         "servers": host.servers_json(),
     }));
     Ok(exit::OK)
@@ -303,6 +307,7 @@ fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<V
 /// Verification or a reload failed: restore the originals, reload every server, and say so.
 fn undo(manifest: &Manifest, failure: &str, out: &Output) -> Error {
     out.warn(&format!("{failure}; rolling back"));
+    out.progress("Rolling back…");
     let mut manifest = manifest.clone();
     if let Err(e) = rollback::restore(&manifest) {
         manifest.note = Some(format!("automatic rollback failed: {e}"));

@@ -12,7 +12,7 @@ use crate::mta::MtaKind;
     name = "mailtls",
     version,
     about = "Harden the TLS of a mail server in place, and prove the result",
-    after_help = "Examples:\n  mailtls detect\n  mailtls plan --profile modern\n  mailtls apply --yes --json --cert /etc/ssl/mail.pem --key /etc/ssl/private/mail.key\n  mailtls rollback\n\nExit codes: 0 done or nothing to do, 1 error (nothing changed), 2 plan: changes pending, 3 verification failed and the change was rolled back (probe: a target does not comply)."
+    after_help = "Examples:\n  mailtls                (at a terminal: guided, from findings to a before/after table)\n  mailtls detect\n  mailtls plan --profile modern\n  mailtls apply --yes --json --cert /etc/ssl/mail.pem --key /etc/ssl/private/mail.key\n  mailtls rollback\n\nExit codes: 0 done or nothing to do, 1 error (nothing changed), 2 plan: changes pending, 3 verification failed and the change was rolled back (probe: a target does not comply)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -63,6 +63,7 @@ pub enum Command {
     /// Print the diff `apply` would make. Exit 0: nothing to change, 2: changes pending.
     Plan(TargetArgs),
     /// Back up, change, reload and verify; roll back by itself if verification fails.
+    /// At a terminal without --yes it guides you: findings, profile, certificate, diff, before/after.
     Apply(ApplyArgs),
     /// Restore the latest (or the named) backup set, reload and verify.
     Rollback(RollbackArgs),
@@ -85,7 +86,7 @@ pub enum Command {
 }
 
 /// Which server to harden, and how.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct TargetArgs {
     /// The mail server (default: the one installed).
     #[arg(long, value_enum)]
@@ -94,9 +95,10 @@ pub struct TargetArgs {
     /// Dovecot: its dovecot.conf). Repeat it to cover several servers in one run.
     #[arg(long, value_name = "PATH")]
     pub config: Vec<PathBuf>,
-    /// A bundled profile (intermediate, modern) or a .toml file.
-    #[arg(long, value_name = "NAME|FILE", default_value = crate::profile::DEFAULT)]
-    pub profile: String,
+    /// A bundled profile (intermediate, modern) or a .toml file [default: intermediate;
+    /// at a terminal without --yes, `apply` asks].
+    #[arg(long, value_name = "NAME|FILE")]
+    pub profile: Option<String>,
     /// A new certificate (PEM, leaf first) for the server to use.
     #[arg(long, value_name = "PEM", requires = "key")]
     pub cert: Option<PathBuf>,
@@ -105,7 +107,7 @@ pub struct TargetArgs {
     pub key: Option<PathBuf>,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct ApplyArgs {
     #[command(flatten)]
     pub target: TargetArgs,

@@ -13,32 +13,14 @@ use crate::resolve::Resolved;
 pub fn detect(out: &Output) -> Result<u8> {
     let found = mta::detect_all();
     if found.is_empty() {
-        out.say("No supported mail server found (looked for: Postfix, Exim).");
+        out.say("No supported mail server found (looked for: Postfix, Exim, Sendmail, OpenSMTPD, Dovecot).");
     }
     let mut servers = Vec::new();
     let mut errors = Vec::new();
     for result in found {
         match result {
             Ok(d) => {
-                out.say(&format!(
-                    "{} {} ({}), config {}",
-                    d.mta.name(),
-                    d.version.as_deref().unwrap_or("(version unknown)"),
-                    d.tls_library.as_deref().unwrap_or("TLS library unknown"),
-                    d.config.display()
-                ));
-                for l in &d.listeners {
-                    out.say(&format!(
-                        "  listener {} -> {}:{} ({:?})",
-                        l.service, l.host, l.port, l.tls
-                    ));
-                }
-                for (name, value) in &d.tls_settings {
-                    out.say(&format!("  {name} = {value}"));
-                }
-                for w in &d.weaknesses {
-                    out.say(&format!("  {}", out.paint(&format!("weak: {w}"), "33")));
-                }
+                show_detected(&d, out);
                 servers.push(d);
             }
             Err(e) => {
@@ -49,6 +31,29 @@ pub fn detect(out: &Output) -> Result<u8> {
     }
     out.result(&json!({"servers": servers, "errors": errors}));
     Ok(if errors.is_empty() { exit::OK } else { exit::ERROR })
+}
+
+/// One server as `detect` (and the guided flow) shows it: version, listeners, TLS settings, weaknesses.
+pub fn show_detected(d: &mta::Detected, out: &Output) {
+    out.say(&format!(
+        "{} {} ({}), config {}",
+        d.mta.name(),
+        d.version.as_deref().unwrap_or("(version unknown)"),
+        d.tls_library.as_deref().unwrap_or("TLS library unknown"),
+        d.config.display()
+    ));
+    for l in &d.listeners {
+        out.say(&format!(
+            "  listener {} -> {}:{} ({:?})",
+            l.service, l.host, l.port, l.tls
+        ));
+    }
+    for (name, value) in &d.tls_settings {
+        out.say(&format!("  {name} = {value}"));
+    }
+    for w in &d.weaknesses {
+        out.say(&format!("  {}", out.paint(&format!("weak: {w}"), "33")));
+    }
 }
 
 pub fn plan(resolved: Resolved, out: &Output) -> Result<u8> {
@@ -70,6 +75,7 @@ pub fn plan(resolved: Resolved, out: &Output) -> Result<u8> {
         "settings": host.settings(),
         "warnings": host.warnings(),
         "diff": host.diff(false),
+        "file_diffs": host.file_diffs(),
     }));
     Ok(if host.is_noop() {
         exit::OK
@@ -185,10 +191,36 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
             out.say(&format!("    {option} = {value}"));
         }
     }
+    let sendmail = mta::sendmail::settings_for(&profile);
+    let opensmtpd = mta::opensmtpd::settings_for(&profile);
+    let (dovecot_2_3, dovecot_2_4) = (
+        mta::dovecot::settings_for(&profile, false),
+        mta::dovecot::settings_for(&profile, true),
+    );
+    for (heading, settings) in [
+        (
+            "Sendmail (sendmail.mc or Debian's starttls.m4; sendmail.cf is regenerated):",
+            &sendmail,
+        ),
+        ("OpenSMTPD 7.x (each TLS `listen on` line):", &opensmtpd),
+        (
+            "Dovecot 2.3 (local.conf on Debian, else where each is set):",
+            &dovecot_2_3,
+        ),
+        ("Dovecot 2.4 (renamed settings):", &dovecot_2_4),
+    ] {
+        out.say(&format!("  {heading}"));
+        for (option, value) in settings {
+            out.say(&format!("    {option} = {value}"));
+        }
+    }
     out.result(&json!({
         "profile": profile,
         "postfix": mta::postfix::settings_for(&profile),
         "exim": {"gnutls": exim_gnutls, "openssl": exim_openssl},
+        "sendmail": sendmail,
+        "opensmtpd": opensmtpd,
+        "dovecot": {"2.3": dovecot_2_3, "2.4": dovecot_2_4},
         "toml": source,
     }));
     Ok(exit::OK)

@@ -3,6 +3,7 @@
 //! Table of contents:
 //! - `cli`, `resolve`: the command line, parsed then resolved.
 //! - `commands`, `apply`, `rollback`: what each subcommand does.
+//! - `guided`, `table`: the guided flow at a terminal and its before/after table.
 //! - `mta`: one backend per mail server (detect, plan, validate, reload).
 //! - `edit`: layout-preserving config formats (no I/O).
 //! - `plan`: the data a change is, before it is made.
@@ -18,6 +19,7 @@ pub mod commands;
 pub mod edit;
 pub mod error;
 pub mod fsutil;
+pub mod guided;
 pub mod journal;
 pub mod mta;
 pub mod output;
@@ -27,6 +29,7 @@ pub mod profile;
 pub mod recover;
 pub mod resolve;
 pub mod rollback;
+pub mod table;
 pub mod tls;
 pub mod verify;
 
@@ -48,7 +51,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let out = Output::new(&cli.global);
-    match dispatch(cli, &out) {
+    let result = dispatch(cli, &out);
+    out.progress_done();
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{}", out.paint(&format!("mailtls: {e}"), "31"));
@@ -63,9 +68,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     let global = &cli.global;
     mta::set_reload_timeout(std::time::Duration::from_secs(global.reload_timeout));
-    match cli.command.unwrap_or(Command::Detect) {
+    let command = match cli.command {
+        Some(command) => command,
+        // Someone at a terminal typed just `mailtls`: guide them; scripts get `detect`.
+        None if guided::at_terminal() && !global.json => {
+            return guided::run(&cli::ApplyArgs::default(), global, out);
+        }
+        None => Command::Detect,
+    };
+    match command {
         Command::Detect => commands::detect(out),
         Command::Plan(target) => commands::plan(resolve::target(&target, None)?, out),
+        Command::Apply(args) if guided::wanted(global, &args) => guided::run(&args, global, out),
         Command::Apply(args) => {
             let resolved = resolve::target(&args.target, args.reload_command.as_deref())?;
             let options = apply::ApplyOptions {

@@ -1,8 +1,11 @@
 //! Where output goes: with `--json`, one JSON document on stdout and human
 //! text on stderr; without, human text on stdout. Color only on a terminal
-//! (or `--color always`), never when NO_COLOR is set.
+//! (or `--color always`), never when NO_COLOR is set. A spinner on stderr
+//! (a terminal only) shows progress; text said meanwhile prints above it.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::cli::{ColorChoice, Global};
 
@@ -10,6 +13,7 @@ pub struct Output {
     pub json: bool,
     pub color: bool,
     pub verbose: u8,
+    spinner: Mutex<Option<indicatif::ProgressBar>>,
 }
 
 impl Output {
@@ -28,21 +32,54 @@ impl Output {
             json: global.json,
             color,
             verbose: global.verbose,
+            spinner: Mutex::new(None),
         }
     }
 
     /// Human text: stdout, or stderr when stdout carries JSON.
     pub fn say(&self, text: &str) {
-        if self.json {
-            let _ = writeln!(std::io::stderr(), "{text}");
-        } else {
-            let _ = writeln!(std::io::stdout(), "{text}");
-        }
+        self.above_spinner(|| {
+            if self.json {
+                let _ = writeln!(std::io::stderr(), "{text}");
+            } else {
+                let _ = writeln!(std::io::stdout(), "{text}");
+            }
+        });
     }
 
     /// Warnings always go to stderr.
     pub fn warn(&self, text: &str) {
-        let _ = writeln!(std::io::stderr(), "{}", self.paint(&format!("warning: {text}"), "33"));
+        self.above_spinner(|| {
+            let _ = writeln!(std::io::stderr(), "{}", self.paint(&format!("warning: {text}"), "33"));
+        });
+    }
+
+    /// Shows (or relabels) the spinner: "Reloading postfix…". Nothing when stderr is not a terminal.
+    pub fn progress(&self, message: &str) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let mut spinner = self.spinner.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = spinner.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        bar.set_message(message.to_string());
+    }
+
+    /// Removes the spinner, if one is shown.
+    pub fn progress_done(&self) {
+        if let Some(bar) = self.spinner.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn above_spinner(&self, print: impl FnOnce()) {
+        match &*self.spinner.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
     }
 
     /// The JSON result, when `--json` was given.

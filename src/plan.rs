@@ -151,6 +151,14 @@ impl HostPlan {
         self.plans.iter().map(|p| p.diff(color)).collect()
     }
 
+    /// Every changed file's whole text before and after, for `--json`
+    /// (Ansible's diff mode shows these; a created file's `before` is empty).
+    pub fn file_diffs(&self) -> serde_json::Value {
+        self.changed_files()
+            .map(|c| serde_json::json!({"path": c.path, "created": c.created, "before": c.before, "after": c.after}))
+            .collect()
+    }
+
     /// "postfix at /etc/postfix, dovecot at /etc/dovecot".
     pub fn describe(&self) -> String {
         let servers: Vec<String> = self

@@ -14,7 +14,7 @@ pub struct Resolved {
 }
 
 pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolved> {
-    let profile = Profile::load(&args.profile)?;
+    let profile = Profile::load(args.profile.as_deref().unwrap_or(crate::profile::DEFAULT))?;
     let paths = [("--cert", args.cert.as_ref()), ("--key", args.key.as_ref())]
         .into_iter()
         .filter_map(|(o, p)| p.map(|p| (o, p)))

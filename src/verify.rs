@@ -21,7 +21,8 @@ fn target(listener: &Listener) -> Target {
     }
 }
 
-fn scan(listener: &Listener) -> TargetReport {
+/// Scans one listener over loopback, as verification does.
+pub fn scan(listener: &Listener) -> TargetReport {
     let options = ScanOptions {
         timeout: Duration::from_secs(10),
         ..ScanOptions::default()

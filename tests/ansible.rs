@@ -96,6 +96,14 @@ fn first_run_changes_second_is_ok_check_mode_writes_nothing() {
             .contains("+smtpd_tls_protocols = >=TLSv1.2"),
         "{checked}"
     );
+    let main_cf = pf.config_dir.join("main.cf");
+    assert!(
+        checked["diff_text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--- before: {}", main_cf.display())),
+        "diff mode returns main.cf before and after: {checked}"
+    );
     assert_eq!(snapshot(&pf.config_dir), originals, "check mode wrote nothing");
 
     let first = run_module(&pf, "", false);

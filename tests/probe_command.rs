@@ -121,3 +121,48 @@ fn one_bad_target_never_stops_the_others_and_exit_codes_follow_the_verdicts() {
     assert_eq!(reports[0].compliant, Some(true), "{}", reports[0].render());
     assert_eq!(exit_code(&reports), 0);
 }
+
+#[test]
+fn a_fleet_scan_ends_with_one_summary_line_per_host() {
+    let postfix = Postfix::new();
+    postfix.start();
+    let no_starttls = serve(|mut s, _| {
+        smtp_until_starttls(&mut s, false);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts.txt");
+    let mut file = std::fs::File::create(&hosts).unwrap();
+    writeln!(file, "# the fleet\n127.0.0.1:{}\n127.0.0.1:{no_starttls}", postfix.port).unwrap();
+    let run = |json: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mailtls"));
+        c.args(["probe", "--timeout", "3", "--profile", "intermediate", "--targets-in"])
+            .arg(&hosts);
+        if json {
+            c.arg("--json");
+        }
+        c.output().unwrap()
+    };
+    let human = run(false);
+    assert_eq!(human.status.code(), Some(1), "one target could not be scanned");
+    let text = String::from_utf8_lossy(&human.stdout);
+    let summary = text.split("Summary (2 targets):\n").nth(1).expect(&text);
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(lines.len(), 2, "{summary}");
+    assert!(
+        lines[0].contains(&format!("127.0.0.1:{}", postfix.port))
+            && lines[0].contains("STARTTLS yes")
+            && lines[0].contains("lowest TLSv1.0")
+            && lines[0].contains("DOES NOT COMPLY with intermediate"),
+        "{summary}"
+    );
+    assert!(
+        lines[1].contains("STARTTLS NO") && lines[1].contains("error: STARTTLS not supported"),
+        "{summary}"
+    );
+
+    let doc: serde_json::Value = serde_json::from_slice(&run(true).stdout).unwrap();
+    assert_eq!(doc["summary"][0]["lowest_protocol"], "TLSv1.0");
+    assert_eq!(doc["summary"][0]["compliant"], false);
+    assert_eq!(doc["summary"][1]["starttls_offered"], false);
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 2);
+}

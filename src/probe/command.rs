@@ -187,8 +187,9 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
         }
     }
     let mut out = std::io::stdout().lock();
+    let summaries: Vec<_> = reports.iter().map(TargetReport::summary).collect();
     if json {
-        let doc = serde_json::json!({ "targets": reports });
+        let doc = serde_json::json!({ "targets": reports, "summary": summaries });
         let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::State(format!("cannot write JSON: {e}")))?;
         let _ = writeln!(out, "{text}");
     } else {
@@ -197,6 +198,12 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
                 let _ = writeln!(out);
             }
             let _ = write!(out, "{}", report.render());
+        }
+        if reports.len() > 1 {
+            let _ = writeln!(out, "\nSummary ({} targets):", reports.len());
+            for summary in &summaries {
+                let _ = writeln!(out, "  {}", summary.line(r.profile.as_ref().map(|p| p.name.as_str())));
+            }
         }
     }
     Ok(exit_code(&reports))

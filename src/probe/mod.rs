@@ -35,7 +35,7 @@ use serde::Serialize;
 
 pub use cert::CertificateReport;
 pub use judge::judge;
-pub use report::{Finding, ProtocolReport, Severity, TargetReport};
+pub use report::{Finding, ProtocolReport, Severity, Summary, TargetReport};
 pub use scan::scan;
 pub use target::parse_target;
 

@@ -24,7 +24,9 @@
 //!   "findings": [{"severity": "info|low|medium|high", "id": "protocol-tlsv1.0", "message": "..."}],
 //!   "profile": "intermediate", "compliant": false,   only with --profile
 //!   "connections": 126, "elapsed_ms": 80
-//! }]}
+//! }],
+//! "summary": [{"target", "starttls_offered", "lowest_protocol": "TLSv1.0" or null,
+//!   "compliant": null|bool, "findings": 4, "worst": "medium" or null, "error": null}]}
 //! ```
 //!
 //! Cipher suites carry their IANA names; code points the registry does not
@@ -61,7 +63,8 @@ pub enum Severity {
 }
 
 impl Severity {
-    fn label(self) -> &'static str {
+    /// `info`, `low`, `MEDIUM`, `HIGH`: the upper case ones need action.
+    pub fn label(self) -> &'static str {
         match self {
             Severity::Info => "info",
             Severity::Low => "low",
@@ -234,6 +237,58 @@ impl TargetReport {
             let _ = writeln!(out, "  profile  {p}: {verdict}");
         }
         out
+    }
+}
+
+/// One host's verdict in a line, for the end of a fleet scan (and `--json`'s `summary`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub target: String,
+    pub starttls_offered: bool,
+    /// The oldest protocol version accepted; null when none was.
+    pub lowest_protocol: Option<&'static str>,
+    /// Judged against a profile (`--profile`): whether it complies.
+    pub compliant: Option<bool>,
+    pub findings: usize,
+    /// The most severe finding's severity.
+    pub worst: Option<Severity>,
+    pub error: Option<String>,
+}
+
+impl TargetReport {
+    pub fn summary(&self) -> Summary {
+        Summary {
+            target: self.target.clone(),
+            starttls_offered: self.starttls_offered,
+            lowest_protocol: self.protocols.iter().find(|(_, r)| r.accepted).map(|(p, _)| p.name()),
+            compliant: self.compliant,
+            findings: self.findings.len(),
+            worst: self.findings.iter().map(|f| f.severity).max(),
+            error: self.error.clone(),
+        }
+    }
+}
+
+impl Summary {
+    /// `mx1:25  STARTTLS yes  lowest TLSv1.0  does not comply with intermediate (4 findings, worst MEDIUM)`.
+    pub fn line(&self, profile: Option<&str>) -> String {
+        let starttls = if self.starttls_offered { "yes" } else { "NO" };
+        let lowest = self.lowest_protocol.unwrap_or("-");
+        let findings = match (self.findings, self.worst) {
+            (0, _) | (_, None) => "no findings".to_string(),
+            (1, Some(w)) => format!("1 finding, {}", w.label()),
+            (n, Some(w)) => format!("{n} findings, worst {}", w.label()),
+        };
+        let verdict = match (self.compliant, profile) {
+            (Some(true), Some(p)) => format!("complies with {p}"),
+            (Some(false), Some(p)) => format!("DOES NOT COMPLY with {p} ({findings})"),
+            _ => findings,
+        };
+        let error = self.error.as_ref().map(|e| format!("  error: {e}")).unwrap_or_default();
+        format!(
+            "{:<24} STARTTLS {starttls:<3}  lowest {lowest:<7}  {verdict}{error}",
+            self.target
+        )
     }
 }
 

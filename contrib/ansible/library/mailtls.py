@@ -11,6 +11,7 @@ module: mailtls
 short_description: Harden the TLS of a mail server with mailtls
 description:
   - Runs C(mailtls apply --yes --json) (or C(--check) in check mode) from PATH.
+  - Diff mode returns each changed file's content before and after.
   - Idempotent: a compliant server reports C(changed=false) and is not touched.
   - A failed live verification is rolled back by mailtls and fails the task with its message.
 options:
@@ -92,7 +93,13 @@ def main():
         warnings_from_mailtls=result.get("warnings", []),
         exit_code=rc,
     )
-    if module._diff and result.get("diff"):
+    if module._diff and result.get("file_diffs"):
+        # Ansible renders each file's before/after as its own unified diff.
+        response["diff"] = [
+            dict(before=f["before"], after=f["after"], before_header=f["path"], after_header=f["path"])
+            for f in result["file_diffs"]
+        ]
+    elif module._diff and result.get("diff"):
         response["diff"] = {"prepared": result["diff"]}
     module.exit_json(**response)
 

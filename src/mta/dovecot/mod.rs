@@ -36,6 +36,18 @@ const DEFAULT_CONFIG: &str = "/etc/dovecot/dovecot.conf";
 /// Sections whose settings override the global ones for some connections.
 const OVERRIDING_SECTIONS: [&str; 3] = ["protocol", "local", "remote"];
 
+/// What a profile sets in Dovecot (for `mailtls profiles`): 2.3's names, or 2.4's.
+pub fn settings_for(profile: &crate::profile::Profile, dovecot_2_4: bool) -> Vec<(&'static str, String)> {
+    harden::desired(
+        profile,
+        if dovecot_2_4 {
+            Generation::V2_4
+        } else {
+            Generation::V2_3
+        },
+    )
+}
+
 pub struct Dovecot {
     main: PathBuf,
     version: Option<String>,
