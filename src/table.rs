@@ -56,12 +56,7 @@ fn cells(report: &TargetReport) -> Vec<String> {
         let failed = format!("probe failed: {error}");
         return vec![failed, "-".into(), "-".into(), "-".into(), "-".into()];
     }
-    let accepted: Vec<&str> = report
-        .protocols
-        .iter()
-        .filter(|(_, r)| r.accepted)
-        .map(|(p, _)| p.name())
-        .collect();
+    let accepted: Vec<&str> = report.accepted_names();
     let tls12 = report
         .protocols
         .get(&Protocol::TlsV1_2)

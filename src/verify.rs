@@ -51,12 +51,7 @@ pub fn against_profile(
                 .map(|p| format!("{where_}: {p}")),
         );
         if problems.len() == before {
-            let accepted: Vec<&str> = report
-                .protocols
-                .iter()
-                .filter(|(_, r)| r.accepted)
-                .map(|(p, _)| p.name())
-                .collect();
+            let accepted: Vec<&str> = report.accepted_names();
             summary.push(format!("{where_} accepts {} only", accepted.join(", ")));
         }
     }
@@ -103,12 +98,7 @@ pub fn serves_tls(listeners: &[Listener]) -> Result<String, String> {
     for listener in listeners {
         let report = scan(listener);
         let where_ = format!("{}:{}", listener.host, listener.port);
-        let accepted: Vec<&str> = report
-            .protocols
-            .iter()
-            .filter(|(_, r)| r.accepted)
-            .map(|(p, _)| p.name())
-            .collect();
+        let accepted: Vec<&str> = report.accepted_names();
         match (&report.error, accepted.is_empty()) {
             (Some(e), _) => problems.push(format!("{where_}: probe failed: {e}")),
             (None, true) => problems.push(format!("{where_}: no TLS handshake succeeds")),

@@ -396,6 +396,32 @@ pub fn refuse_new_warnings(checker: &str, live: Vec<String>, staged: Vec<String>
     })
 }
 
+/// Checks the certificate a plan leaves configured (see `cert::check_pair`);
+/// its warnings join the plan's, and its sha256 is what verification expects
+/// the server to serve. A problem with the current certificate says how to replace it.
+pub fn check_certificate(request: &Request, cert: &Path, key: &Path, warnings: &mut Vec<String>) -> Result<String> {
+    let now = time::OffsetDateTime::now_utc();
+    let info = crate::cert::check_pair(cert, key, &request.profile.certificate, now).map_err(|e| {
+        match (&request.cert, e) {
+            (None, Error::Certificate { path, message }) => Error::Certificate {
+                path,
+                message: format!("{message} (give a certificate with --cert and --key)"),
+            },
+            (_, e) => e,
+        }
+    })?;
+    warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert.display())));
+    Ok(info.sha256)
+}
+
+/// What `detect` says of a configured certificate: its warnings, or why it is unusable.
+pub fn certificate_weaknesses(cert: &Path, key: &Path, policy: &crate::profile::CertificatePolicy) -> Vec<String> {
+    match crate::cert::check_pair(cert, key, policy, time::OffsetDateTime::now_utc()) {
+        Ok(info) => info.warnings,
+        Err(e) => vec![e.to_string()],
+    }
+}
+
 /// A program's path for an argv: where it was found, or its bare name.
 pub fn program_path(name: &str) -> String {
     find_program(name)

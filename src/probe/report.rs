@@ -153,6 +153,15 @@ impl TargetReport {
         self.protocols.get(&p).is_some_and(|r| r.accepted)
     }
 
+    /// The names of the protocols accepted, oldest first ("TLSv1.2").
+    pub fn accepted_names(&self) -> Vec<&'static str> {
+        self.protocols
+            .iter()
+            .filter(|(_, r)| r.accepted)
+            .map(|(p, _)| p.name())
+            .collect()
+    }
+
     /// The compact table for people.
     pub fn render(&self) -> String {
         let mut out = String::new();

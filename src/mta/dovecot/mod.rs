@@ -17,14 +17,11 @@ mod tree;
 
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
-
-use crate::cert;
 use crate::edit::dovecot_conf::DovecotConf;
 use crate::error::{Error, Result};
 use crate::mta::{
-    find_program, path_value, program_path, refuse_new_warnings, run_program, service_reload, Detected, ListenerTls,
-    MtaKind, Reload, Request,
+    certificate_weaknesses, check_certificate, find_program, path_value, program_path, refuse_new_warnings,
+    run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 
@@ -137,10 +134,7 @@ impl Dovecot {
             weaknesses.push("ssl = no: IMAP and POP3 offer no TLS at all".into());
         }
         if let Some((cert_path, key_path)) = self.current_cert(&tree, generation) {
-            match cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc()) {
-                Ok(info) => weaknesses.extend(info.warnings),
-                Err(e) => weaknesses.push(e.to_string()),
-            }
+            weaknesses.extend(certificate_weaknesses(&cert_path, &key_path, &profile.certificate));
         }
         Ok(Detected {
             mta: MtaKind::Dovecot,
@@ -286,11 +280,7 @@ impl Dovecot {
 
         let ssl_on = tree.global_value("ssl").as_deref() != Some("no") || desired.iter().any(|(k, _)| *k == "ssl");
         let expected_cert_sha256 = match cert_files {
-            Some((cert_path, key_path)) => {
-                let info = cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc())?;
-                warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert_path.display())));
-                Some(info.sha256)
-            }
+            Some((cert_path, key_path)) => Some(check_certificate(request, &cert_path, &key_path, &mut warnings)?),
             None if ssl_on => {
                 return Err(Error::Config(format!(
                     "Dovecot has no server certificate ({} is empty): give one with --cert and --key",

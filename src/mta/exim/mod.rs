@@ -10,15 +10,15 @@ mod listeners;
 
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
-
 pub use harden::TlsLibrary;
 use layout::{Effective, Layout, Source};
 
-use crate::cert;
 use crate::edit::exim_conf::{EximConf, Kind};
 use crate::error::{Error, Result};
-use crate::mta::{find_program, path_value, read_text, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{
+    check_certificate, find_program, path_value, read_text, run_program, Detected, ListenerTls, MtaKind, Reload,
+    Request,
+};
 use crate::plan::{FileChange, Plan, SettingChange};
 
 /// The comment under which new settings are added.
@@ -332,16 +332,8 @@ impl Exim {
                     .filter(|v| !v.is_empty())
                     .map(PathBuf::from)
                     .unwrap_or_else(|| cert_path.clone());
-                let info = cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc())
-                    .map_err(|e| match (&request.cert, e) {
-                        (None, Error::Certificate { path, message }) => Error::Certificate {
-                            path,
-                            message: format!("{message} (give a certificate with --cert and --key)"),
-                        },
-                        (_, e) => e,
-                    })?;
-                warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert_path.display())));
-                Some(info.sha256)
+                let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+                Some(sha256)
             }
             None => {
                 if listeners.iter().any(|l| l.tls != ListenerTls::None) {

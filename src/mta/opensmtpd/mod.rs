@@ -12,13 +12,10 @@
 
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
-
-use crate::cert;
 use crate::edit::check_one_line;
 use crate::edit::smtpd_conf::{SmtpdConf, Statement};
 use crate::error::{Error, Result};
-use crate::mta::{find_program, Detected, Listener, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{check_certificate, find_program, Detected, Listener, ListenerTls, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
@@ -354,9 +351,8 @@ impl Opensmtpd {
                     self.config.display()
                 )));
             };
-            let info = cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc())?;
-            warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert_path.display())));
-            expected_cert_sha256.get_or_insert(info.sha256);
+            let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+            expected_cert_sha256.get_or_insert(sha256);
         }
         if listeners.is_empty() {
             warnings

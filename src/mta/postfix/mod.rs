@@ -9,15 +9,12 @@ mod protocols;
 
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
-
-use crate::cert;
 use crate::edit::postfix_main::MainCf;
 use crate::edit::postfix_master::MasterCf;
 use crate::error::{Error, Result};
 use crate::mta::{
-    find_program, path_value, program_path, read_text, refuse_new_warnings, run_program, service_reload, Detected,
-    ListenerTls, MtaKind, Reload, Request,
+    certificate_weaknesses, check_certificate, find_program, path_value, program_path, read_text, refuse_new_warnings,
+    run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::tls::Protocol;
@@ -194,10 +191,7 @@ impl Postfix {
             weaknesses.push(format!("{} ({}:{}) does not offer TLS", l.service, l.host, l.port));
         }
         if let Ok(Some((cert_path, key_path))) = self.current_cert(&main) {
-            match cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc()) {
-                Ok(info) => weaknesses.extend(info.warnings),
-                Err(e) => weaknesses.push(e.to_string()),
-            }
+            weaknesses.extend(certificate_weaknesses(&cert_path, &key_path, &profile.certificate));
         }
         Ok(Detected {
             mta: MtaKind::Postfix,
@@ -358,20 +352,15 @@ impl Postfix {
 
         let listeners = listeners::listeners(&main, &master);
         let serves_tls = listeners.iter().any(|l| l.tls != ListenerTls::None);
-        let expected_cert_sha256 = match cert_files {
-            Some((cert_path, key_path)) => {
-                let info = cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc())?;
-                warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert_path.display())));
-                Some(info.sha256)
-            }
-            None if serves_tls => {
-                return Err(Error::Config(
+        let expected_cert_sha256 =
+            match cert_files {
+                Some((cert_path, key_path)) => Some(check_certificate(request, &cert_path, &key_path, &mut warnings)?),
+                None if serves_tls => return Err(Error::Config(
                     "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key"
                         .into(),
-                ))
-            }
-            None => None,
-        };
+                )),
+                None => None,
+            };
 
         Ok(Plan {
             mta: MtaKind::Postfix,

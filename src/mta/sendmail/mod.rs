@@ -22,13 +22,10 @@ mod safety;
 
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
-
-use crate::cert;
 use crate::edit::check_one_line;
 use crate::edit::sendmail_mc::McFile;
 use crate::error::{Error, Result};
-use crate::mta::{Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{check_certificate, Detected, ListenerTls, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan, SettingChange};
 use harden::Place;
 
@@ -318,15 +315,7 @@ impl Sendmail {
         let expected_cert_sha256 = match (option("ServerCertFile"), option("ServerKeyFile")) {
             (Some(cert_value), Some(key_value)) => {
                 let (cert_path, key_path) = (PathBuf::from(&cert_value), PathBuf::from(&key_value));
-                let info = cert::check_pair(&cert_path, &key_path, &profile.certificate, OffsetDateTime::now_utc())
-                    .map_err(|e| match (&request.cert, e) {
-                        (None, Error::Certificate { path, message }) => Error::Certificate {
-                            path,
-                            message: format!("{message} (give a certificate with --cert and --key)"),
-                        },
-                        (_, e) => e,
-                    })?;
-                warnings.extend(info.warnings.iter().map(|w| format!("{}: {w}", cert_path.display())));
+                let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
                 let relaxed = safety::Relaxed::from_option(option("DontBlameSendmail").as_deref());
                 let unsafe_now = safety::problems(&cert_path, &key_path, relaxed);
                 if let Some(first) = unsafe_now.first() {
@@ -339,7 +328,7 @@ impl Sendmail {
                         format!("Sendmail silently does not offer STARTTLS today and will not after this change: {p}")
                     }));
                 }
-                Some(info.sha256)
+                Some(sha256)
             }
             _ => {
                 warnings.push("no certificate (confSERVER_CERT/confSERVER_KEY): Sendmail offers no STARTTLS; give --cert and --key".into());
