@@ -122,11 +122,15 @@ pub fn reload_running(manifest: &Manifest, out: &Output) -> Result<Vec<ServiceRe
     Ok(stopped)
 }
 
-/// Puts every file of the set back as it was, atomically, with its mode and
+/// Puts every file apply wrote back as it was, atomically, with its mode and
 /// owner, and rebuilds what the server reads from them. Files already back to
 /// their original content are left alone.
 pub fn restore(manifest: &Manifest) -> Result<()> {
     for (n, record) in manifest.files.iter().enumerate() {
+        if record.sha256_after.is_none() {
+            // Apply stopped before it got to this file: whatever is there now is not ours to undo.
+            continue;
+        }
         if !record.existed {
             match std::fs::remove_file(&record.path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

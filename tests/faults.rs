@@ -341,3 +341,42 @@ fn a_missing_server_binary_is_named_and_nothing_changes() {
     assert!(one_line(&ran.stderr).contains("not found"), "{}", ran.stderr);
     assert_eq!(std::fs::read(&config).unwrap(), before);
 }
+
+#[test]
+fn a_file_edited_while_mailtls_runs_is_not_overwritten() {
+    let pf = Postfix::new();
+    let master = pf.config_dir.join("master.cf");
+    // A weak override, so that both files change: main.cf is written first, then master.cf.
+    let text =
+        std::fs::read_to_string(&master)
+            .unwrap()
+            .replacen(" smtpd\n", " smtpd\n  -o smtpd_tls_protocols=>=TLSv1\n", 1);
+    std::fs::write(&master, text).unwrap();
+    let originals = snapshot(&pf.config_dir);
+    let state = pf.root.path().join("state");
+    // An admin's edit to master.cf lands after the backup, before mailtls writes it.
+    let ran = Mailtls::new(&state)
+        .env("MAILTLS_TEST_RUN_AT", "wrote-file-1")
+        .env(
+            "MAILTLS_TEST_RUN",
+            &format!("echo '# admin edit' >> {}", master.display()),
+        )
+        .args(["-y", "apply", "--no-reload", "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(1);
+    assert!(
+        one_line(&ran.stderr).contains("changed while mailtls was running"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(
+        snapshot(&pf.config_dir).get("main.cf"),
+        originals.get("main.cf"),
+        "main.cf put back"
+    );
+    assert!(
+        std::fs::read_to_string(&master).unwrap().ends_with("# admin edit\n"),
+        "the admin's edit is kept"
+    );
+}

@@ -13,10 +13,17 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Test-only: with `MAILTLS_TEST_CRASH_AT=STEP` in the environment, the
-/// process kills itself (SIGKILL, as a power cut would) at that step, so
-/// tests can prove that every step is recoverable.
+/// Test-only hooks at the named steps of apply and rollback, so tests can
+/// force what would otherwise be a race: with `MAILTLS_TEST_CRASH_AT=STEP` the
+/// process kills itself (SIGKILL, as a power cut would) at that step; with
+/// `MAILTLS_TEST_RUN_AT=STEP` it first runs `MAILTLS_TEST_RUN` (an admin's
+/// edit landing mid-run, say). Unset, they cost one lookup.
 pub fn crashpoint(step: &str) {
+    if std::env::var("MAILTLS_TEST_RUN_AT").is_ok_and(|s| s == step) {
+        if let Ok(command) = std::env::var("MAILTLS_TEST_RUN") {
+            let _ = std::process::Command::new("/bin/sh").arg("-c").arg(command).status();
+        }
+    }
     if std::env::var("MAILTLS_TEST_CRASH_AT").is_ok_and(|s| s == step) {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
     }
