@@ -93,6 +93,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
                 );
                 return Err(undo(&manifest, &failure, out));
             }
+            verify::wait_listening(&plan.listeners, std::time::Duration::from_secs(15));
             match verify::against_profile(&plan.listeners, &request.profile, plan.expected_cert_sha256.as_deref()) {
                 Ok(summary) => summaries.push(summary),
                 Err(failure) => return Err(undo(&manifest, &failure, out)),

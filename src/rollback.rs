@@ -63,6 +63,7 @@ pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Re
         .iter()
         .filter(|s| !stopped.iter().any(|t| t.instance == s.instance))
     {
+        verify::wait_listening(&service.listeners, std::time::Duration::from_secs(15));
         match verify::serves_tls(&service.listeners) {
             Ok(summary) => {
                 out.say(&format!("Verified: {summary}"));

@@ -21,6 +21,28 @@ fn target(listener: &Listener) -> Target {
     }
 }
 
+/// Waits until every listener accepts connections again (a restart, or a
+/// daemon that re-executes itself on SIGHUP, leaves a gap), up to `limit`.
+/// A listener still closed then is left for the probe to report.
+pub fn wait_listening(listeners: &[Listener], limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    for listener in listeners {
+        let Ok(addrs) = std::net::ToSocketAddrs::to_socket_addrs(&(listener.host.as_str(), listener.port)) else {
+            continue;
+        };
+        let addrs: Vec<_> = addrs.collect();
+        while std::time::Instant::now() < deadline {
+            if addrs
+                .iter()
+                .any(|a| std::net::TcpStream::connect_timeout(a, Duration::from_millis(500)).is_ok())
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 /// Scans one listener over loopback, as verification does.
 pub fn scan(listener: &Listener) -> TargetReport {
     let options = ScanOptions {

@@ -1,7 +1,7 @@
 //! The spine on a real, private Exim daemon (Debian's GnuTLS build, unpacked
 //! beside Postfix by scripts/test-deps-exim) with its own config file on a
 //! loopback port. `openssl s_client` is the ground truth for what it accepts.
-//! Apply runs with `--no-verify` until the probe lands in this tree.
+//! Apply verifies with mailtls's own probe after the SIGHUP.
 
 mod cmd;
 mod support;
@@ -41,7 +41,7 @@ fn apply_reapply_and_rollback_on_a_private_exim() {
     );
 
     let applied = mailtls(&exim)
-        .args(["--json", "--yes", "apply", "--no-verify", "--config"])
+        .args(["--json", "--yes", "apply", "--config"])
         .args([&exim.config])
         .run()
         .code(0);
@@ -53,6 +53,7 @@ fn apply_reapply_and_rollback_on_a_private_exim() {
         applied.stderr
     );
     assert_eq!(json["files"], serde_json::json!([exim.config]));
+    assert_eq!(json["verified"], true, "{}", applied.stderr);
 
     // The live daemon, seen by an independent client.
     assert!(!accepts(&exim, "-tls1"), "TLS 1.0 refused after apply");
@@ -80,7 +81,7 @@ fn apply_reapply_and_rollback_on_a_private_exim() {
         .run()
         .code(0);
     let again = mailtls(&exim)
-        .args(["--json", "-y", "apply", "--no-verify", "--config"])
+        .args(["--json", "-y", "apply", "--config"])
         .args([&exim.config])
         .run()
         .code(0)
@@ -89,13 +90,12 @@ fn apply_reapply_and_rollback_on_a_private_exim() {
     assert_eq!(snapshot(dir), hardened);
 
     // Rollback: the files byte for byte, and the daemon back on its old config.
-    let rolled = mailtls(&exim).args(["--json", "rollback"]).run();
+    let rolled = mailtls(&exim).args(["--json", "rollback"]).run().code(0);
     let json = rolled.json();
     assert_eq!(json["restored"], serde_json::json!([exim.config]));
-    assert_eq!(json["reloaded"], true);
-    // Rollback's own check uses the probe: until it lands here it reports failure (exit 1).
-    assert!(
-        rolled.code == 0 || (rolled.code == 1 && json["verified"] == false),
+    assert_eq!(
+        (&json["reloaded"], &json["verified"]),
+        (&true.into(), &true.into()),
         "{}",
         rolled.stderr
     );
@@ -182,4 +182,31 @@ fn openssl_options_under_gnutls_is_refused_before_anything_is_written() {
         ran.stderr
     );
     assert_eq!(std::fs::read_to_string(&exim.config).unwrap(), text);
+}
+
+#[test]
+fn a_daemon_that_does_not_serve_the_profile_after_the_hup_is_rolled_back() {
+    let Some(exim) = Exim::new("") else { return };
+    exim.start();
+    let originals = snapshot(exim.root.path());
+    // A "reload" that puts the original config back before the SIGHUP: `exim -bV` passed,
+    // but the live daemon does not serve the profile, so the probe must catch it.
+    let stock = exim.root.path().join("exim.conf.stock");
+    std::fs::copy(&exim.config, &stock).unwrap();
+    let pid = std::fs::read_to_string(exim.pid_file()).unwrap();
+    let sabotage = format!(
+        "cp {} {} && kill -HUP {}",
+        stock.display(),
+        exim.config.display(),
+        pid.trim()
+    );
+    let ran = mailtls(&exim)
+        .args(["--json", "-y", "apply", "--reload-command", &sabotage, "--config"])
+        .args([&exim.config])
+        .run()
+        .code(3);
+    assert!(ran.stderr.contains("TLSv1.0 is accepted"), "{}", ran.stderr);
+    let mut now = snapshot(exim.root.path());
+    now.retain(|name, _| originals.contains_key(name));
+    assert_eq!(now, originals);
 }

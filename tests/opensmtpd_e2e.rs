@@ -2,7 +2,7 @@
 //! beside Postfix by scripts/test-deps-opensmtpd) in its own mount namespace
 //! on a loopback port. OpenSMTPD 7.x never allows TLS 1.0/1.1, so what
 //! changes is visible in the ciphers (intermediate) and protocols (modern).
-//! Apply runs with `--no-verify` until the probe lands in this tree; the
+//! Apply verifies with mailtls's own probe; the
 //! reload is a restart (`--reload-command` with the instance's script).
 
 mod cmd;
@@ -38,7 +38,6 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
             "--json",
             "--yes",
             "apply",
-            "--no-verify",
             "--reload-command",
             &smtpd.restart_command(),
             "--config",
@@ -49,6 +48,7 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
     let json = applied.json();
     assert_eq!(json["changed"], true);
     assert_eq!(json["reloaded"], true, "{}", applied.stderr);
+    assert_eq!(json["verified"], true, "{}", applied.stderr);
     let conf = std::fs::read_to_string(&smtpd.config).unwrap();
     assert!(
         conf.contains("hostname localhost ciphers \"ECDHE-ECDSA-AES128-GCM-SHA256:")
@@ -75,7 +75,7 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
         .run()
         .code(0);
     let again = mailtls(&smtpd)
-        .args(["--json", "-y", "apply", "--no-verify", "--config"])
+        .args(["--json", "-y", "apply", "--config"])
         .args([&smtpd.config])
         .run()
         .code(0)
@@ -88,7 +88,6 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
         .args([
             "-y",
             "apply",
-            "--no-verify",
             "--profile",
             "modern",
             "--reload-command",
@@ -107,8 +106,8 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
 
     // Roll both back: the file byte for byte, and the old behaviour.
     for _ in 0..2 {
-        let rolled = mailtls(&smtpd).args(["--json", "rollback"]).run();
-        assert_eq!(rolled.json()["reloaded"], true, "{}", rolled.stderr);
+        let rolled = mailtls(&smtpd).args(["--json", "rollback"]).run().code(0);
+        assert_eq!(rolled.json()["verified"], true, "{}", rolled.stderr);
     }
     assert!(
         std::fs::read(&smtpd.config).unwrap() == original,

@@ -29,11 +29,10 @@ pub fn exim_sbin() -> Option<PathBuf> {
     if sbin.join("exim4").is_file() {
         Some(sbin)
     } else {
-        eprintln!(
-            "SKIPPED: no Exim sandbox at {} (run scripts/test-deps-exim as root)",
+        panic!(
+            "no Exim sandbox at {} (run scripts/test-deps-exim as root): the test cannot run without it",
             sandbox().display()
         );
-        None
     }
 }
 

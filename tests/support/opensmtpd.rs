@@ -31,11 +31,10 @@ pub fn opensmtpd_sbin() -> Option<PathBuf> {
     if sbin.join("smtpd").is_file() {
         Some(sbin)
     } else {
-        eprintln!(
-            "SKIPPED: no OpenSMTPD sandbox at {} (run scripts/test-deps-opensmtpd as root)",
+        panic!(
+            "no OpenSMTPD sandbox at {} (run scripts/test-deps-opensmtpd as root): the test cannot run without it",
             opensmtpd_sandbox().display()
         );
-        None
     }
 }
 
