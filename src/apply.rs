@@ -85,6 +85,8 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
             if !reloaded.contains(&server.instance()) {
                 continue;
             }
+            // A restart or a re-exec leaves a gap before the server runs and listens again.
+            verify::wait_listening(&plan.listeners, std::time::Duration::from_secs(15));
             if !server.running() {
                 let failure = format!(
                     "{} at {} stopped after the reload",
@@ -93,7 +95,6 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
                 );
                 return Err(undo(&manifest, &failure, out));
             }
-            verify::wait_listening(&plan.listeners, std::time::Duration::from_secs(15));
             match verify::against_profile(&plan.listeners, &request.profile, plan.expected_cert_sha256.as_deref()) {
                 Ok(summary) => summaries.push(summary),
                 Err(failure) => return Err(undo(&manifest, &failure, out)),
