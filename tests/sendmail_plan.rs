@@ -11,8 +11,8 @@ use std::path::Path;
 use cmd::Mailtls;
 
 /// A Debian /etc/mail in a temporary folder: sendmail.mc including tls/starttls.m4, and a generated sendmail.cf.
-fn debian_etc_mail() -> Option<tempfile::TempDir> {
-    let bin = support::sendmail_bin()?;
+fn debian_etc_mail() -> tempfile::TempDir {
+    let bin = support::sendmail_bin();
     let share = bin.join("../../share/sendmail");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sendmail-debian-12");
     let dir = tempfile::tempdir().unwrap();
@@ -50,12 +50,12 @@ fn debian_etc_mail() -> Option<tempfile::TempDir> {
     let (cert, key) = support::self_signed(&dir.path().join("tls"), "server", support::KeyKind::Rsa2048);
     std::fs::rename(cert, dir.path().join("tls/sendmail-server.crt")).unwrap();
     std::fs::rename(key, dir.path().join("tls/sendmail-common.key")).unwrap();
-    Some(dir)
+    dir
 }
 
 #[test]
 fn debian_starttls_m4_gets_the_new_defines_inside_its_block_and_the_cf_is_regenerated() {
-    let Some(dir) = debian_etc_mail() else { return };
+    let dir = debian_etc_mail();
     let mc = dir.path().join("sendmail.mc");
     let planned = Mailtls::new(&dir.path().join("state"))
         .args(["--json", "plan", "--mta", "sendmail", "--config"])

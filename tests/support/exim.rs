@@ -3,38 +3,11 @@
 //! with its own config file on a loopback port. Stops on drop.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{free_port, run, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
-
-/// Where `scripts/test-deps-exim` unpacks Exim (`MAILTLS_EXIM_SANDBOX` overrides).
-pub fn sandbox() -> PathBuf {
-    std::env::var_os("MAILTLS_EXIM_SANDBOX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/opt/mailtls-test/exim"))
-}
-
-/// The sandbox's `usr/sbin` (exim4, update-exim4.conf), installing it first
-/// when it is missing and we are root; `None` (with the reason on stderr) when
-/// it cannot be had.
-pub fn exim_sbin() -> Option<PathBuf> {
-    let sbin = sandbox().join("usr/sbin");
-    if !sbin.join("exim4").is_file() && nix::unistd::geteuid().is_root() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-deps-exim");
-        let status = Command::new(&script).status();
-        eprintln!("ran {}: {status:?}", script.display());
-    }
-    if sbin.join("exim4").is_file() {
-        Some(sbin)
-    } else {
-        panic!(
-            "no Exim sandbox at {} (run scripts/test-deps-exim as root): the test cannot run without it",
-            sandbox().display()
-        );
-    }
-}
+use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
 
 /// A private Exim (GnuTLS, as Debian builds it) listening on 127.0.0.1:`port`.
 pub struct Exim {
@@ -48,8 +21,8 @@ pub struct Exim {
 
 impl Exim {
     /// A minimal config with STARTTLS on and `extra` lines added to its main section.
-    pub fn new(extra: &str) -> Option<Exim> {
-        let sbin = exim_sbin()?;
+    pub fn new(extra: &str) -> Exim {
+        let sbin = sandbox("exim", "usr/sbin/exim4").join("usr/sbin");
         let root = tempfile::Builder::new()
             .prefix("mailtls-exim-")
             .tempdir()
@@ -93,14 +66,14 @@ impl Exim {
         let config = root.path().join("exim.conf");
         std::fs::write(&config, text).expect("write exim.conf");
         std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).expect("chmod config");
-        Some(Exim {
+        Exim {
             root,
             config,
             sbin,
             port,
             cert,
             key,
-        })
+        }
     }
 
     /// PATH with the sandbox first, so mailtls finds exim4 and update-exim4.conf.

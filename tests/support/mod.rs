@@ -18,13 +18,14 @@ mod sendmail;
 
 pub use cert::{self_signed, KeyKind};
 pub use dovecot::Dovecot;
-pub use exim::{exim_sbin, Exim};
+pub use exim::Exim;
 pub use opensmtpd::Opensmtpd;
 pub use openssl::{openssl_accepts, openssl_negotiates};
 pub use postfix::Postfix;
 pub use sendmail::{qualify_hostname, sendmail_bin, Sendmail};
 
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,28 @@ pub fn wait_for_port_closed(port: u16, timeout: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// A server that `scripts/test-deps-NAME` unpacks beside Postfix, under
+/// /opt/mailtls-test/NAME (`MAILTLS_<NAME>_SANDBOX` overrides): its folder,
+/// after running that script when `binary` (relative to it) is missing.
+/// The tests cannot run without it, so this panics rather than skip.
+pub fn sandbox(name: &str, binary: &str) -> PathBuf {
+    let var = format!("MAILTLS_{}_SANDBOX", name.to_uppercase());
+    let root = std::env::var_os(&var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new("/opt/mailtls-test").join(name));
+    if !root.join(binary).is_file() {
+        run(&mut std::process::Command::new(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scripts/test-deps-{name}")),
+        ));
+    }
+    assert!(
+        root.join(binary).is_file(),
+        "no {name} sandbox at {} (run scripts/test-deps-{name} as root)",
+        root.display()
+    );
+    root
 }
 
 /// Runs a command to completion and panics with its output if it fails.

@@ -7,36 +7,11 @@
 //! Stops on drop.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{free_port, run, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
-
-/// Where `scripts/test-deps-opensmtpd` unpacks OpenSMTPD (`MAILTLS_OPENSMTPD_SANDBOX` overrides).
-pub fn opensmtpd_sandbox() -> PathBuf {
-    std::env::var_os("MAILTLS_OPENSMTPD_SANDBOX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/opt/mailtls-test/opensmtpd"))
-}
-
-/// The sandbox's `usr/sbin` (smtpd), installing it first when missing and we are root.
-pub fn opensmtpd_sbin() -> Option<PathBuf> {
-    let sbin = opensmtpd_sandbox().join("usr/sbin");
-    if !sbin.join("smtpd").is_file() && nix::unistd::geteuid().is_root() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-deps-opensmtpd");
-        let status = Command::new(&script).status();
-        eprintln!("ran {}: {status:?}", script.display());
-    }
-    if sbin.join("smtpd").is_file() {
-        Some(sbin)
-    } else {
-        panic!(
-            "no OpenSMTPD sandbox at {} (run scripts/test-deps-opensmtpd as root): the test cannot run without it",
-            opensmtpd_sandbox().display()
-        );
-    }
-}
+use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
 
 pub struct Opensmtpd {
     pub root: tempfile::TempDir,
@@ -49,8 +24,8 @@ pub struct Opensmtpd {
 
 impl Opensmtpd {
     /// A config with one STARTTLS listener; `extra` is added to its `listen on` line.
-    pub fn new(extra: &str) -> Option<Opensmtpd> {
-        let sbin = opensmtpd_sbin()?;
+    pub fn new(extra: &str) -> Opensmtpd {
+        let sbin = sandbox("opensmtpd", "usr/sbin/smtpd").join("usr/sbin");
         let root = tempfile::Builder::new()
             .prefix("mailtls-opensmtpd-")
             .tempdir()
@@ -90,14 +65,14 @@ impl Opensmtpd {
         let restart = root.path().join("restart.sh");
         std::fs::write(&restart, script).expect("write restart.sh");
         std::fs::set_permissions(&restart, std::fs::Permissions::from_mode(0o755)).expect("chmod restart.sh");
-        Some(Opensmtpd {
+        Opensmtpd {
             root,
             config,
             sbin,
             port,
             cert,
             key,
-        })
+        }
     }
 
     /// PATH with the sandbox first, so mailtls finds this smtpd.

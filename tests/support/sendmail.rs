@@ -8,36 +8,17 @@
 //! check), a private UTS namespace with a qualified name.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{free_port, run, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
+use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
 
-/// Where `scripts/test-deps-sendmail` unpacks Sendmail (`MAILTLS_SENDMAIL_SANDBOX` overrides).
-pub fn sendmail_sandbox() -> PathBuf {
-    std::env::var_os("MAILTLS_SENDMAIL_SANDBOX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/opt/mailtls-test/sendmail"))
-}
-
-/// The folder holding the sandbox's `sendmail` binary, installing the
-/// sandbox first when it is missing and we are root.
-pub fn sendmail_bin() -> Option<PathBuf> {
-    let bin = sendmail_sandbox().join("usr/libexec/sendmail");
-    if !bin.join("sendmail").is_file() && nix::unistd::geteuid().is_root() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-deps-sendmail");
-        let status = Command::new(&script).status();
-        eprintln!("ran {}: {status:?}", script.display());
-    }
-    if bin.join("sendmail").is_file() && m4_found() {
-        Some(bin)
-    } else {
-        panic!(
-            "no Sendmail sandbox at {} or no m4 (run scripts/test-deps-sendmail as root): the test cannot run without it",
-            sendmail_sandbox().display()
-        );
-    }
+/// The folder holding the sandbox's `sendmail` binary (and m4, which the tests need).
+pub fn sendmail_bin() -> PathBuf {
+    let root = sandbox("sendmail", "usr/libexec/sendmail/sendmail");
+    assert!(m4_found(), "no m4 (run scripts/test-deps-sendmail as root)");
+    root.join("usr/libexec/sendmail")
 }
 
 fn m4_found() -> bool {
@@ -69,8 +50,8 @@ pub struct Sendmail {
 impl Sendmail {
     /// A config with STARTTLS on and `extra` m4 lines (each ending in `dnl`)
     /// before the MAILER lines; sendmail.cf is generated from it with m4.
-    pub fn new(extra: &str) -> Option<Sendmail> {
-        let bin = sendmail_bin()?;
+    pub fn new(extra: &str) -> Sendmail {
+        let bin = sendmail_bin();
         qualify_hostname();
         let root = tempfile::Builder::new()
             .prefix("mailtls-sendmail-")
@@ -87,7 +68,7 @@ impl Sendmail {
         }
         let (cert, key) = self_signed(&r, "sendmail", KeyKind::Rsa2048);
         let port = free_port();
-        let s = sendmail_sandbox();
+        let s = sandbox("sendmail", "usr/libexec/sendmail/sendmail");
         let (s, rd) = (s.display(), r.display());
         let text = format!(
             "include(`{s}/usr/share/sendmail/cf/m4/cf.m4')dnl\n\
@@ -119,7 +100,7 @@ impl Sendmail {
         let cf = root.path().join("sendmail.cf");
         let generated = run(Command::new("m4").arg(&mc).current_dir(root.path()));
         std::fs::write(&cf, generated).expect("write sendmail.cf");
-        Some(Sendmail {
+        Sendmail {
             root,
             mc,
             cf,
@@ -127,7 +108,7 @@ impl Sendmail {
             port,
             cert,
             key,
-        })
+        }
     }
 
     /// PATH with the sandbox first, so mailtls finds Sendmail's `sendmail` before Postfix's.
