@@ -101,22 +101,14 @@ pub fn suites(
 /// Finds the supported groups with TLS 1.3: empty key shares make the
 /// server name its group in a HelloRetryRequest.
 pub fn groups_tls13(c: &Connector, suites: &[CipherSuite], sni: Option<&str>) -> Result<Vec<Group>, ConnectError> {
-    let mut left: Vec<Group> = Group::known().collect();
-    let mut found = Vec::new();
-    while !left.is_empty() {
-        let record = hello(Protocol::TlsV1_3, suites, &left, sni).to_record();
-        match c.hello(&record, Depth::Hello)? {
-            Answer::Hello(h) if speaks(&h, Protocol::TlsV1_3) => match h.group {
-                Some(g) if left.contains(&g) => {
-                    left.retain(|x| *x != g);
-                    found.push(g);
-                }
-                _ => break,
-            },
-            _ => break,
-        }
-    }
-    Ok(found)
+    eliminate_groups(
+        c,
+        Protocol::TlsV1_3,
+        suites,
+        Group::known().collect(),
+        Depth::Hello,
+        sni,
+    )
 }
 
 /// Finds the supported curves with TLS 1.2 (or older) ECDHE suites: the
@@ -132,15 +124,28 @@ pub fn groups_ecdhe(
         .copied()
         .filter(|s| s.iana_name().is_some_and(|n| n.starts_with("TLS_ECDHE_")))
         .collect();
-    let mut found = Vec::new();
     if ecdhe.is_empty() {
-        return Ok(found);
+        return Ok(Vec::new());
     }
     // Finite-field groups do not travel in a TLS 1.2 ServerKeyExchange by name.
-    let mut left: Vec<Group> = Group::known().filter(|g| g.0 < 0x0100).collect();
+    let curves = Group::known().filter(|g| g.0 < 0x0100).collect();
+    eliminate_groups(c, protocol, &ecdhe, curves, Depth::Flight, sni)
+}
+
+/// Offers `left`, removes the group the server names, and again, until it
+/// names none: the groups it supports, in the order it preferred them.
+fn eliminate_groups(
+    c: &Connector,
+    protocol: Protocol,
+    suites: &[CipherSuite],
+    mut left: Vec<Group>,
+    depth: Depth,
+    sni: Option<&str>,
+) -> Result<Vec<Group>, ConnectError> {
+    let mut found = Vec::new();
     while !left.is_empty() {
-        let record = hello(protocol, &ecdhe, &left, sni).to_record();
-        match c.hello(&record, Depth::Flight)? {
+        let record = hello(protocol, suites, &left, sni).to_record();
+        match c.hello(&record, depth)? {
             Answer::Hello(h) if speaks(&h, protocol) => match h.group {
                 Some(g) if left.contains(&g) => {
                     left.retain(|x| *x != g);
