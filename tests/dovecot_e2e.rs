@@ -9,7 +9,7 @@ mod support;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use cmd::{snapshot, Mailtls};
+use cmd::{assert_idempotent, snapshot, Mailtls};
 use support::{openssl_accepts, Dovecot, Postfix};
 
 /// What the harness's Dovecot accepts before hardening: everything down to TLS 1.0.
@@ -66,20 +66,7 @@ fn imap_and_pop3_are_hardened_verified_idempotent_and_rolled_back() {
         "IMAP LOGIN over STARTTLS works after hardening"
     );
 
-    Mailtls::new(&state)
-        .args(["plan", "--config"])
-        .args([&dc.config])
-        .run()
-        .code(0);
-    let hardened = snapshot(dir);
-    let again = Mailtls::new(&state)
-        .args(["--json", "-y", "apply", "--config"])
-        .args([&dc.config])
-        .run()
-        .code(0)
-        .json();
-    assert_eq!(again["changed"], false);
-    assert_eq!(snapshot(dir), hardened);
+    assert_idempotent(|| Mailtls::new(&state), &dc.config, dir);
 
     Mailtls::new(&state).args(["rollback"]).run().code(0);
     assert_eq!(snapshot(dir).get("dovecot.conf"), originals.get("dovecot.conf"));

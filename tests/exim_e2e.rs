@@ -6,7 +6,7 @@
 mod cmd;
 mod support;
 
-use cmd::{snapshot, Mailtls};
+use cmd::{assert_idempotent, snapshot, Mailtls};
 use support::{openssl_accepts, Exim};
 
 fn accepts(exim: &Exim, flag: &str) -> bool {
@@ -73,21 +73,7 @@ fn apply_reapply_and_rollback_on_a_private_exim() {
         "a profile suite negotiates"
     );
 
-    // Idempotent.
-    let hardened = snapshot(dir);
-    mailtls(&exim)
-        .args(["plan", "--config"])
-        .args([&exim.config])
-        .run()
-        .code(0);
-    let again = mailtls(&exim)
-        .args(["--json", "-y", "apply", "--config"])
-        .args([&exim.config])
-        .run()
-        .code(0)
-        .json();
-    assert_eq!(again["changed"], false);
-    assert_eq!(snapshot(dir), hardened);
+    assert_idempotent(|| mailtls(&exim), &exim.config, dir);
 
     // Rollback: the files byte for byte, and the daemon back on its old config.
     let rolled = mailtls(&exim).args(["--json", "rollback"]).run().code(0);

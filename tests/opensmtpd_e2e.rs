@@ -8,7 +8,7 @@
 mod cmd;
 mod support;
 
-use cmd::Mailtls;
+use cmd::{assert_idempotent, Mailtls};
 use support::{openssl_accepts, Opensmtpd};
 
 fn mailtls(smtpd: &Opensmtpd) -> Mailtls {
@@ -65,21 +65,7 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
     );
     assert!(openssl_accepts(port, "smtp", "-tls1_3", None));
 
-    // Idempotent.
-    let hardened = std::fs::read(&smtpd.config).unwrap();
-    mailtls(&smtpd)
-        .args(["plan", "--config"])
-        .args([&smtpd.config])
-        .run()
-        .code(0);
-    let again = mailtls(&smtpd)
-        .args(["--json", "-y", "apply", "--config"])
-        .args([&smtpd.config])
-        .run()
-        .code(0)
-        .json();
-    assert_eq!(again["changed"], false);
-    assert_eq!(std::fs::read(&smtpd.config).unwrap(), hardened);
+    assert_idempotent(|| mailtls(&smtpd), &smtpd.config, &smtpd.config);
 
     // The modern profile: TLS 1.3 only.
     mailtls(&smtpd)

@@ -7,7 +7,7 @@ mod support;
 
 use std::os::unix::fs::MetadataExt;
 
-use cmd::{snapshot, Mailtls};
+use cmd::{assert_idempotent, snapshot, Mailtls};
 use support::{openssl_accepts, Postfix};
 
 fn accepts(pf: &Postfix, flag: &str) -> bool {
@@ -53,22 +53,9 @@ fn apply_verify_reapply_and_rollback_on_stock_debian_postfix() {
         "no non-PFS suites"
     );
 
-    // Idempotent: nothing to plan, and a second apply leaves the file untouched.
-    let hardened = snapshot(config);
+    // Idempotent: nothing to plan, and a second apply leaves the files untouched.
     let mtime = std::fs::metadata(config.join("main.cf")).unwrap().mtime_nsec();
-    Mailtls::new(&state)
-        .args(["plan", "--config"])
-        .args([config])
-        .run()
-        .code(0);
-    let again = Mailtls::new(&state)
-        .args(["--json", "-y", "apply", "--config"])
-        .args([config])
-        .run()
-        .code(0)
-        .json();
-    assert_eq!(again["changed"], false);
-    assert_eq!(snapshot(config), hardened);
+    assert_idempotent(|| Mailtls::new(&state), config, config);
     assert_eq!(std::fs::metadata(config.join("main.cf")).unwrap().mtime_nsec(), mtime);
 
     // Rollback needs no option but the state dir: the set knows its server.

@@ -8,7 +8,7 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use cmd::{snapshot, Mailtls};
+use cmd::{assert_idempotent, snapshot, Mailtls};
 use support::{openssl_accepts, self_signed, KeyKind, Sendmail};
 
 /// OpenSSL 3 refuses TLS 1.0/1.1 at its default security level: allow them, to see them go.
@@ -87,21 +87,7 @@ fn apply_reapply_and_rollback_on_a_private_sendmail() {
         Some("ECDHE-RSA-AES128-GCM-SHA256")
     ));
 
-    // Idempotent.
-    let hardened = snapshot(dir);
-    mailtls(&sendmail)
-        .args(["plan", "--config"])
-        .args([&sendmail.mc])
-        .run()
-        .code(0);
-    let again = mailtls(&sendmail)
-        .args(["--json", "-y", "apply", "--config"])
-        .args([&sendmail.mc])
-        .run()
-        .code(0)
-        .json();
-    assert_eq!(again["changed"], false);
-    assert_eq!(snapshot(dir), hardened);
+    assert_idempotent(|| mailtls(&sendmail), &sendmail.mc, dir);
 
     // Rollback: both files byte for byte, and the daemon back on its old config.
     let rolled = mailtls(&sendmail).args(["--json", "rollback"]).run();

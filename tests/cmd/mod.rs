@@ -104,3 +104,26 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// Idempotence, as config management needs it: `plan` finds nothing to do,
+/// and a second `apply` says `"changed": false` and leaves `watched` (a file,
+/// or every file of a directory) as it was, byte for byte.
+pub fn assert_idempotent(mailtls: impl Fn() -> Mailtls, config: &Path, watched: &Path) {
+    let contents = || {
+        if watched.is_dir() {
+            snapshot(watched)
+        } else {
+            [(watched.display().to_string(), std::fs::read(watched).unwrap())].into()
+        }
+    };
+    let hardened = contents();
+    mailtls().args(["plan", "--config"]).args([config]).run().code(0);
+    let again = mailtls()
+        .args(["--json", "-y", "apply", "--config"])
+        .args([config])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(again["changed"], false, "{again}");
+    assert!(contents() == hardened, "a second apply changed {}", watched.display());
+}
