@@ -422,6 +422,22 @@ pub fn certificate_weaknesses(cert: &Path, key: &Path, policy: &crate::profile::
     }
 }
 
+/// The values in effect, defaults included, as the server's own tool prints
+/// them (`postconf -c DIR NAME...`, `doveconf -c FILE NAME...`: `name = value`
+/// lines). Empty when the tool fails: callers fall back to the file's text.
+pub fn effective_values(program: &Path, config: &Path, names: &[&str]) -> std::collections::HashMap<String, String> {
+    let config = config.to_string_lossy();
+    let mut args = vec!["-c", config.as_ref()];
+    args.extend(names);
+    let Ok(text) = run_program(program, &args) else {
+        return Default::default();
+    };
+    text.lines()
+        .filter_map(|l| l.split_once(" = ").or_else(|| l.strip_suffix(" =").map(|n| (n, ""))))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
 /// A program's path for an argv: where it was found, or its bare name.
 pub fn program_path(name: &str) -> String {
     find_program(name)

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use crate::edit::dovecot_conf::DovecotConf;
 use crate::error::{Error, Result};
 use crate::mta::{
-    certificate_weaknesses, check_certificate, find_program, path_value, program_path, refuse_new_warnings,
-    run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+    certificate_weaknesses, check_certificate, effective_values, find_program, path_value, program_path,
+    refuse_new_warnings, run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 
@@ -119,7 +119,10 @@ impl Dovecot {
         let mut tls_settings = Vec::new();
         let mut weaknesses = Vec::new();
         let desired = harden::desired(&profile, generation);
-        let effective = self.effective(desired.iter().map(|(k, _)| *k));
+        let keys: Vec<&str> = desired.iter().map(|(k, _)| *k).collect();
+        let effective = find_program("doveconf")
+            .map(|d| effective_values(&d, &self.main, &keys))
+            .unwrap_or_default();
         for (key, wanted) in desired {
             let current = effective.get(key).cloned().or_else(|| tree.global_value(key));
             if !harden::acceptable(key, current.as_deref(), &wanted, &profile) && key != "ssl_prefer_server_ciphers" {
@@ -148,25 +151,6 @@ impl Dovecot {
             tls_settings,
             weaknesses,
         })
-    }
-
-    /// Effective values (defaults included) from `doveconf`, when it is installed.
-    fn effective<'a>(&self, keys: impl Iterator<Item = &'a str>) -> std::collections::HashMap<String, String> {
-        let Some(doveconf) = find_program("doveconf") else {
-            return Default::default();
-        };
-        let main = self.main.to_string_lossy().into_owned();
-        let mut args = vec!["-c", main.as_str()];
-        let keys: Vec<&str> = keys.collect();
-        args.extend(keys.iter().copied());
-        run_program(&doveconf, &args)
-            .map(|text| {
-                text.lines()
-                    .filter_map(|l| l.split_once(" = ").or_else(|| l.strip_suffix(" =").map(|k| (k, ""))))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {

@@ -13,8 +13,8 @@ use crate::edit::postfix_main::MainCf;
 use crate::edit::postfix_master::MasterCf;
 use crate::error::{Error, Result};
 use crate::mta::{
-    certificate_weaknesses, check_certificate, find_program, path_value, program_path, read_text, refuse_new_warnings,
-    run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+    certificate_weaknesses, check_certificate, effective_values, find_program, path_value, program_path, read_text,
+    refuse_new_warnings, run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::tls::Protocol;
@@ -138,7 +138,12 @@ impl Postfix {
         let mut weaknesses = Vec::new();
         let mut tls_settings = Vec::new();
         let desired = harden::desired(&profile, self.version());
-        let effective = self.effective(desired.iter().map(|(n, _)| *n));
+        let names: Vec<&str> = desired.iter().map(|(n, _)| *n).collect();
+        let effective = self
+            .postconf
+            .as_ref()
+            .map(|p| effective_values(p, &self.config_dir, &names))
+            .unwrap_or_default();
         for (name, wanted) in &desired {
             let name = *name;
             let current = effective.get(name).cloned().or_else(|| main.get(name));
@@ -203,25 +208,6 @@ impl Postfix {
             tls_settings,
             weaknesses,
         })
-    }
-
-    /// Effective values (defaults included) from `postconf -c DIR`, when postconf is here.
-    fn effective<'a>(&self, names: impl Iterator<Item = &'a str>) -> std::collections::HashMap<String, String> {
-        let Some(postconf) = &self.postconf else {
-            return Default::default();
-        };
-        let dir = self.config_dir.to_string_lossy().into_owned();
-        let mut args = vec!["-c", dir.as_str()];
-        let names: Vec<&str> = names.collect();
-        args.extend(names.iter().copied());
-        run_program(postconf, &args)
-            .map(|text| {
-                text.lines()
-                    .filter_map(|l| l.split_once(" = ").or_else(|| l.strip_suffix(" =").map(|n| (n, ""))))
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     /// The TLS library smtpd links against, from its shared library list.
