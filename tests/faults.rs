@@ -17,10 +17,11 @@ use support::{openssl_accepts, self_signed, KeyKind, Postfix};
 struct Mount(PathBuf);
 
 impl Mount {
+    /// A tmpfs of `size`, root-only (0700) as a state directory must be.
     fn tmpfs(dir: &Path, size: &str) -> Mount {
         std::fs::create_dir_all(dir).unwrap();
         run(Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
             .arg(dir));
         Mount(dir.to_path_buf())
     }
