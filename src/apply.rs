@@ -349,7 +349,11 @@ fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<V
 /// The state directory refused the set's record (full, read-only): the
 /// change could not be found by rollback, so it is undone now (exit 1).
 fn unrecorded(manifest: &Manifest, err: Error, out: &Output) -> Error {
-    match undo(manifest, &format!("cannot record the change in the state directory ({err})"), out) {
+    match undo(
+        manifest,
+        &format!("cannot record the change in the state directory ({err})"),
+        out,
+    ) {
         Error::RolledBack(message) => Error::State(format!("{message}; the change was undone")),
         other => other,
     }

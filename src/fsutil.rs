@@ -66,7 +66,11 @@ pub fn target_of(path: &Path) -> Result<PathBuf> {
             let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
                 return Err(Error::Config(format!("{} has no parent directory", path.display())));
             };
-            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
             Ok(real_path(dir)?.join(name))
         }
         Err(e) => Err(Error::io(path, "cannot resolve")(e)),

@@ -38,6 +38,7 @@ pub fn run(journal: &Journal, locks: &mut InstanceLocks, force: bool, out: &Outp
                 out,
             )?;
         }
+        rollback::remove_stale_temporaries(&manifest);
         rollback::reload_running(&manifest, out)?;
         manifest.state = SetState::RolledBack;
         manifest.in_progress = false;

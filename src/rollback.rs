@@ -153,6 +153,31 @@ pub fn drifted(manifest: &Manifest) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// Removes the temporary files (`.mailtls-*`) a killed run left beside the
+/// set's files and in the set itself: half-written copies nobody will finish.
+/// Runs under the set's instance locks, so no other mailtls is writing them.
+pub fn remove_stale_temporaries(manifest: &Manifest) {
+    let mut dirs: Vec<std::path::PathBuf> = manifest
+        .files
+        .iter()
+        .filter_map(|r| target(r).ok()?.parent().map(|p| p.to_path_buf()))
+        .collect();
+    dirs.push(manifest.dir.clone());
+    dirs.dedup();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(|e| e.ok()) {
+            let stale = entry.file_name().to_str().is_some_and(|n| n.starts_with(".mailtls-"))
+                && entry.file_type().is_ok_and(|t| t.is_file());
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
 /// Reloads every server of the set that is running; returns the ones that
 /// are not (their restored files take effect when they start).
 pub fn reload_running(manifest: &Manifest, out: &Output) -> Result<Vec<ServiceRecord>> {

@@ -6,8 +6,12 @@
 mod cmd;
 mod support;
 
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
 use cmd::{snapshot, Mailtls};
-use support::{openssl_accepts, Postfix};
+use support::{openssl_accepts, Postfix, Sendmail};
 
 /// Every step of apply a kill can land on, in order.
 const APPLY_STEPS: [&str; 6] = [
@@ -115,4 +119,152 @@ fn an_interrupted_change_is_undone_before_a_new_apply_plans() {
         "planned from the restored originals, so both files change again"
     );
     assert_eq!(ran.json()["files"].as_array().unwrap().len(), 2);
+}
+
+/// The files the newest backup set wrote, by name: its `N-NAME.new` copies.
+fn newest_written(state: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let sets = state.join("backups");
+    let newest = std::fs::read_dir(&sets)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .max()
+        .unwrap();
+    snapshot(&sets.join(newest))
+        .into_iter()
+        .filter_map(|(name, bytes)| {
+            let name = name.strip_suffix(".new")?.split_once('-')?.1.to_string();
+            Some((name, bytes))
+        })
+        .collect()
+}
+
+/// A tiny xorshift: the kill loop's moments, repeatable from a seed.
+struct Moments(u64);
+
+impl Moments {
+    fn next_below(&mut self, limit: Duration) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let micros = limit.as_micros().max(1) as u64;
+        Duration::from_micros(self.0 % micros)
+    }
+}
+
+/// Runs mailtls with `args` and SIGKILLs it after `after` (if still running).
+fn killed_after(state: &Path, path_env: &str, args: &[&std::ffi::OsStr], after: Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mailtls"))
+        .arg("--state-dir")
+        .arg(state)
+        .args(args)
+        .env("PATH", path_env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let _ = child.kill();
+    child.wait().unwrap();
+}
+
+/// 200 kills at random moments of apply and rollback (config only: a
+/// Sendmail whose change spans sendmail.mc and the sendmail.cf generated
+/// from it): after each kill, the next complete run leaves the old files or
+/// the new ones, byte for byte, never one of each. `MAILTLS_KILL_SEED` and
+/// `MAILTLS_KILL_ROUNDS` rerun it another way.
+#[test]
+fn a_kill_at_a_random_moment_never_leaves_a_mix_of_old_and_new_files() {
+    let sm = Sendmail::new("");
+    let dir = sm.root.path();
+    let state = dir.join("state");
+    let path_env = sm.path_env();
+    let run = |op: &str| {
+        let mailtls = Mailtls::new(&state).env("PATH", &path_env);
+        match op {
+            "apply" => mailtls
+                .args(["-y", "apply", "--no-reload", "--mta", "sendmail", "--config"])
+                .args([&sm.mc])
+                .run(),
+            _ => mailtls.args(["rollback"]).run(),
+        }
+    };
+    let old = snapshot(dir);
+    let started = Instant::now();
+    run("apply").code(0);
+    let apply_time = started.elapsed();
+    let new = snapshot(dir);
+    assert!(new == newest_written(&state));
+    assert_ne!(old.get("sendmail.mc"), new.get("sendmail.mc"));
+    assert_ne!(old.get("sendmail.cf"), new.get("sendmail.cf"));
+    let started = Instant::now();
+    run("rollback").code(0);
+    let rollback_time = started.elapsed();
+    assert!(snapshot(dir) == old);
+
+    let seed = std::env::var("MAILTLS_KILL_SEED").map_or(0x5eed, |s| s.parse().unwrap());
+    let rounds: usize = std::env::var("MAILTLS_KILL_ROUNDS").map_or(200, |s| s.parse().unwrap());
+    let mut moments = Moments(seed);
+    let mc = sm.mc.as_os_str();
+    let apply_args: Vec<&std::ffi::OsStr> = ["-y", "apply", "--no-reload", "--mta", "sendmail", "--config"]
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain([mc])
+        .collect();
+    let rollback_args = [std::ffi::OsStr::new("rollback")];
+    let mut interrupted = 0;
+    let mut spans = [apply_time, rollback_time];
+    for round in 0..rounds {
+        // Even rounds kill an apply (from the old files), odd ones a rollback (from the new).
+        let (op, args) = if round % 2 == 0 {
+            ("apply", &apply_args[..])
+        } else {
+            ("rollback", &rollback_args[..])
+        };
+        // Half the kills anywhere in the run, half in its second half, where the writes are.
+        let span = spans[round % 2];
+        let after = if round % 4 < 2 {
+            moments.next_below(span + span / 5)
+        } else {
+            span / 2 + moments.next_below(span / 2 + span / 5)
+        };
+        killed_after(&state, &path_env, args, after);
+        let killed = snapshot(dir);
+        // The same command again, to the end: it first undoes whatever the kill interrupted.
+        let started = Instant::now();
+        let next = run(op);
+        spans[round % 2] = (spans[round % 2] * 3 + started.elapsed()) / 4;
+        interrupted += usize::from(next.stderr.contains("was interrupted"));
+        let now = snapshot(dir);
+        // sendmail.cf carries the time m4 built it: "new" is what the newest set wrote.
+        let new = newest_written(&state);
+        assert!(
+            now == old || now == new,
+            "round {round} (seed {seed}): {op} killed after {after:?}; the next {op} left a mix (exit {}, files {:?}):\n{}",
+            next.code,
+            now.keys().collect::<Vec<_>>(),
+            next.stderr
+        );
+        let expected = if op == "apply" { &new } else { &old };
+        assert!(
+            now == *expected,
+            "round {round} (seed {seed}): {op} killed after {after:?} left {}; the next {op} did not finish it:\n{}",
+            if killed == old {
+                "the old files"
+            } else if killed == new {
+                "the new files"
+            } else {
+                "a mix"
+            },
+            next.stderr
+        );
+    }
+    eprintln!(
+        "{rounds} kills (seed {seed}, apply {apply_time:?}, rollback {rollback_time:?}): {interrupted} interrupted a change in progress"
+    );
+    // Kills that only ever land before the first write or after the last would prove nothing.
+    assert!(
+        interrupted >= rounds / 10,
+        "only {interrupted} of {rounds} kills interrupted a change"
+    );
 }

@@ -150,7 +150,9 @@ impl Manifest {
             }
             match &service.reload {
                 Reload::Argv(argv) => check_argv(argv).map_err(|e| format!("{at}.reload {e}"))?,
-                Reload::Hup { pid_file } => plain_absolute(pid_file).map_err(|e| format!("{at}.reload.pid_file {e}"))?,
+                Reload::Hup { pid_file } => {
+                    plain_absolute(pid_file).map_err(|e| format!("{at}.reload.pid_file {e}"))?
+                }
                 // The admin's own --reload-command, recorded as given.
                 Reload::Shell(command) if !command.trim().is_empty() && !command.contains('\0') => {}
                 Reload::Shell(_) => return Err(format!("{at}.reload is an empty shell command")),

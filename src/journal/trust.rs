@@ -40,10 +40,19 @@ pub fn open_root(root: &Path, create: bool) -> Result<Option<PathBuf>> {
         })
         .collect();
     let mut here = PathBuf::from("/");
-    check(&root, &here, &open_dir(&root, &here, Place::Above)?.metadata(), Place::Above)?;
+    check(
+        &root,
+        &here,
+        &open_dir(&root, &here, Place::Above)?.metadata(),
+        Place::Above,
+    )?;
     for (n, name) in names.iter().enumerate() {
         here.push(name);
-        let place = if n + 1 == names.len() { Place::Inside } else { Place::Above };
+        let place = if n + 1 == names.len() {
+            Place::Inside
+        } else {
+            Place::Above
+        };
         let Some(dir) = open_or_create(&root, &here, create, place)? else {
             return Ok(None);
         };
@@ -81,7 +90,12 @@ pub fn check_tree(root: &Path, dir: &Path) -> Result<()> {
         if kind.is_dir() {
             check_tree(root, &path)?;
         } else if !kind.is_file() {
-            return Err(refuse(root, &path, "is neither a file nor a folder".into(), Place::Inside));
+            return Err(refuse(
+                root,
+                &path,
+                "is neither a file nor a folder".into(),
+                Place::Inside,
+            ));
         }
     }
     Ok(())
@@ -143,7 +157,11 @@ fn check(root: &Path, path: &Path, meta: &std::io::Result<Metadata>, place: Plac
     let euid = nix::unistd::geteuid().as_raw();
     let owner_ok = meta.uid() == euid || (place == Place::Above && meta.uid() == 0);
     if !owner_ok {
-        let who = if euid == 0 { "root".to_string() } else { format!("uid {euid}") };
+        let who = if euid == 0 {
+            "root".to_string()
+        } else {
+            format!("uid {euid}")
+        };
         return Err(refuse(
             root,
             path,
