@@ -121,6 +121,75 @@ fn an_interrupted_change_is_undone_before_a_new_apply_plans() {
     assert_eq!(ran.json()["files"].as_array().unwrap().len(), 2);
 }
 
+/// Issue 15: a kill at every step of apply and rollback, with an admin's
+/// edit to main.cf landing at that very moment. The next run never throws
+/// the edit away: where mailtls had written main.cf it shows the diff and
+/// stops (exit 1, set still interrupted); `rollback --force` then restores.
+#[test]
+fn a_kill_at_any_step_while_an_admin_edits_main_cf_never_loses_the_edit() {
+    let pf = two_file_postfix();
+    let state = pf.root.path().join("state");
+    let originals = snapshot(&pf.config_dir);
+    let main = pf.config_dir.join("main.cf");
+    let edit = format!("echo '# admin edit' >> {}", main.display());
+    let steps = APPLY_STEPS
+        .iter()
+        .map(|s| ("apply", *s))
+        .chain([("rollback", "restored-file-1"), ("rollback", "rollback-restored")]);
+    for (command, step) in steps {
+        if command == "rollback" {
+            Mailtls::new(&state)
+                .args(["-y", "apply", "--config"])
+                .args([&pf.config_dir])
+                .run()
+                .code(0);
+        }
+        let killed = Mailtls::new(&state)
+            .env("MAILTLS_TEST_CRASH_AT", step)
+            .env("MAILTLS_TEST_RUN_AT", step)
+            .env("MAILTLS_TEST_RUN", &edit)
+            .args(["-y", command]);
+        let killed = match command {
+            "apply" => killed.args([std::ffi::OsStr::new("--config"), pf.config_dir.as_os_str()]),
+            _ => killed,
+        }
+        .run();
+        assert_eq!(killed.code, -1, "{command} {step}: killed\n{}", killed.stderr);
+        let edited = std::fs::read_to_string(&main).unwrap();
+        assert!(edited.ends_with("# admin edit\n"), "{step}");
+
+        // Before the first write main.cf is not mailtls's to undo: the next run undoes nothing there.
+        let written = step != "backed-up";
+        let next = Mailtls::new(&state).args(["rollback"]).run();
+        assert_eq!(
+            next.code,
+            if written { 1 } else { 0 },
+            "{command} {step}:\n{}",
+            next.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(&main).unwrap(),
+            edited,
+            "{command} {step}: the edit is kept"
+        );
+        if written {
+            assert!(next.stderr.contains("rollback --force"), "{step}: {}", next.stderr);
+            Mailtls::new(&state).args(["rollback", "--force"]).run().code(0);
+        } else {
+            std::fs::write(&main, &originals["main.cf"]).unwrap();
+        }
+        assert_eq!(
+            snapshot(&pf.config_dir),
+            originals,
+            "{command} {step}: the old files are back"
+        );
+        assert!(
+            openssl_accepts(pf.port, "smtp", "-tls1", None),
+            "{command} {step}: the live server runs the old config"
+        );
+    }
+}
+
 /// The files the newest backup set wrote, by name: its `N-NAME.new` copies.
 fn newest_written(state: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let sets = state.join("backups");
