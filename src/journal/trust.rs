@@ -39,6 +39,9 @@ pub fn open_root(root: &Path, create: bool) -> Result<Option<PathBuf>> {
             _ => None,
         })
         .collect();
+    if names.is_empty() {
+        return Err(Error::Usage("--state-dir /: give mailtls a folder of its own".into()));
+    }
     let mut here = PathBuf::from("/");
     check(
         &root,
