@@ -220,9 +220,18 @@ impl Moments {
     }
 }
 
-/// Runs mailtls with `args` and SIGKILLs it after `after` (if still running).
-fn killed_after(state: &Path, path_env: &str, args: &[&std::ffi::OsStr], after: Duration) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailtls"))
+/// Runs mailtls with `args` and SIGKILLs it after `after` (if still running),
+/// counted from its start, or from the moment it finished its backup when
+/// `from_backup` names a file for the test hook to create then.
+fn killed_after(state: &Path, path_env: &str, args: &[&std::ffi::OsStr], after: Duration, from_backup: Option<&Path>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mailtls"));
+    if let Some(marker) = from_backup {
+        let _ = std::fs::remove_file(marker);
+        command
+            .env("MAILTLS_TEST_RUN_AT", "backed-up")
+            .env("MAILTLS_TEST_RUN", format!("touch {}", marker.display()));
+    }
+    let mut child = command
         .arg("--state-dir")
         .arg(state)
         .args(args)
@@ -232,6 +241,16 @@ fn killed_after(state: &Path, path_env: &str, args: &[&std::ffi::OsStr], after: 
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    if let Some(marker) = from_backup {
+        let started = Instant::now();
+        while !marker.exists() && child.try_wait().unwrap().is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "apply never got to its backup"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
     std::thread::sleep(after);
     let _ = child.kill();
     child.wait().unwrap();
@@ -281,6 +300,7 @@ fn a_kill_at_a_random_moment_never_leaves_a_mix_of_old_and_new_files() {
         .chain([mc])
         .collect();
     let rollback_args = [std::ffi::OsStr::new("rollback")];
+    let marker = sm.root.path().join("run/backed-up");
     let mut interrupted = 0;
     let mut spans = [apply_time, rollback_time];
     for round in 0..rounds {
@@ -290,14 +310,15 @@ fn a_kill_at_a_random_moment_never_leaves_a_mix_of_old_and_new_files() {
         } else {
             ("rollback", &rollback_args[..])
         };
-        // Half the kills anywhere in the run, half in its second half, where the writes are.
+        // Half the kills anywhere in the run; the other half of the rollbacks in
+        // its first half (where it writes), of the applies within 100 ms of the backup.
         let span = spans[round % 2];
-        let after = if round % 4 < 2 {
-            moments.next_below(span + span / 5)
-        } else {
-            span / 2 + moments.next_below(span / 2 + span / 5)
+        let (after, from_backup) = match round % 4 {
+            0 | 1 => (moments.next_below(span + span / 5), None),
+            2 => (moments.next_below(Duration::from_millis(100)), Some(marker.as_path())),
+            _ => (moments.next_below(span / 2), None),
         };
-        killed_after(&state, &path_env, args, after);
+        killed_after(&state, &path_env, args, after, from_backup);
         let killed = snapshot(dir);
         // The same command again, to the end: it first undoes whatever the kill interrupted.
         let started = Instant::now();
