@@ -115,14 +115,15 @@ impl Reload {
             .spawn()
             .map_err(|e| fail("could not start".into(), e.to_string()))?;
         let limit = reload_timeout();
-        let deadline = std::time::Instant::now() + limit;
+        // None: a limit too far to compute (the command line bounds it) never expires.
+        let deadline = std::time::Instant::now().checked_add(limit);
         let status = loop {
             match child
                 .try_wait()
                 .map_err(|e| fail("could not wait".into(), e.to_string()))?
             {
                 Some(status) => break status,
-                None if std::time::Instant::now() >= deadline => {
+                None if deadline.is_some_and(|d| std::time::Instant::now() >= d) => {
                     // The whole process group: a shell's children too.
                     let group = nix::unistd::Pid::from_raw(child.id() as i32);
                     let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
@@ -342,7 +343,22 @@ pub fn read_text(path: &Path) -> Result<String> {
             path.display()
         )));
     }
-    let bytes = std::fs::read(path).map_err(Error::io(path, "cannot read"))?;
+    // The size above is 0 for /dev/zero or a FIFO: read no more than the limit whatever it says.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(Error::io(path, "cannot read"))?,
+            MAX_CONFIG_BYTES + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(Error::io(path, "cannot read"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::Config(format!(
+            "{}: more than {MAX_CONFIG_BYTES} bytes is too large for a config file; is it the right file?",
+            path.display()
+        )));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         Error::Parse {
@@ -351,6 +367,39 @@ pub fn read_text(path: &Path) -> Result<String> {
             message: "not valid UTF-8 text".into(),
         }
     })
+}
+
+/// The first line with content (1-based, and its text): blank lines and
+/// lines starting with one of `comments` (`#`, `dnl`) are skipped.
+pub fn first_content_line<'a>(text: &'a str, comments: &[&str]) -> Option<(usize, &'a str)> {
+    text.lines()
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.trim()))
+        .find(|(_, l)| !l.is_empty() && !comments.iter().any(|c| l.starts_with(c)))
+}
+
+/// A file given as `server`'s config that is not one (`--config /etc/shadow`).
+/// It quotes nothing of the file: it may hold secrets.
+pub fn not_a_config(server: &str, path: &Path, line: usize) -> Error {
+    Error::Config(format!(
+        "{} does not look like {server} config (line {line} is not its syntax); check --config",
+        path.display()
+    ))
+}
+
+/// A parser's syntax error in `text`, read from `path` as `server`'s config.
+/// The parser's message quotes the line; but when no line before it had
+/// content, nothing of the file was the server's syntax: it is most likely
+/// not a config at all, and its lines must not be printed.
+pub fn syntax_error(server: &str, path: &Path, text: &str, line: usize, message: String) -> Error {
+    if first_content_line(text, &["#"]).is_none_or(|(first, _)| first >= line) {
+        return not_a_config(server, path, line);
+    }
+    Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        message,
+    }
 }
 
 /// How a service is reloaded: the user's `--reload-command`; for the host's
@@ -399,9 +448,15 @@ pub fn refuse_new_warnings(checker: &str, live: Vec<String>, staged: Vec<String>
 /// Checks the certificate a plan leaves configured (see `cert::check_pair`);
 /// its warnings join the plan's, and its sha256 is what verification expects
 /// the server to serve. A problem with the current certificate says how to replace it.
-pub fn check_certificate(request: &Request, cert: &Path, key: &Path, warnings: &mut Vec<String>) -> Result<String> {
+pub fn check_certificate(
+    request: &Request,
+    cert: &Path,
+    key: &Path,
+    readers: crate::cert::KeyReaders,
+    warnings: &mut Vec<String>,
+) -> Result<String> {
     let now = time::OffsetDateTime::now_utc();
-    let info = crate::cert::check_pair(cert, key, &request.profile.certificate, now).map_err(|e| {
+    let info = crate::cert::check_pair(cert, key, &request.profile.certificate, readers, now).map_err(|e| {
         match (&request.cert, e) {
             (None, Error::Certificate { path, message }) => Error::Certificate {
                 path,
@@ -415,8 +470,13 @@ pub fn check_certificate(request: &Request, cert: &Path, key: &Path, warnings: &
 }
 
 /// What `detect` says of a configured certificate: its warnings, or why it is unusable.
-pub fn certificate_weaknesses(cert: &Path, key: &Path, policy: &crate::profile::CertificatePolicy) -> Vec<String> {
-    match crate::cert::check_pair(cert, key, policy, time::OffsetDateTime::now_utc()) {
+pub fn certificate_weaknesses(
+    cert: &Path,
+    key: &Path,
+    policy: &crate::profile::CertificatePolicy,
+    readers: crate::cert::KeyReaders,
+) -> Vec<String> {
+    match crate::cert::check_pair(cert, key, policy, readers, time::OffsetDateTime::now_utc()) {
         Ok(info) => info.warnings,
         Err(e) => vec![e.to_string()],
     }

@@ -21,6 +21,9 @@ use crate::mta::{
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 
+/// The groups that may read the private key besides root: Exim reads its key as its own user: Debian documents `root:Debian-exim 0640` (elsewhere the group is `exim`), or Debian-exim in the ssl-cert group.
+const KEY_READERS: crate::cert::KeyReaders = &["Debian-exim", "exim", "ssl-cert"];
+
 /// The comment under which new settings are added.
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 
@@ -332,7 +335,7 @@ impl Exim {
                     .filter(|v| !v.is_empty())
                     .map(PathBuf::from)
                     .unwrap_or_else(|| cert_path.clone());
-                let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+                let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
                 Some(sha256)
             }
             None => {

@@ -20,6 +20,9 @@ use crate::plan::{FileChange, Plan, SettingChange};
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
 
+/// The groups that may read the private key besides root: smtpd loads the key as root in its privileged process; Debian's ssl-cert group is the one exception.
+const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
+
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 const DEFAULT_CONFIG: &str = "/etc/smtpd.conf";
 /// The pki name mailtls declares for `--cert`/`--key` when a listener has none.
@@ -351,7 +354,7 @@ impl Opensmtpd {
                     self.config.display()
                 )));
             };
-            let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+            let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
             expected_cert_sha256.get_or_insert(sha256);
         }
         if listeners.is_empty() {
@@ -492,8 +495,39 @@ fn binary_has(path: &Path, needle: &[u8]) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
 }
 
+/// The first words smtpd.conf's grammar allows a statement to start with.
+const KEYWORDS: &[&str] = &[
+    "action",
+    "admd",
+    "bounce",
+    "ca",
+    "dispatcher",
+    "filter",
+    "include",
+    "listen",
+    "match",
+    "mda",
+    "mta",
+    "pki",
+    "proc",
+    "proc-exec",
+    "queue",
+    "smtp",
+    "srs",
+    "table",
+];
+
+/// smtpd.conf's text; a file whose first statement is neither a keyword nor
+/// a macro (`name = value`) is not one, and nothing of it is printed.
 fn read(path: &Path) -> Result<String> {
-    fs_err::read_to_string(path).map_err(Error::io(path, "cannot read"))
+    let text = crate::mta::read_text(path)?;
+    if let Some(first) = SmtpdConf::parse(&text).statements().first() {
+        let word = |i: usize| first.words.get(i).map(|w| w.text.as_str());
+        if !word(0).is_some_and(|w| KEYWORDS.contains(&w)) && word(1) != Some("=") {
+            return Err(crate::mta::not_a_config("an OpenSMTPD", path, first.line));
+        }
+    }
+    Ok(text)
 }
 
 /// A path given on the command line, made absolute and safe inside a quoted smtpd.conf string.

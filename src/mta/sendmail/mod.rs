@@ -29,6 +29,9 @@ use crate::mta::{check_certificate, Detected, ListenerTls, MtaKind, Reload, Requ
 use crate::plan::{FileChange, Plan, SettingChange};
 use harden::Place;
 
+/// The groups that may read the private key besides root: Debian's update_tls makes the key `root:smmsp 0640` (and starttls.m4 sets DontBlameSendmail=GroupReadableKeyFile, which `safety` checks).
+const KEY_READERS: crate::cert::KeyReaders = &["smmsp", "ssl-cert"];
+
 /// No m4 quote characters: inside a quoted block (Debian's starttls.m4 is one) `dnl` is not
 /// yet expanded, so a backtick in the comment would open a string that never closes.
 const ANCHOR: &str = "# TLS settings added by mailtls (mailtls history lists its changes)";
@@ -129,7 +132,9 @@ impl Sendmail {
     }
 
     fn sources(&self) -> Result<Sources> {
-        let mc = McFile::parse(&read(&self.mc)?);
+        let text = read(&self.mc)?;
+        looks_like_m4(&self.mc, &text)?;
+        let mc = McFile::parse(&text);
         let dir = self.mc.parent().unwrap_or(Path::new("/"));
         let tls = mc
             .includes()
@@ -315,7 +320,7 @@ impl Sendmail {
         let expected_cert_sha256 = match (option("ServerCertFile"), option("ServerKeyFile")) {
             (Some(cert_value), Some(key_value)) => {
                 let (cert_path, key_path) = (PathBuf::from(&cert_value), PathBuf::from(&key_value));
-                let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+                let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
                 let relaxed = safety::Relaxed::from_option(option("DontBlameSendmail").as_deref());
                 let unsafe_now = safety::problems(&cert_path, &key_path, relaxed);
                 if let Some(first) = unsafe_now.first() {
@@ -486,7 +491,24 @@ fn pid_file(cf_text: &str) -> PathBuf {
 }
 
 fn read(path: &Path) -> Result<String> {
-    fs_err::read_to_string(path).map_err(Error::io(path, "cannot read"))
+    crate::mta::read_text(path)
+}
+
+/// An m4 source starts (after `dnl` and `#` comments) with a macro call,
+/// `divert(-1)`, `VERSIONID(...)`, `include(...)`; a file that does not is
+/// no sendmail.mc, and m4 would copy all of it into the sendmail.cf the diff
+/// shows (`--config /etc/shadow`).
+fn looks_like_m4(path: &Path, text: &str) -> Result<()> {
+    let Some((line, first)) = crate::mta::first_content_line(text, &["dnl", "#"]) else {
+        return Ok(());
+    };
+    let name_len = first
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(first.len());
+    if name_len == 0 || !first[name_len..].starts_with('(') || first.as_bytes()[0].is_ascii_digit() {
+        return Err(crate::mta::not_a_config("a Sendmail m4", path, line));
+    }
+    Ok(())
 }
 
 /// Whether `binary` is Sendmail (its default cf path is compiled in; Postfix's
