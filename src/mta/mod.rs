@@ -415,20 +415,44 @@ pub fn service_reload(request: &Request, default_instance: bool, unit: &str, own
     Reload::Argv(own)
 }
 
+/// How a config format re-reads a path mailtls writes into it: the
+/// characters it reads as syntax anywhere in a value. White space and
+/// control characters are refused for every format; what a format expands
+/// by name (Exim macros, m4 macros) is checked by reading the path back
+/// (`path_read_back`).
+pub struct PathSyntax {
+    /// The server and its file, as messages name them: "Postfix (main.cf)".
+    pub server: &'static str,
+    pub special: &'static [char],
+}
+
 /// A path from the command line (`--cert`, `--key`), made absolute and
 /// refused when it holds white space, a control character or one of the
-/// characters the config format would read as syntax (`special`).
-pub fn path_value(option: &str, path: &Path, config: &str, special: &[char]) -> Result<PathBuf> {
+/// characters the format would read as syntax.
+pub fn path_value(option: &str, path: &Path, syntax: &PathSyntax) -> Result<PathBuf> {
     let text = path
         .to_str()
         .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
     crate::edit::check_one_line(option, text).map_err(Error::Usage)?;
-    if let Some(c) = text.chars().find(|c| c.is_whitespace() || special.contains(c)) {
+    if let Some(c) = text.chars().find(|c| c.is_whitespace() || syntax.special.contains(c)) {
         return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains {c:?}, which {config} would misread; use a path without it"
+            "{option}: the path {text:?} contains {c:?}, which {} would misread; use a path without it",
+            syntax.server
         )));
     }
     std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
+}
+
+/// Refuses a path the server's own reading turns into another one
+/// (`read_back`: what its macro processor makes of it); `why` names the cause.
+pub fn path_read_back(option: &str, path: &str, read_back: Option<&str>, server: &str, why: &str) -> Result<()> {
+    if read_back == Some(path) {
+        return Ok(());
+    }
+    let got = read_back.map_or("nothing".to_string(), |r| format!("{r:?}"));
+    Err(Error::Usage(format!(
+        "{option}: {server} reads the path {path:?} back as {got} ({why}); use a path without it"
+    )))
 }
 
 /// The checker's warnings on the staged config that the live config does not

@@ -31,6 +31,12 @@ use tree::ConfTree;
 /// The groups that may read the private key besides root: Dovecot's master process reads the key as root (`ssl_key = <FILE`); Debian's ssl-cert group is the one exception.
 const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
 
+/// What Dovecot reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Dovecot (dovecot.conf)",
+    special: &['#', '{', '}', '$', '%', '"', '\\'],
+};
+
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 const DEFAULT_CONFIG: &str = "/etc/dovecot/dovecot.conf";
 /// Sections whose settings override the global ones for some connections.
@@ -180,8 +186,8 @@ impl Dovecot {
         }
         let cert_files = match &request.cert {
             Some((cert, key)) => {
-                let cert = path_value("--cert", cert, "dovecot.conf", &['#', '{', '}', '$', '%', '"'])?;
-                let key = path_value("--key", key, "dovecot.conf", &['#', '{', '}', '$', '%', '"'])?;
+                let cert = path_value("--cert", cert, &PATHS)?;
+                let key = path_value("--key", key, &PATHS)?;
                 desired.push((
                     generation.cert_key(),
                     generation.path_value(&cert.display().to_string()),

@@ -22,6 +22,12 @@ use crate::tls::Protocol;
 /// The groups that may read the private key besides root: Postfix reads its key as root before it drops privileges ("read-only access to root, and no access to anyone else", smtpd_tls_key_file); Debian's ssl-cert group is the one exception.
 const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
 
+/// What Postfix reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Postfix (main.cf)",
+    special: &[',', '$', '#', '{', '}', '='],
+};
+
 /// The comment under which new parameters are added to main.cf.
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 
@@ -290,8 +296,8 @@ impl Postfix {
 
         let cert_files = match &request.cert {
             Some((cert, key)) => {
-                let cert = path_value("--cert", cert, "main.cf", &[',', '$', '#', '{', '}', '='])?;
-                let key = path_value("--key", key, "main.cf", &[',', '$', '#', '{', '}', '='])?;
+                let cert = path_value("--cert", cert, &PATHS)?;
+                let key = path_value("--key", key, &PATHS)?;
                 if main.get("smtpd_tls_chain_files").is_some_and(|v| !v.is_empty()) {
                     set_main(
                         &mut main,

@@ -22,15 +22,20 @@ mod safety;
 
 use std::path::{Path, PathBuf};
 
-use crate::edit::check_one_line;
 use crate::edit::sendmail_mc::McFile;
 use crate::error::{Error, Result};
-use crate::mta::{check_certificate, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{check_certificate, path_read_back, path_value, Detected, ListenerTls, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan, SettingChange};
 use harden::Place;
 
 /// The groups that may read the private key besides root: Debian's update_tls makes the key `root:smmsp 0640` (and starttls.m4 sets DontBlameSendmail=GroupReadableKeyFile, which `safety` checks).
 const KEY_READERS: crate::cert::KeyReaders = &["smmsp", "ssl-cert"];
+
+/// What Sendmail's m4 reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Sendmail's m4 (sendmail.mc)",
+    special: &['`', '\'', ',', '(', ')', '#', '$', '\\'],
+};
 
 /// No m4 quote characters: inside a quoted block (Debian's starttls.m4 is one) `dnl` is not
 /// yet expanded, so a backtick in the comment would open a string that never closes.
@@ -282,8 +287,8 @@ impl Sendmail {
             }
         }
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_text = m4_path("--cert", cert_path)?;
-            let key_text = m4_path("--key", key_path)?;
+            let cert_text = path_value("--cert", cert_path, &PATHS)?.display().to_string();
+            let key_text = path_value("--key", key_path, &PATHS)?.display().to_string();
             set(&mut mc, &mut tls, "confSERVER_CERT", Place::Macro, &cert_text);
             set(&mut mc, &mut tls, "confSERVER_KEY", Place::Macro, &key_text);
         }
@@ -316,6 +321,23 @@ impl Sendmail {
 
         // What the daemon will run with, read from the generated file.
         let option = |name: &str| cf::option(&cf_after, name);
+        if let Some((cert_path, key_path)) = &request.cert {
+            // m4 expands macro names wherever they stand (`/x/divert/dnl/c.pem` loses its end).
+            for (opt, path, name) in [
+                ("--cert", cert_path, "ServerCertFile"),
+                ("--key", key_path, "ServerKeyFile"),
+            ] {
+                let text = std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))?;
+                let why = "a word in it is an m4 macro, like dnl or divert";
+                path_read_back(
+                    opt,
+                    &text.display().to_string(),
+                    option(name).as_deref(),
+                    "Sendmail's m4",
+                    why,
+                )?;
+            }
+        }
         let listeners = cf::listeners(&cf_after);
         let expected_cert_sha256 = match (option("ServerCertFile"), option("ServerKeyFile")) {
             (Some(cert_value), Some(key_value)) => {
@@ -537,21 +559,4 @@ fn unqualified_hostname() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     let name = name.trim();
     (!name.is_empty() && !name.contains('.')).then(|| name.to_string())
-}
-
-/// A path given on the command line, made absolute and safe inside an m4 quoted string.
-fn m4_path(option: &str, path: &Path) -> Result<String> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
-    check_one_line(option, text).map_err(Error::Usage)?;
-    if let Some(c) = text.chars().find(|c| matches!(c, '`' | '\'' | ',' | '(' | ')' | ' ')) {
-        return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains {c:?}, which m4 or sendmail.cf would misread; use a path without it"
-        )));
-    }
-    Ok(std::path::absolute(path)
-        .map_err(Error::io(path, "cannot resolve the path"))?
-        .display()
-        .to_string())
 }
