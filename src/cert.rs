@@ -121,10 +121,12 @@ fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result
     let meta = std::fs::metadata(key_path).map_err(|e| format!("cannot stat the key: {e}"))?;
     let mode = meta.mode() & 0o777;
     let shown = key_path.display();
-    if mode & 0o004 != 0 {
-        return Err(format!(
-            "the private key is readable by everyone (mode {mode:o}); run `chmod o-rwx {shown}`"
-        ));
+    for (bit, what) in [(0o004, "readable"), (0o002, "writable")] {
+        if mode & bit != 0 {
+            return Err(format!(
+                "the private key is {what} by everyone (mode {mode:o}); run `chmod o-rwx {shown}`"
+            ));
+        }
     }
     let uid = meta.uid();
     if uid != 0 && uid != nix::unistd::geteuid().as_raw() {
@@ -134,6 +136,11 @@ fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result
             .map_or(format!("uid {uid}"), |u| u.name);
         return Err(format!(
             "the private key is owned by {owner}, not root: that user could replace it; run `chown root {shown}`"
+        ));
+    }
+    if mode & 0o020 != 0 {
+        return Err(format!(
+            "the private key is writable by its group (mode {mode:o}); run `chmod g-w {shown}`"
         ));
     }
     if mode & 0o040 != 0 {

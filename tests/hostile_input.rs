@@ -280,6 +280,10 @@ fn keys_others_may_read_or_replace_are_refused() {
     );
     set("root:root", 0o604);
     assert!(plan(&key).code(1).stderr.contains("readable by everyone"));
+    set("root:root", 0o602);
+    assert!(plan(&key).code(1).stderr.contains("writable by everyone"));
+    set("root:ssl-cert", 0o660);
+    assert!(plan(&key).code(1).stderr.contains("writable by its group"));
     set("nobody:root", 0o600);
     let ran = plan(&key).code(1);
     assert!(
