@@ -2,7 +2,7 @@
 //! touch (a copy, sha256 before and after, mode, owner), how to reload, and
 //! where the change stands.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -186,14 +186,14 @@ impl Manifest {
 fn plain_absolute(path: &Path) -> std::result::Result<(), String> {
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
-    let plain = path.is_absolute()
+    // By bytes: `Path::components` would hide a `.` or a doubled `/`.
+    let plain = bytes.len() > 1
+        && bytes.starts_with(b"/")
         && !bytes.contains(&0)
-        && !bytes.ends_with(b"/")
-        && !bytes.windows(2).any(|w| w == b"//")
-        && path
-            .components()
-            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
-    if plain && path != Path::new("/") {
+        && bytes[1..]
+            .split(|&b| b == b'/')
+            .all(|name| !name.is_empty() && name != b"." && name != b"..");
+    if plain {
         Ok(())
     } else {
         Err(format!("{:?} is not an absolute, plain path", path))
@@ -219,4 +219,43 @@ fn check_argv(argv: &[String]) -> std::result::Result<(), String> {
 
 fn is_sha256(hex: &str) -> bool {
     hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_absolute_plain_paths_pass() {
+        assert!(plain_absolute(Path::new("/etc/postfix/main.cf")).is_ok());
+        for bad in [
+            "etc/main.cf",
+            "/etc/../shadow",
+            "/etc/./main.cf",
+            "/etc//main.cf",
+            "/",
+            "/etc/main.cf/",
+            "",
+        ] {
+            assert!(plain_absolute(Path::new(bad)).is_err(), "{bad:?} passed");
+        }
+    }
+
+    #[test]
+    fn a_command_is_a_program_and_its_arguments() {
+        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(check_argv(&argv(&["postfix", "reload"])).is_ok());
+        assert!(check_argv(&argv(&["/usr/sbin/update-exim4.conf", "-d", "/etc/exim4"])).is_ok());
+        for bad in [
+            &[][..],
+            &[""],
+            &["-c"],
+            &["../bin/sh"],
+            &["bin/sh"],
+            &["/bin/../bin/sh"],
+            &["sh", "a\0b"],
+        ] {
+            assert!(check_argv(&argv(bad)).is_err(), "{bad:?} passed");
+        }
+    }
 }
