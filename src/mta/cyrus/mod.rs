@@ -1,0 +1,484 @@
+//! The Cyrus IMAP backend (IMAP and POP3; Debian 12 ships 3.6). `--config`
+//! is the imapd.conf; cyrus.conf, whose `SERVICES` say what listens where,
+//! is found beside it, else at /etc/cyrus.conf.
+//!
+//! A profile sets `tls_versions`, `tls_ciphers` and
+//! `tls_prefer_server_ciphers` (and `tls_server_cert`/`tls_server_key` with
+//! `--cert`/`--key`) where imapd.conf sets them, or on new lines at its end.
+//! A value prefixed with a cyrus.conf service name (`imap_tls_ciphers`,
+//! `pop3s_tls_versions`) overrides the plain one for that service alone:
+//! those that would weaken the profile are rewritten in place, and a
+//! service whose certificate is `disabled` is reported and left without TLS.
+//! Cyrus checks its config with `cyr_info conf-lint`, and reloads on SIGHUP
+//! to its master (see `master`).
+
+mod harden;
+pub mod master;
+mod services;
+
+use std::path::{Path, PathBuf};
+
+use crate::edit::imapd_conf::ImapdConf;
+use crate::error::{Error, Result};
+use crate::mta::{
+    certificate_weaknesses, check_certificate, find_program, path_value, read_text, refuse_new_warnings, Detected,
+    ListenerTls, MtaKind, Reload, Request,
+};
+use crate::plan::{FileChange, Plan, SettingChange};
+use crate::profile::Profile;
+
+use services::Service;
+
+const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
+pub const DEFAULT_CONFIG: &str = "/etc/imapd.conf";
+const DEFAULT_CYRUS_CONF: &str = "/etc/cyrus.conf";
+const CERT: &str = "tls_server_cert";
+const KEY: &str = "tls_server_key";
+
+/// What a profile sets in imapd.conf (for `mailtls profiles`).
+pub fn settings_for(profile: &Profile) -> Vec<(&'static str, String)> {
+    harden::desired(profile)
+}
+
+pub struct Cyrus {
+    config: PathBuf,
+    cyrus_conf: PathBuf,
+    /// master's folder (/usr/lib/cyrus/bin), where cyr_info lives too.
+    bin: Option<PathBuf>,
+}
+
+/// The imapd.conf as read, with the services that read it.
+struct Loaded {
+    text: String,
+    conf: ImapdConf,
+    services: Vec<Service>,
+}
+
+impl Cyrus {
+    /// Debian's cyrmaster, or master on PATH, resolved to the folder it lives in.
+    fn bin() -> Option<PathBuf> {
+        let master = find_program("cyrmaster").or_else(|| {
+            find_program("master").filter(|m| m.parent().and_then(|p| p.file_name()).is_some_and(|n| n == "bin"))
+        })?;
+        std::fs::canonicalize(master).ok()?.parent().map(Path::to_path_buf)
+    }
+
+    pub fn installed() -> bool {
+        Cyrus::bin().is_some() && Path::new(DEFAULT_CONFIG).is_file()
+    }
+
+    /// A file named imapd.conf, a folder holding one, or a file whose settings include `configdirectory`.
+    pub fn recognizes(path: &Path) -> bool {
+        if path.is_dir() {
+            return path.join("imapd.conf").is_file();
+        }
+        if path.file_name().is_some_and(|n| n == "imapd.conf") {
+            return true;
+        }
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| ImapdConf::parse(&t).ok())
+            .is_some_and(|c| c.get("configdirectory").is_some())
+    }
+
+    pub fn open(config: Option<&Path>) -> Result<Cyrus> {
+        let config = match config {
+            Some(path) if path.is_dir() => path.join("imapd.conf"),
+            Some(path) => path.to_path_buf(),
+            None => PathBuf::from(DEFAULT_CONFIG),
+        };
+        let config = std::path::absolute(&config).map_err(Error::io(&config, "cannot resolve the path"))?;
+        if !config.is_file() {
+            return Err(Error::Config(format!(
+                "{} does not exist: --config takes Cyrus's imapd.conf (like /etc/imapd.conf)",
+                config.display()
+            )));
+        }
+        let beside = config.with_file_name("cyrus.conf");
+        let cyrus_conf = if beside.is_file() {
+            beside
+        } else {
+            PathBuf::from(DEFAULT_CYRUS_CONF)
+        };
+        Ok(Cyrus {
+            config,
+            cyrus_conf,
+            bin: Cyrus::bin(),
+        })
+    }
+
+    pub fn config_file(&self) -> &Path {
+        &self.config
+    }
+
+    fn load(&self) -> Result<Loaded> {
+        let text = read_text(&self.config)?;
+        let conf = ImapdConf::parse(&text).map_err(|e| Error::Parse {
+            path: self.config.clone(),
+            line: e.line,
+            message: e.message,
+        })?;
+        let cyrus_conf = read_text(&self.cyrus_conf).map_err(|e| match e {
+            Error::Io { .. } => Error::Config(format!(
+                "{} cannot be read: Cyrus's cyrus.conf (its services) belongs beside {} or at {DEFAULT_CYRUS_CONF}",
+                self.cyrus_conf.display(),
+                self.config.display()
+            )),
+            e => e,
+        })?;
+        let services = services::parse(&self.cyrus_conf, &cyrus_conf)?;
+        Ok(Loaded { text, conf, services })
+    }
+
+    fn version(&self) -> Option<String> {
+        let master = self.bin.as_ref()?.join("master");
+        let out = std::process::Command::new(master).arg("-V").output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        // "cyrus-imapd 3.6.1-Debian-3.6.1-4+deb12u5"
+        text.split_whitespace()
+            .nth(1)
+            .map(|v| v.split('-').next().unwrap_or(v).to_string())
+    }
+
+    /// Whether a service reads this instance's imapd.conf.
+    fn ours(&self, service: &Service) -> bool {
+        master::same_file(&service.config(), &self.config)
+    }
+
+    /// The IMAP and POP3 services reading this imapd.conf; the warnings say which others were left out.
+    fn mail_services<'a>(&self, loaded: &'a Loaded, warnings: &mut Vec<String>) -> Vec<&'a Service> {
+        let mut out = Vec::new();
+        for service in loaded.services.iter().filter(|s| s.protocol().is_some()) {
+            if !self.ours(service) {
+                warnings.push(format!(
+                    "{}:{}: service {} reads {}, not {}; left alone",
+                    self.cyrus_conf.display(),
+                    service.line,
+                    service.name,
+                    service.config().display(),
+                    self.config.display()
+                ));
+            } else if service.address().is_some() {
+                out.push(service);
+            }
+        }
+        out
+    }
+
+    /// The certificate and key a service uses: its own (`NAME_tls_server_cert`) or the plain ones.
+    fn cert_of(conf: &ImapdConf, service: &str) -> (Option<String>, Option<String>) {
+        let get = |key: &str| {
+            conf.get(&format!("{service}_{key}"))
+                .or_else(|| conf.get(key))
+                .map(str::to_string)
+        };
+        (get(CERT), get(KEY))
+    }
+
+    fn tls_on(cert: &(Option<String>, Option<String>)) -> bool {
+        let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.eq_ignore_ascii_case("disabled"));
+        on(&cert.0) && on(&cert.1)
+    }
+
+    /// A path value as Cyrus expands it (a leading `{configdirectory}`).
+    fn expand(conf: &ImapdConf, value: &str) -> PathBuf {
+        match value.strip_prefix("{configdirectory}") {
+            Some(rest) => PathBuf::from(format!("{}{rest}", conf.get("configdirectory").unwrap_or(""))),
+            None => PathBuf::from(value),
+        }
+    }
+
+    pub fn detect(&self) -> Result<Detected> {
+        let loaded = self.load()?;
+        let profile = Profile::load(crate::profile::DEFAULT)?;
+        let mut weaknesses = Vec::new();
+        let mut tls_settings = Vec::new();
+        for key in harden::KEYS {
+            let current = loaded.conf.get(key);
+            if !harden::acceptable(key, current, &profile) && key != "tls_prefer_server_ciphers" {
+                weaknesses.push(match current {
+                    Some(value) => format!("{key}: {value} allows more than profile {}", profile.name),
+                    None => format!(
+                        "{key} is unset: Cyrus's default ({}) allows more than profile {}",
+                        harden::default_of(key).unwrap_or(""),
+                        profile.name
+                    ),
+                });
+            }
+            tls_settings.push((
+                key.to_string(),
+                current.or(harden::default_of(key)).unwrap_or("").to_string(),
+            ));
+        }
+        let mut ignored = Vec::new();
+        let services = self.mail_services(&loaded, &mut ignored);
+        let mut listeners = Vec::new();
+        for service in services {
+            let cert = Cyrus::cert_of(&loaded.conf, &service.name);
+            listeners.extend(service.listener(Cyrus::tls_on(&cert)));
+            for key in harden::KEYS {
+                let name = format!("{}_{key}", service.name);
+                if let Some(value) = loaded.conf.get(&name) {
+                    if !harden::acceptable(key, Some(value), &profile) && key != "tls_prefer_server_ciphers" {
+                        weaknesses.push(format!("{name}: {value} allows more than profile {}", profile.name));
+                    }
+                    tls_settings.push((name, value.to_string()));
+                }
+            }
+        }
+        if listeners.iter().any(|l| l.tls == ListenerTls::None) {
+            weaknesses.push("no tls_server_cert/tls_server_key: some IMAP or POP3 services offer no TLS".into());
+        }
+        if let (Some(cert), Some(key)) = (loaded.conf.get(CERT), loaded.conf.get(KEY)) {
+            if !cert.contains(',') && !cert.eq_ignore_ascii_case("disabled") {
+                weaknesses.extend(certificate_weaknesses(
+                    &Cyrus::expand(&loaded.conf, cert),
+                    &Cyrus::expand(&loaded.conf, key),
+                    &profile.certificate,
+                ));
+            }
+        }
+        let mut config_files = vec![self.config.clone(), self.cyrus_conf.clone()];
+        config_files.extend(loaded.conf.entries().iter().filter_map(|e| match &e.kind {
+            crate::edit::imapd_conf::Kind::Include { path } => Some(PathBuf::from(path)),
+            _ => None,
+        }));
+        Ok(Detected {
+            mta: MtaKind::Cyrus,
+            version: self.version(),
+            tls_library: crate::mta::run_program(Path::new("openssl"), &["version"])
+                .ok()
+                .map(|v| v.split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
+            config: self.config.clone(),
+            config_files,
+            listeners,
+            tls_settings,
+            weaknesses,
+        })
+    }
+
+    pub fn plan(&self, request: &Request) -> Result<Plan> {
+        let profile = &request.profile;
+        let loaded = self.load()?;
+        let mut conf = loaded.conf.clone();
+        let mut settings = Vec::new();
+        let mut warnings = Vec::new();
+        let change = |conf: &mut ImapdConf, key: &str, wanted: &str, settings: &mut Vec<SettingChange>| {
+            let before = conf.get(key).map(str::to_string);
+            conf.set(key, wanted, ANCHOR);
+            settings.push(SettingChange {
+                file: self.config.clone(),
+                name: key.to_string(),
+                before,
+                after: wanted.to_string(),
+            });
+        };
+        if conf
+            .entries()
+            .iter()
+            .any(|e| matches!(e.kind, crate::edit::imapd_conf::Kind::Include { .. }))
+        {
+            warnings.push(format!(
+                "{}: @include'd files are not edited; a TLS setting there would be set twice, which Cyrus's check refuses",
+                self.config.display()
+            ));
+        }
+
+        let desired = harden::desired(profile);
+        for (key, wanted) in &desired {
+            if !harden::acceptable(key, conf.get(key), profile) {
+                change(&mut conf, key, wanted, &mut settings);
+            }
+        }
+        let names: Vec<String> = loaded.services.iter().map(|s| s.name.to_ascii_lowercase()).collect();
+        for name in &names {
+            for (key, wanted) in &desired {
+                let full = format!("{name}_{key}");
+                if conf.get(&full).is_some() && !harden::acceptable(key, conf.get(&full), profile) {
+                    change(&mut conf, &full, wanted, &mut settings);
+                }
+            }
+        }
+
+        if let Some((cert, key)) = &request.cert {
+            // Cyrus takes the rest of the line: `,` would name a second file, `{` a macro, `\` continue the line.
+            let special = [',', '{', '\\'];
+            let cert = path_value("--cert", cert, "imapd.conf", &special)?.display().to_string();
+            let key = path_value("--key", key, "imapd.conf", &special)?.display().to_string();
+            for (setting, wanted) in [(CERT, &cert), (KEY, &key)] {
+                if conf.get(setting) != Some(wanted.as_str()) {
+                    change(&mut conf, setting, wanted, &mut settings);
+                }
+                for name in &names {
+                    let full = format!("{name}_{setting}");
+                    match conf.get(&full) {
+                        Some(v) if !v.eq_ignore_ascii_case("disabled") && v != wanted.as_str() => {
+                            change(&mut conf, &full, wanted, &mut settings)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+
+        if !harden::tls13_is_openssl_default(profile) {
+            warnings.push(
+                "Cyrus 3.6 has no setting for TLS 1.3 suites: OpenSSL's default three stay on".to_string(),
+            );
+        }
+
+        // Listeners as they will be, each with the certificate it will use.
+        let services = self.mail_services(&loaded, &mut warnings);
+        let mut listeners = Vec::new();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for service in &services {
+            let cert = Cyrus::cert_of(&conf, &service.name);
+            if !Cyrus::tls_on(&cert) {
+                if cert.0.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("disabled"))
+                    || cert.1.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("disabled"))
+                {
+                    warnings.push(format!(
+                        "service {}: its certificate is `disabled`, so it offers no TLS; left as is",
+                        service.name
+                    ));
+                }
+                continue;
+            }
+            if let (Some(c), Some(k)) = cert {
+                if !pairs.contains(&(c.clone(), k.clone())) {
+                    pairs.push((c, k));
+                }
+            }
+            listeners.extend(service.listener(true));
+        }
+        if !services.is_empty() && listeners.is_empty() && request.cert.is_none() {
+            return Err(Error::Config(format!(
+                "Cyrus has no server certificate ({CERT}/{KEY} are unset in {}): give one with --cert and --key",
+                self.config.display()
+            )));
+        }
+        let mut shas = Vec::new();
+        for (cert, key) in &pairs {
+            for (cert, key) in cert.split(',').zip(key.split(',')) {
+                let sha = check_certificate(
+                    request,
+                    &Cyrus::expand(&conf, cert),
+                    &Cyrus::expand(&conf, key),
+                    &mut warnings,
+                )?;
+                shas.push(sha);
+            }
+        }
+        let expected_cert_sha256 = match shas.as_slice() {
+            [one] => Some(one.clone()),
+            [] => None,
+            _ => {
+                warnings.push("the services serve more than one certificate; verification does not compare them".into());
+                None
+            }
+        };
+
+        let after = conf.to_string();
+        Ok(Plan {
+            mta: MtaKind::Cyrus,
+            instance: self.config.clone(),
+            profile: profile.name.clone(),
+            changes: vec![FileChange {
+                path: self.config.clone(),
+                before: loaded.text,
+                after,
+                created: false,
+            }],
+            settings,
+            warnings,
+            regenerate: None,
+            reload: self.reload(request),
+            listeners,
+            expected_cert_sha256,
+        })
+    }
+
+    /// The user's command; else, for the host's own instance under systemd,
+    /// SIGHUP through systemd (Debian's unit has no reload); else SIGHUP to
+    /// the pid file the running master was given (`-p`), or its default.
+    fn reload(&self, request: &Request) -> Reload {
+        if let Some(cmd) = &request.reload_command {
+            return Reload::Shell(cmd.clone());
+        }
+        let default = self.config == Path::new(DEFAULT_CONFIG);
+        if default && Path::new("/run/systemd/system").is_dir() {
+            return Reload::Argv(
+                ["systemctl", "kill", "--signal=HUP", "--kill-who=main", "cyrus-imapd"]
+                    .map(String::from)
+                    .to_vec(),
+            );
+        }
+        let pid_file = master::find(&self.config)
+            .map(|m| m.pid_file)
+            .unwrap_or_else(|| PathBuf::from(master::DEFAULT_PID_FILE));
+        Reload::Signal { pid_file }
+    }
+
+    /// Whether a master runs with this imapd.conf.
+    pub fn running(&self) -> bool {
+        master::find(&self.config).is_some()
+    }
+
+    /// Runs `cyr_info conf-lint` on a staged copy of imapd.conf, as each
+    /// IMAP/POP3 service reads it (`-n NAME`: service overrides apply) and
+    /// plain: a fatal error refuses the plan, and so does an option it does
+    /// not know that the live file does not already have.
+    pub fn validate(&self, plan: &Plan) -> Result<()> {
+        let cyr_info = self
+            .bin
+            .as_ref()
+            .map(|b| b.join("cyr_info"))
+            .filter(|c| c.is_file())
+            .ok_or_else(|| Error::MissingProgram {
+                program: "cyr_info".into(),
+                hint: "applying needs Cyrus's own checker (`cyr_info conf-lint`, beside cyrmaster); `mailtls plan` works without it".into(),
+            })?;
+        let loaded = self.load()?;
+        let staged_dir = tempfile::Builder::new()
+            .prefix("mailtls-check-")
+            .tempdir()
+            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
+        let staged = staged_dir.path().join("imapd.conf");
+        let after = plan
+            .changes
+            .iter()
+            .find(|c| c.path == self.config)
+            .map_or(loaded.text.as_str(), |c| c.after.as_str());
+        std::fs::write(&staged, after).map_err(Error::io(&staged, "cannot stage"))?;
+        let mut idents: Vec<Option<&str>> = vec![None];
+        let mut ignored = Vec::new();
+        idents.extend(
+            self.mail_services(&loaded, &mut ignored)
+                .iter()
+                .map(|s| Some(s.name.as_str())),
+        );
+        for ident in idents {
+            let lint = |config: &Path| -> Result<Vec<String>> {
+                let mut command = std::process::Command::new(&cyr_info);
+                command.arg("-C").arg(config).arg("-M").arg(&self.cyrus_conf);
+                if let Some(name) = ident {
+                    command.args(["-n", name]);
+                }
+                let output = command
+                    .arg("conf-lint")
+                    .output()
+                    .map_err(Error::io(&cyr_info, "cannot run cyr_info"))?;
+                if !output.status.success() {
+                    return Err(Error::Command {
+                        program: format!("cyr_info -C {} conf-lint", config.display()),
+                        status: output.status.to_string(),
+                        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+                    });
+                }
+                Ok(String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect())
+            };
+            refuse_new_warnings("cyr_info conf-lint", lint(&self.config)?, lint(&staged)?)?;
+        }
+        Ok(())
+    }
+}
