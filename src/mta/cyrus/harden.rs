@@ -5,13 +5,20 @@
 //! `tls_init_serverengine`): `tls_versions` (each of `tls1_0` ... `tls1_3`
 //! found in the text stays enabled), `tls_ciphers` (OpenSSL's cipher list,
 //! TLS 1.2 and below) and `tls_prefer_server_ciphers`. It has no setting for
-//! TLS 1.3 suites, and built against OpenSSL 3 it ignores `tls_eccurve`.
+//! TLS 1.3 suites. `tls_eccurve` names the one elliptic curve it offers
+//! (`SSL_CTX_set_tmp_ecdh`, default prime256v1): measured on Debian 12's
+//! build, the server then offers that single group for TLS 1.2 and 1.3
+//! alike; a name that is not a NIST curve (X25519, a typo) is skipped and
+//! OpenSSL's whole default list (X448, secp521r1, ffdhe...) comes back.
 
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
 
 /// The settings a profile makes, with Cyrus's defaults where it makes none.
-pub const KEYS: [&str; 3] = ["tls_versions", "tls_ciphers", "tls_prefer_server_ciphers"];
+pub const KEYS: [&str; 4] = ["tls_versions", "tls_ciphers", "tls_prefer_server_ciphers", "tls_eccurve"];
+
+/// The curves `tls_eccurve` can name (short names, as OpenSSL's `OBJ_sn2nid` reads them).
+const CURVES: [&str; 3] = ["prime256v1", "secp384r1", "secp521r1"];
 
 /// Cyrus 3.6's built-in value of a setting (imapd.conf(5)).
 pub fn default_of(key: &str) -> Option<&'static str> {
@@ -19,6 +26,7 @@ pub fn default_of(key: &str) -> Option<&'static str> {
         "tls_versions" => Some("tls1_0 tls1_1 tls1_2 tls1_3"),
         "tls_ciphers" => Some("DEFAULT"),
         "tls_prefer_server_ciphers" => Some("0"),
+        "tls_eccurve" => Some("prime256v1"),
         _ => None,
     }
 }
@@ -46,7 +54,27 @@ pub fn desired(profile: &Profile) -> Vec<(&'static str, String)> {
         "tls_prefer_server_ciphers",
         if profile.server_cipher_order { "yes" } else { "no" }.into(),
     ));
+    if let Some(curve) = curve(profile) {
+        out.push(("tls_eccurve", curve.to_string()));
+    }
     out
+}
+
+/// The profile's first group that `tls_eccurve` can name.
+fn curve(profile: &Profile) -> Option<&'static str> {
+    profile
+        .groups
+        .iter()
+        .filter_map(|g| g.openssl_name())
+        .find(|n| CURVES.contains(n))
+}
+
+fn curve_allowed(name: &str, profile: &Profile) -> bool {
+    CURVES.contains(&name)
+        && profile
+            .groups
+            .iter()
+            .any(|g| g.openssl_name() == Some(name))
 }
 
 /// Whether the profile's TLS 1.3 suites are OpenSSL's default three, which
@@ -100,6 +128,7 @@ pub fn acceptable(key: &str, current: Option<&str>, profile: &Profile) -> bool {
                     .all(|n| CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s)))
         }
         "tls_prefer_server_ciphers" => switch(current) == Some(profile.server_cipher_order),
+        "tls_eccurve" => curve_allowed(current, profile),
         _ => false,
     }
 }
@@ -115,6 +144,11 @@ mod tests {
         assert_eq!(d[0], ("tls_versions", "tls1_2 tls1_3".to_string()));
         assert!(d[1].1.starts_with("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"));
         assert_eq!(d[2], ("tls_prefer_server_ciphers", "no".to_string()));
+        assert_eq!(d[3], ("tls_eccurve", "prime256v1".to_string()), "X25519 is no curve Cyrus can name");
+        assert!(acceptable("tls_eccurve", None, &p), "the default, prime256v1, is the profile's");
+        assert!(acceptable("tls_eccurve", Some("secp384r1"), &p));
+        assert!(!acceptable("tls_eccurve", Some("X25519"), &p), "it would bring back every group");
+        assert!(!acceptable("tls_eccurve", Some("secp521r1"), &p));
         assert!(!acceptable("tls_versions", None, &p), "the default allows TLS 1.0");
         assert!(acceptable("tls_versions", Some("tls1_3"), &p));
         assert!(acceptable("tls_versions", Some("tls1_2tls1_3"), &p), "substrings, as Cyrus reads them");
