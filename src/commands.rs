@@ -209,7 +209,10 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
             &dovecot_2_3,
         ),
         ("Dovecot 2.4 (renamed settings):", &dovecot_2_4),
-        ("Cyrus IMAP (imapd.conf; weaker imap_/pop3_ overrides are rewritten too):", &cyrus),
+        (
+            "Cyrus IMAP (imapd.conf; weaker imap_/pop3_ overrides are rewritten too):",
+            &cyrus,
+        ),
     ] {
         out.say(&format!("  {heading}"));
         for (option, value) in settings {

@@ -42,7 +42,10 @@ fn imap_pop3_and_imaps_are_hardened_verified_idempotent_and_rolled_back() {
     let cyrus = Cyrus::start(LEGACY);
     let original = std::fs::read(&cyrus.config).unwrap();
     for (port, starttls, _) in listeners(&cyrus) {
-        assert!(openssl_accepts(port, starttls, "-tls1", None), "{starttls}: TLS 1.0 before");
+        assert!(
+            openssl_accepts(port, starttls, "-tls1", None),
+            "{starttls}: TLS 1.0 before"
+        );
     }
     assert!(!probe_complies(&cyrus, cyrus.imap_port, "imap", "intermediate"));
 
@@ -57,19 +60,37 @@ fn imap_pop3_and_imaps_are_hardened_verified_idempotent_and_rolled_back() {
     assert_eq!(json["verified"], true, "{}\n{}", applied.stderr, cyrus.log());
     let text = std::fs::read_to_string(&cyrus.config).unwrap();
     assert!(text.contains("\ntls_versions: tls1_2 tls1_3\n"), "{text}");
-    assert!(text.contains("\ntls_ciphers: ECDHE-ECDSA-AES128-GCM-SHA256:"), "edited in place: {text}");
+    assert!(
+        text.contains("\ntls_ciphers: ECDHE-ECDSA-AES128-GCM-SHA256:"),
+        "edited in place: {text}"
+    );
     assert!(!text.contains("SECLEVEL"), "{text}");
 
     for (port, starttls, probe) in listeners(&cyrus) {
-        assert!(!openssl_accepts(port, starttls, "-tls1", None), "{starttls}: TLS 1.0 refused");
-        assert!(!openssl_accepts(port, starttls, "-tls1_1", None), "{starttls}: TLS 1.1 refused");
-        assert!(openssl_accepts(port, starttls, "-tls1_2", None), "{starttls}: TLS 1.2 accepted");
-        assert!(openssl_accepts(port, starttls, "-tls1_3", None), "{starttls}: TLS 1.3 accepted");
+        assert!(
+            !openssl_accepts(port, starttls, "-tls1", None),
+            "{starttls}: TLS 1.0 refused"
+        );
+        assert!(
+            !openssl_accepts(port, starttls, "-tls1_1", None),
+            "{starttls}: TLS 1.1 refused"
+        );
+        assert!(
+            openssl_accepts(port, starttls, "-tls1_2", None),
+            "{starttls}: TLS 1.2 accepted"
+        );
+        assert!(
+            openssl_accepts(port, starttls, "-tls1_3", None),
+            "{starttls}: TLS 1.3 accepted"
+        );
         assert!(
             !openssl_accepts(port, starttls, "-tls1_2", Some("AES128-SHA")),
             "{starttls}: no CBC, non-PFS suite"
         );
-        assert!(probe_complies(&cyrus, port, probe, "intermediate"), "{starttls}: the probe agrees");
+        assert!(
+            probe_complies(&cyrus, port, probe, "intermediate"),
+            "{starttls}: the probe agrees"
+        );
     }
 
     assert_idempotent(|| mailtls(&cyrus), &cyrus.config, &cyrus.config);
@@ -114,17 +135,35 @@ fn modern_with_a_new_certificate_a_weaker_imap_override_and_a_curve_cyrus_cannot
         .code(0);
     assert_eq!(applied.json()["verified"], true, "{}\n{}", applied.stderr, cyrus.log());
     let text = std::fs::read_to_string(&cyrus.config).unwrap();
-    assert!(text.contains("\nimap_tls_versions: tls1_3\n"), "the override, in place: {text}");
+    assert!(
+        text.contains("\nimap_tls_versions: tls1_3\n"),
+        "the override, in place: {text}"
+    );
     assert!(text.contains("\ntls_eccurve: prime256v1\n"), "{text}");
     assert_eq!(groups(cyrus.pop3_port, "pop3"), serde_json::json!(["secp256r1"]));
 
     for (port, starttls, probe) in listeners(&cyrus) {
-        assert!(!openssl_accepts(port, starttls, "-tls1_2", None), "{starttls}: TLS 1.2 refused");
-        assert!(openssl_accepts(port, starttls, "-tls1_3", None), "{starttls}: TLS 1.3 accepted");
-        assert!(probe_complies(&cyrus, port, probe, "modern"), "{starttls}: the probe agrees");
+        assert!(
+            !openssl_accepts(port, starttls, "-tls1_2", None),
+            "{starttls}: TLS 1.2 refused"
+        );
+        assert!(
+            openssl_accepts(port, starttls, "-tls1_3", None),
+            "{starttls}: TLS 1.3 accepted"
+        );
+        assert!(
+            probe_complies(&cyrus, port, probe, "modern"),
+            "{starttls}: the probe agrees"
+        );
     }
     let probed = mailtls(&cyrus)
-        .args(["--json", "probe", &format!("127.0.0.1:{}", cyrus.imaps_port), "--starttls", "none"])
+        .args([
+            "--json",
+            "probe",
+            &format!("127.0.0.1:{}", cyrus.imaps_port),
+            "--starttls",
+            "none",
+        ])
         .run()
         .json();
     assert_eq!(probed["targets"][0]["certificate"]["key_type"], "ECDSA", "{probed}");

@@ -78,7 +78,10 @@ DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305\n\
         diff.lines().all(|l| !l.starts_with('-') || l.starts_with("---")),
         "only added lines: {diff}"
     );
-    assert!(!diff.contains("tls_prefer_server_ciphers"), "Cyrus's default (off) is the profile's");
+    assert!(
+        !diff.contains("tls_prefer_server_ciphers"),
+        "Cyrus's default (off) is the profile's"
+    );
     // The commented-out certificate lines stay as they are.
     assert!(!diff.contains("-#tls_server_cert"), "{diff}");
 
@@ -112,7 +115,11 @@ DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305\n\
         .args([&config])
         .run()
         .code(1);
-    assert!(refused.json()["error"].as_str().unwrap().contains("--cert"), "{}", refused.stdout);
+    assert!(
+        refused.json()["error"].as_str().unwrap().contains("--cert"),
+        "{}",
+        refused.stdout
+    );
     assert_eq!(std::fs::read(&config).unwrap(), before);
 }
 
@@ -160,7 +167,10 @@ fn a_real_world_config_has_its_certificate_replaced_in_place() {
         "{diff}"
     );
     assert!(diff.contains("+tls_versions: tls1_3\n"), "{diff}");
-    assert!(!diff.contains("tls_ciphers"), "modern has no TLS 1.2 suites to list: {diff}");
+    assert!(
+        !diff.contains("tls_ciphers"),
+        "modern has no TLS 1.2 suites to list: {diff}"
+    );
     // Everything else, even `ptscache_db_path:  /run...` with its two blanks, is untouched.
     let after = planned["file_diffs"][0]["after"].as_str().unwrap();
     assert!(after.starts_with(&text[..text.find("tls_server_cert").unwrap()]));
@@ -172,7 +182,10 @@ fn a_real_world_config_has_its_certificate_replaced_in_place() {
         .run()
         .code(1);
     let error = refused.json()["error"].as_str().unwrap().to_string();
-    assert!(error.contains("/etc/pki/tls/certs/mail.crt") && error.contains("--cert"), "{error}");
+    assert!(
+        error.contains("/etc/pki/tls/certs/mail.crt") && error.contains("--cert"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -223,7 +236,10 @@ fn weaker_service_overrides_are_rewritten_and_a_disabled_service_is_left_alone()
         diff.contains("-imap_tls_prefer_server_ciphers: yes\n+imap_tls_prefer_server_ciphers: no\n"),
         "{diff}"
     );
-    assert!(!diff.contains("-pop3_tls_ciphers"), "a stricter override is kept: {diff}");
+    assert!(
+        !diff.contains("-pop3_tls_ciphers"),
+        "a stricter override is kept: {diff}"
+    );
     assert!(!diff.contains("-tls_versions"), "{diff}");
     let listeners: Vec<&str> = planned["servers"][0]["listeners"]
         .as_array()
@@ -232,7 +248,9 @@ fn weaker_service_overrides_are_rewritten_and_a_disabled_service_is_left_alone()
         .map(|l| l["service"].as_str().unwrap())
         .collect();
     assert_eq!(listeners, ["imap"], "pop3 has TLS disabled: nothing to verify there");
-    assert!(planned["warnings"].to_string().contains("service pop3: its certificate is `disabled`"));
+    assert!(planned["warnings"]
+        .to_string()
+        .contains("service pop3: its certificate is `disabled`"));
 }
 
 #[test]
@@ -249,7 +267,11 @@ fn a_certificate_path_cyrus_would_misread_is_refused_before_anything() {
         .arg_pair("--key", &k)
         .run()
         .code(1);
-    assert!(refused.json()["error"].as_str().unwrap().contains("','"), "{}", refused.stdout);
+    assert!(
+        refused.json()["error"].as_str().unwrap().contains("','"),
+        "{}",
+        refused.stdout
+    );
 }
 
 #[test]

@@ -83,6 +83,15 @@ impl ImapdConf {
                 logical.push_str(continued);
                 continue;
             }
+            if body.is_none() && physical.ends_with('\\') {
+                // Cyrus reads the backslash as part of the value here, but a
+                // newline added after it would continue the line instead.
+                return Err(SyntaxError {
+                    line: index + 1,
+                    message: "the file ends with a backslash and no newline; add a newline or remove the backslash"
+                        .into(),
+                });
+            }
             logical.push_str(body.unwrap_or(physical));
             let kind = classify(&logical).map_err(|message| SyntaxError {
                 line: index + 1,
@@ -110,12 +119,11 @@ impl ImapdConf {
             logical.clear();
         }
         if !raw.is_empty() {
-            // A backslash on the last line continues into nothing: Cyrus never
-            // reads that line, so it is kept as text and means nothing.
-            entries.push(Entry {
-                raw,
+            // Cyrus silently drops a line continued into the end of the file;
+            // anything appended after it would join it and change its meaning.
+            return Err(SyntaxError {
                 line: first_line,
-                kind: Kind::Trivia,
+                message: "the last line ends with a backslash, continuing into nothing (Cyrus ignores it); remove the backslash".into(),
             });
         }
         Ok(ImapdConf { entries })
@@ -194,7 +202,11 @@ impl ImapdConf {
             }
         }
         let next_line = self.to_string().lines().count() + 1;
-        if !self.entries.iter().any(|e| e.raw.lines().any(|l| l.trim_end() == anchor)) {
+        if !self
+            .entries
+            .iter()
+            .any(|e| e.raw.lines().any(|l| l.trim_end() == anchor))
+        {
             let mut text = String::new();
             if self.entries.last().is_some_and(|e| !e.raw.trim().is_empty()) {
                 text.push('\n');
@@ -265,7 +277,6 @@ mod tests {
             "a: b\n",
             "# comment \\\n  still comment\nkey:   value  \r\n\n\tindented: yes\n",
             "tls_ciphers: HIGH:\\\n!aNULL\n",
-            "dangling: x\\",
         ] {
             assert_eq!(ImapdConf::parse(text).unwrap().to_string(), text);
         }
@@ -282,10 +293,10 @@ mod tests {
         assert_eq!(conf.line_of("tls_versions"), Some(3));
         assert_eq!(conf.get("imap_tls_ciphers"), Some("HIGH # not a comment"));
         assert_eq!(conf.line_of("imap_tls_ciphers"), Some(5));
-        assert!(conf
-            .entries()
-            .iter()
-            .any(|e| e.kind == Kind::Include { path: "/etc/x.conf".into() }));
+        assert!(conf.entries().iter().any(|e| e.kind
+            == Kind::Include {
+                path: "/etc/x.conf".into()
+            }));
     }
 
     #[test]
@@ -296,6 +307,8 @@ mod tests {
             ("key:   \n", 1),
             ("a: 1\nA: 2\n", 2),
             ("@bogus: x\n", 1),
+            ("a: 1\ndangling: x\\", 2),
+            ("a: 1\ndangling: x\\\n", 2),
         ] {
             assert_eq!(ImapdConf::parse(text).unwrap_err().line, line, "{text:?}");
         }

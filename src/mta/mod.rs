@@ -82,7 +82,9 @@ pub enum Reload {
         pid_file: PathBuf,
     },
     /// SIGHUP to Cyrus's master in this file, which reloads in place (same pid and sockets).
-    Signal { pid_file: PathBuf },
+    Signal {
+        pid_file: PathBuf,
+    },
 }
 
 impl Reload {

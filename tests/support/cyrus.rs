@@ -61,10 +61,12 @@ impl Cyrus {
             std::fs::create_dir_all(dir.join(sub)).expect("create folder");
         }
         let (cert, key) = self_signed(dir, "cyrus", KeyKind::Rsa2048);
-        run(Command::new("chown")
-            .arg("-R")
-            .arg("cyrus:mail")
-            .args([dir.join("conf"), dir.join("spool"), dir.join("run"), key.clone()]));
+        run(Command::new("chown").arg("-R").arg("cyrus:mail").args([
+            dir.join("conf"),
+            dir.join("spool"),
+            dir.join("run"),
+            key.clone(),
+        ]));
         let (imap_port, pop3_port, imaps_port) = (free_port(), free_port(), free_port());
         let d = dir.display();
         let config = dir.join("imapd.conf");

@@ -15,7 +15,12 @@ use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
 
 /// The settings a profile makes, with Cyrus's defaults where it makes none.
-pub const KEYS: [&str; 4] = ["tls_versions", "tls_ciphers", "tls_prefer_server_ciphers", "tls_eccurve"];
+pub const KEYS: [&str; 4] = [
+    "tls_versions",
+    "tls_ciphers",
+    "tls_prefer_server_ciphers",
+    "tls_eccurve",
+];
 
 /// The curves `tls_eccurve` can name (short names, as OpenSSL's `OBJ_sn2nid` reads them).
 const CURVES: [&str; 3] = ["prime256v1", "secp384r1", "secp521r1"];
@@ -70,17 +75,17 @@ fn curve(profile: &Profile) -> Option<&'static str> {
 }
 
 fn curve_allowed(name: &str, profile: &Profile) -> bool {
-    CURVES.contains(&name)
-        && profile
-            .groups
-            .iter()
-            .any(|g| g.openssl_name() == Some(name))
+    CURVES.contains(&name) && profile.groups.iter().any(|g| g.openssl_name() == Some(name))
 }
 
 /// Whether the profile's TLS 1.3 suites are OpenSSL's default three, which
 /// Cyrus 3.6 leaves on (it has no setting for them).
 pub fn tls13_is_openssl_default(profile: &Profile) -> bool {
-    let default = ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"];
+    let default = [
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_AES_128_GCM_SHA256",
+    ];
     let mut wanted: Vec<_> = profile.tls13_ciphersuites.clone();
     wanted.sort_by_key(|s| s.0);
     let mut default: Vec<_> = default.iter().filter_map(|n| CipherSuite::from_name(n)).collect();
@@ -142,16 +147,31 @@ mod tests {
         let p = Profile::load("intermediate").unwrap();
         let d = desired(&p);
         assert_eq!(d[0], ("tls_versions", "tls1_2 tls1_3".to_string()));
-        assert!(d[1].1.starts_with("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"));
+        assert!(d[1]
+            .1
+            .starts_with("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"));
         assert_eq!(d[2], ("tls_prefer_server_ciphers", "no".to_string()));
-        assert_eq!(d[3], ("tls_eccurve", "prime256v1".to_string()), "X25519 is no curve Cyrus can name");
-        assert!(acceptable("tls_eccurve", None, &p), "the default, prime256v1, is the profile's");
+        assert_eq!(
+            d[3],
+            ("tls_eccurve", "prime256v1".to_string()),
+            "X25519 is no curve Cyrus can name"
+        );
+        assert!(
+            acceptable("tls_eccurve", None, &p),
+            "the default, prime256v1, is the profile's"
+        );
         assert!(acceptable("tls_eccurve", Some("secp384r1"), &p));
-        assert!(!acceptable("tls_eccurve", Some("X25519"), &p), "it would bring back every group");
+        assert!(
+            !acceptable("tls_eccurve", Some("X25519"), &p),
+            "it would bring back every group"
+        );
         assert!(!acceptable("tls_eccurve", Some("secp521r1"), &p));
         assert!(!acceptable("tls_versions", None, &p), "the default allows TLS 1.0");
         assert!(acceptable("tls_versions", Some("tls1_3"), &p));
-        assert!(acceptable("tls_versions", Some("tls1_2tls1_3"), &p), "substrings, as Cyrus reads them");
+        assert!(
+            acceptable("tls_versions", Some("tls1_2tls1_3"), &p),
+            "substrings, as Cyrus reads them"
+        );
         assert!(!acceptable("tls_versions", Some("ssl3"), &p), "nothing enabled");
         assert!(!acceptable("tls_ciphers", None, &p));
         assert!(acceptable("tls_ciphers", Some("ECDHE-RSA-AES128-GCM-SHA256"), &p));

@@ -49,7 +49,10 @@ fn master_args(pid: i32) -> Option<Vec<String>> {
 }
 
 fn option(args: &[String], flag: &str) -> Option<String> {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 /// The master process running the instance whose imapd.conf is `config`.

@@ -303,7 +303,9 @@ impl Cyrus {
         if let Some((cert, key)) = &request.cert {
             // Cyrus takes the rest of the line: `,` would name a second file, `{` a macro, `\` continue the line.
             let special = [',', '{', '\\'];
-            let cert = path_value("--cert", cert, "imapd.conf", &special)?.display().to_string();
+            let cert = path_value("--cert", cert, "imapd.conf", &special)?
+                .display()
+                .to_string();
             let key = path_value("--key", key, "imapd.conf", &special)?.display().to_string();
             for (setting, wanted) in [(CERT, &cert), (KEY, &key)] {
                 if conf.get(setting) != Some(wanted.as_str()) {
@@ -322,9 +324,7 @@ impl Cyrus {
         }
 
         if !harden::tls13_is_openssl_default(profile) {
-            warnings.push(
-                "Cyrus 3.6 has no setting for TLS 1.3 suites: OpenSSL's default three stay on".to_string(),
-            );
+            warnings.push("Cyrus 3.6 has no setting for TLS 1.3 suites: OpenSSL's default three stay on".to_string());
         }
 
         // Listeners as they will be, each with the certificate it will use.
@@ -373,7 +373,8 @@ impl Cyrus {
             [one] => Some(one.clone()),
             [] => None,
             _ => {
-                warnings.push("the services serve more than one certificate; verification does not compare them".into());
+                warnings
+                    .push("the services serve more than one certificate; verification does not compare them".into());
                 None
             }
         };
@@ -475,7 +476,10 @@ impl Cyrus {
                         stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
                     });
                 }
-                Ok(String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect())
+                Ok(String::from_utf8_lossy(&output.stdout)
+                    .lines()
+                    .map(str::to_string)
+                    .collect())
             };
             refuse_new_warnings("cyr_info conf-lint", lint(&self.config)?, lint(&staged)?)?;
         }

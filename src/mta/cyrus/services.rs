@@ -198,9 +198,15 @@ mod tests {
             ["imap", "pop3s", "lmtpunix", "sieve"]
         );
         let imap = services[0].listener(true).unwrap();
-        assert_eq!((imap.host.as_str(), imap.port, imap.tls), ("127.0.0.1", 143, ListenerTls::Starttls));
+        assert_eq!(
+            (imap.host.as_str(), imap.port, imap.tls),
+            ("127.0.0.1", 143, ListenerTls::Starttls)
+        );
         let pop3s = services[1].listener(true).unwrap();
-        assert_eq!((pop3s.host.as_str(), pop3s.port, pop3s.tls), ("::1", 2995, ListenerTls::Implicit));
+        assert_eq!(
+            (pop3s.host.as_str(), pop3s.port, pop3s.tls),
+            ("::1", 2995, ListenerTls::Implicit)
+        );
         assert_eq!(services[1].config(), PathBuf::from("/srv/imapd.conf"));
         assert_eq!(services[0].config(), PathBuf::from("/etc/imapd.conf"));
         assert!(services[2].listener(true).is_none() && services[3].listener(true).is_none());
