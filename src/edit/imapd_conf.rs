@@ -324,6 +324,36 @@ mod tests {
         assert_eq!(conf.to_string(), "x: LOW\ny: 1\n");
     }
 
+    /// The fuzz target's property, over many small files made of the characters that matter.
+    #[test]
+    fn whatever_parses_round_trips_and_reads_back_an_edit() {
+        let alphabet = ['a', 'k', ':', ' ', '\\', '\n', '#', '@', '\r', '\t', '_'];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for i in 0..(seed % 24) {
+                text.push(alphabet[((seed >> (i * 2 % 60)) % alphabet.len() as u64) as usize]);
+            }
+            let Ok(mut conf) = ImapdConf::parse(&text) else {
+                continue;
+            };
+            assert_eq!(conf.to_string(), text);
+            for key in ["tls_versions", "k", "a"] {
+                conf.set(key, "tls1_2 tls1_3", ANCHOR);
+                let again = ImapdConf::parse(&conf.to_string()).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+                assert_eq!(
+                    again.get(key),
+                    Some("tls1_2 tls1_3"),
+                    "{text:?} -> {:?}",
+                    conf.to_string()
+                );
+            }
+        }
+    }
+
     #[test]
     fn set_appends_after_the_anchor_once() {
         let mut conf = ImapdConf::parse("a: 1").unwrap();
