@@ -168,3 +168,26 @@ fn modern_with_a_new_certificate_a_weaker_imap_override_and_a_curve_cyrus_cannot
         .json();
     assert_eq!(probed["targets"][0]["certificate"]["key_type"], "ECDSA", "{probed}");
 }
+
+#[test]
+fn a_config_cyrus_itself_refuses_is_not_applied() {
+    // `popminpoll` takes a number: mailtls's reader has no opinion on values,
+    // Cyrus's checker (`cyr_info conf-lint`) refuses the file, so nothing is written.
+    let cyrus = Cyrus::new(LEGACY);
+    let text = std::fs::read_to_string(&cyrus.config).unwrap() + "popminpoll: soon\n";
+    std::fs::write(&cyrus.config, &text).unwrap();
+    let refused = mailtls(&cyrus)
+        .args(["--json", "-y", "apply", "--config"])
+        .args([&cyrus.config])
+        .run()
+        .code(1);
+    let error = refused.json()["error"].as_str().unwrap().to_string();
+    assert!(error.contains("cyr_info") && error.contains("popminpoll"), "{error}");
+    assert_eq!(std::fs::read_to_string(&cyrus.config).unwrap(), text, "nothing written");
+    let history = mailtls(&cyrus).args(["--json", "history"]).run().code(0).json();
+    assert_eq!(history["sets"], serde_json::json!([]), "no backup set either");
+    assert!(
+        !cyrus.root.path().join("run/master.pid").exists(),
+        "no daemon was needed to refuse it"
+    );
+}

@@ -47,8 +47,15 @@ pub struct Cyrus {
 }
 
 impl Cyrus {
-    /// A private instance; `extra` are more imapd.conf lines (like `tls_ciphers: DEFAULT:@SECLEVEL=0`).
+    /// A private instance, started; `extra` are more imapd.conf lines (like `tls_ciphers: DEFAULT:@SECLEVEL=0`).
     pub fn start(extra: &str) -> Cyrus {
+        let cyrus = Cyrus::new(extra);
+        cyrus.run();
+        cyrus
+    }
+
+    /// A private instance's files, not started.
+    pub fn new(extra: &str) -> Cyrus {
         let sandbox = sandbox("cyrus", "usr/lib/cyrus/bin/master");
         let bin = sandbox.join("usr/lib/cyrus/bin");
         let root = tempfile::Builder::new()
@@ -104,7 +111,7 @@ impl Cyrus {
             service("imaps", "imapd", "-s ", imaps_port),
         );
         std::fs::write(dir.join("cyrus.conf"), services).expect("write cyrus.conf");
-        let cyrus = Cyrus {
+        Cyrus {
             root,
             config,
             sandbox,
@@ -113,8 +120,14 @@ impl Cyrus {
             imaps_port,
             cert,
             key,
-        };
-        run(Command::new(bin.join("master"))
+        }
+    }
+
+    /// Starts master (it forks and writes its pid file) and waits for the three ports.
+    fn run(&self) {
+        let dir = self.root.path();
+        let cyrus = self;
+        run(Command::new(self.sandbox.join("usr/lib/cyrus/bin/master"))
             .env("LD_LIBRARY_PATH", cyrus.library_path())
             .arg("-C")
             .arg(&cyrus.config)
@@ -125,14 +138,13 @@ impl Cyrus {
             .arg("-d")
             .arg("-L")
             .arg(dir.join("master.log")));
-        for port in [imap_port, pop3_port, imaps_port] {
+        for port in [self.imap_port, self.pop3_port, self.imaps_port] {
             assert!(
                 wait_for_port(port, Duration::from_secs(10)),
                 "cyrus did not listen on {port}: {}",
-                cyrus.log()
+                self.log()
             );
         }
-        cyrus
     }
 
     pub fn pid_file(&self) -> PathBuf {
@@ -156,14 +168,31 @@ impl Cyrus {
         std::fs::read_to_string(self.root.path().join("master.log")).unwrap_or_default()
     }
 
+    /// SIGTERM to master, which stops its services too; SIGKILL to its
+    /// process group when it is still there after 5 s. (Master can spin
+    /// without ever taking SIGTERM: when its services keep dying, say on a
+    /// broken imapd.conf, it disables them while a connection waits in the
+    /// listen queue, and pselect() then returns at once forever.)
     fn stop(&self) {
+        use nix::sys::signal::{kill, killpg, Signal};
         let Ok(text) = std::fs::read_to_string(self.pid_file()) else {
             return;
         };
-        if let Ok(pid) = text.trim().parse::<i32>() {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
-            wait_for_port_closed(self.imap_port, Duration::from_secs(10));
+        let Ok(pid) = text.trim().parse::<i32>() else { return };
+        let pid = nix::unistd::Pid::from_raw(pid);
+        let _ = kill(pid, Signal::SIGTERM);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let gone = || {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+        };
+        while !gone() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
         }
+        if !gone() {
+            let _ = killpg(pid, Signal::SIGKILL);
+        }
+        wait_for_port_closed(self.imap_port, Duration::from_secs(5));
     }
 }
 
