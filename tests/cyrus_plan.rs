@@ -285,3 +285,46 @@ fn the_fixtures_round_trip() {
         );
     }
 }
+
+#[test]
+fn settings_in_an_included_file_count_and_are_never_edited_there() {
+    let (dir, config) = instance("");
+    let (c, k) = cert(dir.path());
+    let tls = dir.path().join("tls.conf");
+    let main = format!("configdirectory: /var/lib/cyrus\n@include: {}\n", tls.display());
+    std::fs::write(&config, &main).unwrap();
+    let strict = format!(
+        "tls_server_cert: {}\ntls_server_key: {}\ntls_versions: tls1_3\n",
+        c.display(),
+        k.display()
+    );
+    std::fs::write(&tls, &strict).unwrap();
+    let planned = mailtls(dir.path())
+        .args(["--json", "plan", "--config"])
+        .args([&config])
+        .run()
+        .code(2)
+        .json();
+    let diff = planned["diff"].as_str().unwrap();
+    assert!(
+        !diff.contains("tls_versions"),
+        "the included value is in effect and strict: {diff}"
+    );
+    assert!(diff.contains("+tls_ciphers: "), "{diff}");
+    assert_eq!(
+        planned["servers"][0]["listeners"].as_array().unwrap().len(),
+        2,
+        "TLS is on through the include"
+    );
+
+    // A weak value there is not Cyrus-legal to repeat in imapd.conf: the error says where to change it.
+    std::fs::write(&tls, strict.replace("tls1_3", "tls1_0 tls1_1 tls1_2")).unwrap();
+    let refused = mailtls(dir.path())
+        .args(["--json", "plan", "--config"])
+        .args([&config])
+        .run()
+        .code(1);
+    let error = refused.json()["error"].as_str().unwrap().to_string();
+    assert!(error.contains(&format!("{}:3: tls_versions", tls.display())), "{error}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), main);
+}

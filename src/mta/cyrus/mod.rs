@@ -4,7 +4,8 @@
 //!
 //! A profile sets `tls_versions`, `tls_ciphers` and
 //! `tls_prefer_server_ciphers` (and `tls_server_cert`/`tls_server_key` with
-//! `--cert`/`--key`) where imapd.conf sets them, or on new lines at its end.
+//! `--cert`/`--key`) where imapd.conf sets them, or on new lines at its end
+//! (`@include`d files are read, never edited: see `includes`).
 //! A value prefixed with a cyrus.conf service name (`imap_tls_ciphers`,
 //! `pop3s_tls_versions`) overrides the plain one for that service alone:
 //! those that would weaken the profile are rewritten in place, and a
@@ -13,6 +14,7 @@
 //! to its master (see `master`).
 
 mod harden;
+mod includes;
 pub mod master;
 mod services;
 
@@ -27,6 +29,7 @@ use crate::mta::{
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::profile::Profile;
 
+use includes::Included;
 use services::Service;
 
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
@@ -51,7 +54,16 @@ pub struct Cyrus {
 struct Loaded {
     text: String,
     conf: ImapdConf,
+    included: Vec<Included>,
     services: Vec<Service>,
+}
+
+impl Loaded {
+    /// A setting's value, from imapd.conf as `conf` has it (maybe edited) or from an included file.
+    fn get<'a>(&'a self, conf: &'a ImapdConf, key: &str) -> Option<&'a str> {
+        conf.get(key)
+            .or_else(|| includes::find(&self.included, key).map(|(_, _, v)| v))
+    }
 }
 
 impl Cyrus {
@@ -127,7 +139,13 @@ impl Cyrus {
             e => e,
         })?;
         let services = services::parse(&self.cyrus_conf, &cyrus_conf)?;
-        Ok(Loaded { text, conf, services })
+        let included = includes::load(&self.config, &conf)?;
+        Ok(Loaded {
+            text,
+            conf,
+            included,
+            services,
+        })
     }
 
     fn version(&self) -> Option<String> {
@@ -166,10 +184,11 @@ impl Cyrus {
     }
 
     /// The certificate and key a service uses: its own (`NAME_tls_server_cert`) or the plain ones.
-    fn cert_of(conf: &ImapdConf, service: &str) -> (Option<String>, Option<String>) {
+    fn cert_of(loaded: &Loaded, conf: &ImapdConf, service: &str) -> (Option<String>, Option<String>) {
         let get = |key: &str| {
-            conf.get(&format!("{service}_{key}"))
-                .or_else(|| conf.get(key))
+            loaded
+                .get(conf, &format!("{service}_{key}"))
+                .or_else(|| loaded.get(conf, key))
                 .map(str::to_string)
         };
         (get(CERT), get(KEY))
@@ -194,7 +213,7 @@ impl Cyrus {
         let mut weaknesses = Vec::new();
         let mut tls_settings = Vec::new();
         for key in harden::KEYS {
-            let current = loaded.conf.get(key);
+            let current = loaded.get(&loaded.conf, key);
             if !harden::acceptable(key, current, &profile) && key != "tls_prefer_server_ciphers" {
                 weaknesses.push(match current {
                     Some(value) => format!("{key}: {value} allows more than profile {}", profile.name),
@@ -214,11 +233,11 @@ impl Cyrus {
         let services = self.mail_services(&loaded, &mut ignored);
         let mut listeners = Vec::new();
         for service in services {
-            let cert = Cyrus::cert_of(&loaded.conf, &service.name);
+            let cert = Cyrus::cert_of(&loaded, &loaded.conf, &service.name);
             listeners.extend(service.listener(Cyrus::tls_on(&cert)));
             for key in harden::KEYS {
                 let name = format!("{}_{key}", service.name);
-                if let Some(value) = loaded.conf.get(&name) {
+                if let Some(value) = loaded.get(&loaded.conf, &name) {
                     if !harden::acceptable(key, Some(value), &profile) && key != "tls_prefer_server_ciphers" {
                         weaknesses.push(format!("{name}: {value} allows more than profile {}", profile.name));
                     }
@@ -229,7 +248,7 @@ impl Cyrus {
         if listeners.iter().any(|l| l.tls == ListenerTls::None) {
             weaknesses.push("no tls_server_cert/tls_server_key: some IMAP or POP3 services offer no TLS".into());
         }
-        if let (Some(cert), Some(key)) = (loaded.conf.get(CERT), loaded.conf.get(KEY)) {
+        if let (Some(cert), Some(key)) = (loaded.get(&loaded.conf, CERT), loaded.get(&loaded.conf, KEY)) {
             if !cert.contains(',') && !cert.eq_ignore_ascii_case("disabled") {
                 weaknesses.extend(certificate_weaknesses(
                     &Cyrus::expand(&loaded.conf, cert),
@@ -239,10 +258,7 @@ impl Cyrus {
             }
         }
         let mut config_files = vec![self.config.clone(), self.cyrus_conf.clone()];
-        config_files.extend(loaded.conf.entries().iter().filter_map(|e| match &e.kind {
-            crate::edit::imapd_conf::Kind::Include { path } => Some(PathBuf::from(path)),
-            _ => None,
-        }));
+        config_files.extend(loaded.included.iter().map(|i| i.path.clone()));
         Ok(Detected {
             mta: MtaKind::Cyrus,
             version: self.version(),
@@ -264,6 +280,16 @@ impl Cyrus {
         let mut settings = Vec::new();
         let mut warnings = Vec::new();
         let change = |conf: &mut ImapdConf, key: &str, wanted: &str, settings: &mut Vec<SettingChange>| {
+            if conf.get(key).is_none() {
+                if let Some((path, line, value)) = includes::find(&loaded.included, key) {
+                    return Err(Error::Config(format!(
+                        "{}:{line}: {key}: {value} is set in a file imapd.conf includes, and mailtls edits only {}: \
+                         set it to `{wanted}` there, or move it into imapd.conf",
+                        path.display(),
+                        self.config.display()
+                    )));
+                }
+            }
             let before = conf.get(key).map(str::to_string);
             conf.set(key, wanted, ANCHOR);
             settings.push(SettingChange {
@@ -272,30 +298,22 @@ impl Cyrus {
                 before,
                 after: wanted.to_string(),
             });
+            Ok(())
         };
-        if conf
-            .entries()
-            .iter()
-            .any(|e| matches!(e.kind, crate::edit::imapd_conf::Kind::Include { .. }))
-        {
-            warnings.push(format!(
-                "{}: @include'd files are not edited; a TLS setting there would be set twice, which Cyrus's check refuses",
-                self.config.display()
-            ));
-        }
 
         let desired = harden::desired(profile);
         for (key, wanted) in &desired {
-            if !harden::acceptable(key, conf.get(key), profile) {
-                change(&mut conf, key, wanted, &mut settings);
+            if !harden::acceptable(key, loaded.get(&conf, key), profile) {
+                change(&mut conf, key, wanted, &mut settings)?;
             }
         }
         let names: Vec<String> = loaded.services.iter().map(|s| s.name.to_ascii_lowercase()).collect();
         for name in &names {
             for (key, wanted) in &desired {
                 let full = format!("{name}_{key}");
-                if conf.get(&full).is_some() && !harden::acceptable(key, conf.get(&full), profile) {
-                    change(&mut conf, &full, wanted, &mut settings);
+                let current = loaded.get(&conf, &full);
+                if current.is_some() && !harden::acceptable(key, current, profile) {
+                    change(&mut conf, &full, wanted, &mut settings)?;
                 }
             }
         }
@@ -308,14 +326,14 @@ impl Cyrus {
                 .to_string();
             let key = path_value("--key", key, "imapd.conf", &special)?.display().to_string();
             for (setting, wanted) in [(CERT, &cert), (KEY, &key)] {
-                if conf.get(setting) != Some(wanted.as_str()) {
-                    change(&mut conf, setting, wanted, &mut settings);
+                if loaded.get(&conf, setting) != Some(wanted.as_str()) {
+                    change(&mut conf, setting, wanted, &mut settings)?;
                 }
                 for name in &names {
                     let full = format!("{name}_{setting}");
-                    match conf.get(&full) {
+                    match loaded.get(&conf, &full) {
                         Some(v) if !v.eq_ignore_ascii_case("disabled") && v != wanted.as_str() => {
-                            change(&mut conf, &full, wanted, &mut settings)
+                            change(&mut conf, &full, wanted, &mut settings)?
                         }
                         _ => {}
                     }
@@ -332,7 +350,7 @@ impl Cyrus {
         let mut listeners = Vec::new();
         let mut pairs: Vec<(String, String)> = Vec::new();
         for service in &services {
-            let cert = Cyrus::cert_of(&conf, &service.name);
+            let cert = Cyrus::cert_of(&loaded, &conf, &service.name);
             if !Cyrus::tls_on(&cert) {
                 if cert.0.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("disabled"))
                     || cert.1.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("disabled"))
@@ -461,6 +479,8 @@ impl Cyrus {
         for ident in idents {
             let lint = |config: &Path| -> Result<Vec<String>> {
                 let mut command = std::process::Command::new(&cyr_info);
+                // A relative `@include` resolves the same way for the live file and the staged one.
+                command.current_dir(self.config.parent().unwrap_or(Path::new("/")));
                 command.arg("-C").arg(config).arg("-M").arg(&self.cyrus_conf);
                 if let Some(name) = ident {
                     command.args(["-n", name]);
