@@ -81,9 +81,9 @@ pub enum Reload {
     Hup {
         pid_file: PathBuf,
     },
-    /// SIGHUP to Cyrus's master in this file, which reloads in place (same pid and sockets).
-    Signal {
-        pid_file: PathBuf,
+    /// SIGHUP to the Cyrus master running with this imapd.conf, which reloads in place (same pid and sockets).
+    CyrusHup {
+        config: PathBuf,
     },
 }
 
@@ -93,7 +93,7 @@ impl Reload {
     pub fn run(&self) -> Result<()> {
         let (program, mut command) = match self {
             Reload::Hup { pid_file } => return hup(pid_file),
-            Reload::Signal { pid_file } => return cyrus::master::reload(pid_file),
+            Reload::CyrusHup { config } => return cyrus::master::reload(config),
             Reload::Argv(argv) => {
                 let mut c = Command::new(&argv[0]);
                 c.args(&argv[1..]);

@@ -3,7 +3,8 @@
 //!
 //! An instance is its imapd.conf: master runs as `master -C FILE -M
 //! cyrus.conf -p PIDFILE` (Debian names it cyrmaster; without `-C` it reads
-//! /etc/imapd.conf, without `-p` it writes /run/cyrus-master.pid). On SIGHUP
+//! /etc/imapd.conf), so the master of an instance is the process whose
+//! command line names that file; no config says where its pid file is. On SIGHUP
 //! master re-reads cyrus.conf in place (same pid, same listening sockets)
 //! and passes the signal on to its services: idle ones exit and the next
 //! connection gets a fresh process that reads the new imapd.conf; those
@@ -17,16 +18,11 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 
-/// Where master writes its pid without `-p`.
-pub const DEFAULT_PID_FILE: &str = "/run/cyrus-master.pid";
-
-/// A running master: its pid and the options it was started with.
+/// A running master: its pid and the imapd.conf it was started with.
 #[derive(Clone, Debug)]
 pub struct Master {
     pub pid: i32,
     pub config: PathBuf,
-    pub cyrus_conf: Option<PathBuf>,
-    pub pid_file: PathBuf,
 }
 
 pub fn same_file(a: &Path, b: &Path) -> bool {
@@ -64,8 +60,6 @@ pub fn find(config: &Path) -> Option<Master> {
         .map(|(pid, args)| Master {
             pid,
             config: option(&args, "-C").map_or_else(|| PathBuf::from(super::DEFAULT_CONFIG), PathBuf::from),
-            cyrus_conf: option(&args, "-M").map(PathBuf::from),
-            pid_file: option(&args, "-p").map_or_else(|| PathBuf::from(DEFAULT_PID_FILE), PathBuf::from),
         })
         // Master forks its services before they exec: those copies share its command line.
         .filter(|m| same_file(&m.config, config) && parent_of(m.pid).is_none_or(|p| master_args(p).is_none()))
@@ -103,13 +97,19 @@ fn alive(pid: i32) -> bool {
     matches!(kill(Pid::from_raw(pid), None), Ok(()) | Err(nix::errno::Errno::EPERM))
 }
 
-/// Sends SIGHUP to the master in `pid_file`, then waits (up to 3 s) for the
-/// service processes it had to exit, so the next connection is served by
-/// one that read the new imapd.conf. A service still busy with a client
-/// after that keeps its old settings until the client logs out.
-pub fn reload(pid_file: &Path) -> Result<()> {
-    let pid = crate::mta::read_pid(pid_file)?.as_raw();
-    let program = format!("kill -HUP {pid} (from {})", pid_file.display());
+/// Sends SIGHUP to the master running with `config`, then waits (up to
+/// 3 s) for the service processes it had to exit, so the next connection is
+/// served by one that read the new imapd.conf. A service still busy with a
+/// client after that keeps its old settings until the client logs out.
+pub fn reload(config: &Path) -> Result<()> {
+    let pid = find(config)
+        .ok_or_else(|| Error::Command {
+            program: format!("kill -HUP (Cyrus master -C {})", config.display()),
+            status: "not running".into(),
+            stderr: "no Cyrus master runs with this imapd.conf".into(),
+        })?
+        .pid;
+    let program = format!("kill -HUP {pid} (Cyrus master -C {})", config.display());
     let before = children_of(pid);
     kill(Pid::from_raw(pid), Signal::SIGHUP).map_err(|e| Error::Command {
         program: program.clone(),

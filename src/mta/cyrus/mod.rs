@@ -419,7 +419,8 @@ impl Cyrus {
 
     /// The user's command; else, for the host's own instance under systemd,
     /// SIGHUP through systemd (Debian's unit has no reload); else SIGHUP to
-    /// the pid file the running master was given (`-p`), or its default.
+    /// the master found running with this imapd.conf when the reload runs
+    /// (not a pid file: `-p` is on master's command line, not in a config).
     fn reload(&self, request: &Request) -> Reload {
         if let Some(cmd) = &request.reload_command {
             return Reload::Shell(cmd.clone());
@@ -432,10 +433,9 @@ impl Cyrus {
                     .to_vec(),
             );
         }
-        let pid_file = master::find(&self.config)
-            .map(|m| m.pid_file)
-            .unwrap_or_else(|| PathBuf::from(master::DEFAULT_PID_FILE));
-        Reload::Signal { pid_file }
+        Reload::CyrusHup {
+            config: self.config.clone(),
+        }
     }
 
     /// Whether a master runs with this imapd.conf.
