@@ -187,3 +187,25 @@ fn a_config_cyrus_itself_refuses_is_not_applied() {
     let history = mailtls(&cyrus).args(["--json", "history"]).run().code(0).json();
     assert_eq!(history["sets"], serde_json::json!([]), "no backup set either");
 }
+
+#[test]
+fn a_stopped_cyrus_gets_its_file_written_and_a_warning() {
+    // No master runs with this imapd.conf: nothing to signal, nothing to verify.
+    let cyrus = Cyrus::new(LEGACY);
+    let original = std::fs::read(&cyrus.config).unwrap();
+    let applied = mailtls(&cyrus)
+        .args(["--json", "-y", "apply", "--config"])
+        .args([&cyrus.config])
+        .run()
+        .code(0);
+    let json = applied.json();
+    assert_eq!(json["changed"], true);
+    assert_eq!(json["reloaded"], false, "{json}");
+    assert!(applied.stderr.contains("is not running"), "{}", applied.stderr);
+    assert_eq!(json["verified"], serde_json::Value::Null, "nothing to verify");
+    assert!(std::fs::read_to_string(&cyrus.config)
+        .unwrap()
+        .contains("\ntls_versions: tls1_2 tls1_3\n"));
+    mailtls(&cyrus).args(["rollback"]).run().code(0);
+    assert_eq!(std::fs::read(&cyrus.config).unwrap(), original);
+}
