@@ -52,6 +52,8 @@ fn option(args: &[String], flag: &str) -> Option<String> {
 }
 
 /// The master process running the instance whose imapd.conf is `config`.
+/// A master started with a relative `-C` is not found: it has moved into its
+/// `configdirectory` since, so where it started is lost.
 pub fn find(config: &Path) -> Option<Master> {
     let entries = std::fs::read_dir("/proc").ok()?;
     entries
