@@ -506,3 +506,46 @@ impl Cyrus {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_reports_defaults_overrides_and_services_without_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("imapd.conf");
+        std::fs::write(
+            &config,
+            "configdirectory: /var/lib/cyrus\npop3s_tls_versions: tls1_1 tls1_2\ntls_eccurve: X25519\n",
+        )
+        .unwrap();
+        let c = config.display();
+        std::fs::write(
+            dir.path().join("cyrus.conf"),
+            format!(
+                "SERVICES {{\n  imap cmd=\"imapd -C {c}\" listen=\"1143\"\n  pop3s cmd=\"pop3d -s -C {c}\" listen=\"[::1]:1995\"\n  other cmd=\"imapd\" listen=\"2143\"\n}}\n"
+            ),
+        )
+        .unwrap();
+        let found = Cyrus::open(Some(&config)).unwrap().detect().unwrap();
+        assert_eq!(found.mta, MtaKind::Cyrus);
+        let ports: Vec<(u16, ListenerTls)> = found.listeners.iter().map(|l| (l.port, l.tls)).collect();
+        assert_eq!(
+            ports,
+            [(1143, ListenerTls::None), (1995, ListenerTls::None)],
+            "no certificate: no TLS; `other` reads /etc/imapd.conf"
+        );
+        let weak = found.weaknesses.join("\n");
+        assert!(
+            weak.contains("tls_versions is unset: Cyrus's default (tls1_0 tls1_1 tls1_2 tls1_3)"),
+            "{weak}"
+        );
+        assert!(weak.contains("pop3s_tls_versions: tls1_1 tls1_2 allows more"), "{weak}");
+        assert!(weak.contains("tls_eccurve: X25519 allows more"), "{weak}");
+        assert!(weak.contains("offer no TLS"), "{weak}");
+        assert!(found
+            .tls_settings
+            .contains(&("tls_ciphers".to_string(), "DEFAULT".to_string())));
+    }
+}
