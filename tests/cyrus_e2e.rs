@@ -124,7 +124,7 @@ fn modern_with_a_new_certificate_a_weaker_imap_override_and_a_curve_cyrus_cannot
         "OpenSSL's defaults before"
     );
     let (cert, key) = self_signed(cyrus.root.path(), "new", KeyKind::EcdsaP256);
-    support::run(std::process::Command::new("chown").arg("cyrus:mail").arg(&key));
+    support::key_for_cyrus(&key);
 
     let applied = mailtls(&cyrus)
         .args(["--json", "-y", "apply", "--profile", "modern", "--config"])

@@ -17,7 +17,8 @@
 //!   forks and returns in 0.07 s; the ports listen 0.09 s after the start.
 //!   It runs as `cyrus` even when root starts it (Debian's compiled-in user).
 //! - TLS is on only when `tls_server_cert` and `tls_server_key` are set;
-//!   the key must be readable by `cyrus`. OpenSSL 3's security level 1
+//!   the key must be readable by `cyrus` (here `root:mail 0640`, which
+//!   mailtls's key check accepts for Cyrus). OpenSSL 3's security level 1
 //!   refuses TLS 1.0/1.1, so the "before" state sets
 //!   `tls_ciphers: DEFAULT:@SECLEVEL=0` to accept them.
 //! - Services log only to syslog, and there is no /dev/log here: to see
@@ -34,6 +35,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
+
+/// Makes a key readable by Cyrus's services the way mailtls accepts: `root:mail 0640`.
+pub fn key_for_cyrus(key: &std::path::Path) {
+    run(Command::new("chown").arg("root:mail").arg(key));
+    std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o640)).expect("chmod key");
+}
 
 pub struct Cyrus {
     pub root: tempfile::TempDir,
@@ -73,8 +80,8 @@ impl Cyrus {
             dir.join("conf"),
             dir.join("spool"),
             dir.join("run"),
-            key.clone(),
         ]));
+        key_for_cyrus(&key);
         let (imap_port, pop3_port, imaps_port) = (free_port(), free_port(), free_port());
         let d = dir.display();
         let config = dir.join("imapd.conf");

@@ -18,7 +18,7 @@ pub mod scripted;
 mod sendmail;
 
 pub use cert::{self_signed, KeyKind};
-pub use cyrus::Cyrus;
+pub use cyrus::{key_for_cyrus, Cyrus};
 pub use dovecot::Dovecot;
 pub use exim::Exim;
 pub use opensmtpd::Opensmtpd;

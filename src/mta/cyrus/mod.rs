@@ -35,6 +35,17 @@ use services::Service;
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 pub const DEFAULT_CONFIG: &str = "/etc/imapd.conf";
 const DEFAULT_CYRUS_CONF: &str = "/etc/cyrus.conf";
+/// Cyrus takes the rest of the line: `,` would name a second file, `{` start
+/// `{configdirectory}`, a final `\` continue the line.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Cyrus (imapd.conf)",
+    special: &[',', '{', '\\'],
+};
+/// Cyrus's services read the key as the `cyrus` user (group `mail` on
+/// Debian), after dropping root: `root:mail 0640`, or `ssl-cert` with cyrus in it.
+const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert", "mail"];
+/// How messages name this server's config.
+const SERVER: &str = "a Cyrus imapd.conf";
 const CERT: &str = "tls_server_cert";
 const KEY: &str = "tls_server_key";
 
@@ -125,11 +136,15 @@ impl Cyrus {
 
     fn load(&self) -> Result<Loaded> {
         let text = read_text(&self.config)?;
-        let conf = ImapdConf::parse(&text).map_err(|e| Error::Parse {
-            path: self.config.clone(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let conf = ImapdConf::parse(&text)
+            .map_err(|e| crate::mta::syntax_error(SERVER, &self.config, &text, e.line, e.message))?;
+        let included = includes::load(&self.config, &conf)?;
+        // Cyrus refuses to start without `configdirectory`; a file without it
+        // (`--config /etc/shadow` reads as `key: value` lines too) is not an imapd.conf.
+        if conf.get("configdirectory").is_none() && includes::find(&included, "configdirectory").is_none() {
+            let line = crate::mta::first_content_line(&text, &["#"]).map_or(1, |(n, _)| n);
+            return Err(crate::mta::not_a_config(SERVER, &self.config, line));
+        }
         let cyrus_conf = read_text(&self.cyrus_conf).map_err(|e| match e {
             Error::Io { .. } => Error::Config(format!(
                 "{} cannot be read: Cyrus's cyrus.conf (its services) belongs beside {} or at {DEFAULT_CYRUS_CONF}",
@@ -139,7 +154,6 @@ impl Cyrus {
             e => e,
         })?;
         let services = services::parse(&self.cyrus_conf, &cyrus_conf)?;
-        let included = includes::load(&self.config, &conf)?;
         Ok(Loaded {
             text,
             conf,
@@ -254,6 +268,7 @@ impl Cyrus {
                     &Cyrus::expand(&loaded.conf, cert),
                     &Cyrus::expand(&loaded.conf, key),
                     &profile.certificate,
+                    KEY_READERS,
                 ));
             }
         }
@@ -319,12 +334,8 @@ impl Cyrus {
         }
 
         if let Some((cert, key)) = &request.cert {
-            // Cyrus takes the rest of the line: `,` would name a second file, `{` a macro, `\` continue the line.
-            let special = [',', '{', '\\'];
-            let cert = path_value("--cert", cert, "imapd.conf", &special)?
-                .display()
-                .to_string();
-            let key = path_value("--key", key, "imapd.conf", &special)?.display().to_string();
+            let cert = path_value("--cert", cert, &PATHS)?.display().to_string();
+            let key = path_value("--key", key, &PATHS)?.display().to_string();
             for (setting, wanted) in [(CERT, &cert), (KEY, &key)] {
                 if loaded.get(&conf, setting) != Some(wanted.as_str()) {
                     change(&mut conf, setting, wanted, &mut settings)?;
@@ -382,6 +393,7 @@ impl Cyrus {
                     request,
                     &Cyrus::expand(&conf, cert),
                     &Cyrus::expand(&conf, key),
+                    KEY_READERS,
                     &mut warnings,
                 )?;
                 shas.push(sha);
