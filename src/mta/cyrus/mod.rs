@@ -13,6 +13,8 @@
 //! Cyrus checks its config with `cyr_info conf-lint`, and reloads on SIGHUP
 //! to its master (see `master`).
 
+mod check;
+mod detect;
 mod harden;
 mod includes;
 pub mod master;
@@ -22,10 +24,7 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::imapd_conf::ImapdConf;
 use crate::error::{Error, Result};
-use crate::mta::{
-    certificate_weaknesses, check_certificate, find_program, path_value, read_text, refuse_new_warnings, Detected,
-    ListenerTls, MtaKind, Reload, Request,
-};
+use crate::mta::{check_certificate, find_program, path_value, read_text, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::profile::Profile;
 
@@ -221,73 +220,6 @@ impl Cyrus {
         }
     }
 
-    pub fn detect(&self) -> Result<Detected> {
-        let loaded = self.load()?;
-        let profile = Profile::load(crate::profile::DEFAULT)?;
-        let mut weaknesses = Vec::new();
-        let mut tls_settings = Vec::new();
-        for key in harden::KEYS {
-            let current = loaded.get(&loaded.conf, key);
-            if !harden::acceptable(key, current, &profile) && key != "tls_prefer_server_ciphers" {
-                weaknesses.push(match current {
-                    Some(value) => format!("{key}: {value} allows more than profile {}", profile.name),
-                    None => format!(
-                        "{key} is unset: Cyrus's default ({}) allows more than profile {}",
-                        harden::default_of(key).unwrap_or(""),
-                        profile.name
-                    ),
-                });
-            }
-            tls_settings.push((
-                key.to_string(),
-                current.or(harden::default_of(key)).unwrap_or("").to_string(),
-            ));
-        }
-        let mut ignored = Vec::new();
-        let services = self.mail_services(&loaded, &mut ignored);
-        let mut listeners = Vec::new();
-        for service in services {
-            let cert = Cyrus::cert_of(&loaded, &loaded.conf, &service.name);
-            listeners.extend(service.listener(Cyrus::tls_on(&cert)));
-            for key in harden::KEYS {
-                let name = format!("{}_{key}", service.name);
-                if let Some(value) = loaded.get(&loaded.conf, &name) {
-                    if !harden::acceptable(key, Some(value), &profile) && key != "tls_prefer_server_ciphers" {
-                        weaknesses.push(format!("{name}: {value} allows more than profile {}", profile.name));
-                    }
-                    tls_settings.push((name, value.to_string()));
-                }
-            }
-        }
-        if listeners.iter().any(|l| l.tls == ListenerTls::None) {
-            weaknesses.push("no tls_server_cert/tls_server_key: some IMAP or POP3 services offer no TLS".into());
-        }
-        if let (Some(cert), Some(key)) = (loaded.get(&loaded.conf, CERT), loaded.get(&loaded.conf, KEY)) {
-            if !cert.contains(',') && !cert.eq_ignore_ascii_case("disabled") {
-                weaknesses.extend(certificate_weaknesses(
-                    &Cyrus::expand(&loaded.conf, cert),
-                    &Cyrus::expand(&loaded.conf, key),
-                    &profile.certificate,
-                    KEY_READERS,
-                ));
-            }
-        }
-        let mut config_files = vec![self.config.clone(), self.cyrus_conf.clone()];
-        config_files.extend(loaded.included.iter().map(|i| i.path.clone()));
-        Ok(Detected {
-            mta: MtaKind::Cyrus,
-            version: self.version(),
-            tls_library: crate::mta::run_program(Path::new("openssl"), &["version"])
-                .ok()
-                .map(|v| v.split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
-            config: self.config.clone(),
-            config_files,
-            listeners,
-            tls_settings,
-            weaknesses,
-        })
-    }
-
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
         let loaded = self.load()?;
@@ -453,111 +385,5 @@ impl Cyrus {
     /// Whether a master runs with this imapd.conf.
     pub fn running(&self) -> bool {
         master::find(&self.config).is_some()
-    }
-
-    /// Runs `cyr_info conf-lint` on a staged copy of imapd.conf, as each
-    /// IMAP/POP3 service reads it (`-n NAME`: service overrides apply) and
-    /// plain: a fatal error refuses the plan, and so does an option it does
-    /// not know that the live file does not already have.
-    pub fn validate(&self, plan: &Plan) -> Result<()> {
-        let cyr_info = self
-            .bin
-            .as_ref()
-            .map(|b| b.join("cyr_info"))
-            .filter(|c| c.is_file())
-            .ok_or_else(|| Error::MissingProgram {
-                program: "cyr_info".into(),
-                hint: "applying needs Cyrus's own checker (`cyr_info conf-lint`, beside cyrmaster); `mailtls plan` works without it".into(),
-            })?;
-        let loaded = self.load()?;
-        let staged_dir = tempfile::Builder::new()
-            .prefix("mailtls-check-")
-            .tempdir()
-            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
-        let staged = staged_dir.path().join("imapd.conf");
-        let after = plan
-            .changes
-            .iter()
-            .find(|c| c.path == self.config)
-            .map_or(loaded.text.as_str(), |c| c.after.as_str());
-        std::fs::write(&staged, after).map_err(Error::io(&staged, "cannot stage"))?;
-        let mut idents: Vec<Option<&str>> = vec![None];
-        let mut ignored = Vec::new();
-        idents.extend(
-            self.mail_services(&loaded, &mut ignored)
-                .iter()
-                .map(|s| Some(s.name.as_str())),
-        );
-        for ident in idents {
-            let lint = |config: &Path| -> Result<Vec<String>> {
-                let mut command = std::process::Command::new(&cyr_info);
-                // A relative `@include` resolves the same way for the live file and the staged one.
-                command.current_dir(self.config.parent().unwrap_or(Path::new("/")));
-                command.arg("-C").arg(config).arg("-M").arg(&self.cyrus_conf);
-                if let Some(name) = ident {
-                    command.args(["-n", name]);
-                }
-                let output = command
-                    .arg("conf-lint")
-                    .output()
-                    .map_err(Error::io(&cyr_info, "cannot run cyr_info"))?;
-                if !output.status.success() {
-                    return Err(Error::Command {
-                        program: format!("cyr_info -C {} conf-lint", config.display()),
-                        status: output.status.to_string(),
-                        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-                    });
-                }
-                Ok(String::from_utf8_lossy(&output.stdout)
-                    .lines()
-                    .map(str::to_string)
-                    .collect())
-            };
-            refuse_new_warnings("cyr_info conf-lint", lint(&self.config)?, lint(&staged)?)?;
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detect_reports_defaults_overrides_and_services_without_tls() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("imapd.conf");
-        std::fs::write(
-            &config,
-            "configdirectory: /var/lib/cyrus\npop3s_tls_versions: tls1_1 tls1_2\ntls_eccurve: X25519\n",
-        )
-        .unwrap();
-        let c = config.display();
-        std::fs::write(
-            dir.path().join("cyrus.conf"),
-            format!(
-                "SERVICES {{\n  imap cmd=\"imapd -C {c}\" listen=\"1143\"\n  pop3s cmd=\"pop3d -s -C {c}\" listen=\"[::1]:1995\"\n  other cmd=\"imapd\" listen=\"2143\"\n}}\n"
-            ),
-        )
-        .unwrap();
-        let found = Cyrus::open(Some(&config)).unwrap().detect().unwrap();
-        assert_eq!(found.mta, MtaKind::Cyrus);
-        let ports: Vec<(u16, ListenerTls)> = found.listeners.iter().map(|l| (l.port, l.tls)).collect();
-        assert_eq!(
-            ports,
-            [(1143, ListenerTls::None), (1995, ListenerTls::None)],
-            "no certificate: no TLS; `other` reads /etc/imapd.conf"
-        );
-        let weak = found.weaknesses.join("\n");
-        assert!(
-            weak.contains("tls_versions is unset: Cyrus's default (tls1_0 tls1_1 tls1_2 tls1_3)"),
-            "{weak}"
-        );
-        assert!(weak.contains("pop3s_tls_versions: tls1_1 tls1_2 allows more"), "{weak}");
-        assert!(weak.contains("tls_eccurve: X25519 allows more"), "{weak}");
-        assert!(weak.contains("offer no TLS"), "{weak}");
-        assert!(found
-            .tls_settings
-            .contains(&("tls_ciphers".to_string(), "DEFAULT".to_string())));
     }
 }
