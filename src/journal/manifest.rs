@@ -153,6 +153,7 @@ impl Manifest {
                 Reload::Hup { pid_file } => {
                     plain_absolute(pid_file).map_err(|e| format!("{at}.reload.pid_file {e}"))?
                 }
+                Reload::CyrusHup { config } => plain_absolute(config).map_err(|e| format!("{at}.reload.config {e}"))?,
                 // The admin's own --reload-command, recorded as given.
                 Reload::Shell(command) if !command.trim().is_empty() && !command.contains('\0') => {}
                 Reload::Shell(_) => return Err(format!("{at}.reload is an empty shell command")),

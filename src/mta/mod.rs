@@ -2,6 +2,7 @@
 //! profile into a `Plan`, validates staged files with the server's own
 //! checker and says how to reload. Backends compute; `apply` writes.
 
+pub mod cyrus;
 pub mod dovecot;
 pub mod exim;
 pub mod opensmtpd;
@@ -27,6 +28,7 @@ pub enum MtaKind {
     Exim,
     Sendmail,
     Opensmtpd,
+    Cyrus,
 }
 
 impl MtaKind {
@@ -37,6 +39,7 @@ impl MtaKind {
             MtaKind::Exim => "exim",
             MtaKind::Sendmail => "sendmail",
             MtaKind::Opensmtpd => "opensmtpd",
+            MtaKind::Cyrus => "cyrus",
         }
     }
 }
@@ -78,6 +81,10 @@ pub enum Reload {
     Hup {
         pid_file: PathBuf,
     },
+    /// SIGHUP to the Cyrus master running with this imapd.conf, which reloads in place (same pid and sockets).
+    CyrusHup {
+        config: PathBuf,
+    },
 }
 
 impl Reload {
@@ -86,6 +93,7 @@ impl Reload {
     pub fn run(&self) -> Result<()> {
         let (program, mut command) = match self {
             Reload::Hup { pid_file } => return hup(pid_file),
+            Reload::CyrusHup { config } => return cyrus::master::reload(config),
             Reload::Argv(argv) => {
                 let mut c = Command::new(&argv[0]);
                 c.args(&argv[1..]);
@@ -191,6 +199,7 @@ pub enum Server {
     Exim(exim::Exim),
     Sendmail(sendmail::Sendmail),
     Opensmtpd(opensmtpd::Opensmtpd),
+    Cyrus(cyrus::Cyrus),
 }
 
 impl Server {
@@ -202,11 +211,13 @@ impl Server {
             Some(MtaKind::Exim) => Ok(Server::Exim(exim::Exim::open(config)?)),
             Some(MtaKind::Sendmail) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
             Some(MtaKind::Opensmtpd) => Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?)),
+            Some(MtaKind::Cyrus) => Ok(Server::Cyrus(cyrus::Cyrus::open(config)?)),
             None => match config {
                 Some(c) if c.join("main.cf").is_file() => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
                 Some(c) if c.join("dovecot.conf").is_file() || c.file_name().is_some_and(|n| n == "dovecot.conf") => {
                     Ok(Server::Dovecot(dovecot::Dovecot::open(config)?))
                 }
+                Some(c) if cyrus::Cyrus::recognizes(c) => Ok(Server::Cyrus(cyrus::Cyrus::open(config)?)),
                 Some(c) if sendmail::Sendmail::recognizes(c) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
                 Some(c) if opensmtpd::Opensmtpd::recognizes(c) => {
                     Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?))
@@ -247,6 +258,9 @@ impl Server {
         if dovecot::Dovecot::installed() {
             servers.push(Server::Dovecot(dovecot::Dovecot::open(None)?));
         }
+        if cyrus::Cyrus::installed() {
+            servers.push(Server::Cyrus(cyrus::Cyrus::open(None)?));
+        }
         if servers.is_empty() {
             return Err(Error::Usage(
                 "no supported mail server found on this host; name one with --mta and its config with --config".into(),
@@ -263,6 +277,7 @@ impl Server {
             Server::Exim(e) => e.instance(),
             Server::Sendmail(s) => s.config_file().to_path_buf(),
             Server::Opensmtpd(o) => o.config_file().to_path_buf(),
+            Server::Cyrus(c) => c.config_file().to_path_buf(),
         }
     }
 
@@ -273,6 +288,7 @@ impl Server {
             Server::Exim(e) => e.detect(),
             Server::Sendmail(s) => s.detect(),
             Server::Opensmtpd(o) => o.detect(),
+            Server::Cyrus(c) => c.detect(),
         }
     }
 
@@ -283,6 +299,7 @@ impl Server {
             Server::Exim(e) => e.plan(request),
             Server::Sendmail(s) => s.plan(request),
             Server::Opensmtpd(o) => o.plan(request),
+            Server::Cyrus(c) => c.plan(request),
         }
     }
 
@@ -294,6 +311,7 @@ impl Server {
             Server::Exim(e) => e.running(),
             Server::Sendmail(s) => s.running(),
             Server::Opensmtpd(o) => o.running(),
+            Server::Cyrus(c) => c.running(),
         }
     }
 
@@ -306,6 +324,7 @@ impl Server {
             Server::Exim(e) => e.validate(plan),
             Server::Sendmail(s) => s.validate(plan),
             Server::Opensmtpd(o) => o.validate(plan),
+            Server::Cyrus(c) => c.validate(plan),
         }
     }
 }
@@ -327,6 +346,9 @@ pub fn detect_all() -> Vec<Result<Detected>> {
     }
     if opensmtpd::Opensmtpd::installed() {
         found.push(opensmtpd::Opensmtpd::open(None).and_then(|o| o.detect()));
+    }
+    if cyrus::Cyrus::installed() {
+        found.push(cyrus::Cyrus::open(None).and_then(|c| c.detect()));
     }
     found
 }
