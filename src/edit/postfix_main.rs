@@ -74,7 +74,7 @@ impl MainCf {
             let Some(eq) = line.find('=') else {
                 return Err(SyntaxError {
                     line: index + 1,
-                    message: format!("missing '=' in {:?}", trimmed),
+                    message: super::syntax_message(trimmed, format!("missing '=' in {:?}", trimmed)),
                 });
             };
             let name = line[..eq].trim_end();
@@ -85,7 +85,7 @@ impl MainCf {
             {
                 return Err(SyntaxError {
                     line: index + 1,
-                    message: format!("bad parameter name {name:?}"),
+                    message: super::syntax_message(line, format!("bad parameter name {name:?}")),
                 });
             }
             let value_start = eq + 1 + (line[eq + 1..].len() - line[eq + 1..].trim_start_matches([' ', '\t']).len());

@@ -226,6 +226,7 @@ impl Opensmtpd {
         let before = read(&self.config)?;
         let mut conf = SmtpdConf::parse(&before);
         let statements = conf.statements();
+        refuse_pre_6_4(&statements, &self.config)?;
         let mut settings = Vec::new();
         let mut warnings: Vec<String> = self.broken_tls().into_iter().collect();
         if self.program.is_none() {
@@ -247,6 +248,8 @@ impl Opensmtpd {
                 .filter_map(|s| s.after("pki").map(|w| w.text.clone()))
                 .collect();
             let pkis: Vec<String> = if used.is_empty() { vec![PKI.to_string()] } else { used };
+            // A listener without TLS gets the pki the others use (whose cert and key --cert sets).
+            let plain_pki = pkis[0].clone();
             for pki in pkis {
                 for (kind, value) in [("cert", &cert_text), ("key", &key_text)] {
                     let found = statements
@@ -275,9 +278,9 @@ impl Opensmtpd {
                     settings.push(setting(
                         format!("listen on {} (line {})", s.words[2].text, s.line),
                         None,
-                        "tls pki mailtls",
+                        &format!("tls pki {plain_pki}"),
                     ));
-                    conf.append_words(s.line, &format!("tls pki {PKI}"));
+                    conf.append_words(s.line, &format!("tls pki {plain_pki}"));
                 }
             }
         }
@@ -422,6 +425,27 @@ impl Opensmtpd {
         fs_err::write(&path, &change.after).map_err(Error::io(&path, "cannot stage the new config"))?;
         crate::mta::run_program(&program, &["-n", "-f", &path.to_string_lossy()])?;
         Ok(())
+    }
+}
+
+/// Refuses a config in the grammar OpenSMTPD replaced in 6.4 (`accept ... deliver to`,
+/// `reject`, `map`, `pki NAME certificate`): no OpenSMTPD that mailtls can
+/// validate with reads it, and its listeners and rules cannot be judged.
+fn refuse_pre_6_4(statements: &[Statement], config: &Path) -> Result<()> {
+    let old = statements.iter().find(|s| {
+        s.starts_with(&["accept"])
+            || s.starts_with(&["reject"])
+            || s.starts_with(&["map"])
+            || (s.starts_with(&["pki"]) && s.words.get(2).is_some_and(|w| w.text == "certificate"))
+    });
+    match old {
+        Some(s) => Err(Error::Config(format!(
+            "{}:{}: OpenSMTPD before 6.4 syntax; not supported (`{}` is the old grammar: rewrite the rules as `action`/`match` and `pki NAME cert`, see smtpd.conf(5))",
+            config.display(),
+            s.line,
+            s.words.iter().take(2).map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
+        ))),
+        None => Ok(()),
     }
 }
 
