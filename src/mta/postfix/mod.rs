@@ -6,6 +6,7 @@
 mod harden;
 mod listeners;
 mod protocols;
+mod references;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ use crate::mta::{
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::tls::Protocol;
+use references::Source;
 
 /// The comment under which new parameters are added to main.cf.
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
@@ -261,29 +263,54 @@ impl Postfix {
             warnings.push("postconf not found: Postfix's version is unknown, so the protocol settings use the syntax every version understands".into());
         }
 
-        let mut set_main = |main: &mut MainCf, name: &str, value: &str| {
-            let before = main.get(name);
-            if before.as_deref() != Some(value) {
-                main.set(name, value, ANCHOR);
-                settings.push(SettingChange {
-                    file: main_path.clone(),
-                    name: name.into(),
-                    before,
-                    after: value.into(),
-                });
-            }
+        let set_main = |main: &mut MainCf, settings: &mut Vec<SettingChange>, name: &str, value: &str| {
+            references::set_main(main, settings, &main_path, ANCHOR, name, value)
         };
 
         let desired = harden::desired(profile, self.version());
+        let hardened: Vec<&str> = desired.iter().map(|(n, _)| *n).collect();
         for (name, wanted) in &desired {
-            if !harden::acceptable(name, main.get(name).as_deref(), wanted, profile) {
-                set_main(&mut main, name, wanted);
+            let raw = main.get(name);
+            let source = raw.as_deref().map(|r| Source::of(r, &main, &hardened));
+            match source {
+                None | Some(Source::Literal) => {
+                    if !harden::acceptable(name, raw.as_deref(), wanted, profile) {
+                        set_main(&mut main, &mut settings, name, wanted);
+                    }
+                }
+                // The parameter it points to is hardened to the same profile.
+                Some(Source::Hardened(_)) => {}
+                Some(Source::Parameter { name: target, value }) => {
+                    if !harden::acceptable(name, Some(&value), wanted, profile) {
+                        set_main(&mut main, &mut settings, &target, wanted);
+                        warnings.push(format!(
+                            "{name} = {}: changed {target}, the parameter it refers to, so the reference stays",
+                            raw.unwrap_or_default()
+                        ));
+                    }
+                }
+                Some(Source::Expression(value)) => {
+                    if !harden::acceptable(name, Some(&value), wanted, profile) {
+                        set_main(&mut main, &mut settings, name, wanted);
+                        warnings.push(format!(
+                            "{name} = {} (= {value}) is weak: replaced the line, since the expression mixes references and text",
+                            raw.unwrap_or_default()
+                        ));
+                    }
+                }
+                Some(Source::Unresolved(target)) => {
+                    set_main(&mut main, &mut settings, name, wanted);
+                    warnings.push(format!(
+                        "{name} = {}: main.cf does not set {target}, so the reference was replaced by the value",
+                        raw.unwrap_or_default()
+                    ));
+                }
             }
         }
         let level = main.get("smtpd_tls_security_level").unwrap_or_default();
         let legacy_on = main.get("smtpd_use_tls").as_deref() == Some("yes");
         if (level.is_empty() && !legacy_on) || level == "none" {
-            set_main(&mut main, "smtpd_tls_security_level", "may");
+            set_main(&mut main, &mut settings, "smtpd_tls_security_level", "may");
         }
 
         let cert_files = match &request.cert {
@@ -293,12 +320,23 @@ impl Postfix {
                 if main.get("smtpd_tls_chain_files").is_some_and(|v| !v.is_empty()) {
                     set_main(
                         &mut main,
+                        &mut settings,
                         "smtpd_tls_chain_files",
                         &format!("{}, {}", key.display(), cert.display()),
                     );
                 } else {
-                    set_main(&mut main, "smtpd_tls_cert_file", &cert.display().to_string());
-                    set_main(&mut main, "smtpd_tls_key_file", &key.display().to_string());
+                    set_main(
+                        &mut main,
+                        &mut settings,
+                        "smtpd_tls_cert_file",
+                        &cert.display().to_string(),
+                    );
+                    set_main(
+                        &mut main,
+                        &mut settings,
+                        "smtpd_tls_key_file",
+                        &key.display().to_string(),
+                    );
                 }
                 Some((cert, key))
             }
@@ -309,13 +347,32 @@ impl Postfix {
             let service = &master.services()[index];
             let scope = format!("{}/{}", service.name, service.kind);
             let mut edits = Vec::new();
+            let mut main_edits: Vec<(String, String)> = Vec::new();
             for o in service.overrides() {
                 let Some((_, wanted)) = desired.iter().find(|(n, _)| *n == o.name) else {
                     continue;
                 };
-                if service.override_of(&o.name).as_deref() == Some(o.value.as_str())
-                    && !harden::acceptable(&o.name, Some(&o.value), wanted, profile)
-                {
+                if service.override_of(&o.name).as_deref() != Some(o.value.as_str()) {
+                    continue;
+                }
+                // `-o name=$other`: judge what it refers to; where weak, change that parameter in main.cf.
+                let effective = match Source::of(&o.value, &main, &hardened) {
+                    Source::Literal => o.value.clone(),
+                    Source::Hardened(target) => main.get(&target).unwrap_or_default(),
+                    Source::Expression(value) => value,
+                    Source::Unresolved(_) => String::new(),
+                    Source::Parameter { name: target, value } => {
+                        if !harden::acceptable(&o.name, Some(&value), wanted, profile) {
+                            main_edits.push((target.clone(), wanted.clone()));
+                            warnings.push(format!(
+                                "{scope}: -o {}={}: changed {target} in main.cf, the parameter it refers to, so the reference stays",
+                                o.name, o.value
+                            ));
+                        }
+                        continue;
+                    }
+                };
+                if !harden::acceptable(&o.name, Some(&effective), wanted, profile) {
                     edits.push((o.name.clone(), o.value.clone(), wanted.clone()));
                 }
             }
@@ -324,6 +381,9 @@ impl Postfix {
                     "{} (master.cf line {}) turns TLS off with -o smtpd_tls_security_level=none; left as is",
                     service.name, service.line
                 ));
+            }
+            for (name, value) in main_edits {
+                set_main(&mut main, &mut settings, &name, &value);
             }
             for (name, before, after) in edits {
                 master.set_override(index, &name, &after);
