@@ -118,7 +118,9 @@ impl Dovecot {
         let profile = crate::profile::Profile::load(crate::profile::DEFAULT)?;
         let mut tls_settings = Vec::new();
         let mut weaknesses = Vec::new();
-        let desired = harden::desired(&profile, generation);
+        let desired = harden::for_version(harden::desired(&profile, generation), &profile, self.version.as_deref())
+            .map(|(d, _)| d)
+            .unwrap_or_else(|_| harden::desired(&profile, generation));
         let keys: Vec<&str> = desired.iter().map(|(k, _)| *k).collect();
         let effective = find_program("doveconf")
             .map(|d| effective_values(&d, &self.main, &keys))
@@ -166,7 +168,10 @@ impl Dovecot {
         let mut settings = Vec::new();
         let mut warnings = Vec::new();
 
-        let mut desired = harden::desired(profile, generation);
+        let (mut desired, limits) =
+            harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
+                .map_err(Error::Config)?;
+        warnings.extend(limits);
         if tree.global_value("ssl").as_deref() == Some("no") {
             desired.insert(0, ("ssl", "yes".into()));
         }
