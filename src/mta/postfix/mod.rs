@@ -267,7 +267,13 @@ impl Postfix {
             references::set_main(main, settings, &main_path, ANCHOR, name, value)
         };
 
-        let desired = harden::desired(profile, self.version());
+        // Without a server certificate inbound TLS cannot work: leave the smtpd_
+        // side as it is and harden the outbound (smtp_) and shared settings.
+        let inbound = request.cert.is_some() || self.current_cert(&main)?.is_some();
+        let mut desired = harden::desired(profile, self.version());
+        if !inbound {
+            desired.retain(|(name, _)| !name.starts_with("smtpd_"));
+        }
         let hardened: Vec<&str> = desired.iter().map(|(n, _)| *n).collect();
         for (name, wanted) in &desired {
             let raw = main.get(name);
@@ -309,7 +315,7 @@ impl Postfix {
         }
         let level = main.get("smtpd_tls_security_level").unwrap_or_default();
         let legacy_on = main.get("smtpd_use_tls").as_deref() == Some("yes");
-        if (level.is_empty() && !legacy_on) || level == "none" {
+        if inbound && ((level.is_empty() && !legacy_on) || level == "none") {
             set_main(&mut main, &mut settings, "smtpd_tls_security_level", "may");
         }
 
@@ -398,15 +404,16 @@ impl Postfix {
 
         let listeners = listeners::listeners(&main, &master);
         let serves_tls = listeners.iter().any(|l| l.tls != ListenerTls::None);
-        let expected_cert_sha256 =
-            match cert_files {
-                Some((cert_path, key_path)) => Some(check_certificate(request, &cert_path, &key_path, &mut warnings)?),
-                None if serves_tls => return Err(Error::Config(
-                    "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key"
-                        .into(),
-                )),
-                None => None,
-            };
+        let expected_cert_sha256 = match cert_files {
+            Some((cert_path, key_path)) => Some(check_certificate(request, &cert_path, &key_path, &mut warnings)?),
+            None => {
+                warnings.push(format!(
+                        "Postfix has no server certificate (smtpd_tls_cert_file is empty): outbound (smtp_) settings are hardened, inbound TLS is left as is{}; give --cert and --key to harden it too",
+                        if serves_tls { " and not verified" } else { "" }
+                    ));
+                None
+            }
+        };
 
         Ok(Plan {
             mta: MtaKind::Postfix,
@@ -430,7 +437,10 @@ impl Postfix {
             warnings,
             regenerate: None,
             reload: self.reload(request),
-            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
+            listeners: listeners
+                .into_iter()
+                .filter(|l| inbound && l.tls != ListenerTls::None)
+                .collect(),
             expected_cert_sha256,
         })
     }
