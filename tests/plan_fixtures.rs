@@ -212,3 +212,45 @@ fn a_user_profile_with_an_unknown_key_names_file_and_key() {
         ran.stderr
     );
 }
+
+#[test]
+fn without_a_server_certificate_the_outbound_settings_are_still_hardened() {
+    // Regression: a config with no certificate was refused outright without --cert.
+    let (root, dir) = fixture_copy("real-world/postfix-upstream");
+    let json = Mailtls::new(&root.path().join("state"))
+        .args(["--json", "plan", "--config"])
+        .args([&dir])
+        .run()
+        .code(2)
+        .json();
+    let diff = json["diff"].as_str().unwrap();
+    assert!(diff.contains("+smtp_tls_mandatory_protocols = >=TLSv1.2"), "{diff}");
+    assert!(!diff.contains("+smtpd_"), "inbound left as is:\n{diff}");
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains("outbound (smtp_) settings are hardened, inbound TLS is left as is"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn a_failing_postfix_check_shows_its_real_reason() {
+    // Regression: `postfix check` logs to syslog, so the refusal said nothing; now it shows the fatal line.
+    let (root, dir) = fixture_copy("debian-12");
+    use_cert(&dir);
+    let mut main = std::fs::read_to_string(dir.join("main.cf")).unwrap();
+    main.push_str("queue_directory = /nonexistent-queue\n");
+    std::fs::write(dir.join("main.cf"), main).unwrap();
+    let before = snapshot(&dir);
+    let ran = Mailtls::new(&root.path().join("state"))
+        .args(["-y", "apply", "--no-reload", "--no-verify", "--config"])
+        .args([&dir])
+        .run();
+    assert_ne!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("fatal: chdir(/nonexistent-queue)"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(snapshot(&dir), before, "nothing written");
+}

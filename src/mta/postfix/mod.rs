@@ -499,7 +499,9 @@ impl Postfix {
             .path()
             .to_str()
             .ok_or_else(|| Error::Config("temporary directory path is not UTF-8".into()))?;
-        run_program(&postfix, &["-c", staged_dir, "check"])?;
+        if let Err(error) = run_program(&postfix, &["-c", staged_dir, "check"]) {
+            return Err(check_reason(&postfix, staged.path(), error));
+        }
         let live_dir = self.config_dir.to_string_lossy().into_owned();
         let warnings = |dir: &str| -> Result<Vec<String>> {
             let output = std::process::Command::new(&postconf)
@@ -520,6 +522,58 @@ impl Postfix {
         };
         let before = warnings(&live_dir)?;
         refuse_new_warnings("postconf -n", before, warnings(staged_dir)?)
+    }
+}
+
+/// `postfix check` reports to the log, not to stderr (unless stderr is a
+/// terminal): when it failed without a word, run it again on the staged copy
+/// with `maillog_file = /dev/stdout` (Postfix 3.4+) and show what it logged,
+/// like `fatal: chdir(/queue): No such file or directory`.
+fn check_reason(postfix: &Path, staged: &Path, error: Error) -> Error {
+    let Error::Command {
+        program,
+        status,
+        stderr,
+    } = error
+    else {
+        return error;
+    };
+    if !stderr.trim().is_empty() {
+        return Error::Command {
+            program,
+            status,
+            stderr,
+        };
+    }
+    let main = staged.join("main.cf");
+    let logged = fs_err::read_to_string(&main)
+        .and_then(|text| fs_err::write(&main, format!("{text}\nmaillog_file = /dev/stdout\n")))
+        .ok()
+        .and_then(|()| {
+            std::process::Command::new(postfix)
+                .arg("-c")
+                .arg(staged)
+                .arg("check")
+                .output()
+                .ok()
+        })
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.contains("fatal:") || l.contains("error:") || l.contains("warning:"))
+                .map(|l| l.split_once("]: ").map_or(l, |(_, msg)| msg).to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default();
+    Error::Command {
+        program,
+        status,
+        stderr: if logged.is_empty() {
+            "(no message: see the mail log)".into()
+        } else {
+            logged
+        },
     }
 }
 
