@@ -79,7 +79,7 @@ const CASES: &[Case] = &[
     refused(
         "dovecot-mailcow",
         "dovecot.conf",
-        "included file /etc/dovecot/dovecot.folders.conf does not exist",
+        "is mailcow's Dovecot config (it names paths inside its container",
     ),
     refused("dovecot-mailu", "dovecot.conf", TEMPLATE),
     refused("dovecot-modoboa-2.3", "dovecot.conf", TEMPLATE),

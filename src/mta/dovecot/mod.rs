@@ -157,6 +157,7 @@ impl Dovecot {
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
+        refuse_mailcow(&self.main)?;
         let tree = ConfTree::load(&self.main)?;
         let generation = self.generation(&tree);
         let mut edited: Vec<Option<DovecotConf>> = vec![None; tree.files.len()];
@@ -399,4 +400,17 @@ impl Dovecot {
 
 fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index: usize) -> &'a mut DovecotConf {
     edited[index].get_or_insert_with(|| tree.files[index].conf.clone())
+}
+
+/// mailcow's dovecot.conf names paths inside its container and is replaced by
+/// mailcow's updates; its local settings belong in `extra.conf`, included last.
+fn refuse_mailcow(main: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(main).unwrap_or_default();
+    if text.contains("!include_try /etc/dovecot/extra.conf") && text.contains("persistent overrides") {
+        return Err(Error::Config(format!(
+            "{} is mailcow's Dovecot config (it names paths inside its container, and mailcow's updates replace it): not supported yet; put the TLS settings in extra.conf beside it (data/conf/dovecot/extra.conf), which it includes last, and restart the dovecot-mailcow container",
+            main.display()
+        )));
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ mod harden;
 mod listeners;
 mod protocols;
 mod references;
+mod stacks;
 
 use std::path::{Path, PathBuf};
 
@@ -255,10 +256,21 @@ impl Postfix {
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
         let (main_before, mut main, master_before, mut master) = self.read()?;
-        let main_path = self.main_path();
+        let mut warnings = Vec::new();
+        // A mail stack that rewrites main.cf at start: read what it assembles, write where it keeps local settings.
+        let mailcow = stacks::Mailcow::detect(&self.config_dir, &main_before)?;
+        if let Some(m) = &mailcow {
+            main = m.main(&main_before).map_err(|e| Error::Parse {
+                path: m.extra.clone(),
+                line: e.line,
+                message: e.message,
+            })?;
+            warnings.push(m.note());
+        }
+        warnings.extend(stacks::mail_in_a_box_note(&main));
+        let main_path = mailcow.as_ref().map_or_else(|| self.main_path(), |m| m.extra.clone());
         let master_path = self.master_path();
         let mut settings = Vec::new();
-        let mut warnings = Vec::new();
         if self.version.is_none() {
             warnings.push("postconf not found: Postfix's version is unknown, so the protocol settings use the syntax every version understands".into());
         }
@@ -419,12 +431,20 @@ impl Postfix {
             mta: MtaKind::Postfix,
             instance: self.config_dir.clone(),
             profile: profile.name.clone(),
-            changes: vec![
-                FileChange {
-                    path: self.main_path(),
-                    before: main_before,
-                    after: main.to_string(),
-                    created: false,
+            changes: [
+                match &mailcow {
+                    Some(m) => FileChange {
+                        path: m.extra.clone(),
+                        before: m.extra_before.clone().unwrap_or_default(),
+                        after: main.overlay_text(),
+                        created: m.extra_before.is_none(),
+                    },
+                    None => FileChange {
+                        path: self.main_path(),
+                        before: main_before,
+                        after: main.to_string(),
+                        created: false,
+                    },
                 },
                 FileChange {
                     path: self.master_path(),
@@ -432,11 +452,17 @@ impl Postfix {
                     after: master.to_string(),
                     created: false,
                 },
-            ],
+            ]
+            .into_iter()
+            .filter(|c| !(c.created && c.after.is_empty()))
+            .collect(),
             settings,
             warnings,
             regenerate: None,
-            reload: self.reload(request),
+            reload: match (&mailcow, &request.reload_command) {
+                (Some(m), None) => m.reload().unwrap_or_else(|| self.reload(request)),
+                _ => self.reload(request),
+            },
             listeners: listeners
                 .into_iter()
                 .filter(|l| inbound && l.tls != ListenerTls::None)
@@ -493,6 +519,20 @@ impl Postfix {
         for change in &plan.changes {
             let name = change.path.file_name().expect("config files have names");
             fs_err::write(staged.path().join(name), &change.after)
+                .map_err(Error::io(staged.path(), "cannot stage the new config"))?;
+        }
+        // mailcow: the container's main.cf is its own part of main.cf followed by extra.cf.
+        let live_main = read_text(&self.main_path())?;
+        if let Some(m) = stacks::Mailcow::detect(&self.config_dir, &live_main)? {
+            let extra = plan
+                .changes
+                .iter()
+                .find(|c| c.path == m.extra)
+                .map(|c| c.after.clone())
+                .or(m.extra_before)
+                .unwrap_or_default();
+            let assembled = format!("{}\n{extra}", stacks::base(&live_main));
+            fs_err::write(staged.path().join("main.cf"), assembled)
                 .map_err(Error::io(staged.path(), "cannot stage the new config"))?;
         }
         let staged_dir = staged
