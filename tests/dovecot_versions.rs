@@ -79,3 +79,25 @@ fn dovecot_2_2_gets_ssl_protocols_and_cannot_do_tls_1_3_only() {
         refused.stderr
     );
 }
+
+#[test]
+fn rhel_s_profile_system_cipher_list_is_replaced_and_said() {
+    // RHEL and Fedora ship `ssl_cipher_list = PROFILE=SYSTEM` (the crypto policy's list).
+    let (root, config, path, cert, key) = setup("2.3.21", "2.3.21 (47349e2482)");
+    let ssl = config.with_file_name("conf.d/10-ssl.conf");
+    let text = std::fs::read_to_string(&ssl).unwrap();
+    std::fs::write(&ssl, format!("{text}ssl_cipher_list = PROFILE=SYSTEM\n")).unwrap();
+    let json = plan(root.path(), &config, &path, "intermediate", &cert, &key)
+        .code(2)
+        .json();
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains("PROFILE=SYSTEM (the system crypto policy's list) is replaced"),
+        "{warnings}"
+    );
+    assert!(
+        json["diff"].as_str().unwrap().contains("+ssl_cipher_list = ECDHE-"),
+        "{}",
+        json["diff"]
+    );
+}

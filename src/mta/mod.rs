@@ -2,6 +2,7 @@
 //! profile into a `Plan`, validates staged files with the server's own
 //! checker and says how to reload. Backends compute; `apply` writes.
 
+mod crypto_policies;
 pub mod dovecot;
 pub mod exim;
 pub mod opensmtpd;

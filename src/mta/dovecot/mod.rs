@@ -173,6 +173,14 @@ impl Dovecot {
             harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
                 .map_err(Error::Config)?;
         warnings.extend(limits);
+        warnings.extend(crate::mta::crypto_policies::describe(Path::new("/")));
+        if tree
+            .global_value("ssl_cipher_list")
+            .is_some_and(|v| v.contains("PROFILE=SYSTEM"))
+            && desired.iter().any(|(k, _)| *k == "ssl_cipher_list")
+        {
+            warnings.push("ssl_cipher_list = PROFILE=SYSTEM (the system crypto policy's list) is replaced by the profile's explicit list".into());
+        }
         if tree.global_value("ssl").as_deref() == Some("no") {
             desired.insert(0, ("ssl", "yes".into()));
         }

@@ -268,6 +268,7 @@ impl Postfix {
             warnings.push(m.note());
         }
         warnings.extend(stacks::mail_in_a_box_note(&main));
+        warnings.extend(crate::mta::crypto_policies::describe(Path::new("/")));
         let main_path = mailcow.as_ref().map_or_else(|| self.main_path(), |m| m.extra.clone());
         let master_path = self.master_path();
         let mut settings = Vec::new();
