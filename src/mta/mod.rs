@@ -364,6 +364,13 @@ pub fn service_reload(request: &Request, default_instance: bool, unit: &str, own
     if default_instance && Path::new("/run/systemd/system").is_dir() {
         return Reload::Argv(vec!["systemctl".into(), "reload".into(), unit.into()]);
     }
+    // Alpine (OpenRC) and FreeBSD (rc.d) have their own service commands.
+    if default_instance && Path::new("/run/openrc").is_dir() && find_program("rc-service").is_some() {
+        return Reload::Argv(vec!["rc-service".into(), unit.into(), "reload".into()]);
+    }
+    if default_instance && Path::new("/etc/rc.subr").is_file() && find_program("service").is_some() {
+        return Reload::Argv(vec!["service".into(), unit.into(), "reload".into()]);
+    }
     Reload::Argv(own)
 }
 

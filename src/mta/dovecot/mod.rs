@@ -29,7 +29,22 @@ use harden::Generation;
 use tree::ConfTree;
 
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
-const DEFAULT_CONFIG: &str = "/etc/dovecot/dovecot.conf";
+/// Where distributions put dovecot.conf: Linux, then FreeBSD ports (/usr/local/etc).
+const DEFAULT_CONFIGS: &[&str] = &["/etc/dovecot/dovecot.conf", "/usr/local/etc/dovecot/dovecot.conf"];
+
+/// The config file of the host's default instance: the first of
+/// `DEFAULT_CONFIGS` that exists under `root` (`/`), else the first.
+fn default_config_in(root: &Path) -> PathBuf {
+    DEFAULT_CONFIGS
+        .iter()
+        .map(|c| root.join(c.trim_start_matches('/')))
+        .find(|c| c.is_file())
+        .unwrap_or_else(|| root.join(DEFAULT_CONFIGS[0].trim_start_matches('/')))
+}
+
+fn default_config() -> PathBuf {
+    default_config_in(Path::new("/"))
+}
 /// Sections whose settings override the global ones for some connections.
 const OVERRIDING_SECTIONS: [&str; 3] = ["protocol", "local", "remote"];
 
@@ -52,14 +67,14 @@ pub struct Dovecot {
 
 impl Dovecot {
     pub fn installed() -> bool {
-        find_program("doveconf").is_some() && Path::new(DEFAULT_CONFIG).is_file()
+        find_program("doveconf").is_some() && default_config().is_file()
     }
 
     pub fn open(config: Option<&Path>) -> Result<Dovecot> {
         let main = match config {
             Some(path) if path.is_dir() => path.join("dovecot.conf"),
             Some(path) => path.to_path_buf(),
-            None => PathBuf::from(DEFAULT_CONFIG),
+            None => default_config(),
         };
         let main = std::path::absolute(&main).map_err(Error::io(&main, "cannot resolve the path"))?;
         if !main.is_file() {
@@ -326,7 +341,7 @@ impl Dovecot {
     }
 
     fn reload(&self, request: &Request) -> Reload {
-        let default = self.main == Path::new(DEFAULT_CONFIG);
+        let default = self.main == default_config();
         let own = if default {
             vec![program_path("doveadm"), "reload".into()]
         } else {
@@ -421,4 +436,22 @@ fn refuse_mailcow(main: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_is_the_first_that_exists() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(
+            default_config_in(root.path()),
+            root.path().join("etc/dovecot/dovecot.conf")
+        );
+        let freebsd = root.path().join("usr/local/etc/dovecot/dovecot.conf");
+        std::fs::create_dir_all(freebsd.parent().unwrap()).unwrap();
+        std::fs::write(&freebsd, "").unwrap();
+        assert_eq!(default_config_in(root.path()), freebsd);
+    }
 }

@@ -21,7 +21,26 @@ use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
 
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
-const DEFAULT_CONFIG: &str = "/etc/smtpd.conf";
+/// Where smtpd.conf lives: Debian and Alpine, OpenBSD, FreeBSD ports.
+const DEFAULT_CONFIGS: &[&str] = &[
+    "/etc/smtpd.conf",
+    "/etc/mail/smtpd.conf",
+    "/usr/local/etc/mail/smtpd.conf",
+];
+
+/// The config file of the host's default instance: the first of
+/// `DEFAULT_CONFIGS` that exists under `root` (`/`), else the first.
+fn default_config_in(root: &Path) -> PathBuf {
+    DEFAULT_CONFIGS
+        .iter()
+        .map(|c| root.join(c.trim_start_matches('/')))
+        .find(|c| c.is_file())
+        .unwrap_or_else(|| root.join(DEFAULT_CONFIGS[0].trim_start_matches('/')))
+}
+
+fn default_config() -> PathBuf {
+    default_config_in(Path::new("/"))
+}
 /// The pki name mailtls declares for `--cert`/`--key` when a listener has none.
 const PKI: &str = "mailtls";
 
@@ -83,7 +102,7 @@ impl Opensmtpd {
     }
 
     pub fn installed() -> bool {
-        Opensmtpd::program().is_some() && Path::new(DEFAULT_CONFIG).is_file()
+        Opensmtpd::program().is_some() && default_config().is_file()
     }
 
     /// Whether `path` is an smtpd.conf: so named, or a file with `listen on` and `match` lines.
@@ -103,8 +122,8 @@ impl Opensmtpd {
     }
 
     pub fn open(config: Option<&Path>) -> Result<Opensmtpd> {
-        let config = config.unwrap_or(Path::new(DEFAULT_CONFIG));
-        let config = std::path::absolute(config).map_err(Error::io(config, "cannot resolve the path"))?;
+        let config = config.map_or_else(default_config, Path::to_path_buf);
+        let config = std::path::absolute(&config).map_err(Error::io(&config, "cannot resolve the path"))?;
         if !config.is_file() {
             return Err(Error::Config(format!(
                 "{} does not exist: --config takes OpenSMTPD's smtpd.conf",
@@ -389,7 +408,7 @@ impl Opensmtpd {
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return false;
         };
-        let default = self.config == Path::new(DEFAULT_CONFIG);
+        let default = self.config == default_config();
         dir.filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
             .map(|raw| {
                 raw.split(|b| *b == 0)
@@ -535,4 +554,19 @@ fn conf_path(option: &str, path: &Path) -> Result<String> {
         .map_err(Error::io(path, "cannot resolve the path"))?
         .display()
         .to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_is_the_first_that_exists() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(default_config_in(root.path()), root.path().join("etc/smtpd.conf"));
+        let freebsd = root.path().join("usr/local/etc/mail/smtpd.conf");
+        std::fs::create_dir_all(freebsd.parent().unwrap()).unwrap();
+        std::fs::write(&freebsd, "").unwrap();
+        assert_eq!(default_config_in(root.path()), freebsd);
+    }
 }
