@@ -71,6 +71,9 @@ pub fn desired(profile: &Profile, generation: Generation) -> Vec<(&'static str, 
     out
 }
 
+/// Settings as `desired` gives them: name and value, in the order they are added.
+pub type Settings = Vec<(&'static str, String)>;
+
 /// The first version with `ssl_cipher_suites` (TLS 1.3 suites).
 const CIPHER_SUITES_SINCE: [u32; 3] = [2, 3, 15];
 /// The first version with `ssl_min_protocol` and `ssl_curve_list` (2.2 has `ssl_protocols`).
@@ -94,10 +97,10 @@ pub fn parse_version(text: &str) -> Option<[u32; 3]> {
 /// Unknown versions keep the 2.3.15+ names. Refused when the version cannot
 /// express the profile at all (2.2 cannot limit TLS to 1.3).
 pub fn for_version(
-    desired: Vec<(&'static str, String)>,
+    desired: Settings,
     profile: &Profile,
     version: Option<&str>,
-) -> Result<(Vec<(&'static str, String)>, Vec<String>), String> {
+) -> Result<(Settings, Vec<String>), String> {
     let Some(numbers) = version.and_then(parse_version) else {
         return Ok((desired, Vec::new()));
     };
