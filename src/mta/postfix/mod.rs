@@ -182,8 +182,13 @@ impl Postfix {
         }
         for service in master.services() {
             for o in service.overrides() {
+                // `-o name=$other` is judged by the value it refers to.
+                let value = match Source::of(&o.value, &main, &[]) {
+                    Source::Parameter { value, .. } | Source::Expression(value) => value,
+                    _ => o.value.clone(),
+                };
                 let weak = match desired.iter().find(|(n, _)| *n == o.name) {
-                    Some((name, wanted)) => !harden::acceptable(name, Some(&o.value), wanted, &profile),
+                    Some((name, wanted)) => !harden::acceptable(name, Some(&value), wanted, &profile),
                     None => false,
                 };
                 if weak {
