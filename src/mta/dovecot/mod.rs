@@ -28,6 +28,15 @@ use crate::plan::{FileChange, Plan, SettingChange};
 use harden::Generation;
 use tree::ConfTree;
 
+/// The groups that may read the private key besides root: Dovecot's master process reads the key as root (`ssl_key = <FILE`); Debian's ssl-cert group is the one exception.
+const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
+
+/// What Dovecot reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Dovecot (dovecot.conf)",
+    special: &['#', '{', '}', '$', '%', '"', '\\'],
+};
+
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 /// Where distributions put dovecot.conf: Linux, then FreeBSD ports (/usr/local/etc).
 const DEFAULT_CONFIGS: &[&str] = &["/etc/dovecot/dovecot.conf", "/usr/local/etc/dovecot/dovecot.conf"];
@@ -154,7 +163,12 @@ impl Dovecot {
             weaknesses.push("ssl = no: IMAP and POP3 offer no TLS at all".into());
         }
         if let Some((cert_path, key_path)) = self.current_cert(&tree, generation) {
-            weaknesses.extend(certificate_weaknesses(&cert_path, &key_path, &profile.certificate));
+            weaknesses.extend(certificate_weaknesses(
+                &cert_path,
+                &key_path,
+                &profile.certificate,
+                KEY_READERS,
+            ));
         }
         Ok(Detected {
             mta: MtaKind::Dovecot,
@@ -201,8 +215,8 @@ impl Dovecot {
         }
         let cert_files = match &request.cert {
             Some((cert, key)) => {
-                let cert = path_value("--cert", cert, "dovecot.conf", &['#', '{', '}', '$', '%', '"'])?;
-                let key = path_value("--key", key, "dovecot.conf", &['#', '{', '}', '$', '%', '"'])?;
+                let cert = path_value("--cert", cert, &PATHS)?;
+                let key = path_value("--key", key, &PATHS)?;
                 desired.push((
                     generation.cert_key(),
                     generation.path_value(&cert.display().to_string()),
@@ -293,7 +307,13 @@ impl Dovecot {
 
         let ssl_on = tree.global_value("ssl").as_deref() != Some("no") || desired.iter().any(|(k, _)| *k == "ssl");
         let expected_cert_sha256 = match cert_files {
-            Some((cert_path, key_path)) => Some(check_certificate(request, &cert_path, &key_path, &mut warnings)?),
+            Some((cert_path, key_path)) => Some(check_certificate(
+                request,
+                &cert_path,
+                &key_path,
+                KEY_READERS,
+                &mut warnings,
+            )?),
             None if ssl_on => {
                 return Err(Error::Config(format!(
                     "Dovecot has no server certificate ({} is empty): give one with --cert and --key",
@@ -428,7 +448,7 @@ fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index
 /// mailcow's dovecot.conf names paths inside its container and is replaced by
 /// mailcow's updates; its local settings belong in `extra.conf`, included last.
 fn refuse_mailcow(main: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(main).unwrap_or_default();
+    let text = crate::mta::read_text(main).unwrap_or_default();
     if text.contains("!include_try /etc/dovecot/extra.conf") && text.contains("persistent overrides") {
         return Err(Error::Config(format!(
             "{} is mailcow's Dovecot config (it names paths inside its container, and mailcow's updates replace it): not supported yet; put the TLS settings in extra.conf beside it (data/conf/dovecot/extra.conf), which it includes last, and restart the dovecot-mailcow container",

@@ -21,6 +21,15 @@ use crate::mta::{
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 
+/// The groups that may read the private key besides root: Exim reads its key as its own user: Debian documents `root:Debian-exim 0640` (elsewhere the group is `exim`), or Debian-exim in the ssl-cert group.
+const KEY_READERS: crate::cert::KeyReaders = &["Debian-exim", "exim", "ssl-cert"];
+
+/// What Exim reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Exim",
+    special: &['$', '\\'],
+};
+
 /// The comment under which new settings are added.
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 
@@ -304,9 +313,12 @@ impl Exim {
             set_option(&mut confs, &mut settings, "tls_advertise_hosts", "*");
         }
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_path = path_value("--cert", cert_path, "Exim", &['$', '\\'])?;
-            let key_path = path_value("--key", key_path, "Exim", &['$', '\\'])?;
+            let cert_path = path_value("--cert", cert_path, &PATHS)?;
+            let key_path = path_value("--key", key_path, &PATHS)?;
             let (cert_text, key_text) = (cert_path.display().to_string(), key_path.display().to_string());
+            for (option, text) in [("--cert", &cert_text), ("--key", &key_text)] {
+                macro_free(option, text, &eff)?;
+            }
             // An expression (per-SNI certificates, as HestiaCP's) is never flattened into one path.
             for option in ["tls_certificate", "tls_privatekey"] {
                 if let Some(found) = eff.option(option).filter(|f| f.written.contains("${")) {
@@ -364,7 +376,7 @@ impl Exim {
                     .filter(|v| !v.is_empty())
                     .map(PathBuf::from)
                     .unwrap_or_else(|| cert_path.clone());
-                let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+                let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
                 Some(sha256)
             }
             None => {
@@ -590,6 +602,33 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             copy_tree(&path, &target)?;
         } else if path.is_file() {
             std::fs::copy(&path, &target).map_err(Error::io(&path, "cannot copy"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Exim replaces macro names wherever one starts in a line, even inside a
+/// word (`/x/bMYDIRc` reads as `/x/b/etc/mailc` when MYDIR is defined; seen
+/// with `exim -bP`): a path in which a macro of this config, or one of
+/// Exim's own (`_HAVE_TLS`: `_` and a capital), starts would name another file.
+fn macro_free(option: &str, path: &str, eff: &Effective) -> Result<()> {
+    for (i, c) in path.char_indices() {
+        let rest = &path[i..];
+        if c == '_' && rest[1..].starts_with(|n: char| n.is_ascii_uppercase()) {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            return Err(Error::Usage(format!(
+                "{option}: the path {path:?} contains {name:?}, which Exim reads as one of its built-in macros (`_` and a capital); use a path without it"
+            )));
+        }
+        if c.is_ascii_uppercase() {
+            if let Some(name) = eff.macros.keys().find(|name| rest.starts_with(name.as_str())) {
+                return Err(Error::Usage(format!(
+                    "{option}: the path {path:?} contains {name:?}, a macro this Exim config defines, which Exim would replace; use a path without it"
+                )));
+            }
         }
     }
     Ok(())

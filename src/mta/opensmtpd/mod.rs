@@ -12,13 +12,23 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::edit::check_one_line;
 use crate::edit::smtpd_conf::{SmtpdConf, Statement};
 use crate::error::{Error, Result};
-use crate::mta::{check_certificate, find_program, Detected, Listener, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{
+    check_certificate, find_program, path_value, Detected, Listener, ListenerTls, MtaKind, Reload, Request,
+};
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
+
+/// The groups that may read the private key besides root: smtpd loads the key as root in its privileged process; Debian's ssl-cert group is the one exception.
+const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
+
+/// What OpenSMTPD reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "OpenSMTPD (smtpd.conf)",
+    special: &['"', '\\'],
+};
 
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 /// Where smtpd.conf lives: Debian and Alpine, OpenBSD, FreeBSD ports.
@@ -261,8 +271,8 @@ impl Opensmtpd {
 
         // --cert/--key: the pki the TLS listeners use, or a new one they are given.
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_text = conf_path("--cert", cert_path)?;
-            let key_text = conf_path("--key", key_path)?;
+            let cert_text = path_value("--cert", cert_path, &PATHS)?.display().to_string();
+            let key_text = path_value("--key", key_path, &PATHS)?.display().to_string();
             let used: Vec<String> = listen_statements(&statements)
                 .filter_map(|s| s.after("pki").map(|w| w.text.clone()))
                 .collect();
@@ -373,7 +383,7 @@ impl Opensmtpd {
                     self.config.display()
                 )));
             };
-            let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+            let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
             expected_cert_sha256.get_or_insert(sha256);
         }
         if listeners.is_empty() {
@@ -535,25 +545,39 @@ fn binary_has(path: &Path, needle: &[u8]) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
 }
 
-fn read(path: &Path) -> Result<String> {
-    fs_err::read_to_string(path).map_err(Error::io(path, "cannot read"))
-}
+/// The first words smtpd.conf's grammar allows a statement to start with.
+const KEYWORDS: &[&str] = &[
+    "action",
+    "admd",
+    "bounce",
+    "ca",
+    "dispatcher",
+    "filter",
+    "include",
+    "listen",
+    "match",
+    "mda",
+    "mta",
+    "pki",
+    "proc",
+    "proc-exec",
+    "queue",
+    "smtp",
+    "srs",
+    "table",
+];
 
-/// A path given on the command line, made absolute and safe inside a quoted smtpd.conf string.
-fn conf_path(option: &str, path: &Path) -> Result<String> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
-    check_one_line(option, text).map_err(Error::Usage)?;
-    if text.contains('"') {
-        return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains '\"'; use a path without it"
-        )));
+/// smtpd.conf's text; a file whose first statement is neither a keyword nor
+/// a macro (`name = value`) is not one, and nothing of it is printed.
+fn read(path: &Path) -> Result<String> {
+    let text = crate::mta::read_text(path)?;
+    if let Some(first) = SmtpdConf::parse(&text).statements().first() {
+        let word = |i: usize| first.words.get(i).map(|w| w.text.as_str());
+        if !word(0).is_some_and(|w| KEYWORDS.contains(&w)) && word(1) != Some("=") {
+            return Err(crate::mta::not_a_config("an OpenSMTPD", path, first.line));
+        }
     }
-    Ok(std::path::absolute(path)
-        .map_err(Error::io(path, "cannot resolve the path"))?
-        .display()
-        .to_string())
+    Ok(text)
 }
 
 #[cfg(test)]

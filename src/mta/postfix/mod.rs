@@ -16,11 +16,20 @@ use crate::edit::postfix_master::MasterCf;
 use crate::error::{Error, Result};
 use crate::mta::{
     certificate_weaknesses, check_certificate, effective_values, find_program, path_value, program_path, read_text,
-    refuse_new_warnings, run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+    refuse_new_warnings, run_program, service_reload, syntax_error, Detected, ListenerTls, MtaKind, Reload, Request,
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::tls::Protocol;
 use references::Source;
+
+/// The groups that may read the private key besides root: Postfix reads its key as root before it drops privileges ("read-only access to root, and no access to anyone else", smtpd_tls_key_file); Debian's ssl-cert group is the one exception.
+const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
+
+/// What Postfix reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Postfix (main.cf)",
+    special: &[',', '$', '#', '{', '}', '='],
+};
 
 /// The comment under which new parameters are added to main.cf.
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
@@ -106,17 +115,11 @@ impl Postfix {
 
     fn read(&self) -> Result<(String, MainCf, String, MasterCf)> {
         let main_text = read_text(&self.main_path())?;
-        let main = MainCf::parse(&main_text).map_err(|e| Error::Parse {
-            path: self.main_path(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let main = MainCf::parse(&main_text)
+            .map_err(|e| syntax_error("a Postfix", &self.main_path(), &main_text, e.line, e.message))?;
         let master_text = read_text(&self.master_path())?;
-        let master = MasterCf::parse(&master_text).map_err(|e| Error::Parse {
-            path: self.master_path(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let master = MasterCf::parse(&master_text)
+            .map_err(|e| syntax_error("a Postfix", &self.master_path(), &master_text, e.line, e.message))?;
         Ok((main_text, main, master_text, master))
     }
 
@@ -204,7 +207,12 @@ impl Postfix {
             weaknesses.push(format!("{} ({}:{}) does not offer TLS", l.service, l.host, l.port));
         }
         if let Ok(Some((cert_path, key_path))) = self.current_cert(&main) {
-            weaknesses.extend(certificate_weaknesses(&cert_path, &key_path, &profile.certificate));
+            weaknesses.extend(certificate_weaknesses(
+                &cert_path,
+                &key_path,
+                &profile.certificate,
+                KEY_READERS,
+            ));
         }
         Ok(Detected {
             mta: MtaKind::Postfix,
@@ -339,8 +347,8 @@ impl Postfix {
 
         let cert_files = match &request.cert {
             Some((cert, key)) => {
-                let cert = path_value("--cert", cert, "main.cf", &[',', '$', '#', '{', '}', '='])?;
-                let key = path_value("--key", key, "main.cf", &[',', '$', '#', '{', '}', '='])?;
+                let cert = path_value("--cert", cert, &PATHS)?;
+                let key = path_value("--key", key, &PATHS)?;
                 if main.get("smtpd_tls_chain_files").is_some_and(|v| !v.is_empty()) {
                     set_main(
                         &mut main,
@@ -423,12 +431,18 @@ impl Postfix {
         let listeners = listeners::listeners(&main, &master);
         let serves_tls = listeners.iter().any(|l| l.tls != ListenerTls::None);
         let expected_cert_sha256 = match cert_files {
-            Some((cert_path, key_path)) => Some(check_certificate(request, &cert_path, &key_path, &mut warnings)?),
+            Some((cert_path, key_path)) => Some(check_certificate(
+                request,
+                &cert_path,
+                &key_path,
+                KEY_READERS,
+                &mut warnings,
+            )?),
             None => {
                 warnings.push(format!(
-                        "Postfix has no server certificate (smtpd_tls_cert_file is empty): outbound (smtp_) settings are hardened, inbound TLS is left as is{}; give --cert and --key to harden it too",
-                        if serves_tls { " and not verified" } else { "" }
-                    ));
+                    "Postfix has no server certificate (smtpd_tls_cert_file is empty): outbound (smtp_) settings are hardened, inbound TLS is left as is{}; give --cert and --key to harden it too",
+                    if serves_tls { " and not verified" } else { "" }
+                ));
                 None
             }
         };

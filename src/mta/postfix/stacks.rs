@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::edit::postfix_main::MainCf;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mta::Reload;
 
 /// The line mailcow's main.cf ends its own part with.
@@ -32,10 +32,9 @@ impl Mailcow {
             return Ok(None);
         }
         let extra = config_dir.join("extra.cf");
-        let extra_before = match std::fs::read_to_string(&extra) {
-            Ok(text) => Some(text),
+        let extra_before = match extra.symlink_metadata() {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&extra, "cannot read mailcow's extra.cf")(e)),
+            _ => Some(crate::mta::read_text(&extra)?),
         };
         // data/conf/postfix -> the checkout's root.
         let root = config_dir
