@@ -108,6 +108,7 @@ const CASES: &[Case] = &[
     plans("exim-vestacp-rhel-7", "exim.conf"),
     plans("exim-vestacp-ubuntu-18.04", "exim4"),
     // OpenSMTPD
+    plans("opensmtpd-alpine", "smtpd.conf"),
     plans("opensmtpd-debian-12", "smtpd.conf"),
     refused(
         "opensmtpd-openbsd-4.6",
