@@ -447,6 +447,11 @@ impl Postfix {
             }
         };
 
+        warnings.extend(stacks::docker_mailserver_note(
+            Path::new("/"),
+            &self.config_dir,
+            &settings,
+        ));
         Ok(Plan {
             mta: MtaKind::Postfix,
             instance: self.config_dir.clone(),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::edit::postfix_main::MainCf;
 use crate::error::Result;
 use crate::mta::Reload;
+use crate::plan::SettingChange;
 
 /// The line mailcow's main.cf ends its own part with.
 const MAILCOW_MARKER: &str = "# Overrides #";
@@ -81,6 +82,32 @@ pub fn mail_in_a_box_note(main: &MainCf) -> Option<String> {
     })
 }
 
+/// docker-mailserver: inside its container `/tmp/docker-mailserver` is the
+/// host's `docker-data/dms/config`, and /etc/postfix is rebuilt from the image
+/// when the container is recreated, `postfix-main.cf` appended. mailtls edits
+/// the live main.cf; this says which lines to keep in postfix-main.cf.
+/// `root` is `/` except in tests.
+pub fn docker_mailserver_note(root: &Path, config_dir: &Path, settings: &[SettingChange]) -> Option<String> {
+    let overrides = root.join("tmp/docker-mailserver");
+    if config_dir != root.join("etc/postfix") || !overrides.is_dir() {
+        return None;
+    }
+    let main = config_dir.join("main.cf");
+    let lines: Vec<String> = settings
+        .iter()
+        .filter(|s| s.file == main)
+        .map(|s| format!("{} = {}", s.name, s.after))
+        .collect();
+    (!lines.is_empty()).then(|| {
+        format!(
+            "docker-mailserver: {} is rebuilt when the container is recreated; to keep this change, put these lines in docker-data/dms/config/postfix-main.cf ({} in the container): {}",
+            main.display(),
+            overrides.join("postfix-main.cf").display(),
+            lines.join("; ")
+        )
+    })
+}
+
 /// main.cf up to and including the first line holding `Overrides`, as `sed '/Overrides/q'` keeps it.
 pub fn base(main_text: &str) -> &str {
     let mut end = 0;
@@ -102,6 +129,33 @@ mod tests {
         let live = "a = 1\n# DO NOT EDIT ANYTHING BELOW #\n# Overrides #\n\n# User Overrides\nb = 2\n";
         assert_eq!(base(live), "a = 1\n# DO NOT EDIT ANYTHING BELOW #\n# Overrides #\n");
         assert_eq!(base("a = 1\n"), "a = 1\n");
+    }
+
+    #[test]
+    fn docker_mailserver_is_told_which_lines_to_keep() {
+        let root = tempfile::tempdir().unwrap();
+        let etc = root.path().join("etc/postfix");
+        let change = |file: &str, name: &str| SettingChange {
+            file: etc.join(file),
+            name: name.into(),
+            before: None,
+            after: ">=TLSv1.2".into(),
+        };
+        let settings = [
+            change("main.cf", "smtpd_tls_protocols"),
+            change("master.cf", "submission/inet: smtpd_tls_protocols"),
+        ];
+        assert_eq!(
+            docker_mailserver_note(root.path(), &etc, &settings),
+            None,
+            "not in its container"
+        );
+        std::fs::create_dir_all(root.path().join("tmp/docker-mailserver")).unwrap();
+        let note = docker_mailserver_note(root.path(), &etc, &settings).unwrap();
+        assert!(
+            note.ends_with("postfix-main.cf in the container): smtpd_tls_protocols = >=TLSv1.2"),
+            "{note}"
+        );
     }
 
     #[test]
