@@ -48,13 +48,14 @@ pub const MAX_PEM_BYTES: u64 = 1 << 20;
 /// key as root before they drop privileges, so only Debian's `ssl-cert`
 /// (the group made for keys, the snakeoil key's) is accepted; Exim reads it
 /// as its own user, so `Debian-exim` (Debian's documented `root:Debian-exim
-/// 0640`) and `exim` are too; Sendmail's Debian keys are `root:smmsp 0640`.
+/// 0640`) and `exim` are too; Sendmail's Debian keys are `root:smmsp 0640`;
+/// Cyrus reads it as `cyrus`, whose Debian group is `mail`.
 pub type KeyReaders = &'static [&'static str];
 
 /// The union of every server's `KeyReaders`, for a check made before the
 /// server is known (the guided flow's certificate choice; the plan then
 /// checks again for each server).
-pub const ANY_SERVER_KEY_READERS: KeyReaders = &["ssl-cert", "Debian-exim", "exim", "smmsp"];
+pub const ANY_SERVER_KEY_READERS: KeyReaders = &["ssl-cert", "Debian-exim", "exim", "smmsp", "mail"];
 
 /// The PEM sections of a file: certificates and private keys.
 struct PemFile {

@@ -98,7 +98,7 @@ pub struct TargetArgs {
     #[arg(long, value_enum)]
     pub mta: Option<MtaKind>,
     /// A server instance's config (Postfix: its config directory, as `postconf -c` takes it;
-    /// Dovecot: its dovecot.conf). Repeat it to cover several servers in one run.
+    /// Dovecot: its dovecot.conf; Cyrus: its imapd.conf). Repeat it to cover several servers in one run.
     #[arg(long, value_name = "PATH")]
     pub config: Vec<PathBuf>,
     /// A bundled profile (intermediate, modern) or a .toml file [default: intermediate;

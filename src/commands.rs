@@ -201,6 +201,7 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
     }
     let sendmail = mta::sendmail::settings_for(&profile);
     let opensmtpd = mta::opensmtpd::settings_for(&profile);
+    let cyrus = mta::cyrus::settings_for(&profile);
     let (dovecot_2_3, dovecot_2_4) = (
         mta::dovecot::settings_for(&profile, false),
         mta::dovecot::settings_for(&profile, true),
@@ -216,6 +217,10 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
             &dovecot_2_3,
         ),
         ("Dovecot 2.4 (renamed settings):", &dovecot_2_4),
+        (
+            "Cyrus IMAP (imapd.conf; weaker imap_/pop3_ overrides are rewritten too):",
+            &cyrus,
+        ),
     ] {
         out.say(&format!("  {heading}"));
         for (option, value) in settings {
@@ -229,6 +234,7 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
         "sendmail": sendmail,
         "opensmtpd": opensmtpd,
         "dovecot": {"2.3": dovecot_2_3, "2.4": dovecot_2_4},
+        "cyrus": cyrus,
         "toml": source,
     }));
     Ok(exit::OK)

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cmd::{snapshot, Mailtls};
-use support::{run, Dovecot, Exim, Opensmtpd, Postfix, Sendmail};
+use support::{run, Cyrus, Dovecot, Exim, Opensmtpd, Postfix, Sendmail};
 
 /// Printable ASCII punctuation, but `/` and the format's `refused` characters.
 fn odd_name(refused: &[char]) -> String {
@@ -125,6 +125,36 @@ fn dovecot_reads_back_the_path_doveconf_shows() {
         assert!(
             shown.lines().any(|l| l.trim() == line),
             "doveconf -n has no {line:?}:\n{shown}"
+        );
+    }
+}
+
+#[test]
+fn cyrus_reads_back_the_path_cyr_info_shows() {
+    const REFUSED: [char; 3] = [',', '{', '\\'];
+    let cy = Cyrus::new("");
+    let state = cy.root.path().join("state");
+    let mailtls = || {
+        Mailtls::new(&state)
+            .env("PATH", &cy.path_env())
+            .env("LD_LIBRARY_PATH", &cy.library_path())
+    };
+    assert_refused(mailtls, &cy.config, &cy.config, &REFUSED, "Cyrus");
+
+    let (cert, key) = copy_pair(&cy.cert, &cy.key, cy.root.path(), &odd_name(&REFUSED));
+    apply_with(mailtls(), &cy.config, &cert, &key);
+    let shown = run(Command::new(cy.sandbox.join("usr/lib/cyrus/bin/cyr_info"))
+        .env("LD_LIBRARY_PATH", cy.library_path())
+        .arg("-C")
+        .arg(&cy.config)
+        .arg("-M")
+        .arg(cy.root.path().join("cyrus.conf"))
+        .arg("conf"));
+    for (name, path) in [("tls_server_cert", &cert), ("tls_server_key", &key)] {
+        let line = format!("{name}: {}", path.display());
+        assert!(
+            shown.lines().any(|l| l == line),
+            "cyr_info conf has no {line:?}:\n{shown}"
         );
     }
 }

@@ -313,11 +313,11 @@ fn a_file_that_is_not_a_config_is_never_quoted() {
     std::fs::write(postfix_dir.join("master.cf"), "").unwrap();
     let state = dir.path().join("state");
     let mut files = vec![("postfix", postfix_dir.clone())];
-    for mta in ["exim", "sendmail", "opensmtpd", "dovecot"] {
+    for mta in ["exim", "sendmail", "opensmtpd", "dovecot", "cyrus"] {
         files.push((mta, shadow.clone()));
     }
     if Path::new("/etc/shadow").is_file() {
-        for mta in ["exim", "sendmail", "opensmtpd", "dovecot"] {
+        for mta in ["exim", "sendmail", "opensmtpd", "dovecot", "cyrus"] {
             files.push((mta, PathBuf::from("/etc/shadow")));
         }
     }

@@ -3,6 +3,7 @@
 //! checker and says how to reload. Backends compute; `apply` writes.
 
 mod crypto_policies;
+pub mod cyrus;
 pub mod dovecot;
 pub mod exim;
 pub mod opensmtpd;
@@ -28,6 +29,7 @@ pub enum MtaKind {
     Exim,
     Sendmail,
     Opensmtpd,
+    Cyrus,
 }
 
 impl MtaKind {
@@ -38,6 +40,7 @@ impl MtaKind {
             MtaKind::Exim => "exim",
             MtaKind::Sendmail => "sendmail",
             MtaKind::Opensmtpd => "opensmtpd",
+            MtaKind::Cyrus => "cyrus",
         }
     }
 }
@@ -79,6 +82,10 @@ pub enum Reload {
     Hup {
         pid_file: PathBuf,
     },
+    /// SIGHUP to the Cyrus master running with this imapd.conf, which reloads in place (same pid and sockets).
+    CyrusHup {
+        config: PathBuf,
+    },
 }
 
 impl Reload {
@@ -87,6 +94,7 @@ impl Reload {
     pub fn run(&self) -> Result<()> {
         let (program, mut command) = match self {
             Reload::Hup { pid_file } => return hup(pid_file),
+            Reload::CyrusHup { config } => return cyrus::master::reload(config),
             Reload::Argv(argv) => {
                 let mut c = Command::new(&argv[0]);
                 c.args(&argv[1..]);
@@ -192,6 +200,7 @@ pub enum Server {
     Exim(exim::Exim),
     Sendmail(sendmail::Sendmail),
     Opensmtpd(opensmtpd::Opensmtpd),
+    Cyrus(cyrus::Cyrus),
 }
 
 impl Server {
@@ -203,11 +212,13 @@ impl Server {
             Some(MtaKind::Exim) => Ok(Server::Exim(exim::Exim::open(config)?)),
             Some(MtaKind::Sendmail) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
             Some(MtaKind::Opensmtpd) => Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?)),
+            Some(MtaKind::Cyrus) => Ok(Server::Cyrus(cyrus::Cyrus::open(config)?)),
             None => match config {
                 Some(c) if c.join("main.cf").is_file() => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
                 Some(c) if c.join("dovecot.conf").is_file() || c.file_name().is_some_and(|n| n == "dovecot.conf") => {
                     Ok(Server::Dovecot(dovecot::Dovecot::open(config)?))
                 }
+                Some(c) if cyrus::Cyrus::recognizes(c) => Ok(Server::Cyrus(cyrus::Cyrus::open(config)?)),
                 Some(c) if sendmail::Sendmail::recognizes(c) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
                 Some(c) if opensmtpd::Opensmtpd::recognizes(c) => {
                     Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?))
@@ -248,6 +259,9 @@ impl Server {
         if dovecot::Dovecot::installed() {
             servers.push(Server::Dovecot(dovecot::Dovecot::open(None)?));
         }
+        if cyrus::Cyrus::installed() {
+            servers.push(Server::Cyrus(cyrus::Cyrus::open(None)?));
+        }
         if servers.is_empty() {
             return Err(Error::Usage(
                 "no supported mail server found on this host; name one with --mta and its config with --config".into(),
@@ -264,6 +278,7 @@ impl Server {
             Server::Exim(e) => e.instance(),
             Server::Sendmail(s) => s.config_file().to_path_buf(),
             Server::Opensmtpd(o) => o.config_file().to_path_buf(),
+            Server::Cyrus(c) => c.config_file().to_path_buf(),
         }
     }
 
@@ -274,6 +289,7 @@ impl Server {
             Server::Exim(e) => e.detect(),
             Server::Sendmail(s) => s.detect(),
             Server::Opensmtpd(o) => o.detect(),
+            Server::Cyrus(c) => c.detect(),
         }
     }
 
@@ -284,6 +300,7 @@ impl Server {
             Server::Exim(e) => e.plan(request),
             Server::Sendmail(s) => s.plan(request),
             Server::Opensmtpd(o) => o.plan(request),
+            Server::Cyrus(c) => c.plan(request),
         }
     }
 
@@ -295,6 +312,7 @@ impl Server {
             Server::Exim(e) => e.running(),
             Server::Sendmail(s) => s.running(),
             Server::Opensmtpd(o) => o.running(),
+            Server::Cyrus(c) => c.running(),
         }
     }
 
@@ -307,6 +325,7 @@ impl Server {
             Server::Exim(e) => e.validate(plan),
             Server::Sendmail(s) => s.validate(plan),
             Server::Opensmtpd(o) => o.validate(plan),
+            Server::Cyrus(c) => c.validate(plan),
         }
     }
 }
@@ -328,6 +347,9 @@ pub fn detect_all() -> Vec<Result<Detected>> {
     }
     if opensmtpd::Opensmtpd::installed() {
         found.push(opensmtpd::Opensmtpd::open(None).and_then(|o| o.detect()));
+    }
+    if cyrus::Cyrus::installed() {
+        found.push(cyrus::Cyrus::open(None).and_then(|c| c.detect()));
     }
     found
 }
