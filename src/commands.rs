@@ -6,14 +6,17 @@ use crate::error::{exit, Result};
 use crate::journal::Journal;
 use crate::mta;
 use crate::output::Output;
-use crate::plan::HostPlan;
 use crate::profile::{Profile, BUNDLED};
 use crate::resolve::Resolved;
 
 pub fn detect(out: &Output) -> Result<u8> {
     let found = mta::detect_all();
     if found.is_empty() {
-        out.say("No supported mail server found (looked for: Postfix, Exim, Sendmail, OpenSMTPD, Dovecot).");
+        let names: Vec<&str> = mta::BACKENDS.iter().map(|b| b.title()).collect();
+        out.say(&format!(
+            "No supported mail server found (looked for: {}).",
+            names.join(", ")
+        ));
     }
     let mut servers = Vec::new();
     let mut errors = Vec::new();
@@ -58,7 +61,7 @@ pub fn show_detected(d: &mta::Detected, out: &Output) {
 
 pub fn plan(resolved: Resolved, out: &Output) -> Result<u8> {
     let Resolved { servers, request } = resolved;
-    let host = HostPlan::of(&servers, &request)?;
+    let host = mta::plan_all(&servers, &request)?;
     for warning in host.warnings() {
         out.warn(warning);
     }
@@ -179,49 +182,18 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
             "client"
         }
     ));
-    out.say("  Postfix (main.cf; master.cf -o overrides that weaken it are rewritten too):");
-    for (param, value) in mta::postfix::settings_for(&profile) {
-        out.say(&format!("    {param} = {value}"));
-    }
-    let exim_gnutls = mta::exim::settings_for(&profile, mta::exim::TlsLibrary::GnuTls);
-    let exim_openssl = mta::exim::settings_for(&profile, mta::exim::TlsLibrary::OpenSsl);
-    for (library, settings) in [("GnuTLS", &exim_gnutls), ("OpenSSL", &exim_openssl)] {
-        out.say(&format!("  Exim built with {library} (main section):"));
-        for (option, value) in settings {
-            out.say(&format!("    {option} = {value}"));
+    let mut json = serde_json::Map::new();
+    json.insert("profile".into(), json!(profile));
+    for backend in mta::BACKENDS {
+        for (heading, settings) in backend.profile_settings(&profile) {
+            out.say(&format!("  {heading}"));
+            for (option, value) in settings {
+                out.say(&format!("    {option} = {value}"));
+            }
         }
+        json.insert(backend.kind().name().into(), backend.profile_json(&profile));
     }
-    let sendmail = mta::sendmail::settings_for(&profile);
-    let opensmtpd = mta::opensmtpd::settings_for(&profile);
-    let (dovecot_2_3, dovecot_2_4) = (
-        mta::dovecot::settings_for(&profile, false),
-        mta::dovecot::settings_for(&profile, true),
-    );
-    for (heading, settings) in [
-        (
-            "Sendmail (sendmail.mc or Debian's starttls.m4; sendmail.cf is regenerated):",
-            &sendmail,
-        ),
-        ("OpenSMTPD 7.x (each TLS `listen on` line):", &opensmtpd),
-        (
-            "Dovecot 2.3 (local.conf on Debian, else where each is set):",
-            &dovecot_2_3,
-        ),
-        ("Dovecot 2.4 (renamed settings):", &dovecot_2_4),
-    ] {
-        out.say(&format!("  {heading}"));
-        for (option, value) in settings {
-            out.say(&format!("    {option} = {value}"));
-        }
-    }
-    out.result(&json!({
-        "profile": profile,
-        "postfix": mta::postfix::settings_for(&profile),
-        "exim": {"gnutls": exim_gnutls, "openssl": exim_openssl},
-        "sendmail": sendmail,
-        "opensmtpd": opensmtpd,
-        "dovecot": {"2.3": dovecot_2_3, "2.4": dovecot_2_4},
-        "toml": source,
-    }));
+    json.insert("toml".into(), json!(source));
+    out.result(&serde_json::Value::Object(json));
     Ok(exit::OK)
 }

@@ -15,7 +15,6 @@ use crate::cli::{ApplyArgs, Global};
 use crate::error::{exit, Error, Result};
 use crate::mta::{Listener, ListenerTls};
 use crate::output::Output;
-use crate::plan::HostPlan;
 use crate::probe::{Severity, TargetReport};
 use crate::profile::Profile;
 use crate::{cert, commands, resolve, table, verify};
@@ -65,7 +64,7 @@ pub fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8> {
         resolved.request.cert = choose_certificate(&resolved.request.profile, label, &suggestions, out)?;
     }
 
-    let changes = !HostPlan::of(&resolved.servers, &resolved.request)?.is_noop();
+    let changes = !crate::mta::plan_all(&resolved.servers, &resolved.request)?.is_noop();
     let options = ApplyOptions {
         journal_root: &global.state_dir,
         yes: false,

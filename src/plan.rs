@@ -109,16 +109,6 @@ pub struct HostPlan {
 }
 
 impl HostPlan {
-    /// Plans every server; the first that cannot be planned stops the lot.
-    pub fn of(servers: &[crate::mta::Server], request: &crate::mta::Request) -> crate::error::Result<HostPlan> {
-        Ok(HostPlan {
-            plans: servers
-                .iter()
-                .map(|s| s.plan(request))
-                .collect::<crate::error::Result<_>>()?,
-        })
-    }
-
     /// "postfix at /etc/postfix already meet(s) profile ...": said when there is nothing to do.
     pub fn nothing_to_do(&self, profile: &str) -> String {
         format!(

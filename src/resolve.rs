@@ -4,13 +4,13 @@
 use crate::cli::TargetArgs;
 use crate::edit::check_one_line;
 use crate::error::{Error, Result};
-use crate::mta::{Request, Server};
+use crate::mta::{Instance, Request};
 use crate::profile::Profile;
 
 /// A target resolved: the server instances and what to do to them.
 pub struct Resolved {
-    pub servers: Vec<Server>,
-    pub request: Request,
+    pub(crate) servers: Vec<Box<dyn Instance>>,
+    pub(crate) request: Request,
 }
 
 pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolved> {
@@ -25,7 +25,7 @@ pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolve
     if let Some(cmd) = reload_command {
         check_one_line("--reload-command", cmd).map_err(Error::Usage)?;
     }
-    let servers = Server::open_all(args.mta, &args.config)?;
+    let servers = crate::mta::open_all(args.mta, &args.config)?;
     let cert = args.cert.clone().zip(args.key.clone());
     Ok(Resolved {
         servers,

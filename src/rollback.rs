@@ -8,7 +8,7 @@ use similar::TextDiff;
 use crate::error::{exit, Error, Result};
 use crate::fsutil;
 use crate::journal::{crashpoint, Journal, Manifest, ServiceRecord, SetState};
-use crate::mta::{Reload, Server};
+use crate::mta::Reload;
 use crate::output::Output;
 use crate::verify;
 
@@ -109,7 +109,7 @@ fn drifted(manifest: &Manifest) -> Result<Vec<String>> {
 pub fn reload_running(manifest: &Manifest, out: &Output) -> Result<Vec<ServiceRecord>> {
     let mut stopped = Vec::new();
     for service in &manifest.services {
-        if Server::open(Some(service.mta), Some(&service.instance)).is_ok_and(|s| s.running()) {
+        if crate::mta::open(Some(service.mta), Some(&service.instance)).is_ok_and(|s| s.running()) {
             service.reload.run()?;
         } else {
             out.warn(&format!(

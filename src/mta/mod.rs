@@ -2,6 +2,7 @@
 //! profile into a `Plan`, validates staged files with the server's own
 //! checker and says how to reload. Backends compute; `apply` writes.
 
+pub(crate) mod backend;
 pub mod dovecot;
 pub mod exim;
 pub mod opensmtpd;
@@ -15,8 +16,9 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::plan::Plan;
 use crate::profile::Profile;
+
+pub(crate) use backend::{detect_all, open, open_all, plan_all, Instance, BACKENDS};
 
 /// The mail servers mailtls knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -183,153 +185,6 @@ pub struct Detected {
     pub weaknesses: Vec<String>,
 }
 
-/// A selected server instance, ready to plan and validate.
-pub enum Server {
-    Postfix(postfix::Postfix),
-    Dovecot(dovecot::Dovecot),
-    Exim(exim::Exim),
-    Sendmail(sendmail::Sendmail),
-    Opensmtpd(opensmtpd::Opensmtpd),
-}
-
-impl Server {
-    /// Finds the server to work on: the one named by `--mta`, or the one installed.
-    pub fn open(kind: Option<MtaKind>, config: Option<&Path>) -> Result<Server> {
-        match kind {
-            Some(MtaKind::Postfix) => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
-            Some(MtaKind::Dovecot) => Ok(Server::Dovecot(dovecot::Dovecot::open(config)?)),
-            Some(MtaKind::Exim) => Ok(Server::Exim(exim::Exim::open(config)?)),
-            Some(MtaKind::Sendmail) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
-            Some(MtaKind::Opensmtpd) => Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?)),
-            None => match config {
-                Some(c) if c.join("main.cf").is_file() => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
-                Some(c) if c.join("dovecot.conf").is_file() || c.file_name().is_some_and(|n| n == "dovecot.conf") => {
-                    Ok(Server::Dovecot(dovecot::Dovecot::open(config)?))
-                }
-                Some(c) if sendmail::Sendmail::recognizes(c) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
-                Some(c) if opensmtpd::Opensmtpd::recognizes(c) => {
-                    Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?))
-                }
-                Some(c) if exim::Exim::recognizes(c) => Ok(Server::Exim(exim::Exim::open(config)?)),
-                Some(c) => Err(Error::Usage(format!(
-                    "cannot tell which mail server {} configures; name it with --mta",
-                    c.display()
-                ))),
-                None => Server::open_all(None, &[]).map(|mut all| all.remove(0)),
-            },
-        }
-    }
-
-    /// Every server a run covers: one per `--config` (of the `--mta` kind, or
-    /// recognised from the path), or the `--mta` kind's default instance, or,
-    /// with neither, every supported server installed on this host.
-    pub fn open_all(kind: Option<MtaKind>, configs: &[PathBuf]) -> Result<Vec<Server>> {
-        if !configs.is_empty() {
-            return configs.iter().map(|c| Server::open(kind, Some(c))).collect();
-        }
-        if kind.is_some() {
-            return Ok(vec![Server::open(kind, None)?]);
-        }
-        let mut servers = Vec::new();
-        if postfix::Postfix::installed() {
-            servers.push(Server::Postfix(postfix::Postfix::open(None)?));
-        }
-        if exim::Exim::installed() {
-            servers.push(Server::Exim(exim::Exim::open(None)?));
-        }
-        if sendmail::Sendmail::installed() {
-            servers.push(Server::Sendmail(sendmail::Sendmail::open(None)?));
-        }
-        if opensmtpd::Opensmtpd::installed() {
-            servers.push(Server::Opensmtpd(opensmtpd::Opensmtpd::open(None)?));
-        }
-        if dovecot::Dovecot::installed() {
-            servers.push(Server::Dovecot(dovecot::Dovecot::open(None)?));
-        }
-        if servers.is_empty() {
-            return Err(Error::Usage(
-                "no supported mail server found on this host; name one with --mta and its config with --config".into(),
-            ));
-        }
-        Ok(servers)
-    }
-
-    /// The instance's config directory or file.
-    pub fn instance(&self) -> PathBuf {
-        match self {
-            Server::Postfix(p) => p.config_dir().to_path_buf(),
-            Server::Dovecot(d) => d.config_file().to_path_buf(),
-            Server::Exim(e) => e.instance(),
-            Server::Sendmail(s) => s.config_file().to_path_buf(),
-            Server::Opensmtpd(o) => o.config_file().to_path_buf(),
-        }
-    }
-
-    pub fn detect(&self) -> Result<Detected> {
-        match self {
-            Server::Postfix(p) => p.detect(),
-            Server::Dovecot(d) => d.detect(),
-            Server::Exim(e) => e.detect(),
-            Server::Sendmail(s) => s.detect(),
-            Server::Opensmtpd(o) => o.detect(),
-        }
-    }
-
-    pub fn plan(&self, request: &Request) -> Result<Plan> {
-        match self {
-            Server::Postfix(p) => p.plan(request),
-            Server::Dovecot(d) => d.plan(request),
-            Server::Exim(e) => e.plan(request),
-            Server::Sendmail(s) => s.plan(request),
-            Server::Opensmtpd(o) => o.plan(request),
-        }
-    }
-
-    /// Whether the server is running, so a reload makes sense.
-    pub fn running(&self) -> bool {
-        match self {
-            Server::Postfix(p) => p.running(),
-            Server::Dovecot(d) => d.running(),
-            Server::Exim(e) => e.running(),
-            Server::Sendmail(s) => s.running(),
-            Server::Opensmtpd(o) => o.running(),
-        }
-    }
-
-    /// Runs the server's own checker on a copy of its config with the plan's
-    /// new files in place, before anything goes live.
-    pub fn validate(&self, plan: &Plan) -> Result<()> {
-        match self {
-            Server::Postfix(p) => p.validate(plan),
-            Server::Dovecot(d) => d.validate(plan),
-            Server::Exim(e) => e.validate(plan),
-            Server::Sendmail(s) => s.validate(plan),
-            Server::Opensmtpd(o) => o.validate(plan),
-        }
-    }
-}
-
-/// Every supported server found on this host.
-pub fn detect_all() -> Vec<Result<Detected>> {
-    let mut found = Vec::new();
-    if postfix::Postfix::installed() {
-        found.push(postfix::Postfix::open(None).and_then(|p| p.detect()));
-    }
-    if dovecot::Dovecot::installed() {
-        found.push(dovecot::Dovecot::open(None).and_then(|d| d.detect()));
-    }
-    if exim::Exim::installed() {
-        found.push(exim::Exim::open(None).and_then(|e| e.detect()));
-    }
-    if sendmail::Sendmail::installed() {
-        found.push(sendmail::Sendmail::open(None).and_then(|s| s.detect()));
-    }
-    if opensmtpd::Opensmtpd::installed() {
-        found.push(opensmtpd::Opensmtpd::open(None).and_then(|o| o.detect()));
-    }
-    found
-}
-
 /// No real mail server config comes near this; a bigger file is a mistake or an attack.
 const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
@@ -370,30 +225,25 @@ pub fn service_reload(request: &Request, default_instance: bool, unit: &str, own
 /// refused when it holds white space, a control character or one of the
 /// characters the config format would read as syntax (`special`).
 pub fn path_value(option: &str, path: &Path, config: &str, special: &[char]) -> Result<PathBuf> {
+    checked_path(option, path, config, |c| c.is_whitespace() || special.contains(&c))
+}
+
+/// The same for a format that quotes the value, where white space is fine.
+pub(crate) fn quoted_path_value(option: &str, path: &Path, config: &str, special: &[char]) -> Result<PathBuf> {
+    checked_path(option, path, config, |c| special.contains(&c))
+}
+
+fn checked_path(option: &str, path: &Path, config: &str, refused: impl Fn(char) -> bool) -> Result<PathBuf> {
     let text = path
         .to_str()
         .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
     crate::edit::check_one_line(option, text).map_err(Error::Usage)?;
-    if let Some(c) = text.chars().find(|c| c.is_whitespace() || special.contains(c)) {
+    if let Some(c) = text.chars().find(|c| refused(*c)) {
         return Err(Error::Usage(format!(
             "{option}: the path {text:?} contains {c:?}, which {config} would misread; use a path without it"
         )));
     }
     std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
-}
-
-/// The checker's warnings on the staged config that the live config does not
-/// already have refuse the change: a new warning means a setting was misread.
-pub fn refuse_new_warnings(checker: &str, live: Vec<String>, staged: Vec<String>) -> Result<()> {
-    let new: Vec<String> = staged.into_iter().filter(|w| !live.contains(w)).collect();
-    if new.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Command {
-        program: format!("{checker} (on the new config)"),
-        status: "warnings".into(),
-        stderr: new.join("; "),
-    })
 }
 
 /// Checks the certificate a plan leaves configured (see `cert::check_pair`);

@@ -10,17 +10,20 @@
 //! restart through the service manager, run only after the new file has
 //! passed `smtpd -n -f STAGED`, so the downtime is the restart itself.
 
+pub(crate) mod backend;
+
 use std::path::{Path, PathBuf};
 
-use crate::edit::check_one_line;
 use crate::edit::smtpd_conf::{SmtpdConf, Statement};
 use crate::error::{Error, Result};
-use crate::mta::{check_certificate, find_program, Detected, Listener, ListenerTls, MtaKind, Reload, Request};
-use crate::plan::{FileChange, Plan, SettingChange};
+use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
+use crate::mta::{
+    find_program, quoted_path_value, read_text, Detected, Listener, ListenerTls, MtaKind, Reload, Request,
+};
+use crate::plan::Plan;
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
 
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 const DEFAULT_CONFIG: &str = "/etc/smtpd.conf";
 /// The pki name mailtls declares for `--cert`/`--key` when a listener has none.
 const PKI: &str = "mailtls";
@@ -156,7 +159,7 @@ impl Opensmtpd {
     }
 
     pub fn detect(&self) -> Result<Detected> {
-        let conf = SmtpdConf::parse(&read(&self.config)?);
+        let conf = SmtpdConf::parse(&read_text(&self.config)?);
         let profile = Profile::load(crate::profile::DEFAULT)?;
         let statements = conf.statements();
         let mut tls_settings = Vec::new();
@@ -223,26 +226,24 @@ impl Opensmtpd {
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
-        let before = read(&self.config)?;
+        let before = read_text(&self.config)?;
         let mut conf = SmtpdConf::parse(&before);
         let statements = conf.statements();
-        let mut settings = Vec::new();
-        let mut warnings: Vec<String> = self.broken_tls().into_iter().collect();
+        let mut plan = PlanBuilder::new(MtaKind::Opensmtpd, self.config.clone(), request);
+        plan.warnings_mut().extend(self.broken_tls());
         if self.program.is_none() {
-            warnings.push("no OpenSMTPD smtpd found: assuming 7.x syntax (protocols and ciphers on listen); applying needs smtpd to validate".into());
+            plan.warn("no OpenSMTPD smtpd found: assuming 7.x syntax (protocols and ciphers on listen); applying needs smtpd to validate");
         }
         let six = self.is_6x();
-        let setting = |name: String, before: Option<String>, after: &str| SettingChange {
-            file: self.config.clone(),
-            name,
-            before,
-            after: after.to_string(),
-        };
 
         // --cert/--key: the pki the TLS listeners use, or a new one they are given.
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_text = conf_path("--cert", cert_path)?;
-            let key_text = conf_path("--key", key_path)?;
+            let cert_text = quoted_path_value("--cert", cert_path, "smtpd.conf", &['"'])?
+                .display()
+                .to_string();
+            let key_text = quoted_path_value("--key", key_path, "smtpd.conf", &['"'])?
+                .display()
+                .to_string();
             let used: Vec<String> = listen_statements(&statements)
                 .filter_map(|s| s.after("pki").map(|w| w.text.clone()))
                 .collect();
@@ -255,15 +256,16 @@ impl Opensmtpd {
                     match found {
                         Some(s) if s.words[3].text == *value => {}
                         Some(s) => {
-                            settings.push(setting(
+                            plan.set(
+                                self.config.clone(),
                                 format!("pki {pki} {kind}"),
                                 Some(s.words[3].text.clone()),
                                 value,
-                            ));
+                            );
                             conf.set_last(s.line, value);
                         }
                         None => {
-                            settings.push(setting(format!("pki {pki} {kind}"), None, value));
+                            plan.set(self.config.clone(), format!("pki {pki} {kind}"), None, value);
                             conf.insert_before_listen(&format!("pki {pki} {kind} \"{value}\""), ANCHOR);
                         }
                     }
@@ -272,18 +274,19 @@ impl Opensmtpd {
             // Line numbers moved: re-read, then give plain listeners STARTTLS with the pki.
             for s in listen_statements(&conf.statements()) {
                 if !is_tls(s) {
-                    settings.push(setting(
+                    plan.set(
+                        self.config.clone(),
                         format!("listen on {} (line {})", s.words[2].text, s.line),
                         None,
                         "tls pki mailtls",
-                    ));
+                    );
                     conf.append_words(s.line, &format!("tls pki {PKI}"));
                 }
             }
         }
 
         if six {
-            warnings.push(format!(
+            plan.warn(format!(
                 "OpenSMTPD {} has no `protocols` setting: the protocol versions are OpenSSL's defaults (TLS 1.2 and up at OpenSSL 3's default security level)",
                 self.version.as_deref().unwrap_or("6.x")
             ));
@@ -294,7 +297,7 @@ impl Opensmtpd {
                     .find(|s| s.starts_with(&["smtp", "ciphers"]));
                 let current = found.as_ref().and_then(|s| s.words.get(2)).map(|w| w.text.clone());
                 if !current.as_deref().is_some_and(|c| ciphers_acceptable(c, profile)) {
-                    settings.push(setting("smtp ciphers".into(), current, &wanted));
+                    plan.set(self.config.clone(), "smtp ciphers", current, &wanted);
                     match found {
                         Some(s) => conf.set_last(s.line, &wanted),
                         None => conf.insert_before_listen(&format!("smtp ciphers \"{wanted}\""), ANCHOR),
@@ -310,7 +313,7 @@ impl Opensmtpd {
                 let current = s.after("protocols").map(|w| w.text.clone());
                 let wanted = protocols(profile);
                 if !current.as_deref().is_some_and(|p| protocols_acceptable(p, profile)) {
-                    settings.push(setting(format!("{name}: protocols"), current, &wanted));
+                    plan.set(self.config.clone(), format!("{name}: protocols"), current, &wanted);
                     conf.set_option(s.line, "protocols", &wanted);
                 }
                 if let Some(wanted) = ciphers(profile) {
@@ -321,7 +324,7 @@ impl Opensmtpd {
                         .expect("same line");
                     let current = s.after("ciphers").map(|w| w.text.clone());
                     if !current.as_deref().is_some_and(|c| ciphers_acceptable(c, profile)) {
-                        settings.push(setting(format!("{name}: ciphers"), current, &wanted));
+                        plan.set(self.config.clone(), format!("{name}: ciphers"), current, &wanted);
                         conf.set_option(s.line, "ciphers", &wanted);
                     }
                 }
@@ -333,7 +336,6 @@ impl Opensmtpd {
             .into_iter()
             .filter(|l| l.tls != ListenerTls::None)
             .collect();
-        let mut expected_cert_sha256 = None;
         for pki in listen_statements(&after_statements)
             .filter(|s| is_tls(s))
             .filter_map(|s| s.after("pki"))
@@ -351,33 +353,17 @@ impl Opensmtpd {
                     self.config.display()
                 )));
             };
-            let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
-            expected_cert_sha256.get_or_insert(sha256);
+            plan.check_certificate(&cert_path, &key_path)?;
         }
         if listeners.is_empty() {
-            warnings
-                .push("no listener offers TLS: add `tls pki NAME` to a listen line, or give --cert and --key".into());
+            plan.warn("no listener offers TLS: add `tls pki NAME` to a listen line, or give --cert and --key");
         }
-        Ok(Plan {
-            mta: MtaKind::Opensmtpd,
-            instance: self.config.clone(),
-            profile: profile.name.clone(),
-            changes: vec![FileChange {
-                path: self.config.clone(),
-                before,
-                after: conf.to_string(),
-                created: false,
-            }],
-            settings,
-            warnings,
-            regenerate: None,
-            reload: match &request.reload_command {
-                Some(cmd) => Reload::Shell(cmd.clone()),
-                None => restart_command(),
-            },
-            listeners,
-            expected_cert_sha256,
-        })
+        plan.file(self.config.clone(), before, conf.to_string());
+        let reload = match &request.reload_command {
+            Some(cmd) => Reload::Shell(cmd.clone()),
+            None => restart_command(),
+        };
+        Ok(plan.finish(reload, listeners))
     }
 
     /// Whether an OpenSMTPD runs with this config (a `smtpd` whose command
@@ -408,19 +394,16 @@ impl Opensmtpd {
 
     /// `smtpd -n -f STAGED` ("configuration OK") on a staged copy of the new file.
     pub fn validate(&self, plan: &Plan) -> Result<()> {
-        let program = self.program.clone().ok_or_else(|| Error::MissingProgram {
-            program: "smtpd (OpenSMTPD)".into(),
-            hint: "applying needs OpenSMTPD's own checker (`smtpd -n -f FILE`); `mailtls plan` works without it".into(),
-        })?;
+        let staged = Staging::new(
+            "OpenSMTPD",
+            "smtpd (OpenSMTPD)",
+            self.program.clone(),
+            "smtpd -n -f FILE",
+        )?;
         let change = &plan.changes[0];
-        let staged = tempfile::Builder::new()
-            .prefix("mailtls-check-")
-            .tempdir()
-            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
         // Relative `table ... file:` paths resolve from the config's folder: stage beside it in name only.
-        let path = staged.path().join("smtpd.conf");
-        fs_err::write(&path, &change.after).map_err(Error::io(&path, "cannot stage the new config"))?;
-        crate::mta::run_program(&program, &["-n", "-f", &path.to_string_lossy()])?;
+        let path = staged.write("smtpd.conf", &change.after)?;
+        crate::mta::run_program(staged.checker(), &["-n", "-f", &path.to_string_lossy()])?;
         Ok(())
     }
 }
@@ -490,25 +473,4 @@ fn restart_command() -> Reload {
 
 fn binary_has(path: &Path, needle: &[u8]) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-}
-
-fn read(path: &Path) -> Result<String> {
-    fs_err::read_to_string(path).map_err(Error::io(path, "cannot read"))
-}
-
-/// A path given on the command line, made absolute and safe inside a quoted smtpd.conf string.
-fn conf_path(option: &str, path: &Path) -> Result<String> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
-    check_one_line(option, text).map_err(Error::Usage)?;
-    if text.contains('"') {
-        return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains '\"'; use a path without it"
-        )));
-    }
-    Ok(std::path::absolute(path)
-        .map_err(Error::io(path, "cannot resolve the path"))?
-        .display()
-        .to_string())
 }

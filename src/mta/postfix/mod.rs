@@ -3,6 +3,7 @@
 //! from a profile, validates staged files with `postfix check` and
 //! `postconf`, and says how to reload.
 
+pub(crate) mod backend;
 mod harden;
 mod listeners;
 mod protocols;
@@ -12,15 +13,13 @@ use std::path::{Path, PathBuf};
 use crate::edit::postfix_main::MainCf;
 use crate::edit::postfix_master::MasterCf;
 use crate::error::{Error, Result};
+use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
-    certificate_weaknesses, check_certificate, effective_values, find_program, path_value, program_path, read_text,
-    refuse_new_warnings, run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+    certificate_weaknesses, effective_values, find_program, path_value, program_path, read_text, run_program,
+    service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
 };
-use crate::plan::{FileChange, Plan, SettingChange};
+use crate::plan::Plan;
 use crate::tls::Protocol;
-
-/// The comment under which new parameters are added to main.cf.
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 
 /// A Postfix version, major and minor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -255,22 +254,16 @@ impl Postfix {
         let (main_before, mut main, master_before, mut master) = self.read()?;
         let main_path = self.main_path();
         let master_path = self.master_path();
-        let mut settings = Vec::new();
-        let mut warnings = Vec::new();
+        let mut plan = PlanBuilder::new(MtaKind::Postfix, self.config_dir.clone(), request);
         if self.version.is_none() {
-            warnings.push("postconf not found: Postfix's version is unknown, so the protocol settings use the syntax every version understands".into());
+            plan.warn("postconf not found: Postfix's version is unknown, so the protocol settings use the syntax every version understands");
         }
 
         let mut set_main = |main: &mut MainCf, name: &str, value: &str| {
             let before = main.get(name);
             if before.as_deref() != Some(value) {
                 main.set(name, value, ANCHOR);
-                settings.push(SettingChange {
-                    file: main_path.clone(),
-                    name: name.into(),
-                    before,
-                    after: value.into(),
-                });
+                plan.set(main_path.clone(), name, before, value);
             }
         };
 
@@ -320,59 +313,25 @@ impl Postfix {
                 }
             }
             if service.kind == "inet" && service.override_of("smtpd_tls_security_level").as_deref() == Some("none") {
-                warnings.push(format!(
+                plan.warn(format!(
                     "{} (master.cf line {}) turns TLS off with -o smtpd_tls_security_level=none; left as is",
                     service.name, service.line
                 ));
             }
             for (name, before, after) in edits {
                 master.set_override(index, &name, &after);
-                settings.push(SettingChange {
-                    file: master_path.clone(),
-                    name: format!("{scope}: {name}"),
-                    before: Some(before),
-                    after,
-                });
+                plan.set(master_path.clone(), format!("{scope}: {name}"), Some(before), after);
             }
         }
 
         let listeners = listeners::listeners(&main, &master);
         let serves_tls = listeners.iter().any(|l| l.tls != ListenerTls::None);
-        let expected_cert_sha256 =
-            match cert_files {
-                Some((cert_path, key_path)) => Some(check_certificate(request, &cert_path, &key_path, &mut warnings)?),
-                None if serves_tls => return Err(Error::Config(
-                    "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key"
-                        .into(),
-                )),
-                None => None,
-            };
-
-        Ok(Plan {
-            mta: MtaKind::Postfix,
-            instance: self.config_dir.clone(),
-            profile: profile.name.clone(),
-            changes: vec![
-                FileChange {
-                    path: self.main_path(),
-                    before: main_before,
-                    after: main.to_string(),
-                    created: false,
-                },
-                FileChange {
-                    path: self.master_path(),
-                    before: master_before,
-                    after: master.to_string(),
-                    created: false,
-                },
-            ],
-            settings,
-            warnings,
-            regenerate: None,
-            reload: self.reload(request),
-            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
-            expected_cert_sha256,
-        })
+        plan.require_certificate(cert_files, serves_tls, || {
+            "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key".into()
+        })?;
+        plan.file(self.main_path(), main_before, main.to_string());
+        plan.file(self.master_path(), master_before, master.to_string());
+        Ok(plan.finish(self.reload(request), listeners))
     }
 
     fn reload(&self, request: &Request) -> Reload {
@@ -408,28 +367,20 @@ impl Postfix {
     /// directory and runs `postfix check` and `postconf -n` on it: any
     /// failure, or a postconf warning the live config does not have, refuses the plan.
     pub fn validate(&self, plan: &Plan) -> Result<()> {
-        let postfix = find_program("postfix").ok_or_else(|| Error::MissingProgram {
-            program: "postfix".into(),
-            hint: "applying needs Postfix's own checker (`postfix check`); `mailtls plan` works without it".into(),
-        })?;
+        let staged = Staging::new("Postfix", "postfix", find_program("postfix"), "postfix check")?;
         let postconf = self.postconf.clone().ok_or_else(|| Error::MissingProgram {
             program: "postconf".into(),
             hint: "applying needs Postfix's postconf".into(),
         })?;
-        let staged = tempfile::Builder::new()
-            .prefix("mailtls-check-")
-            .tempdir()
-            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
         for change in &plan.changes {
             let name = change.path.file_name().expect("config files have names");
-            fs_err::write(staged.path().join(name), &change.after)
-                .map_err(Error::io(staged.path(), "cannot stage the new config"))?;
+            staged.write(name, &change.after)?;
         }
         let staged_dir = staged
             .path()
             .to_str()
             .ok_or_else(|| Error::Config("temporary directory path is not UTF-8".into()))?;
-        run_program(&postfix, &["-c", staged_dir, "check"])?;
+        run_program(staged.checker(), &["-c", staged_dir, "check"])?;
         let live_dir = self.config_dir.to_string_lossy().into_owned();
         let warnings = |dir: &str| -> Result<Vec<String>> {
             let output = std::process::Command::new(&postconf)
@@ -449,7 +400,7 @@ impl Postfix {
                 .collect())
         };
         let before = warnings(&live_dir)?;
-        refuse_new_warnings("postconf -n", before, warnings(staged_dir)?)
+        Staging::refuse_new_warnings("postconf -n", before, warnings(staged_dir)?)
     }
 }
 

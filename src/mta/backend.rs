@@ -1,0 +1,296 @@
+//! The contract every mail server meets, and the one registry of them.
+//!
+//! A `Backend` is a kind of server (Postfix, Dovecot, ...): it says whether
+//! the host has one, recognises its config from a path and opens an
+//! `Instance`. An instance detects, plans, validates and says whether it
+//! runs. `BACKENDS` lists them all; nothing else names every server, so a new
+//! server is its own folder plus one line here (and its `MtaKind` variant).
+//!
+//! `PlanBuilder` and `Staging` hold what every backend did alike: recording
+//! setting changes, checking the certificate, keeping only TLS listeners;
+//! the private copy a checker runs on, the missing-checker error and
+//! refusing warnings the live config does not already have.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::plan::{FileChange, HostPlan, Plan, SettingChange};
+use crate::profile::Profile;
+
+use super::{dovecot, exim, opensmtpd, postfix, sendmail};
+use super::{Detected, Listener, ListenerTls, MtaKind, Reload, Request};
+
+/// Every server mailtls supports, in the order a run covers them.
+pub(crate) static BACKENDS: &[&dyn Backend] = &[
+    &postfix::backend::PostfixBackend,
+    &exim::backend::EximBackend,
+    &sendmail::backend::SendmailBackend,
+    &opensmtpd::backend::OpensmtpdBackend,
+    &dovecot::backend::DovecotBackend,
+];
+
+/// A kind of mail server.
+pub(crate) trait Backend: Sync {
+    fn kind(&self) -> MtaKind;
+    /// Its name for people: "Postfix", "OpenSMTPD".
+    fn title(&self) -> &'static str;
+    /// Whether this host has the server (its default instance can be opened).
+    fn installed(&self) -> bool;
+    /// Whether a `--config` path is this server's config.
+    fn recognizes(&self, config: &Path) -> bool;
+    /// The instance at `config`, or the host's default one.
+    fn open(&self, config: Option<&Path>) -> Result<Box<dyn Instance>>;
+    /// What a profile sets, for `mailtls profiles`: headed groups of settings.
+    fn profile_settings(&self, profile: &Profile) -> Vec<(String, Vec<(&'static str, String)>)>;
+    /// The same for `--json`, under the server's name.
+    fn profile_json(&self, profile: &Profile) -> serde_json::Value;
+}
+
+/// One opened server instance.
+pub(crate) trait Instance {
+    /// The instance's config directory or file, as the journal names it.
+    fn instance(&self) -> PathBuf;
+    fn detect(&self) -> Result<Detected>;
+    /// The whole change a profile asks for, computed without writing.
+    fn plan(&self, request: &Request) -> Result<Plan>;
+    /// Runs the server's own checker on a staged copy with the plan's files in place.
+    fn validate(&self, plan: &Plan) -> Result<()>;
+    /// Whether the server runs, so a reload makes sense.
+    fn running(&self) -> bool;
+}
+
+/// The backend of a kind.
+pub(crate) fn backend(kind: MtaKind) -> &'static dyn Backend {
+    *BACKENDS
+        .iter()
+        .find(|b| b.kind() == kind)
+        .expect("every MtaKind has a backend in BACKENDS")
+}
+
+/// Finds the server to work on: the one named by `--mta`, the one whose
+/// config `config` is, or the first one installed.
+pub(crate) fn open(kind: Option<MtaKind>, config: Option<&Path>) -> Result<Box<dyn Instance>> {
+    match (kind, config) {
+        (Some(kind), _) => backend(kind).open(config),
+        (None, Some(c)) => match BACKENDS.iter().find(|b| b.recognizes(c)) {
+            Some(b) => b.open(config),
+            None => Err(Error::Usage(format!(
+                "cannot tell which mail server {} configures; name it with --mta",
+                c.display()
+            ))),
+        },
+        (None, None) => open_all(None, &[]).map(|mut all| all.remove(0)),
+    }
+}
+
+/// Every server a run covers: one per `--config` (of the `--mta` kind, or
+/// recognised from the path), or the `--mta` kind's default instance, or,
+/// with neither, every supported server installed on this host.
+pub(crate) fn open_all(kind: Option<MtaKind>, configs: &[PathBuf]) -> Result<Vec<Box<dyn Instance>>> {
+    if !configs.is_empty() {
+        return configs.iter().map(|c| open(kind, Some(c))).collect();
+    }
+    if kind.is_some() {
+        return Ok(vec![open(kind, None)?]);
+    }
+    let servers = BACKENDS
+        .iter()
+        .filter(|b| b.installed())
+        .map(|b| b.open(None))
+        .collect::<Result<Vec<_>>>()?;
+    if servers.is_empty() {
+        return Err(Error::Usage(
+            "no supported mail server found on this host; name one with --mta and its config with --config".into(),
+        ));
+    }
+    Ok(servers)
+}
+
+/// Every supported server found on this host.
+pub(crate) fn detect_all() -> Vec<Result<Detected>> {
+    BACKENDS
+        .iter()
+        .filter(|b| b.installed())
+        .map(|b| b.open(None).and_then(|s| s.detect()))
+        .collect()
+}
+
+/// Plans every server; the first that cannot be planned stops the lot.
+pub(crate) fn plan_all(servers: &[Box<dyn Instance>], request: &Request) -> Result<HostPlan> {
+    Ok(HostPlan {
+        plans: servers.iter().map(|s| s.plan(request)).collect::<Result<_>>()?,
+    })
+}
+
+/// The comment under which new settings are added.
+pub(crate) const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
+
+/// The same for m4 sources, where a backquote opens a quoted string.
+pub(crate) const ANCHOR_M4: &str = "# TLS settings added by mailtls (mailtls history lists its changes)";
+
+/// A plan in the making: the setting changes and warnings as they are
+/// found, the files, and the certificate the server should serve.
+pub(crate) struct PlanBuilder<'a> {
+    request: &'a Request,
+    mta: MtaKind,
+    instance: PathBuf,
+    changes: Vec<FileChange>,
+    settings: Vec<SettingChange>,
+    warnings: Vec<String>,
+    regenerate: Option<Reload>,
+    expected_cert_sha256: Option<String>,
+}
+
+impl<'a> PlanBuilder<'a> {
+    pub(crate) fn new(mta: MtaKind, instance: PathBuf, request: &'a Request) -> PlanBuilder<'a> {
+        PlanBuilder {
+            request,
+            mta,
+            instance,
+            changes: Vec::new(),
+            settings: Vec::new(),
+            warnings: Vec::new(),
+            regenerate: None,
+            expected_cert_sha256: None,
+        }
+    }
+
+    /// Records that `name` in `file` goes from `before` to `after`.
+    pub(crate) fn set(
+        &mut self,
+        file: PathBuf,
+        name: impl Into<String>,
+        before: Option<String>,
+        after: impl Into<String>,
+    ) {
+        self.settings.push(SettingChange {
+            file,
+            name: name.into(),
+            before,
+            after: after.into(),
+        });
+    }
+
+    pub(crate) fn warn(&mut self, warning: impl Into<String>) {
+        self.warnings.push(warning.into());
+    }
+
+    pub(crate) fn warnings_mut(&mut self) -> &mut Vec<String> {
+        &mut self.warnings
+    }
+
+    /// A file the plan may change (an unchanged one is left out of diffs).
+    pub(crate) fn file(&mut self, path: PathBuf, before: String, after: String) {
+        self.change(FileChange {
+            path,
+            before,
+            after,
+            created: false,
+        });
+    }
+
+    pub(crate) fn change(&mut self, change: FileChange) {
+        self.changes.push(change);
+    }
+
+    /// The command that rebuilds what the server reads from the edited files.
+    pub(crate) fn regenerate(&mut self, command: Option<Reload>) {
+        self.regenerate = command;
+    }
+
+    /// Checks the certificate and key the plan leaves configured; their
+    /// sha256 is what verification expects the server to serve.
+    pub(crate) fn check_certificate(&mut self, cert: &Path, key: &Path) -> Result<()> {
+        let sha256 = super::check_certificate(self.request, cert, key, &mut self.warnings)?;
+        // The first certificate checked is the one verification expects (OpenSMTPD: the first TLS listener's).
+        self.expected_cert_sha256.get_or_insert(sha256);
+        Ok(())
+    }
+
+    /// Checks the certificate, or refuses with `missing` when there is none
+    /// and the server serves TLS.
+    pub(crate) fn require_certificate(
+        &mut self,
+        files: Option<(PathBuf, PathBuf)>,
+        serves_tls: bool,
+        missing: impl FnOnce() -> String,
+    ) -> Result<()> {
+        match files {
+            Some((cert, key)) => self.check_certificate(&cert, &key),
+            None if serves_tls => Err(Error::Config(missing())),
+            None => Ok(()),
+        }
+    }
+
+    /// The plan, with only the listeners that serve TLS (the ones verification probes).
+    pub(crate) fn finish(self, reload: Reload, listeners: Vec<Listener>) -> Plan {
+        Plan {
+            mta: self.mta,
+            instance: self.instance,
+            profile: self.request.profile.name.clone(),
+            changes: self.changes,
+            settings: self.settings,
+            warnings: self.warnings,
+            regenerate: self.regenerate,
+            reload,
+            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
+            expected_cert_sha256: self.expected_cert_sha256,
+        }
+    }
+}
+
+/// A private directory where a server's own checker reads the new config
+/// before it goes live. Removed on drop.
+pub(crate) struct Staging {
+    dir: tempfile::TempDir,
+    checker: PathBuf,
+}
+
+impl Staging {
+    /// Stages for `checker` (found on this host or not): without it `apply`
+    /// cannot check, and says so; `plan` works without it.
+    pub(crate) fn new(server: &str, program: &str, checker: Option<PathBuf>, check: &str) -> Result<Staging> {
+        let checker = checker.ok_or_else(|| Error::MissingProgram {
+            program: program.into(),
+            hint: format!("applying needs {server}'s own checker (`{check}`); `mailtls plan` works without it"),
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("mailtls-check-")
+            .tempdir()
+            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
+        Ok(Staging { dir, checker })
+    }
+
+    /// The checker's path.
+    pub(crate) fn checker(&self) -> &Path {
+        &self.checker
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `text` at `relative` inside the staging directory (parents created) and returns its path.
+    pub(crate) fn write(&self, relative: impl AsRef<Path>, text: &str) -> Result<PathBuf> {
+        let target = self.dir.path().join(relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(Error::io(parent, "cannot create"))?;
+        }
+        fs_err::write(&target, text).map_err(Error::io(&target, "cannot stage the new config"))?;
+        Ok(target)
+    }
+
+    /// The checker's warnings on the staged config that the live config does
+    /// not already have refuse the change: a new warning means a setting was misread.
+    pub(crate) fn refuse_new_warnings(checker: &str, live: Vec<String>, staged: Vec<String>) -> Result<()> {
+        let new: Vec<String> = staged.into_iter().filter(|w| !live.contains(w)).collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Command {
+            program: format!("{checker} (on the new config)"),
+            status: "warnings".into(),
+            stderr: new.join("; "),
+        })
+    }
+}
