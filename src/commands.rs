@@ -47,7 +47,7 @@ pub fn show_detected(d: &mta::Detected, out: &Output) {
     ));
     for l in &d.listeners {
         out.say(&format!(
-            "  listener {} -> {}:{} ({:?})",
+            "  listener {} -> {}:{} ({})",
             l.service, l.host, l.port, l.tls
         ));
     }

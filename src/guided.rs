@@ -13,7 +13,7 @@ use dialoguer::theme::ColorfulTheme;
 use crate::apply::{self, ApplyOptions};
 use crate::cli::{ApplyArgs, Global};
 use crate::error::{exit, Error, Result};
-use crate::mta::{Listener, ListenerTls};
+use crate::mta::Listener;
 use crate::output::Output;
 use crate::probe::{Severity, TargetReport};
 use crate::profile::Profile;
@@ -39,7 +39,7 @@ pub fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8> {
         match server.detect() {
             Ok(found) => {
                 commands::show_detected(&found, out);
-                for l in found.listeners.into_iter().filter(|l| l.tls != ListenerTls::None) {
+                for l in found.listeners.into_iter().filter(|l| l.tls.is_tls()) {
                     if !listeners
                         .iter()
                         .any(|seen| (&seen.host, seen.port) == (&l.host, l.port))

@@ -12,26 +12,28 @@
 //! - `profile`, `tls`, `cert`: profiles, TLS vocabulary, certificate checks.
 //! - `error`, `output`: errors with exit codes; where text and JSON go.
 
-pub mod apply;
-pub mod cert;
-pub mod cli;
-pub mod commands;
+pub(crate) mod apply;
+pub(crate) mod cert;
+pub(crate) mod cli;
+pub(crate) mod commands;
 pub mod edit;
-pub mod error;
-pub mod fsutil;
-pub mod guided;
-pub mod journal;
-pub mod mta;
-pub mod output;
-pub mod plan;
+pub(crate) mod error;
+pub(crate) mod fsutil;
+pub(crate) mod guided;
+pub(crate) mod journal;
+pub(crate) mod mta;
+pub(crate) mod output;
+pub(crate) mod plan;
 pub mod probe;
 pub mod profile;
-pub mod recover;
-pub mod resolve;
-pub mod rollback;
-pub mod table;
+pub(crate) mod recover;
+pub(crate) mod reload;
+pub(crate) mod resolve;
+pub(crate) mod rollback;
+pub(crate) mod table;
 pub mod tls;
-pub mod verify;
+pub(crate) mod verify;
+pub(crate) mod vocabulary;
 
 use std::ffi::OsString;
 
@@ -67,7 +69,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 
 fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     let global = &cli.global;
-    mta::set_reload_timeout(std::time::Duration::from_secs(global.reload_timeout));
+    reload::set_reload_timeout(std::time::Duration::from_secs(global.reload_timeout));
     let command = match cli.command {
         Some(command) => command,
         // Someone at a terminal typed just `mailtls`: guide them; scripts get `detect`.
@@ -93,7 +95,9 @@ fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         }
         Command::Rollback(args) => {
             let journal = journal::Journal::open(&global.state_dir)?;
-            rollback::run(&journal, args.backup_id.as_deref(), args.force, out)
+            let _lock = journal.lock()?;
+            let recovered = recover::run(&journal, out)?;
+            rollback::run(&journal, args.backup_id.as_deref(), args.force, &recovered, out)
         }
         Command::History => commands::history(journal::Journal::existing(&global.state_dir), out),
         Command::Profiles { name } => commands::profiles(name.as_deref(), out),

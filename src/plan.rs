@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
-use crate::mta::{Listener, MtaKind, Reload};
+use crate::reload::{Regenerate, Reload};
+use crate::vocabulary::{Listener, MtaKind};
 
 /// One file's content before and after.
 #[derive(Clone, Debug, Serialize)]
@@ -42,7 +43,7 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// A command that rebuilds the file the server reads from the edited sources
     /// (Debian's `update-exim4.conf`, Sendmail's m4), run after writing and after restoring.
-    pub regenerate: Option<Reload>,
+    pub regenerate: Option<Regenerate>,
     pub reload: Reload,
     /// The TLS listeners verification probes.
     pub listeners: Vec<Listener>,

@@ -8,13 +8,13 @@ use similar::TextDiff;
 use crate::error::{exit, Error, Result};
 use crate::fsutil;
 use crate::journal::{crashpoint, Journal, Manifest, ServiceRecord, SetState};
-use crate::mta::Reload;
 use crate::output::Output;
+use crate::reload::Regenerate;
 use crate::verify;
 
-pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Result<u8> {
-    let _lock = journal.lock()?;
-    let recovered = crate::recover::run(journal, out)?;
+/// Rolls back under the journal's lock, after `recover::run` undid any
+/// interrupted sets (`recovered`, their ids).
+pub fn run(journal: &Journal, id: Option<&str>, force: bool, recovered: &[String], out: &Output) -> Result<u8> {
     if id.is_none() && !recovered.is_empty() {
         // The interrupted change was the latest one; undoing it was the rollback.
         out.result(&json!({"restored": [], "backup_id": recovered.last(), "recovered": recovered, "reloaded": null, "verified": null}));
@@ -158,5 +158,5 @@ pub fn restore(manifest: &Manifest) -> Result<()> {
         .services
         .iter()
         .filter_map(|s| s.regenerate.as_ref())
-        .try_for_each(Reload::run)
+        .try_for_each(Regenerate::run)
 }

@@ -3,15 +3,15 @@
 
 use std::time::Duration;
 
-use crate::mta::{Listener, ListenerTls};
 use crate::probe::{self, ScanOptions, Starttls, Target, TargetReport};
 use crate::profile::Profile;
+use crate::vocabulary::{Listener, Proto, TlsStart};
 
 fn target(listener: &Listener) -> Target {
-    let starttls = match (listener.tls, listener.protocol.as_str()) {
-        (ListenerTls::Starttls, "imap") => Starttls::Imap,
-        (ListenerTls::Starttls, "pop3") => Starttls::Pop3,
-        (ListenerTls::Starttls, _) => Starttls::Smtp,
+    let starttls = match listener.tls {
+        TlsStart::Starttls(Proto::Imap) => Starttls::Imap,
+        TlsStart::Starttls(Proto::Pop3) => Starttls::Pop3,
+        TlsStart::Starttls(Proto::Smtp) => Starttls::Smtp,
         _ => Starttls::None,
     };
     Target {

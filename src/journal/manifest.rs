@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Ownership};
-use crate::mta::{Listener, MtaKind, Reload};
+use crate::reload::{Regenerate, Reload};
+use crate::vocabulary::{Listener, MtaKind};
 
 /// Where a change stands. The journal is written before each step, so an
 /// interrupted run leaves a state that says what was done.
@@ -60,7 +61,7 @@ pub struct ServiceRecord {
     pub mta: MtaKind,
     pub instance: PathBuf,
     #[serde(default)]
-    pub regenerate: Option<Reload>,
+    pub regenerate: Option<Regenerate>,
     pub reload: Reload,
     pub listeners: Vec<Listener>,
 }

@@ -1,10 +1,9 @@
-//! The contract every mail server meets, and the one registry of them.
+//! The contract every mail server meets.
 //!
 //! A `Backend` is a kind of server (Postfix, Dovecot, ...): it says whether
 //! the host has one, recognises its config from a path and opens an
 //! `Instance`. An instance detects, plans, validates and says whether it
-//! runs. `BACKENDS` lists them all; nothing else names every server, so a new
-//! server is its own folder plus one line here (and its `MtaKind` variant).
+//! runs. `registry::BACKENDS` lists them all.
 //!
 //! `PlanBuilder` and `Staging` hold what every backend did alike: recording
 //! setting changes, checking the certificate, keeping only TLS listeners;
@@ -14,20 +13,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::plan::{FileChange, HostPlan, Plan, SettingChange};
+use crate::plan::{FileChange, Plan, SettingChange};
 use crate::profile::Profile;
 
-use super::{dovecot, exim, opensmtpd, postfix, sendmail};
-use super::{Detected, Listener, ListenerTls, MtaKind, Reload, Request};
-
-/// Every server mailtls supports, in the order a run covers them.
-pub(crate) static BACKENDS: &[&dyn Backend] = &[
-    &postfix::backend::PostfixBackend,
-    &exim::backend::EximBackend,
-    &sendmail::backend::SendmailBackend,
-    &opensmtpd::backend::OpensmtpdBackend,
-    &dovecot::backend::DovecotBackend,
-];
+use super::{Detected, Listener, MtaKind, Regenerate, Reload, Request};
 
 /// A kind of mail server.
 pub(crate) trait Backend: Sync {
@@ -59,69 +48,6 @@ pub(crate) trait Instance {
     fn running(&self) -> bool;
 }
 
-/// The backend of a kind.
-pub(crate) fn backend(kind: MtaKind) -> &'static dyn Backend {
-    *BACKENDS
-        .iter()
-        .find(|b| b.kind() == kind)
-        .expect("every MtaKind has a backend in BACKENDS")
-}
-
-/// Finds the server to work on: the one named by `--mta`, the one whose
-/// config `config` is, or the first one installed.
-pub(crate) fn open(kind: Option<MtaKind>, config: Option<&Path>) -> Result<Box<dyn Instance>> {
-    match (kind, config) {
-        (Some(kind), _) => backend(kind).open(config),
-        (None, Some(c)) => match BACKENDS.iter().find(|b| b.recognizes(c)) {
-            Some(b) => b.open(config),
-            None => Err(Error::Usage(format!(
-                "cannot tell which mail server {} configures; name it with --mta",
-                c.display()
-            ))),
-        },
-        (None, None) => open_all(None, &[]).map(|mut all| all.remove(0)),
-    }
-}
-
-/// Every server a run covers: one per `--config` (of the `--mta` kind, or
-/// recognised from the path), or the `--mta` kind's default instance, or,
-/// with neither, every supported server installed on this host.
-pub(crate) fn open_all(kind: Option<MtaKind>, configs: &[PathBuf]) -> Result<Vec<Box<dyn Instance>>> {
-    if !configs.is_empty() {
-        return configs.iter().map(|c| open(kind, Some(c))).collect();
-    }
-    if kind.is_some() {
-        return Ok(vec![open(kind, None)?]);
-    }
-    let servers = BACKENDS
-        .iter()
-        .filter(|b| b.installed())
-        .map(|b| b.open(None))
-        .collect::<Result<Vec<_>>>()?;
-    if servers.is_empty() {
-        return Err(Error::Usage(
-            "no supported mail server found on this host; name one with --mta and its config with --config".into(),
-        ));
-    }
-    Ok(servers)
-}
-
-/// Every supported server found on this host.
-pub(crate) fn detect_all() -> Vec<Result<Detected>> {
-    BACKENDS
-        .iter()
-        .filter(|b| b.installed())
-        .map(|b| b.open(None).and_then(|s| s.detect()))
-        .collect()
-}
-
-/// Plans every server; the first that cannot be planned stops the lot.
-pub(crate) fn plan_all(servers: &[Box<dyn Instance>], request: &Request) -> Result<HostPlan> {
-    Ok(HostPlan {
-        plans: servers.iter().map(|s| s.plan(request)).collect::<Result<_>>()?,
-    })
-}
-
 /// The comment under which new settings are added.
 pub(crate) const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 
@@ -137,7 +63,7 @@ pub(crate) struct PlanBuilder<'a> {
     changes: Vec<FileChange>,
     settings: Vec<SettingChange>,
     warnings: Vec<String>,
-    regenerate: Option<Reload>,
+    regenerate: Option<Regenerate>,
     expected_cert_sha256: Option<String>,
 }
 
@@ -194,7 +120,7 @@ impl<'a> PlanBuilder<'a> {
     }
 
     /// The command that rebuilds what the server reads from the edited files.
-    pub(crate) fn regenerate(&mut self, command: Option<Reload>) {
+    pub(crate) fn regenerate(&mut self, command: Option<Regenerate>) {
         self.regenerate = command;
     }
 
@@ -233,7 +159,7 @@ impl<'a> PlanBuilder<'a> {
             warnings: self.warnings,
             regenerate: self.regenerate,
             reload,
-            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
+            listeners: listeners.into_iter().filter(|l| l.tls.is_tls()).collect(),
             expected_cert_sha256: self.expected_cert_sha256,
         }
     }

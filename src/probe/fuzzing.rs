@@ -22,7 +22,7 @@ pub fn tls_answer(bytes: &[u8]) {
 
 /// A server's answer to an SSLv2 CLIENT-HELLO.
 pub fn sslv2_answer(bytes: &[u8]) {
-    let _ = answer::read_sslv2(&mut Replay(bytes), deadline());
+    let _ = answer::read_sslv2(&mut Replay(bytes), deadline(), super::sslv2::parse_server_hello);
 }
 
 /// Everything a server says before TLS, in each dialogue.

@@ -17,7 +17,7 @@ use layout::{Effective, Layout, Source};
 use crate::edit::exim_conf::{EximConf, Kind};
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
-use crate::mta::{find_program, path_value, read_text, run_program, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{find_program, path_value, read_text, run_program, Detected, MtaKind, Regenerate, Reload, Request};
 use crate::plan::{FileChange, Plan};
 
 /// Where Debian's Exim writes its pid (its build's `pid_file_path` default).
@@ -178,7 +178,7 @@ impl Exim {
             );
         }
         let listeners = listeners::listeners(&eff);
-        for l in listeners.iter().filter(|l| l.tls == ListenerTls::None) {
+        for l in listeners.iter().filter(|l| !l.tls.is_tls()) {
             weaknesses.push(format!("{}:{} does not offer TLS", l.host, l.port));
         }
         Ok(Detected {
@@ -319,7 +319,7 @@ impl Exim {
                 plan.check_certificate(&cert_path, &key_path)?;
             }
             None => {
-                if listeners.iter().any(|l| l.tls != ListenerTls::None) {
+                if listeners.iter().any(|l| l.tls.is_tls()) {
                     plan.warn("tls_certificate is unset: Exim serves a self-signed certificate it makes up; give a real one with --cert and --key");
                 }
             }
@@ -354,7 +354,7 @@ impl Exim {
     }
 
     /// Debian: the command that rebuilds the config Exim reads from the folder.
-    fn regenerate(&self) -> Option<Reload> {
+    fn regenerate(&self) -> Option<Regenerate> {
         let Layout::Debian { dir, .. } = &self.layout else {
             return None;
         };
@@ -362,9 +362,9 @@ impl Exim {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "update-exim4.conf".into());
         if dir == Path::new("/etc/exim4") {
-            return Some(Reload::Argv(vec![program]));
+            return Some(Regenerate::Argv(vec![program]));
         }
-        Some(Reload::Argv(vec![
+        Some(Regenerate::Argv(vec![
             program,
             "-d".into(),
             dir.display().to_string(),

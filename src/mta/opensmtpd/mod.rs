@@ -18,7 +18,7 @@ use crate::edit::smtpd_conf::{SmtpdConf, Statement};
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
-    find_program, quoted_path_value, read_text, Detected, Listener, ListenerTls, MtaKind, Reload, Request,
+    find_program, quoted_path_value, read_text, Detected, Listener, MtaKind, Proto, Reload, Request, TlsStart,
 };
 use crate::plan::Plan;
 use crate::profile::Profile;
@@ -334,7 +334,7 @@ impl Opensmtpd {
         let after_statements = conf.statements();
         let listeners: Vec<Listener> = listeners(&after_statements)
             .into_iter()
-            .filter(|l| l.tls != ListenerTls::None)
+            .filter(|l| l.tls.is_tls())
             .collect();
         for pki in listen_statements(&after_statements)
             .filter(|s| is_tls(s))
@@ -441,15 +441,15 @@ fn listeners(statements: &[Statement]) -> Vec<Listener> {
                 .unwrap_or(if implicit { 465 } else { 25 });
             Listener {
                 service: format!("listen on {interface}"),
-                protocol: "smtp".into(),
+                protocol: Proto::Smtp,
                 host,
                 port,
                 tls: if implicit {
-                    ListenerTls::Implicit
+                    TlsStart::Implicit
                 } else if is_tls(s) {
-                    ListenerTls::Starttls
+                    TlsStart::Starttls(Proto::Smtp)
                 } else {
-                    ListenerTls::None
+                    TlsStart::Off
                 },
             }
         })

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
     certificate_weaknesses, effective_values, find_program, path_value, program_path, read_text, run_program,
-    service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+    service_reload, Detected, MtaKind, Reload, Request,
 };
 use crate::plan::Plan;
 use crate::tls::Protocol;
@@ -191,7 +191,7 @@ impl Postfix {
             }
         }
         let listeners = listeners::listeners(&main, &master);
-        for l in listeners.iter().filter(|l| l.tls == ListenerTls::None) {
+        for l in listeners.iter().filter(|l| !l.tls.is_tls()) {
             weaknesses.push(format!("{} ({}:{}) does not offer TLS", l.service, l.host, l.port));
         }
         if let Ok(Some((cert_path, key_path))) = self.current_cert(&main) {
@@ -325,7 +325,7 @@ impl Postfix {
         }
 
         let listeners = listeners::listeners(&main, &master);
-        let serves_tls = listeners.iter().any(|l| l.tls != ListenerTls::None);
+        let serves_tls = listeners.iter().any(|l| l.tls.is_tls());
         plan.require_certificate(cert_files, serves_tls, || {
             "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key".into()
         })?;
