@@ -111,7 +111,10 @@ fn probe_all(listeners: &[Listener], out: &Output) -> Vec<TargetReport> {
             .zip(listeners)
             .map(|(handle, l)| {
                 handle.join().unwrap_or_else(|_| {
-                    let mut r = TargetReport::empty(format!("{}:{}", l.host, l.port), crate::probe::Starttls::Smtp);
+                    let mut r = TargetReport::empty(
+                        format!("{}:{}", l.host, l.port),
+                        crate::vocabulary::TlsStart::Starttls(crate::vocabulary::Proto::Smtp),
+                    );
                     r.error = Some("internal error: the scan panicked".into());
                     r
                 })

@@ -33,7 +33,7 @@ pub(crate) mod rollback;
 pub(crate) mod table;
 pub mod tls;
 pub(crate) mod verify;
-pub(crate) mod vocabulary;
+pub mod vocabulary;
 
 use std::ffi::OsString;
 

@@ -3,21 +3,15 @@
 
 use std::time::Duration;
 
-use crate::probe::{self, ScanOptions, Starttls, Target, TargetReport};
+use crate::probe::{self, ScanOptions, Target, TargetReport};
 use crate::profile::Profile;
-use crate::vocabulary::{Listener, Proto, TlsStart};
+use crate::vocabulary::Listener;
 
 fn target(listener: &Listener) -> Target {
-    let starttls = match listener.tls {
-        TlsStart::Starttls(Proto::Imap) => Starttls::Imap,
-        TlsStart::Starttls(Proto::Pop3) => Starttls::Pop3,
-        TlsStart::Starttls(Proto::Smtp) => Starttls::Smtp,
-        _ => Starttls::None,
-    };
     Target {
         host: listener.host.clone(),
         port: listener.port,
-        starttls,
+        starttls: listener.tls,
     }
 }
 

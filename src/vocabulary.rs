@@ -87,9 +87,34 @@ impl TlsStart {
         }
     }
 
+    /// The name `probe --json` gives the dialogue: the protocol, or `none` for implicit TLS.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsStart::Starttls(proto) => proto.name(),
+            TlsStart::Implicit => "none",
+            TlsStart::Off => "off",
+        }
+    }
+
+    /// The port a dialogue uses when a probe target names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            TlsStart::Starttls(Proto::Smtp) => 25,
+            TlsStart::Starttls(Proto::Imap) => 143,
+            TlsStart::Starttls(Proto::Pop3) => 110,
+            TlsStart::Implicit | TlsStart::Off => 465,
+        }
+    }
+
     /// Whether TLS is served at all.
     pub fn is_tls(self) -> bool {
         self != TlsStart::Off
+    }
+}
+
+impl Serialize for TlsStart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 

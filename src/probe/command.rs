@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{judge, parse_target, scan, ScanOptions, Starttls, Target, TargetReport};
+use super::{judge, parse_target, scan, Proto, ScanOptions, Target, TargetReport, TlsStart};
 use crate::error::{exit, Error, Result};
 use crate::profile::Profile;
 
@@ -69,10 +69,10 @@ impl ProbeArgs {
     pub fn resolve(&self) -> Result<Resolved> {
         let starttls = match self.starttls {
             StarttlsArg::Auto => None,
-            StarttlsArg::Smtp => Some(Starttls::Smtp),
-            StarttlsArg::Imap => Some(Starttls::Imap),
-            StarttlsArg::Pop3 => Some(Starttls::Pop3),
-            StarttlsArg::None => Some(Starttls::None),
+            StarttlsArg::Smtp => Some(TlsStart::Starttls(Proto::Smtp)),
+            StarttlsArg::Imap => Some(TlsStart::Starttls(Proto::Imap)),
+            StarttlsArg::Pop3 => Some(TlsStart::Starttls(Proto::Pop3)),
+            StarttlsArg::None => Some(TlsStart::Implicit),
         };
         let mut specs: Vec<String> = self.targets.clone();
         if let Some(path) = &self.targets_in {
