@@ -17,7 +17,7 @@ use crate::mta::Listener;
 use crate::output::Output;
 use crate::probe::{Severity, TargetReport};
 use crate::profile::Profile;
-use crate::{cert, commands, resolve, table, verify};
+use crate::{cert, resolve, table, verify};
 
 /// Someone is there to answer: stdin and stderr are terminals.
 pub fn at_terminal() -> bool {
@@ -38,7 +38,7 @@ pub fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8> {
     for server in &resolved.servers {
         match server.detect() {
             Ok(found) => {
-                commands::show_detected(&found, out);
+                super::detect::show_detected(&found, out);
                 for l in found.listeners.into_iter().filter(|l| l.tls.is_tls()) {
                     if !listeners
                         .iter()
