@@ -3,6 +3,7 @@
 //! comment lines starting with `#`. One file at a time; following includes
 //! is the backend's job, because it reads the filesystem.
 
+pub use super::SyntaxError;
 use std::fmt;
 
 /// What one line is.
@@ -34,12 +35,6 @@ pub struct Entry {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DovecotConf {
     lines: Vec<Line>,
-}
-
-#[derive(Debug, PartialEq)]
-pub struct SyntaxError {
-    pub line: usize,
-    pub message: String,
 }
 
 impl DovecotConf {

@@ -2,6 +2,7 @@
 //! white space, comment lines whose first non-blank character is `#`. The
 //! last setting of a name wins, as in Postfix.
 
+pub use super::SyntaxError;
 use std::fmt;
 
 /// One logical piece of the file, with its exact original text.
@@ -37,13 +38,6 @@ impl Param {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MainCf {
     items: Vec<Item>,
-}
-
-/// A syntax error, with its 1-based line number.
-#[derive(Debug, PartialEq)]
-pub struct SyntaxError {
-    pub line: usize,
-    pub message: String,
 }
 
 impl MainCf {

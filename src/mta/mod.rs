@@ -72,6 +72,15 @@ pub fn read_text(path: &Path) -> Result<String> {
     })
 }
 
+/// Parses a config file's text as its format; a syntax error names the file.
+pub(crate) fn parse_document<D: crate::edit::Document>(path: &Path, text: &str) -> Result<D> {
+    text.parse().map_err(|e: crate::edit::SyntaxError| Error::Parse {
+        path: path.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    })
+}
+
 /// How a service is reloaded: the user's `--reload-command`; for the host's
 /// default instance, systemd when it runs (`systemctl reload UNIT`); else the
 /// server's own command (`own`).

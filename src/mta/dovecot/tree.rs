@@ -54,11 +54,7 @@ impl ConfTree {
             )));
         }
         let text = read_text(path)?;
-        let conf = DovecotConf::parse(&text).map_err(|e| Error::Parse {
-            path: path.to_path_buf(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let conf: DovecotConf = crate::mta::parse_document(path, &text)?;
         let index = self.files.len();
         let entries = conf.entries();
         self.files.push(ConfFile {

@@ -106,11 +106,7 @@ impl Layout {
                 } else {
                     String::new()
                 };
-                let conf = EximConf::parse(&text).map_err(|e| Error::Parse {
-                    path: path.clone(),
-                    line: e.line,
-                    message: e.message,
-                })?;
+                let conf: EximConf = crate::mta::parse_document(&path, &text)?;
                 Ok(Source { path, text, conf })
             })
             .collect()

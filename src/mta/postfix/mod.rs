@@ -15,8 +15,8 @@ use crate::edit::postfix_master::MasterCf;
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
-    certificate_weaknesses, effective_values, find_program, path_value, program_path, read_text, run_program,
-    service_reload, Detected, MtaKind, Reload, Request,
+    certificate_weaknesses, effective_values, find_program, parse_document, path_value, program_path, read_text,
+    run_program, service_reload, Detected, MtaKind, Reload, Request,
 };
 use crate::plan::Plan;
 use crate::tls::Protocol;
@@ -102,17 +102,9 @@ impl Postfix {
 
     fn read(&self) -> Result<(String, MainCf, String, MasterCf)> {
         let main_text = read_text(&self.main_path())?;
-        let main = MainCf::parse(&main_text).map_err(|e| Error::Parse {
-            path: self.main_path(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let main: MainCf = parse_document(&self.main_path(), &main_text)?;
         let master_text = read_text(&self.master_path())?;
-        let master = MasterCf::parse(&master_text).map_err(|e| Error::Parse {
-            path: self.master_path(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let master: MasterCf = parse_document(&self.master_path(), &master_text)?;
         Ok((main_text, main, master_text, master))
     }
 
