@@ -97,7 +97,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
             }
             match verify::against_profile(&plan.listeners, &request.profile, plan.expected_cert_sha256.as_deref()) {
                 Ok(summary) => summaries.push(summary),
-                Err(failure) => return Err(undo(&manifest, &failure, out)),
+                Err(failure) => return Err(undo(&manifest, &failure.to_string(), out)),
             }
         }
         let summary = summaries.join("; ");

@@ -20,10 +20,10 @@ pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolve
         .filter_map(|(o, p)| p.map(|p| (o, p)))
         .chain(args.config.iter().map(|p| ("--config", p)));
     for (option, path) in paths {
-        check_one_line(option, &path.to_string_lossy()).map_err(Error::Usage)?;
+        check_one_line(option, &path.to_string_lossy()).map_err(|e| Error::Usage(e.to_string()))?;
     }
     if let Some(cmd) = reload_command {
-        check_one_line("--reload-command", cmd).map_err(Error::Usage)?;
+        check_one_line("--reload-command", cmd).map_err(|e| Error::Usage(e.to_string()))?;
     }
     let servers = crate::mta::open_all(args.mta, &args.config)?;
     let cert = args.cert.clone().zip(args.key.clone());

@@ -64,15 +64,36 @@ document!(postfix_master::MasterCf);
 document!(sendmail_mc::McFile, infallible);
 document!(smtpd_conf::SmtpdConf, infallible);
 
+/// A value holding a newline or another control character.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotOneLine {
+    /// What the value is (`--cert`, `--reload-command`).
+    pub what: String,
+    pub found: char,
+}
+
+impl fmt::Display for NotOneLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} contains a control character ({:?}); it must be one line of text",
+            self.what, self.found
+        )
+    }
+}
+
+impl std::error::Error for NotOneLine {}
+
 /// Refuses a value that would break out of its line or smuggle in syntax:
 /// newlines and other control characters.
-pub fn check_one_line(what: &str, value: &str) -> Result<(), String> {
-    if let Some(c) = value.chars().find(|c| c.is_control()) {
-        return Err(format!(
-            "{what} contains a control character ({c:?}); it must be one line of text"
-        ));
+pub fn check_one_line(what: &str, value: &str) -> Result<(), NotOneLine> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(found) => Err(NotOneLine {
+            what: what.to_string(),
+            found,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -110,7 +110,7 @@ fn checked_path(option: &str, path: &Path, config: &str, refused: impl Fn(char) 
     let text = path
         .to_str()
         .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
-    crate::edit::check_one_line(option, text).map_err(Error::Usage)?;
+    crate::edit::check_one_line(option, text).map_err(|e| Error::Usage(e.to_string()))?;
     if let Some(c) = text.chars().find(|c| refused(*c)) {
         return Err(Error::Usage(format!(
             "{option}: the path {text:?} contains {c:?}, which {config} would misread; use a path without it"
