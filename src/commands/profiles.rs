@@ -61,7 +61,7 @@ pub(crate) fn run(name: Option<&str>, out: &Output) -> Result<u8> {
                 out.say(&format!("    {option} = {value}"));
             }
         }
-        json.insert(backend.kind().name().into(), backend.profile_json(&profile));
+        json.insert(backend.kind().name(), backend.profile_json(&profile));
     }
     json.insert("toml".into(), json!(source));
     out.result(&serde_json::Value::Object(json));

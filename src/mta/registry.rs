@@ -8,16 +8,15 @@ use crate::error::{Error, Result};
 use crate::plan::HostPlan;
 
 use super::backend::{Backend, Instance};
-use super::{dovecot, exim, opensmtpd, postfix, sendmail};
 use super::{Detected, MtaKind, Request};
 
 /// Every server mailtls supports, in the order a run covers them.
 pub(crate) static BACKENDS: &[&dyn Backend] = &[
-    &postfix::backend::PostfixBackend,
-    &exim::backend::EximBackend,
-    &sendmail::backend::SendmailBackend,
-    &opensmtpd::backend::OpensmtpdBackend,
-    &dovecot::backend::DovecotBackend,
+    &super::postfix::backend::PostfixBackend,
+    &super::exim::backend::EximBackend,
+    &super::sendmail::backend::SendmailBackend,
+    &super::opensmtpd::backend::OpensmtpdBackend,
+    &super::dovecot::backend::DovecotBackend,
 ];
 
 /// The backend of a kind.
