@@ -237,7 +237,7 @@ impl Dovecot {
                 plan.warn(format!(
                     "{}:{}: `{scope} {{ ssl = no }}` turns TLS off there; left as is",
                     tree.files[placed.file].path.display(),
-                    placed.entry.line + 1
+                    placed.entry.line
                 ));
                 continue;
             }

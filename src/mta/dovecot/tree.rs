@@ -70,7 +70,7 @@ impl ConfTree {
                     return Err(Error::Config(format!(
                         "{}:{}: included file {pattern} does not exist",
                         path.display(),
-                        entry.line + 1
+                        entry.line
                     )));
                 }
                 for file in matches {
