@@ -1,6 +1,9 @@
 //! Mail server backends. Each one finds its server, reads its config, turns a
 //! profile into a `Plan`, validates staged files with the server's own
 //! checker and says how to reload. Backends compute; `apply` writes.
+//! `backend` is the contract, `registry` the one list of servers; this file
+//! holds the helpers backends share (reading configs, running programs,
+//! checking paths and certificates).
 
 pub(crate) mod backend;
 pub mod dovecot;

@@ -1,6 +1,7 @@
 //! The one list of mail server backends, and what walks it: opening the
 //! servers a run covers, detecting, planning them all. Nothing else names
-//! every server: a new one is its own folder plus one line in `BACKENDS`.
+//! every server: a new one is its own folder, one line in `BACKENDS`, its
+//! `pub mod` and its `MtaKind` variant (CONTRIBUTING.md).
 
 use std::path::{Path, PathBuf};
 
@@ -80,4 +81,18 @@ pub(crate) fn plan_all(servers: &[Box<dyn Instance>], request: &Request) -> Resu
     Ok(HostPlan {
         plans: servers.iter().map(|s| s.plan(request)).collect::<Result<_>>()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `backend(kind)` relies on it: a new MtaKind without its BACKENDS line fails here, not at run time.
+    #[test]
+    fn every_kind_has_exactly_one_backend() {
+        for kind in <MtaKind as clap::ValueEnum>::value_variants() {
+            assert_eq!(BACKENDS.iter().filter(|b| b.kind() == *kind).count(), 1, "{kind}");
+        }
+        assert_eq!(BACKENDS.len(), <MtaKind as clap::ValueEnum>::value_variants().len());
+    }
 }
