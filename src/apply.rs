@@ -290,7 +290,7 @@ fn reload(servers: &[Box<dyn Instance>], manifest: &mut Manifest, out: &Output) 
             ));
             continue;
         }
-        if let Err(e) = service.reload.run() {
+        if let Err(e) = crate::mta::reload(&service.reload) {
             return Err(undo(
                 manifest,
                 &format!("reloading {} failed: {e}", service.mta.name()),

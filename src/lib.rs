@@ -11,7 +11,8 @@
 //!   (no I/O); `probe`: the STARTTLS scanner; `reload`: reload and regenerate
 //!   commands; `table`: the before/after table.
 //! - `profile`, `tls`, `cert`: profiles, TLS names, certificate checks;
-//!   `error`, `output`: errors with exit codes, where text and JSON go.
+//!   `error`, `output`, `escape`: errors with exit codes, where text and JSON
+//!   go, text from outside made safe for a terminal.
 //! - `vocabulary`: the words every layer shares (server kind, listener, how
 //!   TLS starts); it imports nothing of ours.
 
@@ -21,6 +22,7 @@ pub(crate) mod cli;
 pub(crate) mod commands;
 pub mod edit;
 pub(crate) mod error;
+pub(crate) mod escape;
 pub(crate) mod fsutil;
 pub(crate) mod journal;
 pub(crate) mod mta;

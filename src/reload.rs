@@ -22,14 +22,26 @@ pub enum Reload {
     Hup {
         pid_file: PathBuf,
     },
+    /// SIGHUP to the Cyrus master running with this imapd.conf, which reloads in place (same pid and sockets).
+    CyrusHup {
+        config: PathBuf,
+    },
 }
 
 impl Reload {
-    /// Runs the reload. Its stderr goes to a temporary file, not a pipe: a
+    /// Runs the reload (a Cyrus master's is run by `mta::reload`). Its stderr goes to a temporary file, not a pipe: a
     /// daemon the command starts would inherit a pipe and keep it open forever.
     pub fn run(&self) -> Result<()> {
         let (program, mut command) = match self {
             Reload::Hup { pid_file } => return hup(pid_file),
+            // Finding Cyrus's master is the Cyrus backend's business: `mta::reload` runs it.
+            Reload::CyrusHup { config } => {
+                return Err(Error::Command {
+                    program: format!("kill -HUP (Cyrus master -C {})", config.display()),
+                    status: "not run".into(),
+                    stderr: "a Cyrus reload runs through mta::reload".into(),
+                })
+            }
             Reload::Argv(argv) => {
                 let mut c = Command::new(&argv[0]);
                 c.args(&argv[1..]);
@@ -59,14 +71,15 @@ impl Reload {
             .spawn()
             .map_err(|e| fail("could not start".into(), e.to_string()))?;
         let limit = reload_timeout();
-        let deadline = std::time::Instant::now() + limit;
+        // None: a limit too far to compute (the command line bounds it) never expires.
+        let deadline = std::time::Instant::now().checked_add(limit);
         let status = loop {
             match child
                 .try_wait()
                 .map_err(|e| fail("could not wait".into(), e.to_string()))?
             {
                 Some(status) => break status,
-                None if std::time::Instant::now() >= deadline => {
+                None if deadline.is_some_and(|d| std::time::Instant::now() >= d) => {
                     // The whole process group: a shell's children too.
                     let group = nix::unistd::Pid::from_raw(child.id() as i32);
                     let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);

@@ -110,7 +110,7 @@ pub fn reload_running(manifest: &Manifest, out: &Output) -> Result<Vec<ServiceRe
     let mut stopped = Vec::new();
     for service in &manifest.services {
         if crate::mta::open(Some(service.mta), Some(&service.instance)).is_ok_and(|s| s.running()) {
-            service.reload.run()?;
+            crate::mta::reload(&service.reload)?;
         } else {
             out.warn(&format!(
                 "{} at {} is not running: its restored config takes effect when it starts",

@@ -10,6 +10,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// The longest any wait may be, in seconds (`--reload-timeout`, `probe
+/// --timeout`): an hour. Every number on the command line is bounded when it
+/// is parsed, so no deadline computed from one can overflow.
+pub const MAX_SECONDS: u64 = 3600;
+
 /// The mail servers mailtls knows. The name (`--mta`, JSON, the journal) is
 /// the variant's in lower case; each has one backend in `mta::BACKENDS`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -20,6 +25,7 @@ pub enum MtaKind {
     Exim,
     Sendmail,
     Opensmtpd,
+    Cyrus,
 }
 
 impl MtaKind {
@@ -54,6 +60,18 @@ impl Proto {
             Proto::Smtp => "smtp",
             Proto::Imap => "imap",
             Proto::Pop3 => "pop3",
+        }
+    }
+}
+
+impl std::str::FromStr for Proto {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Proto, String> {
+        match name {
+            "smtp" => Ok(Proto::Smtp),
+            "imap" => Ok(Proto::Imap),
+            "pop3" => Ok(Proto::Pop3),
+            other => Err(format!("unknown protocol {other:?}")),
         }
     }
 }

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::error::{exit, Result};
+use crate::escape::escape;
 use crate::mta;
 use crate::output::Output;
 
@@ -39,20 +40,23 @@ pub(crate) fn show_detected(d: &mta::Detected, out: &Output) {
     out.say(&format!(
         "{} {} ({}), config {}",
         d.mta.name(),
-        d.version.as_deref().unwrap_or("(version unknown)"),
-        d.tls_library.as_deref().unwrap_or("TLS library unknown"),
-        d.config.display()
+        escape(d.version.as_deref().unwrap_or("(version unknown)")),
+        escape(d.tls_library.as_deref().unwrap_or("TLS library unknown")),
+        escape(&d.config.display().to_string())
     ));
     for l in &d.listeners {
         out.say(&format!(
             "  listener {} -> {}:{} ({})",
-            l.service, l.host, l.port, l.tls
+            escape(&l.service),
+            escape(&l.host),
+            l.port,
+            l.tls
         ));
     }
     for (name, value) in &d.tls_settings {
-        out.say(&format!("  {name} = {value}"));
+        out.say(&format!("  {} = {}", escape(name), escape(value)));
     }
     for w in &d.weaknesses {
-        out.say(&format!("  {}", out.paint(&format!("weak: {w}"), "33")));
+        out.say(&format!("  {}", out.paint(&format!("weak: {}", escape(w)), "33")));
     }
 }

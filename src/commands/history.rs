@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::error::{exit, Result};
+use crate::escape::escape;
 use crate::journal::Journal;
 use crate::output::Output;
 
@@ -19,18 +20,22 @@ pub(crate) fn run(journal: Option<Journal>, out: &Output) -> Result<u8> {
         out.say("No backup sets yet.");
     }
     for m in &sets {
-        let files: Vec<String> = m.files.iter().map(|f| f.path.display().to_string()).collect();
+        let files: Vec<String> = m
+            .files
+            .iter()
+            .map(|f| escape(&f.path.display().to_string()).into_owned())
+            .collect();
         let servers: Vec<String> = m
             .services
             .iter()
-            .map(|s| format!("{} {}", s.mta.name(), s.instance.display()))
+            .map(|s| format!("{} {}", s.mta.name(), escape(&s.instance.display().to_string())))
             .collect();
         out.say(&format!(
             "{}  {}  {}  profile {}  {}  [{}]",
-            m.id,
-            m.created,
+            escape(&m.id),
+            escape(&m.created),
             servers.join(" + "),
-            m.profile,
+            escape(&m.profile),
             files.join(", "),
             if m.in_progress {
                 format!("{}, interrupted", m.state.name())
@@ -39,7 +44,7 @@ pub(crate) fn run(journal: Option<Journal>, out: &Output) -> Result<u8> {
             }
         ));
         if let Some(note) = m.note.as_ref().filter(|_| out.verbose > 0) {
-            out.say(&format!("    {note}"));
+            out.say(&format!("    {}", escape(note)));
         }
     }
     let sets_json: Vec<_> = sets

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::error::{exit, Result};
+use crate::escape::escape;
 use crate::mta;
 use crate::output::Output;
 use crate::profile::{Profile, BUNDLED};
@@ -16,7 +17,7 @@ pub(crate) fn run(name: Option<&str>, out: &Output) -> Result<u8> {
             } else {
                 ""
             };
-            out.say(&format!("{:<14} {}{default}", p.name, p.description));
+            out.say(&format!("{:<14} {}{default}", escape(&p.name), escape(&p.description)));
         }
         out.result(&json!({"profiles": all}));
         return Ok(exit::OK);
@@ -26,9 +27,9 @@ pub(crate) fn run(name: Option<&str>, out: &Output) -> Result<u8> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, text)| text.to_string());
-    out.say(&format!("{} — {}", profile.name, profile.description));
+    out.say(&format!("{} — {}", escape(&profile.name), escape(&profile.description)));
     if let Some(g) = &profile.guidelines {
-        out.say(&format!("  guidelines: {g}"));
+        out.say(&format!("  guidelines: {}", escape(g)));
     }
     out.say(&format!("  minimum protocol: {}", profile.min_protocol));
     let tls12: Vec<String> = profile.tls12_ciphers.iter().map(|s| s.to_string()).collect();

@@ -7,6 +7,7 @@
 
 pub mod dovecot_conf;
 pub mod exim_conf;
+pub mod imapd_conf;
 pub mod postfix_main;
 pub mod postfix_master;
 pub mod sendmail_mc;

@@ -126,8 +126,14 @@ impl<'a> PlanBuilder<'a> {
 
     /// Checks the certificate and key the plan leaves configured; their
     /// sha256 is what verification expects the server to serve.
-    pub(crate) fn check_certificate(&mut self, cert: &Path, key: &Path) -> Result<()> {
-        let sha256 = super::check_certificate(self.request, cert, key, &mut self.warnings)?;
+    /// `readers`: the groups besides root the server's key may be readable by.
+    pub(crate) fn check_certificate(
+        &mut self,
+        cert: &Path,
+        key: &Path,
+        readers: crate::cert::KeyReaders,
+    ) -> Result<()> {
+        let sha256 = super::check_certificate(self.request, cert, key, readers, &mut self.warnings)?;
         // The first certificate checked is the one verification expects (OpenSMTPD: the first TLS listener's).
         self.expected_cert_sha256.get_or_insert(sha256);
         Ok(())
@@ -139,10 +145,11 @@ impl<'a> PlanBuilder<'a> {
         &mut self,
         files: Option<(PathBuf, PathBuf)>,
         serves_tls: bool,
+        readers: crate::cert::KeyReaders,
         missing: impl FnOnce() -> String,
     ) -> Result<()> {
         match files {
-            Some((cert, key)) => self.check_certificate(&cert, &key),
+            Some((cert, key)) => self.check_certificate(&cert, &key, readers),
             None if serves_tls => Err(Error::Config(missing())),
             None => Ok(()),
         }

@@ -6,6 +6,7 @@
 //! checking paths and certificates).
 
 pub(crate) mod backend;
+pub mod cyrus;
 pub mod dovecot;
 pub mod exim;
 pub mod opensmtpd;
@@ -26,6 +27,15 @@ pub use crate::reload::{pid_alive, Regenerate, Reload};
 pub use crate::vocabulary::{Listener, MtaKind, Proto, TlsStart};
 pub(crate) use backend::Instance;
 pub(crate) use registry::{detect_all, open, open_all, plan_all, BACKENDS};
+
+/// Runs a reload: Cyrus's SIGHUP to the master found running with its
+/// imapd.conf is the Cyrus backend's; every other kind runs itself.
+pub(crate) fn reload(reload: &Reload) -> Result<()> {
+    match reload {
+        Reload::CyrusHup { config } => cyrus::master::reload(config),
+        other => other.run(),
+    }
+}
 
 /// What the user asked for, resolved.
 #[derive(Clone, Debug)]
@@ -64,7 +74,22 @@ pub fn read_text(path: &Path) -> Result<String> {
             path.display()
         )));
     }
-    let bytes = std::fs::read(path).map_err(Error::io(path, "cannot read"))?;
+    // The size above is 0 for /dev/zero or a FIFO: read no more than the limit whatever it says.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(Error::io(path, "cannot read"))?,
+            MAX_CONFIG_BYTES + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(Error::io(path, "cannot read"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::Config(format!(
+            "{}: more than {MAX_CONFIG_BYTES} bytes is too large for a config file; is it the right file?",
+            path.display()
+        )));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         Error::Parse {
@@ -75,13 +100,43 @@ pub fn read_text(path: &Path) -> Result<String> {
     })
 }
 
-/// Parses a config file's text as its format; a syntax error names the file.
-pub(crate) fn parse_document<D: crate::edit::Document>(path: &Path, text: &str) -> Result<D> {
-    text.parse().map_err(|e: crate::edit::SyntaxError| Error::Parse {
+/// The first line with content (1-based, and its text): blank lines and
+/// lines starting with one of `comments` (`#`, `dnl`) are skipped.
+pub fn first_content_line<'a>(text: &'a str, comments: &[&str]) -> Option<(usize, &'a str)> {
+    text.lines()
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.trim()))
+        .find(|(_, l)| !l.is_empty() && !comments.iter().any(|c| l.starts_with(c)))
+}
+
+/// A file given as `server`'s config that is not one (`--config /etc/shadow`).
+/// It quotes nothing of the file: it may hold secrets.
+pub fn not_a_config(server: &str, path: &Path, line: usize) -> Error {
+    Error::Config(format!(
+        "{} does not look like {server} config (line {line} is not its syntax); check --config",
+        path.display()
+    ))
+}
+
+/// A parser's syntax error in `text`, read from `path` as `server`'s config.
+/// The parser's message quotes the line; but when no line before it had
+/// content, nothing of the file was the server's syntax: it is most likely
+/// not a config at all, and its lines must not be printed.
+pub fn syntax_error(server: &str, path: &Path, text: &str, line: usize, message: String) -> Error {
+    if first_content_line(text, &["#"]).is_none_or(|(first, _)| first >= line) {
+        return not_a_config(server, path, line);
+    }
+    Error::Parse {
         path: path.to_path_buf(),
-        line: e.line,
-        message: e.message,
-    })
+        line,
+        message,
+    }
+}
+
+/// Parses a config file's text as its format; a syntax error names the file.
+pub(crate) fn parse_document<D: crate::edit::Document>(server: &str, path: &Path, text: &str) -> Result<D> {
+    text.parse()
+        .map_err(|e: crate::edit::SyntaxError| syntax_error(server, path, text, e.line, e.message))
 }
 
 /// How a service is reloaded: the user's `--reload-command`; for the host's
@@ -97,37 +152,58 @@ pub fn service_reload(request: &Request, default_instance: bool, unit: &str, own
     Reload::Argv(own)
 }
 
+/// How a config format re-reads a path mailtls writes into it: the
+/// characters it reads as syntax anywhere in a value. White space and
+/// control characters are refused for every format; what a format expands
+/// by name (Exim macros, m4 macros) is checked by reading the path back
+/// (`path_read_back`).
+pub struct PathSyntax {
+    /// The server and its file, as messages name them: "Postfix (main.cf)".
+    pub server: &'static str,
+    pub special: &'static [char],
+}
+
 /// A path from the command line (`--cert`, `--key`), made absolute and
 /// refused when it holds white space, a control character or one of the
-/// characters the config format would read as syntax (`special`).
-pub fn path_value(option: &str, path: &Path, config: &str, special: &[char]) -> Result<PathBuf> {
-    checked_path(option, path, config, |c| c.is_whitespace() || special.contains(&c))
-}
-
-/// The same for a format that quotes the value, where white space is fine.
-pub(crate) fn quoted_path_value(option: &str, path: &Path, config: &str, special: &[char]) -> Result<PathBuf> {
-    checked_path(option, path, config, |c| special.contains(&c))
-}
-
-fn checked_path(option: &str, path: &Path, config: &str, refused: impl Fn(char) -> bool) -> Result<PathBuf> {
+/// characters the format would read as syntax.
+pub fn path_value(option: &str, path: &Path, syntax: &PathSyntax) -> Result<PathBuf> {
     let text = path
         .to_str()
         .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
     crate::edit::check_one_line(option, text).map_err(|e| Error::Usage(e.to_string()))?;
-    if let Some(c) = text.chars().find(|c| refused(*c)) {
+    if let Some(c) = text.chars().find(|c| c.is_whitespace() || syntax.special.contains(c)) {
         return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains {c:?}, which {config} would misread; use a path without it"
+            "{option}: the path {text:?} contains {c:?}, which {} would misread; use a path without it",
+            syntax.server
         )));
     }
     std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
 }
 
+/// Refuses a path the server's own reading turns into another one
+/// (`read_back`: what its macro processor makes of it); `why` names the cause.
+pub fn path_read_back(option: &str, path: &str, read_back: Option<&str>, server: &str, why: &str) -> Result<()> {
+    if read_back == Some(path) {
+        return Ok(());
+    }
+    let got = read_back.map_or("nothing".to_string(), |r| format!("{r:?}"));
+    Err(Error::Usage(format!(
+        "{option}: {server} reads the path {path:?} back as {got} ({why}); use a path without it"
+    )))
+}
+
 /// Checks the certificate a plan leaves configured (see `cert::check_pair`);
 /// its warnings join the plan's, and its sha256 is what verification expects
 /// the server to serve. A problem with the current certificate says how to replace it.
-pub fn check_certificate(request: &Request, cert: &Path, key: &Path, warnings: &mut Vec<String>) -> Result<String> {
+pub fn check_certificate(
+    request: &Request,
+    cert: &Path,
+    key: &Path,
+    readers: crate::cert::KeyReaders,
+    warnings: &mut Vec<String>,
+) -> Result<String> {
     let now = time::OffsetDateTime::now_utc();
-    let info = crate::cert::check_pair(cert, key, &request.profile.certificate, now).map_err(|e| {
+    let info = crate::cert::check_pair(cert, key, &request.profile.certificate, readers, now).map_err(|e| {
         match (&request.cert, e) {
             (None, Error::Certificate { path, message }) => Error::Certificate {
                 path,
@@ -141,8 +217,13 @@ pub fn check_certificate(request: &Request, cert: &Path, key: &Path, warnings: &
 }
 
 /// What `detect` says of a configured certificate: its warnings, or why it is unusable.
-pub fn certificate_weaknesses(cert: &Path, key: &Path, policy: &crate::profile::CertificatePolicy) -> Vec<String> {
-    match crate::cert::check_pair(cert, key, policy, time::OffsetDateTime::now_utc()) {
+pub fn certificate_weaknesses(
+    cert: &Path,
+    key: &Path,
+    policy: &crate::profile::CertificatePolicy,
+    readers: crate::cert::KeyReaders,
+) -> Vec<String> {
+    match crate::cert::check_pair(cert, key, policy, readers, time::OffsetDateTime::now_utc()) {
         Ok(info) => info.warnings,
         Err(e) => vec![e.to_string()],
     }

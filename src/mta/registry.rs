@@ -18,6 +18,7 @@ pub(crate) static BACKENDS: &[&dyn Backend] = &[
     &super::sendmail::backend::SendmailBackend,
     &super::opensmtpd::backend::OpensmtpdBackend,
     &super::dovecot::backend::DovecotBackend,
+    &super::cyrus::backend::CyrusBackend,
 ];
 
 /// The backend of a kind.

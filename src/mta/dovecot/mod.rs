@@ -30,6 +30,15 @@ use crate::plan::{FileChange, Plan};
 use harden::Generation;
 use tree::ConfTree;
 
+/// The groups that may read the private key besides root: Dovecot's master process reads the key as root (`ssl_key = <FILE`); Debian's ssl-cert group is the one exception.
+const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
+
+/// What Dovecot reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Dovecot (dovecot.conf)",
+    special: &['#', '{', '}', '$', '%', '"', '\\'],
+};
+
 const DEFAULT_CONFIG: &str = "/etc/dovecot/dovecot.conf";
 /// Sections whose settings override the global ones for some connections.
 const OVERRIDING_SECTIONS: [&str; 3] = ["protocol", "local", "remote"];
@@ -138,7 +147,12 @@ impl Dovecot {
             weaknesses.push("ssl = no: IMAP and POP3 offer no TLS at all".into());
         }
         if let Some((cert_path, key_path)) = self.current_cert(&tree, generation) {
-            weaknesses.extend(certificate_weaknesses(&cert_path, &key_path, &profile.certificate));
+            weaknesses.extend(certificate_weaknesses(
+                &cert_path,
+                &key_path,
+                &profile.certificate,
+                KEY_READERS,
+            ));
         }
         Ok(Detected {
             mta: MtaKind::Dovecot,
@@ -172,8 +186,8 @@ impl Dovecot {
         }
         let cert_files = match &request.cert {
             Some((cert, key)) => {
-                let cert = path_value("--cert", cert, "dovecot.conf", &['#', '{', '}', '$', '%', '"'])?;
-                let key = path_value("--key", key, "dovecot.conf", &['#', '{', '}', '$', '%', '"'])?;
+                let cert = path_value("--cert", cert, &PATHS)?;
+                let key = path_value("--key", key, &PATHS)?;
                 desired.push((
                     generation.cert_key(),
                     generation.path_value(&cert.display().to_string()),
@@ -258,7 +272,7 @@ impl Dovecot {
         }
 
         let ssl_on = tree.global_value("ssl").as_deref() != Some("no") || desired.iter().any(|(k, _)| *k == "ssl");
-        plan.require_certificate(cert_files, ssl_on, || {
+        plan.require_certificate(cert_files, ssl_on, KEY_READERS, || {
             format!(
                 "Dovecot has no server certificate ({} is empty): give one with --cert and --key",
                 generation.cert_key()

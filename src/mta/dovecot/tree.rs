@@ -54,7 +54,7 @@ impl ConfTree {
             )));
         }
         let text = read_text(path)?;
-        let conf: DovecotConf = crate::mta::parse_document(path, &text)?;
+        let conf: DovecotConf = crate::mta::parse_document("a Dovecot", path, &text)?;
         let index = self.files.len();
         let entries = conf.entries();
         self.files.push(ConfFile {

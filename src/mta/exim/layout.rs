@@ -106,7 +106,7 @@ impl Layout {
                 } else {
                     String::new()
                 };
-                let conf: EximConf = crate::mta::parse_document(&path, &text)?;
+                let conf: EximConf = crate::mta::parse_document("an Exim", &path, &text)?;
                 Ok(Source { path, text, conf })
             })
             .collect()

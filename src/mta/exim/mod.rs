@@ -20,6 +20,15 @@ use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{find_program, path_value, read_text, run_program, Detected, MtaKind, Regenerate, Reload, Request};
 use crate::plan::{FileChange, Plan};
 
+/// The groups that may read the private key besides root: Exim reads its key as its own user: Debian documents `root:Debian-exim 0640` (elsewhere the group is `exim`), or Debian-exim in the ssl-cert group.
+const KEY_READERS: crate::cert::KeyReaders = &["Debian-exim", "exim", "ssl-cert"];
+
+/// What Exim reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Exim",
+    special: &['$', '\\'],
+};
+
 /// Where Debian's Exim writes its pid (its build's `pid_file_path` default).
 const DEBIAN_PID_FILE: &str = "/run/exim4/exim.pid";
 
@@ -274,9 +283,12 @@ impl Exim {
             set_option(&mut confs, &mut plan, "tls_advertise_hosts", "*");
         }
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_path = path_value("--cert", cert_path, "Exim", &['$', '\\'])?;
-            let key_path = path_value("--key", key_path, "Exim", &['$', '\\'])?;
+            let cert_path = path_value("--cert", cert_path, &PATHS)?;
+            let key_path = path_value("--key", key_path, &PATHS)?;
             let (cert_text, key_text) = (cert_path.display().to_string(), key_path.display().to_string());
+            for (option, text) in [("--cert", &cert_text), ("--key", &key_text)] {
+                macro_free(option, text, &eff)?;
+            }
             if debian {
                 if eff.macro_defined("MAIN_TLS_CERTKEY") {
                     return Err(Error::Config(
@@ -316,7 +328,7 @@ impl Exim {
                     .filter(|v| !v.is_empty())
                     .map(PathBuf::from)
                     .unwrap_or_else(|| cert_path.clone());
-                plan.check_certificate(&cert_path, &key_path)?;
+                plan.check_certificate(&cert_path, &key_path, KEY_READERS)?;
             }
             None => {
                 if listeners.iter().any(|l| l.tls.is_tls()) {
@@ -521,6 +533,33 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             copy_tree(&path, &target)?;
         } else if path.is_file() {
             std::fs::copy(&path, &target).map_err(Error::io(&path, "cannot copy"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Exim replaces macro names wherever one starts in a line, even inside a
+/// word (`/x/bMYDIRc` reads as `/x/b/etc/mailc` when MYDIR is defined; seen
+/// with `exim -bP`): a path in which a macro of this config, or one of
+/// Exim's own (`_HAVE_TLS`: `_` and a capital), starts would name another file.
+fn macro_free(option: &str, path: &str, eff: &Effective) -> Result<()> {
+    for (i, c) in path.char_indices() {
+        let rest = &path[i..];
+        if c == '_' && rest[1..].starts_with(|n: char| n.is_ascii_uppercase()) {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            return Err(Error::Usage(format!(
+                "{option}: the path {path:?} contains {name:?}, which Exim reads as one of its built-in macros (`_` and a capital); use a path without it"
+            )));
+        }
+        if c.is_ascii_uppercase() {
+            if let Some(name) = eff.macros.keys().find(|name| rest.starts_with(name.as_str())) {
+                return Err(Error::Usage(format!(
+                    "{option}: the path {path:?} contains {name:?}, a macro this Exim config defines, which Exim would replace; use a path without it"
+                )));
+            }
         }
     }
     Ok(())

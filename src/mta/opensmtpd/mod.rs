@@ -17,12 +17,19 @@ use std::path::{Path, PathBuf};
 use crate::edit::smtpd_conf::{SmtpdConf, Statement};
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
-use crate::mta::{
-    find_program, quoted_path_value, read_text, Detected, Listener, MtaKind, Proto, Reload, Request, TlsStart,
-};
+use crate::mta::{find_program, path_value, Detected, Listener, MtaKind, Proto, Reload, Request, TlsStart};
 use crate::plan::Plan;
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
+
+/// The groups that may read the private key besides root: smtpd loads the key as root in its privileged process; Debian's ssl-cert group is the one exception.
+const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
+
+/// What OpenSMTPD reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "OpenSMTPD (smtpd.conf)",
+    special: &['"', '\\'],
+};
 
 const DEFAULT_CONFIG: &str = "/etc/smtpd.conf";
 /// The pki name mailtls declares for `--cert`/`--key` when a listener has none.
@@ -159,7 +166,7 @@ impl Opensmtpd {
     }
 
     pub fn detect(&self) -> Result<Detected> {
-        let conf = SmtpdConf::parse(&read_text(&self.config)?);
+        let conf = SmtpdConf::parse(&read(&self.config)?);
         let profile = Profile::load(crate::profile::DEFAULT)?;
         let statements = conf.statements();
         let mut tls_settings = Vec::new();
@@ -226,7 +233,7 @@ impl Opensmtpd {
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
-        let before = read_text(&self.config)?;
+        let before = read(&self.config)?;
         let mut conf = SmtpdConf::parse(&before);
         let statements = conf.statements();
         let mut plan = PlanBuilder::new(MtaKind::Opensmtpd, self.config.clone(), request);
@@ -238,12 +245,8 @@ impl Opensmtpd {
 
         // --cert/--key: the pki the TLS listeners use, or a new one they are given.
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_text = quoted_path_value("--cert", cert_path, "smtpd.conf", &['"'])?
-                .display()
-                .to_string();
-            let key_text = quoted_path_value("--key", key_path, "smtpd.conf", &['"'])?
-                .display()
-                .to_string();
+            let cert_text = path_value("--cert", cert_path, &PATHS)?.display().to_string();
+            let key_text = path_value("--key", key_path, &PATHS)?.display().to_string();
             let used: Vec<String> = listen_statements(&statements)
                 .filter_map(|s| s.after("pki").map(|w| w.text.clone()))
                 .collect();
@@ -353,7 +356,7 @@ impl Opensmtpd {
                     self.config.display()
                 )));
             };
-            plan.check_certificate(&cert_path, &key_path)?;
+            plan.check_certificate(&cert_path, &key_path, KEY_READERS)?;
         }
         if listeners.is_empty() {
             plan.warn("no listener offers TLS: add `tls pki NAME` to a listen line, or give --cert and --key");
@@ -473,4 +476,39 @@ fn restart_command() -> Reload {
 
 fn binary_has(path: &Path, needle: &[u8]) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+}
+
+/// The first words smtpd.conf's grammar allows a statement to start with.
+const KEYWORDS: &[&str] = &[
+    "action",
+    "admd",
+    "bounce",
+    "ca",
+    "dispatcher",
+    "filter",
+    "include",
+    "listen",
+    "match",
+    "mda",
+    "mta",
+    "pki",
+    "proc",
+    "proc-exec",
+    "queue",
+    "smtp",
+    "srs",
+    "table",
+];
+
+/// smtpd.conf's text; a file whose first statement is neither a keyword nor
+/// a macro (`name = value`) is not one, and nothing of it is printed.
+fn read(path: &Path) -> Result<String> {
+    let text = crate::mta::read_text(path)?;
+    if let Some(first) = SmtpdConf::parse(&text).statements().first() {
+        let word = |i: usize| first.words.get(i).map(|w| w.text.as_str());
+        if !word(0).is_some_and(|w| KEYWORDS.contains(&w)) && word(1) != Some("=") {
+            return Err(crate::mta::not_a_config("an OpenSMTPD", path, first.line));
+        }
+    }
+    Ok(text)
 }

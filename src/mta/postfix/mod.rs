@@ -21,6 +21,15 @@ use crate::mta::{
 use crate::plan::Plan;
 use crate::tls::Protocol;
 
+/// The groups that may read the private key besides root: Postfix reads its key as root before it drops privileges ("read-only access to root, and no access to anyone else", smtpd_tls_key_file); Debian's ssl-cert group is the one exception.
+const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
+
+/// What Postfix reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Postfix (main.cf)",
+    special: &[',', '$', '#', '{', '}', '='],
+};
+
 /// A Postfix version, major and minor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version(pub u32, pub u32);
@@ -102,9 +111,9 @@ impl Postfix {
 
     fn read(&self) -> Result<(String, MainCf, String, MasterCf)> {
         let main_text = read_text(&self.main_path())?;
-        let main: MainCf = parse_document(&self.main_path(), &main_text)?;
+        let main: MainCf = parse_document("a Postfix", &self.main_path(), &main_text)?;
         let master_text = read_text(&self.master_path())?;
-        let master: MasterCf = parse_document(&self.master_path(), &master_text)?;
+        let master: MasterCf = parse_document("a Postfix", &self.master_path(), &master_text)?;
         Ok((main_text, main, master_text, master))
     }
 
@@ -187,7 +196,12 @@ impl Postfix {
             weaknesses.push(format!("{} ({}:{}) does not offer TLS", l.service, l.host, l.port));
         }
         if let Ok(Some((cert_path, key_path))) = self.current_cert(&main) {
-            weaknesses.extend(certificate_weaknesses(&cert_path, &key_path, &profile.certificate));
+            weaknesses.extend(certificate_weaknesses(
+                &cert_path,
+                &key_path,
+                &profile.certificate,
+                KEY_READERS,
+            ));
         }
         Ok(Detected {
             mta: MtaKind::Postfix,
@@ -273,8 +287,8 @@ impl Postfix {
 
         let cert_files = match &request.cert {
             Some((cert, key)) => {
-                let cert = path_value("--cert", cert, "main.cf", &[',', '$', '#', '{', '}', '='])?;
-                let key = path_value("--key", key, "main.cf", &[',', '$', '#', '{', '}', '='])?;
+                let cert = path_value("--cert", cert, &PATHS)?;
+                let key = path_value("--key", key, &PATHS)?;
                 if main.get("smtpd_tls_chain_files").is_some_and(|v| !v.is_empty()) {
                     set_main(
                         &mut main,
@@ -318,7 +332,7 @@ impl Postfix {
 
         let listeners = listeners::listeners(&main, &master);
         let serves_tls = listeners.iter().any(|l| l.tls.is_tls());
-        plan.require_certificate(cert_files, serves_tls, || {
+        plan.require_certificate(cert_files, serves_tls, KEY_READERS, || {
             "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key".into()
         })?;
         plan.file(self.main_path(), main_before, main.to_string());

@@ -26,9 +26,18 @@ use std::path::{Path, PathBuf};
 use crate::edit::sendmail_mc::McFile;
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR_M4 as ANCHOR};
-use crate::mta::{path_value, read_text, Detected, MtaKind, Reload, Request};
+use crate::mta::{path_read_back, path_value, read_text, Detected, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan};
 use harden::Place;
+
+/// The groups that may read the private key besides root: Debian's update_tls makes the key `root:smmsp 0640` (and starttls.m4 sets DontBlameSendmail=GroupReadableKeyFile, which `safety` checks).
+const KEY_READERS: crate::cert::KeyReaders = &["smmsp", "ssl-cert"];
+
+/// What Sendmail's m4 reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Sendmail's m4 (sendmail.mc)",
+    special: &['`', '\'', ',', '(', ')', '#', '$', '\\'],
+};
 
 const DEFAULT_MC: &str = "/etc/mail/sendmail.mc";
 /// Where Debian's Sendmail writes its pid when the cf names none.
@@ -127,7 +136,9 @@ impl Sendmail {
     }
 
     fn sources(&self) -> Result<Sources> {
-        let mc = McFile::parse(&read_text(&self.mc)?);
+        let text = read_text(&self.mc)?;
+        looks_like_m4(&self.mc, &text)?;
+        let mc = McFile::parse(&text);
         let dir = self.mc.parent().unwrap_or(Path::new("/"));
         let tls = mc
             .includes()
@@ -274,8 +285,8 @@ impl Sendmail {
             }
         }
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_text = m4_path("--cert", cert_path)?;
-            let key_text = m4_path("--key", key_path)?;
+            let cert_text = path_value("--cert", cert_path, &PATHS)?.display().to_string();
+            let key_text = path_value("--key", key_path, &PATHS)?.display().to_string();
             set(
                 &mut plan,
                 &mut mc,
@@ -315,11 +326,28 @@ impl Sendmail {
 
         // What the daemon will run with, read from the generated file.
         let option = |name: &str| cf::option(&cf_after, name);
+        if let Some((cert_path, key_path)) = &request.cert {
+            // m4 expands macro names wherever they stand (`/x/divert/dnl/c.pem` loses its end).
+            for (opt, path, name) in [
+                ("--cert", cert_path, "ServerCertFile"),
+                ("--key", key_path, "ServerKeyFile"),
+            ] {
+                let text = std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))?;
+                let why = "a word in it is an m4 macro, like dnl or divert";
+                path_read_back(
+                    opt,
+                    &text.display().to_string(),
+                    option(name).as_deref(),
+                    "Sendmail's m4",
+                    why,
+                )?;
+            }
+        }
         let listeners = cf::listeners(&cf_after);
         match (option("ServerCertFile"), option("ServerKeyFile")) {
             (Some(cert_value), Some(key_value)) => {
                 let (cert_path, key_path) = (PathBuf::from(&cert_value), PathBuf::from(&key_value));
-                plan.check_certificate(&cert_path, &key_path)?;
+                plan.check_certificate(&cert_path, &key_path, KEY_READERS)?;
                 let relaxed = safety::Relaxed::from_option(option("DontBlameSendmail").as_deref());
                 let unsafe_now = safety::problems(&cert_path, &key_path, relaxed);
                 if let Some(first) = unsafe_now.first() {
@@ -459,6 +487,23 @@ fn pid_file(cf_text: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEBIAN_PID_FILE))
 }
 
+/// An m4 source starts (after `dnl` and `#` comments) with a macro call,
+/// `divert(-1)`, `VERSIONID(...)`, `include(...)`; a file that does not is
+/// no sendmail.mc, and m4 would copy all of it into the sendmail.cf the diff
+/// shows (`--config /etc/shadow`).
+fn looks_like_m4(path: &Path, text: &str) -> Result<()> {
+    let Some((line, first)) = crate::mta::first_content_line(text, &["dnl", "#"]) else {
+        return Ok(());
+    };
+    let name_len = first
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(first.len());
+    if name_len == 0 || !first[name_len..].starts_with('(') || first.as_bytes()[0].is_ascii_digit() {
+        return Err(crate::mta::not_a_config("a Sendmail m4", path, line));
+    }
+    Ok(())
+}
+
 /// Whether `binary` is Sendmail (its default cf path is compiled in; Postfix's
 /// and Exim's compatibility commands carry no such string), and its version.
 fn sendmail_version(binary: &Path) -> Option<Option<String>> {
@@ -485,13 +530,4 @@ fn unqualified_hostname() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     let name = name.trim();
     (!name.is_empty() && !name.contains('.')).then(|| name.to_string())
-}
-
-/// A path given on the command line, made absolute and safe inside an m4 quoted string.
-fn m4_path(option: &str, path: &Path) -> Result<String> {
-    Ok(
-        path_value(option, path, "m4 or sendmail.cf", &['`', '\'', ',', '(', ')'])?
-            .display()
-            .to_string(),
-    )
 }
