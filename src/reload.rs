@@ -9,6 +9,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::vocabulary::MtaKind;
 
 /// How to make the server read its new config. Argv lists never pass
 /// through a shell; `Shell` is only the user's own `--reload-command`.
@@ -22,24 +23,27 @@ pub enum Reload {
     Hup {
         pid_file: PathBuf,
     },
-    /// SIGHUP to the Cyrus master running with this imapd.conf, which reloads in place (same pid and sockets).
-    CyrusHup {
+    /// The server's own backend reloads it in place (Cyrus: SIGHUP to the
+    /// master found running with this imapd.conf), through `mta::reload`.
+    Backend {
+        mta: MtaKind,
         config: PathBuf,
     },
 }
 
 impl Reload {
-    /// Runs the reload (a Cyrus master's is run by `mta::reload`). Its stderr goes to a temporary file, not a pipe: a
-    /// daemon the command starts would inherit a pipe and keep it open forever.
+    /// Runs the reload (`Backend` ones run through `mta::reload`). Its stderr
+    /// goes to a temporary file, not a pipe: a daemon the command starts would
+    /// inherit a pipe and keep it open forever.
     pub fn run(&self) -> Result<()> {
         let (program, mut command) = match self {
             Reload::Hup { pid_file } => return hup(pid_file),
-            // Finding Cyrus's master is the Cyrus backend's business: `mta::reload` runs it.
-            Reload::CyrusHup { config } => {
+            // Only the backend knows how: `mta::reload` runs it.
+            Reload::Backend { mta, config } => {
                 return Err(Error::Command {
-                    program: format!("kill -HUP (Cyrus master -C {})", config.display()),
+                    program: format!("{mta} reload of {}", config.display()),
                     status: "not run".into(),
-                    stderr: "a Cyrus reload runs through mta::reload".into(),
+                    stderr: "a backend's own reload runs through mta::reload".into(),
                 })
             }
             Reload::Argv(argv) => {

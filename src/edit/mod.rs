@@ -60,6 +60,7 @@ macro_rules! document {
 
 document!(dovecot_conf::DovecotConf);
 document!(exim_conf::EximConf);
+document!(imapd_conf::ImapdConf);
 document!(postfix_main::MainCf);
 document!(postfix_master::MasterCf);
 document!(sendmail_mc::McFile, infallible);
@@ -122,6 +123,7 @@ mod tests {
             "dovecot-debian-12/conf.d/10-ssl.conf",
         ]);
         round_trips::<exim_conf::EximConf>(&["exim-upstream/exim.conf", "exim-debian-12-unsplit/exim4.conf.template"]);
+        round_trips::<imapd_conf::ImapdConf>(&["cyrus-l3nn1e-mail/imapd.conf"]);
         round_trips::<sendmail_mc::McFile>(&["sendmail-debian-12/sendmail.mc"]);
         round_trips::<smtpd_conf::SmtpdConf>(&[
             "opensmtpd-debian-12/smtpd.conf",

@@ -33,6 +33,15 @@ pub(crate) trait Backend: Sync {
     fn profile_settings(&self, profile: &Profile) -> Vec<(String, Vec<(&'static str, String)>)>;
     /// The same for `--json`, under the server's name.
     fn profile_json(&self, profile: &Profile) -> serde_json::Value;
+    /// Reloads the instance at `config` in place, for a plan whose reload is
+    /// `Reload::Backend` (only servers that need more than a command or a pid file).
+    fn reload_in_place(&self, config: &Path) -> Result<()> {
+        Err(Error::Config(format!(
+            "{} has no in-place reload ({}); give --reload-command",
+            self.title(),
+            config.display()
+        )))
+    }
 }
 
 /// One opened server instance.

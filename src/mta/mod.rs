@@ -28,11 +28,11 @@ pub use crate::vocabulary::{Listener, MtaKind, Proto, TlsStart};
 pub(crate) use backend::Instance;
 pub(crate) use registry::{detect_all, open, open_all, plan_all, BACKENDS};
 
-/// Runs a reload: Cyrus's SIGHUP to the master found running with its
-/// imapd.conf is the Cyrus backend's; every other kind runs itself.
+/// Runs a reload: a `Reload::Backend` one by its server's backend (Cyrus
+/// signals the master running with its config); every other kind runs itself.
 pub(crate) fn reload(reload: &Reload) -> Result<()> {
     match reload {
-        Reload::CyrusHup { config } => cyrus::master::reload(config),
+        Reload::Backend { mta, config } => registry::backend(*mta).reload_in_place(config),
         other => other.run(),
     }
 }

@@ -43,6 +43,10 @@ impl Backend for CyrusBackend {
     fn profile_json(&self, profile: &Profile) -> serde_json::Value {
         serde_json::json!(super::settings_for(profile))
     }
+
+    fn reload_in_place(&self, config: &Path) -> Result<()> {
+        super::master::reload(config)
+    }
 }
 
 impl Instance for Cyrus {

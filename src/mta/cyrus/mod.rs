@@ -378,7 +378,8 @@ impl Cyrus {
                     .to_vec(),
             );
         }
-        Reload::CyrusHup {
+        Reload::Backend {
+            mta: MtaKind::Cyrus,
             config: self.config.clone(),
         }
     }
