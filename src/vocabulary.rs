@@ -64,14 +64,24 @@ impl Proto {
     }
 }
 
+/// A protocol name that is not `smtp`, `imap` or `pop3`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownProto(pub String);
+
+impl fmt::Display for UnknownProto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown protocol {:?} (smtp, imap or pop3)", self.0)
+    }
+}
+
 impl std::str::FromStr for Proto {
-    type Err = String;
-    fn from_str(name: &str) -> Result<Proto, String> {
+    type Err = UnknownProto;
+    fn from_str(name: &str) -> Result<Proto, UnknownProto> {
         match name {
             "smtp" => Ok(Proto::Smtp),
             "imap" => Ok(Proto::Imap),
             "pop3" => Ok(Proto::Pop3),
-            other => Err(format!("unknown protocol {other:?}")),
+            other => Err(UnknownProto(other.to_string())),
         }
     }
 }
