@@ -7,10 +7,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::mta::MtaKind;
 
-/// The longest any wait may be, in seconds (`--reload-timeout`, `probe
-/// --timeout`): an hour. Every number on the command line is bounded when it
-/// is parsed, so no deadline computed from one can overflow.
-pub const MAX_SECONDS: u64 = 3600;
+pub use crate::vocabulary::MAX_SECONDS;
 
 #[derive(Parser, Debug)]
 #[command(
