@@ -76,6 +76,8 @@ pub enum Command {
     },
     /// Scan mail servers' TLS (SMTP/IMAP/POP3 STARTTLS or implicit TLS), optionally against a profile.
     Probe(crate::probe::command::ProbeArgs),
+    /// Who would lose TLS: what each peer negotiated, from the servers' own logs, against a profile.
+    Impact(crate::impact::command::ImpactArgs),
     /// Print a shell completion script (e.g. `mailtls completions bash > /etc/bash_completion.d/mailtls`).
     Completions {
         #[arg(value_enum)]

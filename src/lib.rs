@@ -9,6 +9,7 @@
 //! - `plan`: the data a change is, before it is made.
 //! - `journal`, `fsutil`: backup sets, the lock, atomic file replacement.
 //! - `probe`, `verify`: the STARTTLS scanner and what apply checks with it.
+//! - `impact`: who would lose TLS, from the servers' own logs.
 //! - `profile`, `tls`, `cert`: profiles, TLS vocabulary, certificate checks.
 //! - `error`, `output`: errors with exit codes; where text and JSON go.
 
@@ -20,6 +21,7 @@ pub mod edit;
 pub mod error;
 pub mod fsutil;
 pub mod guided;
+pub mod impact;
 pub mod journal;
 pub mod mta;
 pub mod output;
@@ -98,6 +100,7 @@ fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::History => commands::history(journal::Journal::existing(&global.state_dir), out),
         Command::Profiles { name } => commands::profiles(name.as_deref(), out),
         Command::Probe(args) => probe::command::run(&args, global.json),
+        Command::Impact(args) => impact::command::run(&args, out),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -1,0 +1,120 @@
+//! One parser per server's log format, behind one trait, in one registry.
+//! Adding a server is one file here and one line in `FORMATS`.
+
+mod dovecot;
+mod exim;
+mod opensmtpd;
+mod postfix;
+mod sendmail;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::coverage::Gap;
+use super::sources::Located;
+use super::Event;
+use crate::mta::MtaKind;
+
+/// The comment line above settings mailtls adds (as the backends write it).
+const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
+
+/// How one server logs TLS.
+pub trait LogFormat: Sync {
+    fn mta(&self) -> MtaKind;
+    /// Substrings of which at least one appears on every line `parse` reads
+    /// (lines without any are never looked at: this is what keeps reading fast).
+    fn needles(&self) -> &'static [&'static str];
+    /// What the line says about a peer, if anything. `sessions` carries what
+    /// earlier lines said (OpenSMTPD logs the address and the cipher apart).
+    fn parse(&self, line: &str, sessions: &mut Sessions) -> Option<Event>;
+    /// Counts a line that shows a TLS session but not its protocol (Dovecot's
+    /// default `login_log_format_elements` says only "TLS").
+    fn lacks_protocol(&self, _line: &str) -> bool {
+        false
+    }
+    /// Where the server at `config` logs (default: syslog's mail facility).
+    fn locate(&self, _config: &Path) -> Located {
+        Located {
+            files: Vec::new(),
+            syslog: true,
+            journal: vec!["SYSLOG_FACILITY=2".into()],
+        }
+    }
+    /// What its log does not carry, and the setting that would make it.
+    fn coverage(&self, _config: &Path) -> Vec<Gap> {
+        Vec::new()
+    }
+}
+
+/// The format of one server.
+pub fn of(kind: MtaKind) -> &'static dyn LogFormat {
+    *FORMATS.iter().find(|f| f.mta() == kind).expect("every server has a log format")
+}
+
+/// Every format mailtls reads.
+pub static FORMATS: &[&dyn LogFormat] = &[
+    &postfix::Postfix,
+    &exim::Exim,
+    &sendmail::Sendmail,
+    &opensmtpd::Opensmtpd,
+    &dovecot::Dovecot,
+];
+
+/// The formats of the given servers (all of them when `kinds` is empty).
+pub fn for_servers(kinds: &[MtaKind]) -> Vec<&'static dyn LogFormat> {
+    FORMATS
+        .iter()
+        .copied()
+        .filter(|f| kinds.is_empty() || kinds.contains(&f.mta()))
+        .collect()
+}
+
+/// Per-session facts a format remembers between lines: session id ->
+/// (address, name). Bounded: a log whose sessions never close cannot make it grow for ever.
+#[derive(Default)]
+pub struct Sessions {
+    map: HashMap<String, (String, Option<String>)>,
+}
+
+impl Sessions {
+    const LIMIT: usize = 100_000;
+
+    pub fn open(&mut self, id: &str, address: &str, name: Option<&str>) {
+        if self.map.len() >= Self::LIMIT {
+            self.map.clear();
+        }
+        self.map
+            .insert(id.to_string(), (address.to_string(), name.map(str::to_string)));
+    }
+
+    pub fn get(&self, id: &str) -> Option<&(String, Option<String>)> {
+        self.map.get(id)
+    }
+
+    pub fn close(&mut self, id: &str) {
+        self.map.remove(id);
+    }
+}
+
+/// The text after `key` up to the next byte in `ends` (or the end).
+fn field<'a>(line: &'a str, key: &str, ends: &[char]) -> Option<&'a str> {
+    let start = line.find(key)? + key.len();
+    let rest = &line[start..];
+    Some(rest.find(ends).map_or(rest, |end| &rest[..end]))
+}
+
+/// `NAME[ADDR]` (Postfix): the name and the address.
+fn name_and_address(text: &str) -> Option<(&str, &str)> {
+    let open = text.find('[')?;
+    let close = open + text[open..].find(']')?;
+    Some((&text[..open], &text[open + 1..close]))
+}
+
+/// The syslog tag of a line: `postfix/submission/smtpd` in
+/// `... host postfix/submission/smtpd[123]: message`.
+fn syslog_tag(line: &str) -> Option<&str> {
+    let end = line.find("]: ")?;
+    let open = line[..end].rfind('[')?;
+    let start = line[..open].rfind(' ').map_or(0, |s| s + 1);
+    Some(&line[start..open])
+}
