@@ -27,14 +27,53 @@ pub fn protocol(name: &str) -> Option<Protocol> {
     })
 }
 
-/// A suite as logged, by any of the three naming schemes; `None` when the
-/// registry knows no suite by that name.
-pub fn suite(name: &str) -> Option<CipherSuite> {
+/// A suite as logged under `protocol`, by any of the naming schemes; `None`
+/// when the registry knows no suite by that name.
+pub fn suite(protocol: Option<Protocol>, name: &str) -> Option<CipherSuite> {
     let name = name.trim();
     if let Some(s) = CipherSuite::from_name(name) {
         return Some(s);
     }
+    if name.contains("__") {
+        return gnutls_description(protocol?, name);
+    }
     gnutls(name)
+}
+
+/// What GnuTLS's session description becomes in Exim's log: the parts of
+/// `(TLS1.2)-(ECDHE-X25519)-(RSA-PSS-RSAE-SHA256)-(AES-128-CBC)-(SHA1)` joined
+/// with `__`: key exchange (or group), signature, cipher, and the MAC unless
+/// the cipher is an AEAD. TLS 1.3 has no key exchange in its suites.
+fn gnutls_description(protocol: Protocol, name: &str) -> Option<CipherSuite> {
+    let parts: Vec<&str> = name.split("__").collect();
+    let aead_hash = |cipher: &str| if cipher.contains("256_GCM") { "SHA384" } else { "SHA256" };
+    let cipher_name = |c: &str| c.replace("3DES_CBC", "3DES_EDE_CBC").replace("ARCFOUR_128", "RC4_128");
+    if protocol == Protocol::TlsV1_3 {
+        let cipher = parts.last()?;
+        return CipherSuite::from_name(&format!("TLS_{}_{}", cipher_name(cipher), aead_hash(cipher)));
+    }
+    let kx = parts.first()?;
+    let (prefix, rest) = if kx.starts_with("ECDHE") || kx.starts_with("DHE") {
+        let signature = parts.get(1)?;
+        let auth = if signature.contains("ECDSA") {
+            "ECDSA"
+        } else if signature.contains("DSS") || signature.contains("DSA_") {
+            "DSS"
+        } else {
+            "RSA"
+        };
+        let exchange = if kx.starts_with("ECDHE") { "ECDHE" } else { "DHE" };
+        (format!("{exchange}_{auth}"), &parts[2..])
+    } else {
+        (kx.to_string(), &parts[1..])
+    };
+    let cipher = rest.first()?;
+    let mac = match rest.get(1) {
+        Some(&"SHA1") => "SHA",
+        Some(mac) => mac,
+        None => aead_hash(cipher),
+    };
+    CipherSuite::from_name(&format!("TLS_{prefix}_WITH_{}_{mac}", cipher_name(cipher)))
 }
 
 /// GnuTLS names a suite like IANA without the `WITH` and with its own
@@ -77,19 +116,48 @@ mod tests {
 
     #[test]
     fn suites_in_openssl_gnutls_and_iana_spelling() {
+        let tls12 = Some(Protocol::TlsV1_2);
+        let suite12 = |n| suite(tls12, n);
         let gcm = CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384;
-        assert_eq!(suite("ECDHE-RSA-AES256-GCM-SHA384"), Some(gcm));
-        assert_eq!(suite("ECDHE_RSA_AES_256_GCM_SHA384"), Some(gcm));
-        assert_eq!(suite("TLS_ECDHE_RSA_AES_256_GCM_SHA384"), Some(gcm));
+        assert_eq!(suite12("ECDHE-RSA-AES256-GCM-SHA384"), Some(gcm));
+        assert_eq!(suite12("ECDHE_RSA_AES_256_GCM_SHA384"), Some(gcm));
+        assert_eq!(suite12("TLS_ECDHE_RSA_AES_256_GCM_SHA384"), Some(gcm));
         assert_eq!(
-            suite("ECDHE_RSA_AES_128_CBC_SHA1"),
+            suite12("ECDHE_RSA_AES_128_CBC_SHA1"),
+            Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)
+        );
+        assert_eq!(suite12("RSA_3DES_CBC_SHA1"), Some(CipherSuite::TLS_RSA_WITH_3DES_EDE_CBC_SHA));
+        assert_eq!(suite12("TLS_AES_256_GCM_SHA384"), Some(CipherSuite::TLS_AES_256_GCM_SHA384));
+        assert_eq!(suite12("NOT-A-SUITE"), None);
+    }
+
+    /// As a real Exim 4.96 with GnuTLS 3.7 logged them (tests/impact_daemons.rs).
+    #[test]
+    fn gnutls_session_descriptions() {
+        let t = |p, n| suite(Some(p), n);
+        assert_eq!(
+            t(Protocol::TlsV1_0, "ECDHE_X25519__RSA_SHA1__AES_256_CBC__SHA1"),
+            Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA)
+        );
+        assert_eq!(
+            t(Protocol::TlsV1_2, "ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_CBC__SHA1"),
             Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)
         );
         assert_eq!(
-            suite("RSA_3DES_CBC_SHA1"),
-            Some(CipherSuite::TLS_RSA_WITH_3DES_EDE_CBC_SHA)
+            t(Protocol::TlsV1_2, "ECDHE_SECP256R1__ECDSA_SECP256R1_SHA256__AES_256_GCM"),
+            Some(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
         );
-        assert_eq!(suite("TLS_AES_256_GCM_SHA384"), Some(CipherSuite::TLS_AES_256_GCM_SHA384));
-        assert_eq!(suite("NOT-A-SUITE"), None);
+        assert_eq!(
+            t(Protocol::TlsV1_2, "RSA__AES_128_CBC__SHA1"),
+            Some(CipherSuite::TLS_RSA_WITH_AES_128_CBC_SHA)
+        );
+        assert_eq!(
+            t(Protocol::TlsV1_3, "ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM"),
+            Some(CipherSuite::TLS_AES_256_GCM_SHA384)
+        );
+        assert_eq!(
+            t(Protocol::TlsV1_3, "ECDHE_X25519__RSA_PSS_RSAE_SHA256__CHACHA20_POLY1305"),
+            Some(CipherSuite::TLS_CHACHA20_POLY1305_SHA256)
+        );
     }
 }

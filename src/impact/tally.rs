@@ -146,7 +146,7 @@ impl Peer {
         let (mut allowed, mut refused) = (0, 0);
         for (protocol_name, suite_name) in counts.negotiated.keys() {
             let protocol = names::protocol(protocol_name);
-            let suite = names::suite(suite_name);
+            let suite = names::suite(protocol, suite_name);
             let shown_protocol = protocol.map_or(protocol_name.clone(), |p| p.name().to_string());
             let shown_suite = suite.map_or(suite_name.clone(), |s| s.to_string());
             if !protocols.contains(&shown_protocol) {

@@ -56,7 +56,7 @@ impl LogFormat for Opensmtpd {
             let lower = reason.to_ascii_lowercase();
             if lower.contains("handshake") || lower.contains("tls") || lower.contains("ssl") {
                 let (address, name) = session?;
-                return Some(Event::failed(MtaKind::Opensmtpd, &address, name.as_deref(), listener, reason));
+                return Some(Event::failed(MtaKind::Opensmtpd, &address, name.as_deref(), listener, reason.trim_matches('"')));
             }
         }
         None
