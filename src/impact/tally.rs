@@ -156,6 +156,10 @@ impl Peer {
                 suites.push(shown_suite.clone());
             }
             match (protocol, suite) {
+                // OpenSSL 1.0 logged "TLSv1/SSLv3" for every protocol from SSLv3 to TLS 1.2.
+                (None, _) if protocol_name.contains('/') => reasons.push(format!(
+                    "the log says {protocol_name:?}, which covers SSLv3 to TLS 1.2: it cannot tell which"
+                )),
                 (None, _) => reasons.push(format!("protocol {protocol_name:?} is not one mailtls knows")),
                 (Some(p), _) if !profile.allows(p) => {
                     refused += 1;
