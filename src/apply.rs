@@ -24,6 +24,16 @@ pub struct ApplyOptions<'a> {
     pub check: bool,
     pub no_reload: bool,
     pub no_verify: bool,
+    /// Refuse when more peers than this would lose TLS (`impact`).
+    pub max_lose_tls: Option<usize>,
+    /// Read the logs this long after the reload; roll back on new handshake failures.
+    pub watch: Option<std::time::Duration>,
+}
+
+/// `--watch DURATION`, parsed like `impact --since`.
+pub fn watch_duration(text: Option<&str>) -> Result<Option<std::time::Duration>> {
+    text.map(|t| crate::impact::command::parse_duration(t).map(|(s, _)| std::time::Duration::from_secs(s as u64)))
+        .transpose()
 }
 
 pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Result<u8> {
@@ -49,6 +59,13 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         return Ok(exit::OK);
     }
     show(&host, out);
+    let impact = crate::impact::flow::of(&servers, &request.profile);
+    if let Some(impact) = &impact {
+        crate::impact::flow::show(impact, out);
+    }
+    if let Some(max) = options.max_lose_tls {
+        crate::impact::flow::enforce_max(impact.as_ref(), max)?;
+    }
     if options.check {
         out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": host.changed_paths(), "settings": host.settings(), "verified": null, "diff": host.diff(false), "file_diffs": host.file_diffs(), "servers": host.servers_json()}));
         return Ok(exit::CHANGES_PENDING);
@@ -99,6 +116,15 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
                 Ok(summary) => summaries.push(summary),
                 Err(failure) => return Err(undo(&manifest, &failure, out)),
             }
+        }
+        if let (Some(duration), Some(impact)) = (options.watch, &impact) {
+            let mut watch = crate::impact::flow::Watch::start(impact, &crate::impact::flow::instances(&servers));
+            match watch.run(duration, out) {
+                Ok(note) => summaries.push(note),
+                Err(failure) => return Err(undo(&manifest, &failure, out)),
+            }
+        } else if options.watch.is_some() {
+            out.warn("--watch: no server log could be read; nothing was watched");
         }
         let summary = summaries.join("; ");
         crashpoint("verified");

@@ -125,6 +125,13 @@ pub struct ApplyArgs {
     /// Report what would change and write nothing (same as `plan`).
     #[arg(long)]
     pub check: bool,
+    /// Refuse when more than N peers in the last 30 days of the servers' logs would lose TLS.
+    #[arg(long, value_name = "N")]
+    pub max_lose_tls: Option<usize>,
+    /// After the reload, read the logs this long (30s, 10m) and roll back on new
+    /// TLS handshake failures from peers that negotiated fine before.
+    #[arg(long, value_name = "DURATION")]
+    pub watch: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -90,6 +90,8 @@ fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
                 check: args.check,
                 no_reload: args.no_reload,
                 no_verify: args.no_verify,
+                max_lose_tls: args.max_lose_tls,
+                watch: apply::watch_duration(args.watch.as_deref())?,
             };
             apply::run(resolved, options, out)
         }

@@ -210,3 +210,79 @@ fn opensmtpd_log_gives_a_verdict_per_peer() {
     let failed = report["peers"].as_array().unwrap().iter().find(|p| p["address"] == "127.0.0.2").unwrap();
     assert!(failed["last_failure"].as_str().unwrap().contains("unsupported protocol"), "{failed}");
 }
+
+/// A private Postfix that logged a TLS 1.0 client (127.0.0.2) and a TLS 1.3 one (127.0.0.4).
+fn postfix_with_history() -> Postfix {
+    let pf = Postfix::new();
+    pf.postconf_e(&["smtpd_tls_loglevel=1"]);
+    pf.start();
+    assert!(client("smtp", pf.port, "127.0.0.2", "1.0", "DEFAULT:@SECLEVEL=0"));
+    assert!(client("smtp", pf.port, "127.0.0.4", "1.3", "DEFAULT"));
+    wait_for_lines(|| pf.maillog(), "TLS connection established", 2);
+    pf
+}
+
+#[test]
+fn plan_shows_who_would_lose_tls_and_apply_refuses_past_max_lose_tls() {
+    let pf = postfix_with_history();
+    let state = pf.root.path().join("state");
+    let plan = Mailtls::new(&state).args(["plan", "--config"]).args([&pf.config_dir]).run().code(2);
+    assert!(plan.stdout.contains("+smtpd_tls_protocols") || plan.stdout.contains("smtpd_tls_protocols"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("1 peer in the last 30 days would lose TLS on postfix smtp under profile intermediate: 127.0.0.2"),
+        "{}",
+        plan.stdout
+    );
+    let plan = Mailtls::new(&state).args(["--json", "plan", "--config"]).args([&pf.config_dir]).run().code(2);
+    let json: Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["impact"]["summary"]["loses_tls"], 1);
+
+    let before = std::fs::read(pf.config_dir.join("main.cf")).unwrap();
+    let refused = Mailtls::new(&state)
+        .args(["--yes", "apply", "--max-lose-tls", "0", "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(1);
+    assert!(refused.stderr.contains("more than --max-lose-tls 0"), "{}", refused.stderr);
+    assert_eq!(std::fs::read(pf.config_dir.join("main.cf")).unwrap(), before, "nothing written");
+    // One loser is within --max-lose-tls 1.
+    Mailtls::new(&state)
+        .args(["--yes", "apply", "--max-lose-tls", "1", "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn apply_watch_rolls_back_when_a_peer_that_negotiated_before_now_fails() {
+    let pf = postfix_with_history();
+    let state = pf.root.path().join("state");
+    let before = std::fs::read(pf.config_dir.join("main.cf")).unwrap();
+    let port = pf.port;
+    // The TLS 1.0 peer comes back while apply watches the log (and fails: TLS 1.0 is gone);
+    // it retries every 3 s, as an MTA would, until it is refused (the reload comes after
+    // checks and backups, and the watch only after verification).
+    let comeback = std::thread::spawn(move || {
+        (0..15).any(|_| {
+            std::thread::sleep(Duration::from_secs(3));
+            !client("smtp", port, "127.0.0.2", "1.0", "DEFAULT:@SECLEVEL=0")
+        })
+    });
+    let ran = Mailtls::new(&state)
+        .args(["--yes", "apply", "--watch", "40s", "--config"])
+        .args([&pf.config_dir])
+        .run();
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stderr, pf.maillog());
+    assert!(comeback.join().unwrap(), "TLS 1.0 was refused after the change");
+    assert!(ran.stderr.contains("127.0.0.2") && ran.stderr.contains("now fail"), "{}\n{}", ran.stderr, pf.maillog());
+    assert_eq!(std::fs::read(pf.config_dir.join("main.cf")).unwrap(), before, "rolled back");
+
+    // Nobody comes back: the watch ends quietly and the change stays.
+    let ran = Mailtls::new(&state)
+        .args(["--json", "--yes", "apply", "--watch", "3s", "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(0);
+    assert!(ran.stderr.contains("no new TLS handshake failures"), "{}", ran.stderr);
+    assert_ne!(std::fs::read(pf.config_dir.join("main.cf")).unwrap(), before);
+}

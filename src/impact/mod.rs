@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod coverage;
+pub mod flow;
 pub mod formats;
 pub mod names;
 pub mod reader;
