@@ -37,6 +37,13 @@ pub fn watch_duration(text: Option<&str>) -> Result<Option<std::time::Duration>>
 }
 
 pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Result<u8> {
+    run_plans(resolved, None, options, out)
+}
+
+/// `run` with the plans made elsewhere, one per server in order (`impact
+/// --enable-logging` plans log settings, not a profile): the same backup,
+/// write, reload, verify and rollback.
+pub fn run_plans(resolved: Resolved, planned: Option<HostPlan>, options: ApplyOptions<'_>, out: &Output) -> Result<u8> {
     let Resolved { servers, request } = resolved;
     let journal = if options.check {
         None
@@ -49,7 +56,10 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     } else if Journal::existing(options.journal_root).is_some_and(|j| j.interrupted().is_ok_and(|i| !i.is_empty())) {
         out.warn("an interrupted mailtls run left a change half done; the next apply or rollback undoes it first");
     }
-    let host = HostPlan::of(&servers, &request)?;
+    let host = match planned {
+        Some(host) => host,
+        None => HostPlan::of(&servers, &request)?,
+    };
     for warning in host.warnings() {
         out.warn(warning);
     }

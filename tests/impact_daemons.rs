@@ -286,3 +286,34 @@ fn apply_watch_rolls_back_when_a_peer_that_negotiated_before_now_fails() {
     assert!(ran.stderr.contains("no new TLS handshake failures"), "{}", ran.stderr);
     assert_ne!(std::fs::read(pf.config_dir.join("main.cf")).unwrap(), before);
 }
+
+#[test]
+fn enable_logging_applies_the_coverage_change_and_rolls_back_like_any_change() {
+    let pf = Postfix::new();
+    pf.start();
+    let state = pf.root.path().join("state");
+    let main_cf = pf.config_dir.join("main.cf");
+    let before = std::fs::read_to_string(&main_cf).unwrap();
+    let ran = Mailtls::new(&state)
+        .args(["--yes", "impact", "--enable-logging", "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(0);
+    assert!(ran.stdout.contains("+smtpd_tls_loglevel = 1"), "{}", ran.stdout);
+    let after = std::fs::read_to_string(&main_cf).unwrap();
+    assert!(after.contains("smtpd_tls_loglevel = 1\n") && after.contains("smtp_tls_loglevel = 1\n"), "{after}");
+    // Now the log carries the handshakes, and coverage is complete.
+    assert!(client("smtp", pf.port, "127.0.0.3", "1.2", "ECDHE-RSA-AES128-SHA:@SECLEVEL=0"));
+    wait_for_lines(|| pf.maillog(), "TLS connection established", 1);
+    let report = impact(&state, &["--config", pf.config_dir.to_str().unwrap()], None);
+    assert_eq!(report["coverage"]["complete"], true, "{}", report["coverage"]);
+    assert_eq!(verdict(&report, "127.0.0.3"), "at-risk");
+    // A second run has nothing to do; rollback restores main.cf byte for byte.
+    Mailtls::new(&state)
+        .args(["--yes", "impact", "--enable-logging", "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(0);
+    Mailtls::new(&state).args(["--yes", "rollback"]).run().code(0);
+    assert_eq!(std::fs::read_to_string(&main_cf).unwrap(), before);
+}

@@ -33,6 +33,10 @@ pub struct ImpactArgs {
     /// Only lines newer than this: 30d, 12h, 90m, 2w [default: everything].
     #[arg(long, value_name = "DURATION")]
     pub since: Option<String>,
+    /// Turn on the logging the coverage gaps name (e.g. smtpd_tls_loglevel = 1), through
+    /// apply's backup, diff, confirmation, reload and rollback.
+    #[arg(long)]
+    pub enable_logging: bool,
 }
 
 /// What `impact` found: the report, the sources read and the coverage gaps.
@@ -117,6 +121,32 @@ pub fn analyse_instances(
     })
 }
 
+/// `--enable-logging`: the gaps' settings, applied like any change.
+fn enable_logging(args: &ImpactArgs, global: &crate::cli::Global, out: &Output) -> Result<u8> {
+    if !args.log.is_empty() {
+        return Err(Error::Usage("--enable-logging changes server configs: name them with --config or --mta, not --log".into()));
+    }
+    let mut profile = Profile::load(args.profile.as_deref().unwrap_or(crate::profile::DEFAULT))?;
+    profile.name = "enable-logging".into();
+    let servers = Server::open_all(args.mta, &args.config)?;
+    let request = crate::mta::Request {
+        profile,
+        cert: None,
+        reload_command: None,
+    };
+    let host = super::logging::plans(&servers, &request)?;
+    let options = crate::apply::ApplyOptions {
+        journal_root: &global.state_dir,
+        yes: global.yes,
+        check: false,
+        no_reload: false,
+        no_verify: false,
+        max_lose_tls: None,
+        watch: None,
+    };
+    crate::apply::run_plans(crate::resolve::Resolved { servers, request }, Some(host), options, out)
+}
+
 /// "30d" -> (seconds, "30 days"); s, m, h, d, w.
 pub fn parse_duration(text: &str) -> Result<(i64, String)> {
     let text = text.trim();
@@ -139,7 +169,10 @@ pub fn parse_duration(text: &str) -> Result<(i64, String)> {
     Ok((total, format!("{number} {unit}{}", if number == 1 { "" } else { "s" })))
 }
 
-pub fn run(args: &ImpactArgs, out: &Output) -> Result<u8> {
+pub fn run(args: &ImpactArgs, global: &crate::cli::Global, out: &Output) -> Result<u8> {
+    if args.enable_logging {
+        return enable_logging(args, global, out);
+    }
     let impact = analyse(args)?;
     show(&impact, out);
     out.result(&impact.json());

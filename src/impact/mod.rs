@@ -10,6 +10,7 @@ pub mod command;
 pub mod coverage;
 pub mod flow;
 pub mod formats;
+pub mod logging;
 pub mod names;
 pub mod reader;
 pub mod sources;

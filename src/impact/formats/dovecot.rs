@@ -82,20 +82,25 @@ impl LogFormat for Dovecot {
         }
         let element = if version_2_4() { "%{ssl_security}" } else { "%k" };
         let after = format!("{} {element}", current.trim());
-        let change = text.as_deref().and_then(|before| {
-            let mut parsed = DovecotConf::parse(before).ok()?;
-            parsed.set(key, &after, ANCHOR);
-            Some((config.to_path_buf(), before.to_string(), parsed.to_string()))
-        });
-        vec![Gap {
+        let mut gap = Gap {
             mta: MtaKind::Dovecot,
             instance: config.to_path_buf(),
             what: format!("login lines say \"TLS\" but not the protocol: {key} has no {element}"),
             setting: key.into(),
             before: Some(current),
             after,
-            change,
-        }]
+            change: None,
+        };
+        gap.change = text
+            .as_deref()
+            .and_then(|before| Some((config.to_path_buf(), before.to_string(), self.enable(before, &gap)?)));
+        vec![gap]
+    }
+
+    fn enable(&self, text: &str, gap: &Gap) -> Option<String> {
+        let mut parsed = DovecotConf::parse(text).ok()?;
+        parsed.set(&gap.setting, &gap.after, ANCHOR);
+        Some(parsed.to_string())
     }
 }
 

@@ -44,6 +44,11 @@ pub trait LogFormat: Sync {
     fn coverage(&self, _config: &Path) -> Vec<Gap> {
         Vec::new()
     }
+    /// `text` (the file a gap names) with the gap's setting made; `None`
+    /// when mailtls cannot make that change itself.
+    fn enable(&self, _text: &str, _gap: &Gap) -> Option<String> {
+        None
+    }
 }
 
 /// The format of one server.

@@ -77,22 +77,27 @@ impl LogFormat for Postfix {
             if value.as_deref().is_some_and(|v| v.trim() != "0") {
                 continue;
             }
-            let change = text.as_deref().and_then(|before| {
-                let mut parsed = MainCf::parse(before).ok()?;
-                parsed.set(name, "1", ANCHOR);
-                Some((main_cf.clone(), before.to_string(), parsed.to_string()))
-            });
-            gaps.push(Gap {
+            let mut gap = Gap {
                 mta: MtaKind::Postfix,
                 instance: config.to_path_buf(),
                 what: format!("the log does not show the TLS of mail {direction}: {name} = {}", value.as_deref().unwrap_or("0")),
                 setting: name.to_string(),
                 before: value,
                 after: "1".into(),
-                change,
-            });
+                change: None,
+            };
+            gap.change = text
+                .as_deref()
+                .and_then(|before| Some((main_cf.clone(), before.to_string(), self.enable(before, &gap)?)));
+            gaps.push(gap);
         }
         gaps
+    }
+
+    fn enable(&self, text: &str, gap: &Gap) -> Option<String> {
+        let mut parsed = MainCf::parse(text).ok()?;
+        parsed.set(&gap.setting, &gap.after, ANCHOR);
+        Some(parsed.to_string())
     }
 }
 
