@@ -118,29 +118,57 @@ fn postfix_log_gives_a_verdict_per_peer_and_a_coverage_gap_at_loglevel_0() {
     // The stock config logs no handshake: impact says so and offers the change.
     let report = impact(&state, &["--config", config], None);
     let gaps = report["coverage"]["gaps"].as_array().unwrap();
-    let gap = gaps.iter().find(|g| g["setting"] == "smtpd_tls_loglevel").expect("a gap for smtpd_tls_loglevel");
+    let gap = gaps
+        .iter()
+        .find(|g| g["setting"] == "smtpd_tls_loglevel")
+        .expect("a gap for smtpd_tls_loglevel");
     assert_eq!(gap["after"], "1");
-    assert!(gap["diff"].as_str().unwrap().contains("+smtpd_tls_loglevel = 1"), "{gap}");
+    assert!(
+        gap["diff"].as_str().unwrap().contains("+smtpd_tls_loglevel = 1"),
+        "{gap}"
+    );
     assert_eq!(report["coverage"]["complete"], false);
 
     pf.postconf_e(&["smtpd_tls_loglevel=1"]);
     pf.reload();
-    assert_eq!(three_clients("smtp", pf.port), [true, true, true], "stock Postfix accepts all three");
+    assert_eq!(
+        three_clients("smtp", pf.port),
+        [true, true, true],
+        "stock Postfix accepts all three"
+    );
     let log = wait_for_lines(|| pf.maillog(), "TLS connection established", 3);
 
     let report = impact(&state, &["--config", config, "--since", "1d"], None);
     assert_eq!(verdict(&report, "127.0.0.2"), "loses-tls", "{log}");
     assert_eq!(verdict(&report, "127.0.0.3"), "at-risk");
     assert_eq!(verdict(&report, "127.0.0.4"), "ok");
-    let old = report["peers"].as_array().unwrap().iter().find(|p| p["address"] == "127.0.0.2").unwrap();
+    let old = report["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["address"] == "127.0.0.2")
+        .unwrap();
     assert_eq!(old["protocols"], serde_json::json!(["TLSv1.0"]));
     assert_eq!(old["listener"], "smtp");
-    let cbc = report["peers"].as_array().unwrap().iter().find(|p| p["address"] == "127.0.0.3").unwrap();
+    let cbc = report["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["address"] == "127.0.0.3")
+        .unwrap();
     assert_eq!(cbc["suites"], serde_json::json!(["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]));
     assert_eq!(report["summary"]["loses_tls"], 1);
     let maillog = pf.root.path().join("maillog");
-    assert!(report["sources"].as_array().unwrap().iter().any(|s| s["source"] == maillog.to_str().unwrap()));
-    assert!(report["coverage"]["gaps"].as_array().unwrap().iter().all(|g| g["setting"] != "smtpd_tls_loglevel"));
+    assert!(report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["source"] == maillog.to_str().unwrap()));
+    assert!(report["coverage"]["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["setting"] != "smtpd_tls_loglevel"));
 
     // Under the modern profile (TLS 1.3 only) the TLS 1.2 peer loses TLS too.
     let report = impact(&state, &["--config", config, "--profile", "modern"], None);
@@ -184,7 +212,12 @@ fn exim_log_gives_a_verdict_per_peer() {
     );
     std::fs::write(&exim.config, text).unwrap();
     exim.start();
-    assert_eq!(three_clients("smtp", exim.port), [true, true, true], "{}", exim.log("main"));
+    assert_eq!(
+        three_clients("smtp", exim.port),
+        [true, true, true],
+        "{}",
+        exim.log("main")
+    );
     let log = wait_for_lines(|| exim.log("main"), " X=", 3);
     let state = exim.root.path().join("state");
     let path = exim.path_env();
@@ -199,16 +232,36 @@ fn opensmtpd_log_gives_a_verdict_per_peer() {
     let smtpd = Opensmtpd::new("");
     smtpd.start();
     // libtls refuses TLS 1.0 whatever the config says (the CBC suite it takes).
-    assert_eq!(three_clients("smtp", smtpd.port), [false, true, true], "{}", smtpd.log());
+    assert_eq!(
+        three_clients("smtp", smtpd.port),
+        [false, true, true],
+        "{}",
+        smtpd.log()
+    );
     let log = wait_for_lines(|| smtpd.log(), "tls ciphers=", 2);
     let state = smtpd.root.path().join("state");
     let smtpd_log = smtpd.root.path().join("smtpd.log");
-    let report = impact(&state, &["--mta", "opensmtpd", "--log", smtpd_log.to_str().unwrap()], None);
+    let report = impact(
+        &state,
+        &["--mta", "opensmtpd", "--log", smtpd_log.to_str().unwrap()],
+        None,
+    );
     assert_eq!(verdict(&report, "127.0.0.4"), "ok", "{log}");
     assert_eq!(verdict(&report, "127.0.0.2"), "fails-today", "{log}");
     assert_eq!(verdict(&report, "127.0.0.3"), "at-risk", "{log}");
-    let failed = report["peers"].as_array().unwrap().iter().find(|p| p["address"] == "127.0.0.2").unwrap();
-    assert!(failed["last_failure"].as_str().unwrap().contains("unsupported protocol"), "{failed}");
+    let failed = report["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["address"] == "127.0.0.2")
+        .unwrap();
+    assert!(
+        failed["last_failure"]
+            .as_str()
+            .unwrap()
+            .contains("unsupported protocol"),
+        "{failed}"
+    );
 }
 
 /// A private Postfix that logged a TLS 1.0 client (127.0.0.2) and a TLS 1.3 one (127.0.0.4).
@@ -226,14 +279,28 @@ fn postfix_with_history() -> Postfix {
 fn plan_shows_who_would_lose_tls_and_apply_refuses_past_max_lose_tls() {
     let pf = postfix_with_history();
     let state = pf.root.path().join("state");
-    let plan = Mailtls::new(&state).args(["plan", "--config"]).args([&pf.config_dir]).run().code(2);
-    assert!(plan.stdout.contains("+smtpd_tls_protocols") || plan.stdout.contains("smtpd_tls_protocols"), "{}", plan.stdout);
+    let plan = Mailtls::new(&state)
+        .args(["plan", "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(2);
     assert!(
-        plan.stdout.contains("1 peer in the last 30 days would lose TLS on postfix smtp under profile intermediate: 127.0.0.2"),
+        plan.stdout.contains("+smtpd_tls_protocols") || plan.stdout.contains("smtpd_tls_protocols"),
         "{}",
         plan.stdout
     );
-    let plan = Mailtls::new(&state).args(["--json", "plan", "--config"]).args([&pf.config_dir]).run().code(2);
+    assert!(
+        plan.stdout.contains(
+            "1 peer in the last 30 days would lose TLS on postfix smtp under profile intermediate: 127.0.0.2"
+        ),
+        "{}",
+        plan.stdout
+    );
+    let plan = Mailtls::new(&state)
+        .args(["--json", "plan", "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(2);
     let json: Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(json["impact"]["summary"]["loses_tls"], 1);
 
@@ -243,8 +310,16 @@ fn plan_shows_who_would_lose_tls_and_apply_refuses_past_max_lose_tls() {
         .args([&pf.config_dir])
         .run()
         .code(1);
-    assert!(refused.stderr.contains("more than --max-lose-tls 0"), "{}", refused.stderr);
-    assert_eq!(std::fs::read(pf.config_dir.join("main.cf")).unwrap(), before, "nothing written");
+    assert!(
+        refused.stderr.contains("more than --max-lose-tls 0"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        std::fs::read(pf.config_dir.join("main.cf")).unwrap(),
+        before,
+        "nothing written"
+    );
     // One loser is within --max-lose-tls 1.
     Mailtls::new(&state)
         .args(["--yes", "apply", "--max-lose-tls", "1", "--config"])
@@ -274,8 +349,17 @@ fn apply_watch_rolls_back_when_a_peer_that_negotiated_before_now_fails() {
         .run();
     assert_eq!(ran.code, 3, "{}\n{}", ran.stderr, pf.maillog());
     assert!(comeback.join().unwrap(), "TLS 1.0 was refused after the change");
-    assert!(ran.stderr.contains("127.0.0.2") && ran.stderr.contains("now fail"), "{}\n{}", ran.stderr, pf.maillog());
-    assert_eq!(std::fs::read(pf.config_dir.join("main.cf")).unwrap(), before, "rolled back");
+    assert!(
+        ran.stderr.contains("127.0.0.2") && ran.stderr.contains("now fail"),
+        "{}\n{}",
+        ran.stderr,
+        pf.maillog()
+    );
+    assert_eq!(
+        std::fs::read(pf.config_dir.join("main.cf")).unwrap(),
+        before,
+        "rolled back"
+    );
 
     // Nobody comes back: the watch ends quietly and the change stays.
     let ran = Mailtls::new(&state)
@@ -301,9 +385,18 @@ fn enable_logging_applies_the_coverage_change_and_rolls_back_like_any_change() {
         .code(0);
     assert!(ran.stdout.contains("+smtpd_tls_loglevel = 1"), "{}", ran.stdout);
     let after = std::fs::read_to_string(&main_cf).unwrap();
-    assert!(after.contains("smtpd_tls_loglevel = 1\n") && after.contains("smtp_tls_loglevel = 1\n"), "{after}");
+    assert!(
+        after.contains("smtpd_tls_loglevel = 1\n") && after.contains("smtp_tls_loglevel = 1\n"),
+        "{after}"
+    );
     // Now the log carries the handshakes, and coverage is complete.
-    assert!(client("smtp", pf.port, "127.0.0.3", "1.2", "ECDHE-RSA-AES128-SHA:@SECLEVEL=0"));
+    assert!(client(
+        "smtp",
+        pf.port,
+        "127.0.0.3",
+        "1.2",
+        "ECDHE-RSA-AES128-SHA:@SECLEVEL=0"
+    ));
     wait_for_lines(|| pf.maillog(), "TLS connection established", 1);
     let report = impact(&state, &["--config", pf.config_dir.to_str().unwrap()], None);
     assert_eq!(report["coverage"]["complete"], true, "{}", report["coverage"]);

@@ -19,7 +19,11 @@ fn fixture(name: &str) -> PathBuf {
 
 fn impact(args: &[&str]) -> Value {
     let state = tempfile::tempdir().unwrap();
-    let ran = Mailtls::new(state.path()).args(["--json", "impact"]).args(args).run().code(0);
+    let ran = Mailtls::new(state.path())
+        .args(["--json", "impact"])
+        .args(args)
+        .run()
+        .code(0);
     serde_json::from_str(&ran.stdout).unwrap_or_else(|e| panic!("{e}: {}", ran.stdout))
 }
 
@@ -43,7 +47,12 @@ fn peer<'a>(report: &'a Value, address: &str, listener: &str) -> &'a Value {
 fn postfix_rotated_and_gzipped_logs_add_up_per_peer() {
     let args = logs(&["postfix-mail.log", "postfix-mail.log.1", "postfix-mail.log.2.gz"]);
     let report = impact(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    let kinds: Vec<&str> = report["sources"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["text", "text", "gzip"]);
     // One client seen in two files: TLS 1.3 last week, an anonymous CBC suite (AECDH) before.
     let julie = peer(&report, "10.163.89.202", "smtp");
@@ -51,10 +60,19 @@ fn postfix_rotated_and_gzipped_logs_add_up_per_peer() {
     assert_eq!(julie["count"], 2);
     assert_eq!(julie["protocols"], serde_json::json!(["TLSv1.2", "TLSv1.3"]));
     assert_eq!(julie["verdict"], "at-risk");
-    assert!(julie["first_seen"].as_str().unwrap().contains("-11-21T17:02:10"), "{julie}");
-    assert!(julie["last_seen"].as_str().unwrap().contains("-11-28T09:12:01"), "{julie}");
+    assert!(
+        julie["first_seen"].as_str().unwrap().contains("-11-21T17:02:10"),
+        "{julie}"
+    );
+    assert!(
+        julie["last_seen"].as_str().unwrap().contains("-11-28T09:12:01"),
+        "{julie}"
+    );
     // Outbound: a TLS 1.0-only destination loses TLS; Gmail negotiated TLS 1.3.
-    assert_eq!(peer(&report, "2001:1578:400:111::7", "outbound")["verdict"], "loses-tls");
+    assert_eq!(
+        peer(&report, "2001:1578:400:111::7", "outbound")["verdict"],
+        "loses-tls"
+    );
     assert_eq!(peer(&report, "74.125.128.27", "outbound")["verdict"], "ok");
     assert_eq!(peer(&report, "185.55.116.145", "smtp")["verdict"], "fails-today");
     assert_eq!(report["summary"]["loses_tls"], 1);
@@ -66,7 +84,14 @@ fn journal_export_reads_like_syslog() {
     let args = logs(&["postfix-journal.export"]);
     let report = impact(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let source = &report["sources"][0];
-    assert_eq!((source["kind"].as_str(), source["lines"].as_u64(), source["events"].as_u64()), (Some("journal-export"), Some(3), Some(3)));
+    assert_eq!(
+        (
+            source["kind"].as_str(),
+            source["lines"].as_u64(),
+            source["events"].as_u64()
+        ),
+        (Some("journal-export"), Some(3), Some(3))
+    );
     let sys4 = peer(&report, "2001:1578:400:111::7", "outbound");
     assert_eq!(sys4["verdict"], "loses-tls");
     assert_eq!(sys4["first_seen"], "2025-11-21T17:05:31Z");
@@ -83,7 +108,11 @@ fn the_log_postfix_names_is_found_with_its_rotated_copies() {
     for f in ["main.cf", "master.cf"] {
         std::fs::copy(stock.join(f), config.join(f)).unwrap();
     }
-    for (from, to) in [("postfix-mail.log", "mail.log"), ("postfix-mail.log.1", "mail.log.1"), ("postfix-mail.log.2.gz", "mail.log.2.gz")] {
+    for (from, to) in [
+        ("postfix-mail.log", "mail.log"),
+        ("postfix-mail.log.1", "mail.log.1"),
+        ("postfix-mail.log.2.gz", "mail.log.2.gz"),
+    ] {
         std::fs::copy(fixture(from), logs.join(to)).unwrap();
     }
     let status = std::process::Command::new("postconf")
@@ -96,8 +125,16 @@ fn the_log_postfix_names_is_found_with_its_rotated_copies() {
         .unwrap();
     assert!(status.success());
     let report = impact(&["--config", config.to_str().unwrap()]);
-    let sources: Vec<&str> = report["sources"].as_array().unwrap().iter().map(|s| s["source"].as_str().unwrap()).collect();
-    let expected: Vec<String> = ["mail.log", "mail.log.1", "mail.log.2.gz"].iter().map(|n| logs.join(n).display().to_string()).collect();
+    let sources: Vec<&str> = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = ["mail.log", "mail.log.1", "mail.log.2.gz"]
+        .iter()
+        .map(|n| logs.join(n).display().to_string())
+        .collect();
     assert_eq!(sources, expected);
     assert_eq!(report["summary"]["peers"], 8);
     // smtp_tls_loglevel is still 0 in the stock main.cf: outbound lines would be missing.
@@ -113,7 +150,11 @@ fn the_log_postfix_names_is_found_with_its_rotated_copies() {
 fn dovecot_sendmail_exim_and_opensmtpd_lines() {
     let report = impact(&["--mta", "dovecot", "--log", fixture("dovecot.log").to_str().unwrap()]);
     assert_eq!(peer(&report, "192.0.2.3", "imap")["verdict"], "ok");
-    assert_eq!(peer(&report, "192.0.2.6", "imap")["verdict"], "ok", "DHE-RSA-AES256-GCM-SHA384 is in intermediate");
+    assert_eq!(
+        peer(&report, "192.0.2.6", "imap")["verdict"],
+        "ok",
+        "DHE-RSA-AES256-GCM-SHA384 is in intermediate"
+    );
     assert_eq!(peer(&report, "192.0.2.100", "managesieve")["verdict"], "ok");
     assert_eq!(peer(&report, "192.0.2.5", "imap")["verdict"], "fails-today");
     assert_eq!(peer(&report, "176.61.137.100", "pop3")["verdict"], "fails-today");
@@ -121,14 +162,29 @@ fn dovecot_sendmail_exim_and_opensmtpd_lines() {
     let report = impact(&["--log", fixture("sendmail-maillog").to_str().unwrap()]);
     let old = peer(&report, "173.8.135.25", "smtp");
     assert_eq!(old["verdict"], "at-risk");
-    assert!(old["reasons"][0].as_str().unwrap().contains("cannot tell which"), "{old}");
-    assert_eq!(peer(&report, "184.21.104.253", "smtp")["suites"], serde_json::json!(["TLS_RSA_WITH_RC4_128_MD5"]));
-    assert_eq!(peer(&report, "gmail-smtp-in.l.google.com.", "outbound")["mta"], "sendmail");
+    assert!(
+        old["reasons"][0].as_str().unwrap().contains("cannot tell which"),
+        "{old}"
+    );
+    assert_eq!(
+        peer(&report, "184.21.104.253", "smtp")["suites"],
+        serde_json::json!(["TLS_RSA_WITH_RC4_128_MD5"])
+    );
+    assert_eq!(
+        peer(&report, "gmail-smtp-in.l.google.com.", "outbound")["mta"],
+        "sendmail"
+    );
 
     let report = impact(&["--log", fixture("exim-mainlog").to_str().unwrap()]);
     assert_eq!(peer(&report, "127.0.0.2", "smtp")["verdict"], "loses-tls");
-    assert_eq!(peer(&report, "127.0.0.3", "smtp")["suites"], serde_json::json!(["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]));
-    assert_eq!(peer(&report, "127.0.0.4", "smtp")["suites"], serde_json::json!(["TLS_AES_256_GCM_SHA384"]));
+    assert_eq!(
+        peer(&report, "127.0.0.3", "smtp")["suites"],
+        serde_json::json!(["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"])
+    );
+    assert_eq!(
+        peer(&report, "127.0.0.4", "smtp")["suites"],
+        serde_json::json!(["TLS_AES_256_GCM_SHA384"])
+    );
 
     let report = impact(&["--log", fixture("opensmtpd-smtpd.log").to_str().unwrap()]);
     assert_eq!(peer(&report, "127.0.0.2", "smtp")["verdict"], "fails-today");
@@ -157,13 +213,26 @@ fn binary_junk_and_a_truncated_last_line_are_skipped_and_counted() {
 
     // A file that is not there, or a gzip file cut short: one clear line, exit 1, or the damage reported.
     let state = tempfile::tempdir().unwrap();
-    let ran = Mailtls::new(state.path()).args(["impact", "--log", "/nonexistent/mail.log"]).run().code(1);
-    assert!(ran.stderr.contains("/nonexistent/mail.log") && ran.stderr.lines().count() == 1, "{}", ran.stderr);
+    let ran = Mailtls::new(state.path())
+        .args(["impact", "--log", "/nonexistent/mail.log"])
+        .run()
+        .code(1);
+    assert!(
+        ran.stderr.contains("/nonexistent/mail.log") && ran.stderr.lines().count() == 1,
+        "{}",
+        ran.stderr
+    );
     let gz = std::fs::read(fixture("postfix-mail.log.2.gz")).unwrap();
     let cut = dir.path().join("cut.log.gz");
     std::fs::write(&cut, &gz[..gz.len() - 12]).unwrap();
     let report = impact(&["--log", cut.to_str().unwrap()]);
-    assert!(report["sources"][0]["error"].as_str().unwrap().contains("damaged or truncated"), "{report:#}");
+    assert!(
+        report["sources"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("damaged or truncated"),
+        "{report:#}"
+    );
 }
 
 /// A 2 GiB line without a newline, between two good lines, through a FIFO:
@@ -188,7 +257,14 @@ fn a_two_gigabyte_line_is_skipped_in_bounded_memory() {
     });
     let state = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mailtls"))
-        .args(["--state-dir", state.path().to_str().unwrap(), "--json", "impact", "--log", fifo.to_str().unwrap()])
+        .args([
+            "--state-dir",
+            state.path().to_str().unwrap(),
+            "--json",
+            "impact",
+            "--log",
+            fifo.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -198,11 +274,18 @@ fn a_two_gigabyte_line_is_skipped_in_bounded_memory() {
     let started = std::time::Instant::now();
     while child.try_wait().unwrap().is_none() {
         if let Ok(text) = std::fs::read_to_string(&status_file) {
-            if let Some(kib) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches(" kB").parse().ok()) {
+            if let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            {
                 peak_kib = peak_kib.max(kib);
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "still reading after 2 minutes");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "still reading after 2 minutes"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     writer.join().unwrap();
@@ -210,6 +293,17 @@ fn a_two_gigabyte_line_is_skipped_in_bounded_memory() {
     assert!(output.status.success());
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     let source = &report["sources"][0];
-    assert_eq!((source["lines"].as_u64(), source["overlong_lines"].as_u64(), source["events"].as_u64()), (Some(3), Some(1), Some(2)), "{source}");
-    assert!(peak_kib > 0 && peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB while reading a 2 GiB line");
+    assert_eq!(
+        (
+            source["lines"].as_u64(),
+            source["overlong_lines"].as_u64(),
+            source["events"].as_u64()
+        ),
+        (Some(3), Some(1), Some(2)),
+        "{source}"
+    );
+    assert!(
+        peak_kib > 0 && peak_kib < 64 * 1024,
+        "peak RSS {peak_kib} KiB while reading a 2 GiB line"
+    );
 }

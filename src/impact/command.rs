@@ -124,7 +124,9 @@ pub fn analyse_instances(
 /// `--enable-logging`: the gaps' settings, applied like any change.
 fn enable_logging(args: &ImpactArgs, global: &crate::cli::Global, out: &Output) -> Result<u8> {
     if !args.log.is_empty() {
-        return Err(Error::Usage("--enable-logging changes server configs: name them with --config or --mta, not --log".into()));
+        return Err(Error::Usage(
+            "--enable-logging changes server configs: name them with --config or --mta, not --log".into(),
+        ));
     }
     let mut profile = Profile::load(args.profile.as_deref().unwrap_or(crate::profile::DEFAULT))?;
     profile.name = "enable-logging".into();
@@ -203,7 +205,9 @@ impl Impact {
         if lines.is_empty() {
             lines.push(format!(
                 "No peer in the logs{} would lose TLS under profile {} ({} peers seen).",
-                self.window.as_deref().map_or(String::new(), |w| format!(" of the last {w}")),
+                self.window
+                    .as_deref()
+                    .map_or(String::new(), |w| format!(" of the last {w}")),
                 self.report.summary.profile,
                 self.report.summary.peers
             ));
@@ -226,7 +230,10 @@ fn show(impact: &Impact, out: &Output) {
     out.say(&format!(
         "Read {} source(s): {lines} lines, {events} TLS handshakes and failures{}; profile {}.",
         impact.sources.len(),
-        impact.window.as_deref().map_or(String::new(), |w| format!(" in the last {w}")),
+        impact
+            .window
+            .as_deref()
+            .map_or(String::new(), |w| format!(" in the last {w}")),
         impact.report.summary.profile
     ));
     for s in &impact.sources {
@@ -241,7 +248,13 @@ fn show(impact: &Impact, out: &Output) {
             notes.push(e.clone());
         }
         if !notes.is_empty() || out.verbose > 0 {
-            out.say(&format!("  {} ({}, {} lines): {}", s.source, s.kind, s.lines, notes.join("; ")));
+            out.say(&format!(
+                "  {} ({}, {} lines): {}",
+                s.source,
+                s.kind,
+                s.lines,
+                notes.join("; ")
+            ));
         }
     }
     if !impact.report.peers.is_empty() {

@@ -112,7 +112,9 @@ impl Watch {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             let mut scanner = Scanner::new(formats::for_servers(&self.kinds), now, None, &mut tally);
             for (path, offset) in &mut self.files {
-                let Ok(mut file) = std::fs::File::open(&*path) else { continue };
+                let Ok(mut file) = std::fs::File::open(&*path) else {
+                    continue;
+                };
                 let size = file.metadata().map(|m| m.len()).unwrap_or(0);
                 if size < *offset {
                     *offset = 0; // rotated or truncated: read the new file from its start

@@ -49,9 +49,9 @@ pub fn plans(servers: &[Server], request: &Request) -> Result<HostPlan> {
                 }
             };
             let change = &mut plan.changes[index];
-            change.after = format.enable(&change.after, &gap).ok_or_else(|| {
-                Error::Config(format!("{}: cannot set {} in it", path.display(), gap.setting))
-            })?;
+            change.after = format
+                .enable(&change.after, &gap)
+                .ok_or_else(|| Error::Config(format!("{}: cannot set {} in it", path.display(), gap.setting)))?;
             plan.settings.push(SettingChange {
                 file: path.clone(),
                 name: gap.setting.clone(),

@@ -17,60 +17,91 @@ pub mod sources;
 pub mod stamp;
 pub mod tally;
 
+use std::borrow::Cow;
+
 use crate::mta::MtaKind;
 use crate::tls::Protocol;
 
 pub use formats::{LogFormat, FORMATS};
 pub use tally::{Report, Tally, Verdict};
 
-/// One thing a log line says about one peer.
+/// One thing a log line says about one peer. It borrows from the line
+/// (no allocation on the hot path) except where a format kept state.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Event {
+pub struct Event<'a> {
     pub mta: MtaKind,
-    pub address: String,
+    pub address: Cow<'a, str>,
     /// The reverse name the server logged, when it logged one ("unknown" is none).
-    pub name: Option<String>,
+    pub name: Option<Cow<'a, str>>,
     /// Where the peer met the server: `smtp`, `submission`, `imap`, `pop3`, a
     /// port, or `outbound` for the server's own deliveries.
-    pub listener: String,
-    pub outcome: Outcome,
+    pub listener: Cow<'a, str>,
+    pub outcome: Outcome<'a>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
+pub enum Outcome<'a> {
     /// A handshake completed: the protocol and suite as logged.
-    Negotiated { protocol: String, suite: String },
+    Negotiated {
+        protocol: Cow<'a, str>,
+        suite: Cow<'a, str>,
+    },
     /// A handshake failed (`SSL_accept error`, `unsupported protocol`...).
-    Failed { reason: String },
+    Failed { reason: Cow<'a, str> },
 }
 
-impl Event {
-    fn new(mta: MtaKind, address: &str, name: Option<&str>, listener: &str, outcome: Outcome) -> Event {
+impl<'a> Event<'a> {
+    fn new(
+        mta: MtaKind,
+        address: impl Into<Cow<'a, str>>,
+        name: Option<impl Into<Cow<'a, str>>>,
+        listener: impl Into<Cow<'a, str>>,
+        outcome: Outcome<'a>,
+    ) -> Event<'a> {
+        let address = address.into();
         let name = name
-            .map(|n| n.trim_end_matches('.'))
-            .filter(|n| !n.is_empty() && *n != "unknown" && *n != address);
+            .map(Into::into)
+            .map(|n: Cow<'a, str>| match n {
+                Cow::Borrowed(b) => Cow::Borrowed(b.trim_end_matches('.')),
+                Cow::Owned(o) => Cow::Owned(o.trim_end_matches('.').to_string()),
+            })
+            .filter(|n| !n.is_empty() && n != "unknown" && *n != address);
         Event {
             mta,
-            address: address.to_string(),
-            name: name.map(str::to_string),
-            listener: listener.to_string(),
+            address,
+            name,
+            listener: listener.into(),
             outcome,
         }
     }
 
-    fn negotiated(mta: MtaKind, address: &str, name: Option<&str>, listener: &str, protocol: &str, suite: &str) -> Event {
+    fn negotiated(
+        mta: MtaKind,
+        address: impl Into<Cow<'a, str>>,
+        name: Option<impl Into<Cow<'a, str>>>,
+        listener: impl Into<Cow<'a, str>>,
+        protocol: &'a str,
+        suite: &'a str,
+    ) -> Event<'a> {
         let outcome = Outcome::Negotiated {
-            protocol: protocol.to_string(),
-            suite: suite.to_string(),
+            protocol: Cow::Borrowed(protocol),
+            suite: Cow::Borrowed(suite),
         };
         Event::new(mta, address, name, listener, outcome)
     }
 
-    fn failed(mta: MtaKind, address: &str, name: Option<&str>, listener: &str, reason: &str) -> Event {
-        let outcome = Outcome::Failed {
-            reason: reason.trim().to_string(),
+    fn failed(
+        mta: MtaKind,
+        address: impl Into<Cow<'a, str>>,
+        name: Option<impl Into<Cow<'a, str>>>,
+        listener: impl Into<Cow<'a, str>>,
+        reason: impl Into<Cow<'a, str>>,
+    ) -> Event<'a> {
+        let reason = match reason.into() {
+            Cow::Borrowed(r) => Cow::Borrowed(r.trim()),
+            Cow::Owned(r) => Cow::Owned(r.trim().to_string()),
         };
-        Event::new(mta, address, name, listener, outcome)
+        Event::new(mta, address, name, listener, Outcome::Failed { reason })
     }
 }
 

@@ -91,8 +91,20 @@ fn gnutls(name: &str) -> Option<CipherSuite> {
     }
     // The longest key exchange that prefixes the name: ECDHE_RSA before RSA.
     const KEY_EXCHANGES: &[&str] = &[
-        "ECDHE_ECDSA", "ECDHE_RSA", "ECDHE_PSK", "ECDH_anon", "DHE_RSA", "DHE_DSS", "DHE_PSK", "DH_anon",
-        "RSA_PSK", "SRP_SHA_RSA", "SRP_SHA_DSS", "SRP_SHA", "RSA", "PSK",
+        "ECDHE_ECDSA",
+        "ECDHE_RSA",
+        "ECDHE_PSK",
+        "ECDH_anon",
+        "DHE_RSA",
+        "DHE_DSS",
+        "DHE_PSK",
+        "DH_anon",
+        "RSA_PSK",
+        "SRP_SHA_RSA",
+        "SRP_SHA_DSS",
+        "SRP_SHA",
+        "RSA",
+        "PSK",
     ];
     KEY_EXCHANGES.iter().find_map(|kx| {
         let rest = bare.strip_prefix(kx)?.strip_prefix('_')?;
@@ -126,8 +138,14 @@ mod tests {
             suite12("ECDHE_RSA_AES_128_CBC_SHA1"),
             Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)
         );
-        assert_eq!(suite12("RSA_3DES_CBC_SHA1"), Some(CipherSuite::TLS_RSA_WITH_3DES_EDE_CBC_SHA));
-        assert_eq!(suite12("TLS_AES_256_GCM_SHA384"), Some(CipherSuite::TLS_AES_256_GCM_SHA384));
+        assert_eq!(
+            suite12("RSA_3DES_CBC_SHA1"),
+            Some(CipherSuite::TLS_RSA_WITH_3DES_EDE_CBC_SHA)
+        );
+        assert_eq!(
+            suite12("TLS_AES_256_GCM_SHA384"),
+            Some(CipherSuite::TLS_AES_256_GCM_SHA384)
+        );
         assert_eq!(suite12("NOT-A-SUITE"), None);
     }
 
@@ -140,11 +158,17 @@ mod tests {
             Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA)
         );
         assert_eq!(
-            t(Protocol::TlsV1_2, "ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_CBC__SHA1"),
+            t(
+                Protocol::TlsV1_2,
+                "ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_CBC__SHA1"
+            ),
             Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)
         );
         assert_eq!(
-            t(Protocol::TlsV1_2, "ECDHE_SECP256R1__ECDSA_SECP256R1_SHA256__AES_256_GCM"),
+            t(
+                Protocol::TlsV1_2,
+                "ECDHE_SECP256R1__ECDSA_SECP256R1_SHA256__AES_256_GCM"
+            ),
             Some(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
         );
         assert_eq!(
@@ -156,7 +180,10 @@ mod tests {
             Some(CipherSuite::TLS_AES_256_GCM_SHA384)
         );
         assert_eq!(
-            t(Protocol::TlsV1_3, "ECDHE_X25519__RSA_PSS_RSAE_SHA256__CHACHA20_POLY1305"),
+            t(
+                Protocol::TlsV1_3,
+                "ECDHE_X25519__RSA_PSS_RSAE_SHA256__CHACHA20_POLY1305"
+            ),
             Some(CipherSuite::TLS_CHACHA20_POLY1305_SHA256)
         );
     }

@@ -63,7 +63,8 @@ pub struct SourceStats {
 /// One pass over any number of sources, into one tally.
 pub struct Scanner<'t> {
     formats: Vec<&'static dyn LogFormat>,
-    finders: Vec<Finder<'static>>,
+    /// Each needle, and which formats (bits, by index in `formats`) read the lines it is on.
+    finders: Vec<(Finder<'static>, u64)>,
     sessions: Sessions,
     now: i64,
     since: Option<i64>,
@@ -72,12 +73,18 @@ pub struct Scanner<'t> {
 
 impl<'t> Scanner<'t> {
     pub fn new(formats: Vec<&'static dyn LogFormat>, now: i64, since: Option<i64>, tally: &'t mut Tally) -> Self {
-        let mut needles: Vec<&'static str> = formats.iter().flat_map(|f| f.needles().iter().copied()).collect();
-        needles.sort_unstable();
-        needles.dedup();
+        let mut needles: Vec<(&'static str, u64)> = Vec::new();
+        for (i, format) in formats.iter().enumerate() {
+            for needle in format.needles() {
+                match needles.iter_mut().find(|(n, _)| n == needle) {
+                    Some((_, mask)) => *mask |= 1 << i,
+                    None => needles.push((needle, 1 << i)),
+                }
+            }
+        }
         Scanner {
             formats,
-            finders: needles.into_iter().map(Finder::new).collect(),
+            finders: needles.into_iter().map(|(n, mask)| (Finder::new(n), mask)).collect(),
             sessions: Sessions::default(),
             now,
             since,
@@ -257,18 +264,25 @@ impl<'t> Scanner<'t> {
         if region.len() - line_start > MAX_LINE {
             stats.overlong_lines += 1;
         }
-        let mut next: Vec<Option<usize>> = self.finders.iter().map(|f| f.find(region)).collect();
+        let mut next: Vec<Option<usize>> = self.finders.iter().map(|(f, _)| f.find(region)).collect();
         while let Some(hit) = next.iter().flatten().min().copied() {
             let start = memchr::memrchr(b'\n', &region[..hit]).map_or(0, |i| i + 1);
             let end = memchr::memchr(b'\n', &region[hit..]).map_or(region.len(), |i| hit + i);
+            // Only the formats whose needles are on this line read it.
+            let mask = self
+                .finders
+                .iter()
+                .zip(&next)
+                .filter(|(_, p)| p.is_some_and(|p| p < end))
+                .fold(0, |mask, ((_, m), _)| mask | m);
             if end - start <= MAX_LINE {
-                self.line(&region[start..end], stats);
+                self.line(&region[start..end], mask, stats);
             }
             let from = end + 1;
             if from >= region.len() {
                 break;
             }
-            for (finder, position) in self.finders.iter().zip(next.iter_mut()) {
+            for ((finder, _), position) in self.finders.iter().zip(next.iter_mut()) {
                 if position.is_some_and(|p| p < from) {
                     *position = finder.find(&region[from..]).map(|p| p + from);
                 }
@@ -276,7 +290,7 @@ impl<'t> Scanner<'t> {
         }
     }
 
-    fn line(&mut self, bytes: &[u8], stats: &mut SourceStats) {
+    fn line(&mut self, bytes: &[u8], mask: u64, stats: &mut SourceStats) {
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => Cow::Borrowed(text),
             Err(_) => {
@@ -292,10 +306,13 @@ impl<'t> Scanner<'t> {
                 return;
             }
         }
-        for format in &self.formats {
+        for (i, format) in self.formats.iter().enumerate() {
+            if mask & (1 << i) == 0 {
+                continue;
+            }
             if let Some(event) = format.parse(text, &mut self.sessions) {
                 stats.events += 1;
-                self.tally.add(event, time);
+                self.tally.add(&event, time);
                 return;
             }
             if format.lacks_protocol(text) {
@@ -318,8 +335,13 @@ impl<'t> Scanner<'t> {
             } else if field.is_empty() {
                 if let Some(line) = entry.line() {
                     stats.lines += 1;
-                    if self.finders.iter().any(|f| f.find(line.as_bytes()).is_some()) {
-                        self.line(line.as_bytes(), stats);
+                    let mask = self
+                        .finders
+                        .iter()
+                        .filter(|(f, _)| f.find(line.as_bytes()).is_some())
+                        .fold(0, |mask, (_, m)| mask | m);
+                    if mask != 0 {
+                        self.line(line.as_bytes(), mask, stats);
                     }
                 }
                 entry = ExportEntry::default();
@@ -341,7 +363,8 @@ impl<'t> Scanner<'t> {
                     entry.set(&field, &data);
                 } else {
                     stats.overlong_lines += 1;
-                    std::io::copy(&mut (&mut reader).take(size), &mut std::io::sink()).map_err(|e| format!("read error: {e}"))?;
+                    std::io::copy(&mut (&mut reader).take(size), &mut std::io::sink())
+                        .map_err(|e| format!("read error: {e}"))?;
                 }
                 let mut newline = [0u8; 1];
                 let _ = reader.read_exact(&mut newline);
@@ -349,7 +372,7 @@ impl<'t> Scanner<'t> {
             if eof {
                 if let Some(line) = entry.line() {
                     stats.lines += 1;
-                    self.line(line.as_bytes(), stats);
+                    self.line(line.as_bytes(), u64::MAX, stats);
                 }
                 return Ok(());
             }
@@ -405,7 +428,9 @@ impl ExportEntry {
             b"SYSLOG_IDENTIFIER" => self.identifier = Some(text()),
             b"SYSLOG_PID" | b"_PID" if self.pid.is_none() => self.pid = Some(text()),
             b"_HOSTNAME" => self.host = Some(text()),
-            b"__REALTIME_TIMESTAMP" => self.realtime = std::str::from_utf8(value).ok().and_then(|v| v.parse::<i64>().ok()),
+            b"__REALTIME_TIMESTAMP" => {
+                self.realtime = std::str::from_utf8(value).ok().and_then(|v| v.parse::<i64>().ok())
+            }
             _ => {}
         }
     }
@@ -413,7 +438,9 @@ impl ExportEntry {
     /// `2026-12-01T02:56:08Z host ident[pid]: message`.
     fn line(&self) -> Option<String> {
         let message = self.message.as_ref()?;
-        let when = self.realtime.map_or_else(|| "-".to_string(), |us| stamp::format(us / 1_000_000));
+        let when = self
+            .realtime
+            .map_or_else(|| "-".to_string(), |us| stamp::format(us / 1_000_000));
         Some(format!(
             "{when} {} {}[{}]: {message}",
             self.host.as_deref().unwrap_or("-"),
@@ -477,6 +504,9 @@ mod tests {
         std::fs::write(&path, export).unwrap();
         let mut tally = Tally::default();
         let stats = Scanner::new(FORMATS.to_vec(), 1_796_000_000, None, &mut tally).scan(&Source::File(path));
-        assert_eq!((stats.kind, stats.lines, stats.events, stats.error), ("journal-export", 2, 2, None));
+        assert_eq!(
+            (stats.kind, stats.lines, stats.events, stats.error),
+            ("journal-export", 2, 2, None)
+        );
     }
 }

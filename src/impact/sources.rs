@@ -19,7 +19,12 @@ pub struct Located {
 }
 
 /// The syslog files mail goes to on Debian (`mail.log`), RHEL (`maillog`), and the catch-alls.
-const SYSLOG_FILES: &[&str] = &["/var/log/mail.log", "/var/log/maillog", "/var/log/syslog", "/var/log/messages"];
+const SYSLOG_FILES: &[&str] = &[
+    "/var/log/mail.log",
+    "/var/log/maillog",
+    "/var/log/syslog",
+    "/var/log/messages",
+];
 
 /// The sources for a set of servers, without duplicates.
 pub fn sources(located: &[Located], since: Option<i64>) -> Vec<Source> {
@@ -110,7 +115,14 @@ mod tests {
     #[test]
     fn rotated_copies_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["mail.log", "mail.log.1", "mail.log.2.gz", "mail.log.10.gz", "mail.log.bak", "mail.err"] {
+        for name in [
+            "mail.log",
+            "mail.log.1",
+            "mail.log.2.gz",
+            "mail.log.10.gz",
+            "mail.log.bak",
+            "mail.err",
+        ] {
             std::fs::write(dir.path().join(name), "").unwrap();
         }
         let names: Vec<String> = with_rotated(&dir.path().join("mail.log"), None)

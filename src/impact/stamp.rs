@@ -126,8 +126,14 @@ mod tests {
         assert_eq!(parse(b"2026-11-28T10:00:00+0000 h", NOW), Some(iso));
         assert_eq!(parse(b"2026-11-28 10:00:00 1abc <= x", NOW), Some(iso));
         assert_eq!(parse(b"Nov 28 10:00:00 host postfix", NOW), Some(iso));
-        assert_eq!(format(parse(b"Dec  1 02:56:08 h", NOW).unwrap()), "2025-12-01T02:56:08Z");
-        assert_eq!(format(parse(b"Jan 05 02:56:08 h", NOW).unwrap()), "2026-01-05T02:56:08Z");
+        assert_eq!(
+            format(parse(b"Dec  1 02:56:08 h", NOW).unwrap()),
+            "2025-12-01T02:56:08Z"
+        );
+        assert_eq!(
+            format(parse(b"Jan 05 02:56:08 h", NOW).unwrap()),
+            "2026-01-05T02:56:08Z"
+        );
         assert_eq!(parse(b"Foo 05 02:56:08 h", NOW), None);
         assert_eq!(parse(b"2026-13-05 02:56:08", NOW), None);
         assert_eq!(parse(b"", NOW), None);

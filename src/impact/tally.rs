@@ -15,60 +15,78 @@ use super::{names, stamp, Event, Outcome};
 use crate::mta::MtaKind;
 use crate::profile::Profile;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct PeerKey {
-    /// The server's name (`MtaKind` is not `Hash`).
-    mta: &'static str,
-    address: String,
-    listener: String,
-}
-
 #[derive(Debug)]
 struct Counts {
     mta: MtaKind,
     name: Option<String>,
-    /// (protocol as logged, suite as logged) -> handshakes.
-    negotiated: BTreeMap<(String, String), u64>,
+    /// "protocol\0suite" as logged -> handshakes.
+    negotiated: BTreeMap<String, u64>,
     failures: u64,
     last_failure: Option<String>,
     first: Option<i64>,
     last: Option<i64>,
 }
 
-/// Every peer seen so far.
+/// Every peer seen so far, keyed by "server\0address\0listener" (one string,
+/// so a lookup borrows a reused buffer and allocates only for a new peer).
 #[derive(Default, Debug)]
 pub struct Tally {
-    peers: HashMap<PeerKey, Counts>,
+    peers: HashMap<String, Counts>,
+    key: String,
 }
 
 impl Tally {
-    pub fn add(&mut self, event: Event, time: Option<i64>) {
-        let key = PeerKey {
-            mta: event.mta.name(),
-            address: event.address,
-            listener: event.listener,
-        };
-        let counts = self.peers.entry(key).or_insert_with(|| Counts {
-            mta: event.mta,
-            name: None,
-            negotiated: BTreeMap::new(),
-            failures: 0,
-            last_failure: None,
-            first: None,
-            last: None,
-        });
-        if event.name.is_some() {
-            counts.name = event.name;
+    pub fn add(&mut self, event: &Event<'_>, time: Option<i64>) {
+        self.key.clear();
+        for (i, part) in [event.mta.name(), &event.address, &event.listener]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                self.key.push('\0');
+            }
+            self.key.push_str(part);
+        }
+        if !self.peers.contains_key(self.key.as_str()) {
+            let counts = Counts {
+                mta: event.mta,
+                name: None,
+                negotiated: BTreeMap::new(),
+                failures: 0,
+                last_failure: None,
+                first: None,
+                last: None,
+            };
+            self.peers.insert(self.key.clone(), counts);
+        }
+        let counts = self.peers.get_mut(self.key.as_str()).expect("inserted above");
+        if let Some(name) = &event.name {
+            if counts.name.as_deref() != Some(name) {
+                counts.name = Some(name.to_string());
+            }
         }
         if let Some(t) = time {
             counts.first = Some(counts.first.map_or(t, |f| f.min(t)));
             counts.last = Some(counts.last.map_or(t, |l| l.max(t)));
         }
-        match event.outcome {
-            Outcome::Negotiated { protocol, suite } => *counts.negotiated.entry((protocol, suite)).or_default() += 1,
+        match &event.outcome {
+            Outcome::Negotiated { protocol, suite } => {
+                self.key.clear();
+                self.key.push_str(protocol);
+                self.key.push('\0');
+                self.key.push_str(suite);
+                match counts.negotiated.get_mut(self.key.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        counts.negotiated.insert(self.key.clone(), 1);
+                    }
+                }
+            }
             Outcome::Failed { reason } => {
                 counts.failures += 1;
-                counts.last_failure = Some(reason);
+                if counts.last_failure.as_deref() != Some(reason) {
+                    counts.last_failure = Some(reason.to_string());
+                }
             }
         }
     }
@@ -139,16 +157,19 @@ pub struct Peer {
 }
 
 impl Peer {
-    fn judge(key: &PeerKey, counts: &Counts, profile: &Profile) -> Peer {
+    fn judge(key: &str, counts: &Counts, profile: &Profile) -> Peer {
+        let mut parts = key.splitn(3, '\0').skip(1);
+        let (address, listener) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
         let mut protocols = Vec::new();
         let mut suites = Vec::new();
         let mut reasons = Vec::new();
         let (mut allowed, mut refused) = (0, 0);
-        for (protocol_name, suite_name) in counts.negotiated.keys() {
+        for pair in counts.negotiated.keys() {
+            let (protocol_name, suite_name) = pair.split_once('\0').unwrap_or((pair, ""));
             let protocol = names::protocol(protocol_name);
             let suite = names::suite(protocol, suite_name);
-            let shown_protocol = protocol.map_or(protocol_name.clone(), |p| p.name().to_string());
-            let shown_suite = suite.map_or(suite_name.clone(), |s| s.to_string());
+            let shown_protocol = protocol.map_or(protocol_name.to_string(), |p| p.name().to_string());
+            let shown_suite = suite.map_or(suite_name.to_string(), |s| s.to_string());
             if !protocols.contains(&shown_protocol) {
                 protocols.push(shown_protocol.clone());
             }
@@ -163,7 +184,10 @@ impl Peer {
                 (None, _) => reasons.push(format!("protocol {protocol_name:?} is not one mailtls knows")),
                 (Some(p), _) if !profile.allows(p) => {
                     refused += 1;
-                    let reason = format!("{p} is refused by profile {} (minimum {})", profile.name, profile.min_protocol);
+                    let reason = format!(
+                        "{p} is refused by profile {} (minimum {})",
+                        profile.name, profile.min_protocol
+                    );
                     if !reasons.contains(&reason) {
                         reasons.push(reason);
                     }
@@ -182,10 +206,7 @@ impl Peer {
         }
         protocols.sort_by_key(|p| names::protocol(p));
         let verdict = if counts.negotiated.is_empty() {
-            reasons.push(format!(
-                "{} failed handshake(s) and none completed",
-                counts.failures
-            ));
+            reasons.push(format!("{} failed handshake(s) and none completed", counts.failures));
             Verdict::FailsToday
         } else if allowed == 0 && refused > 0 {
             Verdict::LosesTls
@@ -196,9 +217,9 @@ impl Peer {
         };
         Peer {
             mta: counts.mta,
-            address: key.address.clone(),
+            address: address.to_string(),
             name: counts.name.clone(),
-            listener: key.listener.clone(),
+            listener: listener.to_string(),
             protocols,
             suites,
             count: counts.negotiated.values().sum(),
@@ -261,8 +282,16 @@ impl Report {
                         None => p.address.clone(),
                     })
                     .collect();
-                let more = if *n > who.len() { format!(" and {} more", n - who.len()) } else { String::new() };
-                let verb = if *n == 1 { what.replace("are", "is") } else { what.to_string() };
+                let more = if *n > who.len() {
+                    format!(" and {} more", n - who.len())
+                } else {
+                    String::new()
+                };
+                let verb = if *n == 1 {
+                    what.replace("are", "is")
+                } else {
+                    what.to_string()
+                };
                 lines.push(format!(
                     "{n} peer{}{when} {verb} on {listener} under profile {}: {}{more}",
                     if *n == 1 { "" } else { "s" },
@@ -289,22 +318,22 @@ impl Report {
 mod tests {
     use super::*;
 
-    fn event(address: &str, protocol: &str, suite: &str) -> Event {
-        Event::negotiated(MtaKind::Postfix, address, None, "smtp", protocol, suite)
+    fn event<'a>(address: &'a str, protocol: &'a str, suite: &'a str) -> Event<'a> {
+        Event::negotiated(MtaKind::Postfix, address, None::<&str>, "smtp", protocol, suite)
     }
 
     #[test]
     fn verdicts_against_intermediate() {
         let profile = Profile::load("intermediate").unwrap();
         let mut t = Tally::default();
-        t.add(event("127.0.0.2", "TLSv1", "ECDHE-RSA-AES256-SHA"), Some(10));
-        t.add(event("127.0.0.2", "TLSv1", "ECDHE-RSA-AES256-SHA"), Some(5));
-        t.add(event("127.0.0.3", "TLSv1.2", "ECDHE-RSA-AES256-SHA384"), None);
-        t.add(event("127.0.0.4", "TLSv1.3", "TLS_AES_256_GCM_SHA384"), None);
-        t.add(event("127.0.0.5", "TLSv1.1", "AES128-SHA"), None);
-        t.add(event("127.0.0.5", "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"), None);
+        t.add(&event("127.0.0.2", "TLSv1", "ECDHE-RSA-AES256-SHA"), Some(10));
+        t.add(&event("127.0.0.2", "TLSv1", "ECDHE-RSA-AES256-SHA"), Some(5));
+        t.add(&event("127.0.0.3", "TLSv1.2", "ECDHE-RSA-AES256-SHA384"), None);
+        t.add(&event("127.0.0.4", "TLSv1.3", "TLS_AES_256_GCM_SHA384"), None);
+        t.add(&event("127.0.0.5", "TLSv1.1", "AES128-SHA"), None);
+        t.add(&event("127.0.0.5", "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"), None);
         t.add(
-            Event::failed(MtaKind::Postfix, "127.0.0.6", None, "smtp", "SSL_accept error"),
+            &Event::failed(MtaKind::Postfix, "127.0.0.6", None::<&str>, "smtp", "SSL_accept error"),
             None,
         );
         let report = Report::new(&t, &profile, Some("30 days"));
@@ -315,10 +344,17 @@ mod tests {
         assert_eq!(verdict("127.0.0.5"), Verdict::AtRisk);
         assert_eq!(verdict("127.0.0.6"), Verdict::FailsToday);
         let first = &report.peers[0];
-        assert_eq!((first.count, first.first_seen.as_deref()), (2, Some("1970-01-01T00:00:05Z")));
+        assert_eq!(
+            (first.count, first.first_seen.as_deref()),
+            (2, Some("1970-01-01T00:00:05Z"))
+        );
         assert_eq!(first.protocols, ["TLSv1.0"]);
         assert_eq!(first.suites, ["TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"]);
         assert_eq!(report.summary.loses_tls, 1);
-        assert!(report.summary.lines[0].starts_with("1 peer in the last 30 days would lose TLS on postfix smtp"), "{:?}", report.summary.lines);
+        assert!(
+            report.summary.lines[0].starts_with("1 peer in the last 30 days would lose TLS on postfix smtp"),
+            "{:?}",
+            report.summary.lines
+        );
     }
 }

@@ -28,23 +28,34 @@ impl LogFormat for Dovecot {
         &["-login: "]
     }
 
-    fn parse(&self, line: &str, _: &mut Sessions) -> Option<Event> {
+    fn parse<'a>(&self, line: &'a str, _: &mut Sessions) -> Option<Event<'a>> {
         let at = line.find("-login: ")?;
         let service = line[..at].rsplit([' ', '/']).next()?;
         let address = field(line, "rip=", &[',', ' '])?;
         if let Some(with) = line.find(" with cipher ") {
             let protocol = line[..with].rsplit([' ', ',', '(']).next()?;
             let suite = line[with + " with cipher ".len()..].split([' ', ',']).next()?;
-            return Some(Event::negotiated(MtaKind::Dovecot, address, None, service, protocol, suite));
+            return Some(Event::negotiated(
+                MtaKind::Dovecot,
+                address,
+                None::<&str>,
+                service,
+                protocol,
+                suite,
+            ));
         }
-        let failure = line.find("TLS handshaking: ").or_else(|| line.find("TLS handshake failed"))?;
+        let failure = line
+            .find("TLS handshaking: ")
+            .or_else(|| line.find("TLS handshake failed"))?;
         let reason = line[failure..].trim_start_matches("TLS handshaking: ");
         let reason = reason.split(", session=").next().unwrap_or(reason);
-        Some(Event::failed(MtaKind::Dovecot, address, None, service, reason))
+        Some(Event::failed(MtaKind::Dovecot, address, None::<&str>, service, reason))
     }
 
     fn lacks_protocol(&self, line: &str) -> bool {
-        line.contains("-login: ") && (line.contains(", TLS,") || line.contains(", TLS:")) && !line.contains(" with cipher ")
+        line.contains("-login: ")
+            && (line.contains(", TLS,") || line.contains(", TLS:"))
+            && !line.contains(" with cipher ")
     }
 
     /// `info_log_path`, else `log_path`; `syslog` (the default) means syslog,
@@ -66,7 +77,11 @@ impl LogFormat for Dovecot {
         Located {
             files: Vec::new(),
             syslog: true,
-            journal: vec!["SYSLOG_FACILITY=2".into(), "+".into(), "_SYSTEMD_UNIT=dovecot.service".into()],
+            journal: vec![
+                "SYSLOG_FACILITY=2".into(),
+                "+".into(),
+                "_SYSTEMD_UNIT=dovecot.service".into(),
+            ],
         }
     }
 
@@ -76,7 +91,11 @@ impl LogFormat for Dovecot {
         let values = doveconf(config, &[key]);
         let text = std::fs::read_to_string(config).ok();
         let file_value = text.as_deref().and_then(|t| DovecotConf::parse(t).ok()?.get(key));
-        let current = values.get(key).cloned().or(file_value).unwrap_or_else(|| DEFAULT_ELEMENTS.into());
+        let current = values
+            .get(key)
+            .cloned()
+            .or(file_value)
+            .unwrap_or_else(|| DEFAULT_ELEMENTS.into());
         if current.contains("%k") || current.contains("%{ssl_security}") {
             return Vec::new();
         }
@@ -125,8 +144,14 @@ mod tests {
     fn logins_failures_and_the_default_format() {
         let mut s = Sessions::default();
         let e = Dovecot.parse("Dec 01 02:56:08 imap-login: Info: Login: user=<u>, method=PLAIN, rip=127.0.0.2, lip=127.0.0.1, mpid=77, TLS, session=<abc>, TLSv1 with cipher ECDHE-RSA-AES256-SHA (256/256 bits)", &mut s).unwrap();
-        assert_eq!((e.address.as_str(), e.listener.as_str()), ("127.0.0.2", "imap"));
-        assert_eq!(e.outcome, Outcome::Negotiated { protocol: "TLSv1".into(), suite: "ECDHE-RSA-AES256-SHA".into() });
+        assert_eq!((&*e.address, &*e.listener), ("127.0.0.2", "imap"));
+        assert_eq!(
+            e.outcome,
+            Outcome::Negotiated {
+                protocol: "TLSv1".into(),
+                suite: "ECDHE-RSA-AES256-SHA".into()
+            }
+        );
         let e = Dovecot.parse("Dec  1 02:56:08 mx dovecot: pop3-login: Disconnected (no auth attempts in 0 secs): user=<>, rip=127.0.0.4, lip=127.0.0.1, TLS handshaking: SSL_accept() failed: error:0A000102:SSL routines::unsupported protocol, session=<x>", &mut s).unwrap();
         assert_eq!(e.listener, "pop3");
         assert!(matches!(e.outcome, Outcome::Failed { ref reason } if reason.contains("unsupported protocol")));

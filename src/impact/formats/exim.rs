@@ -24,7 +24,7 @@ impl LogFormat for Exim {
         &[" X=", "TLS error on connection "]
     }
 
-    fn parse(&self, line: &str, _: &mut Sessions) -> Option<Event> {
+    fn parse<'a>(&self, line: &'a str, _: &mut Sessions) -> Option<Event<'a>> {
         if let Some(at) = line.find("TLS error on connection ") {
             let rest = &line[at + "TLS error on connection ".len()..];
             let (name, address) = host(rest.trim_start_matches("from ").trim_start_matches("to "))?;
@@ -41,11 +41,18 @@ impl LogFormat for Exim {
         let (protocol, suite) = (parts.next()?, parts.next()?);
         let (name, address) = host(field(line, " H=", &['='])?)?;
         let listener = match field(line, " I=[", &[' ']).and_then(|i| i.rsplit_once("]:")) {
-            Some((_, port)) if inbound => port.to_string(),
-            _ if inbound => "smtp".to_string(),
-            _ => "outbound".to_string(),
+            Some((_, port)) if inbound => port,
+            _ if inbound => "smtp",
+            _ => "outbound",
         };
-        Some(Event::negotiated(MtaKind::Exim, address, name, &listener, protocol, suite))
+        Some(Event::negotiated(
+            MtaKind::Exim,
+            address,
+            name,
+            listener,
+            protocol,
+            suite,
+        ))
     }
 
     /// `log_file_path` (`%s` is `main`; `syslog` means syslog); unset, the
@@ -60,16 +67,20 @@ impl LogFormat for Exim {
                         located.syslog = true;
                         located.journal = vec!["SYSLOG_FACILITY=2".into()];
                     } else {
-                        located.files.push(PathBuf::from(entry.replace("%s", "main").replace("%D", "")));
+                        located
+                            .files
+                            .push(PathBuf::from(entry.replace("%s", "main").replace("%D", "")));
                     }
                 }
             }
-            None => located.files = ["/var/log/exim4/mainlog", "/var/log/exim/main.log"]
-                .iter()
-                .map(PathBuf::from)
-                .filter(|p| p.is_file())
-                .take(1)
-                .collect(),
+            None => {
+                located.files = ["/var/log/exim4/mainlog", "/var/log/exim/main.log"]
+                    .iter()
+                    .map(PathBuf::from)
+                    .filter(|p| p.is_file())
+                    .take(1)
+                    .collect()
+            }
         }
         located
     }
@@ -84,7 +95,11 @@ impl LogFormat for Exim {
                 what: "log_selector removes tls_cipher: no line shows what a peer negotiated".into(),
                 setting: "log_selector".into(),
                 before: Some(s.clone()),
-                after: s.split_whitespace().filter(|w| *w != "-tls_cipher").collect::<Vec<_>>().join(" "),
+                after: s
+                    .split_whitespace()
+                    .filter(|w| *w != "-tls_cipher")
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 change: None,
             }],
             _ => Vec::new(),
@@ -118,10 +133,7 @@ fn option(text: &str, name: &str) -> Option<String> {
 fn host(text: &str) -> Option<(Option<&str>, &str)> {
     let open = text.find('[')?;
     let close = open + text[open..].find(']')?;
-    let name = text[..open]
-        .split_whitespace()
-        .next()
-        .filter(|n| !n.starts_with('('));
+    let name = text[..open].split_whitespace().next().filter(|n| !n.starts_with('('));
     Some((name, &text[open + 1..close]))
 }
 
@@ -134,13 +146,30 @@ mod tests {
     fn received_delivered_and_errors() {
         let mut s = Sessions::default();
         let e = Exim.parse("2026-12-01 02:56:08 1tXYZa-000123-AB <= a@example.org H=(client) [127.0.0.2]:40000 I=[127.0.0.1]:2526 P=esmtps X=TLS1.0:ECDHE_RSA_AES_256_CBC_SHA1:256 CV=no S=300", &mut s).unwrap();
-        assert_eq!((e.address.as_str(), e.name, e.listener.as_str()), ("127.0.0.2", None, "2526"));
-        assert_eq!(e.outcome, Outcome::Negotiated { protocol: "TLS1.0".into(), suite: "ECDHE_RSA_AES_256_CBC_SHA1".into() });
+        assert_eq!((&*e.address, e.name, &*e.listener), ("127.0.0.2", None, "2526"));
+        assert_eq!(
+            e.outcome,
+            Outcome::Negotiated {
+                protocol: "TLS1.0".into(),
+                suite: "ECDHE_RSA_AES_256_CBC_SHA1".into()
+            }
+        );
         let e = Exim.parse("2026-12-01 02:56:08 1tXYZa-000124-AB => b@example.net R=dnslookup T=remote_smtp H=mx.example.net [192.0.2.9] X=TLSv1.3:TLS_AES_256_GCM_SHA384:256 CV=yes C=\"250 OK\"", &mut s).unwrap();
-        assert_eq!((e.address.as_str(), e.name.as_deref(), e.listener.as_str()), ("192.0.2.9", Some("mx.example.net"), "outbound"));
+        assert_eq!(
+            (&*e.address, e.name.as_deref(), &*e.listener),
+            ("192.0.2.9", Some("mx.example.net"), "outbound")
+        );
         let e = Exim.parse("2026-12-01 02:56:08 TLS error on connection from old.example [198.51.100.3] (gnutls_handshake): Could not negotiate a supported cipher suite.", &mut s).unwrap();
-        assert_eq!(e.outcome, Outcome::Failed { reason: "Could not negotiate a supported cipher suite.".into() });
+        assert_eq!(
+            e.outcome,
+            Outcome::Failed {
+                reason: "Could not negotiate a supported cipher suite.".into()
+            }
+        );
         assert_eq!(e.name.as_deref(), Some("old.example"));
-        assert_eq!(Exim.parse("2026-12-01 02:56:08 1tXYZa-000124-AB Completed", &mut s), None);
+        assert_eq!(
+            Exim.parse("2026-12-01 02:56:08 1tXYZa-000124-AB Completed", &mut s),
+            None
+        );
     }
 }

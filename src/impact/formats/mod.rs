@@ -26,7 +26,7 @@ pub trait LogFormat: Sync {
     fn needles(&self) -> &'static [&'static str];
     /// What the line says about a peer, if anything. `sessions` carries what
     /// earlier lines said (OpenSMTPD logs the address and the cipher apart).
-    fn parse(&self, line: &str, sessions: &mut Sessions) -> Option<Event>;
+    fn parse<'a>(&self, line: &'a str, sessions: &mut Sessions) -> Option<Event<'a>>;
     /// Counts a line that shows a TLS session but not its protocol (Dovecot's
     /// default `login_log_format_elements` says only "TLS").
     fn lacks_protocol(&self, _line: &str) -> bool {
@@ -53,7 +53,10 @@ pub trait LogFormat: Sync {
 
 /// The format of one server.
 pub fn of(kind: MtaKind) -> &'static dyn LogFormat {
-    *FORMATS.iter().find(|f| f.mta() == kind).expect("every server has a log format")
+    *FORMATS
+        .iter()
+        .find(|f| f.mta() == kind)
+        .expect("every server has a log format")
 }
 
 /// Every format mailtls reads.

@@ -18,10 +18,15 @@ impl LogFormat for Opensmtpd {
     }
 
     fn needles(&self) -> &'static [&'static str] {
-        &[" tls ciphers=", " connected address=", " connecting address=", " disconnected reason="]
+        &[
+            " tls ciphers=",
+            " connected address=",
+            " connecting address=",
+            " disconnected reason=",
+        ]
     }
 
-    fn parse(&self, line: &str, sessions: &mut Sessions) -> Option<Event> {
+    fn parse<'a>(&self, line: &'a str, sessions: &mut Sessions) -> Option<Event<'a>> {
         // "... smtpd[PID]: ID smtp|mta WHAT ..." or, logging to stderr, "ID smtp|mta WHAT ...".
         let (id, role, rest) = session_words(line)?;
         let listener = if role == "mta" { "outbound" } else { "smtp" };
@@ -48,7 +53,14 @@ impl LogFormat for Opensmtpd {
                     (parts.next()?, parts.next()?)
                 }
             };
-            return Some(Event::negotiated(MtaKind::Opensmtpd, &address, name.as_deref(), listener, protocol, suite));
+            return Some(Event::negotiated(
+                MtaKind::Opensmtpd,
+                address,
+                name,
+                listener,
+                protocol,
+                suite,
+            ));
         }
         if let Some(reason) = rest.strip_prefix("disconnected reason=") {
             let session = sessions.get(id).cloned();
@@ -56,7 +68,13 @@ impl LogFormat for Opensmtpd {
             let lower = reason.to_ascii_lowercase();
             if lower.contains("handshake") || lower.contains("tls") || lower.contains("ssl") {
                 let (address, name) = session?;
-                return Some(Event::failed(MtaKind::Opensmtpd, &address, name.as_deref(), listener, reason.trim_matches('"')));
+                return Some(Event::failed(
+                    MtaKind::Opensmtpd,
+                    address,
+                    name,
+                    listener,
+                    reason.trim_matches('"'),
+                ));
             }
         }
         None
@@ -83,19 +101,61 @@ mod tests {
     #[test]
     fn sessions_join_address_and_cipher() {
         let mut s = Sessions::default();
-        let p = |l: &str, s: &mut Sessions| Opensmtpd.parse(l, s);
-        assert_eq!(p("Dec  1 02:56:08 mx smtpd[7]: 4a5b6c7d8e9f0a1b smtp connected address=127.0.0.2 host=localhost", &mut s), None);
-        let e = p("Dec  1 02:56:08 mx smtpd[7]: 4a5b6c7d8e9f0a1b smtp tls ciphers=TLSv1.3:TLS_AES_256_GCM_SHA384:256", &mut s).unwrap();
-        assert_eq!((e.address.as_str(), e.name.as_deref(), e.listener.as_str()), ("127.0.0.2", Some("localhost"), "smtp"));
-        p("0000000000000001 smtp connected address=192.0.2.4 host=old.example", &mut s);
-        let e = p("0000000000000001 smtp tls ciphers=version=TLSv1.2, cipher=ECDHE-RSA-AES256-SHA384, bits=256", &mut s).unwrap();
-        assert_eq!(e.outcome, Outcome::Negotiated { protocol: "TLSv1.2".into(), suite: "ECDHE-RSA-AES256-SHA384".into() });
-        p("00000000000000a2 mta connecting address=smtp://192.0.2.8:25 host=mx.example.com", &mut s);
-        let e = p("00000000000000a2 mta tls ciphers=TLSv1.2:ECDHE-RSA-AES128-GCM-SHA256:128", &mut s).unwrap();
-        assert_eq!((e.address.as_str(), e.listener.as_str()), ("192.0.2.8", "outbound"));
-        p("00000000000000a3 smtp connected address=127.0.0.9 host=localhost", &mut s);
+        fn p<'a>(l: &'a str, s: &mut Sessions) -> Option<Event<'a>> {
+            Opensmtpd.parse(l, s)
+        }
+        assert_eq!(
+            p(
+                "Dec  1 02:56:08 mx smtpd[7]: 4a5b6c7d8e9f0a1b smtp connected address=127.0.0.2 host=localhost",
+                &mut s
+            ),
+            None
+        );
+        let e = p(
+            "Dec  1 02:56:08 mx smtpd[7]: 4a5b6c7d8e9f0a1b smtp tls ciphers=TLSv1.3:TLS_AES_256_GCM_SHA384:256",
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!(
+            (&*e.address, e.name.as_deref(), &*e.listener),
+            ("127.0.0.2", Some("localhost"), "smtp")
+        );
+        p(
+            "0000000000000001 smtp connected address=192.0.2.4 host=old.example",
+            &mut s,
+        );
+        let e = p(
+            "0000000000000001 smtp tls ciphers=version=TLSv1.2, cipher=ECDHE-RSA-AES256-SHA384, bits=256",
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!(
+            e.outcome,
+            Outcome::Negotiated {
+                protocol: "TLSv1.2".into(),
+                suite: "ECDHE-RSA-AES256-SHA384".into()
+            }
+        );
+        p(
+            "00000000000000a2 mta connecting address=smtp://192.0.2.8:25 host=mx.example.com",
+            &mut s,
+        );
+        let e = p(
+            "00000000000000a2 mta tls ciphers=TLSv1.2:ECDHE-RSA-AES128-GCM-SHA256:128",
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!((&*e.address, &*e.listener), ("192.0.2.8", "outbound"));
+        p(
+            "00000000000000a3 smtp connected address=127.0.0.9 host=localhost",
+            &mut s,
+        );
         let e = p("00000000000000a3 smtp disconnected reason=io-error: handshake failed: error:0A000102:SSL routines::unsupported protocol", &mut s).unwrap();
         assert!(matches!(e.outcome, Outcome::Failed { .. }));
-        assert_eq!(p("00000000000000a3 smtp tls ciphers=TLSv1.3:X:1", &mut s), None, "the session was closed");
+        assert_eq!(
+            p("00000000000000a3 smtp tls ciphers=TLSv1.3:X:1", &mut s),
+            None,
+            "the session was closed"
+        );
     }
 }

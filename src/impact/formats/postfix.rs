@@ -24,7 +24,7 @@ impl LogFormat for Postfix {
         &["TLS connection established", "SSL_accept error", "SSL_connect error"]
     }
 
-    fn parse(&self, line: &str, _: &mut Sessions) -> Option<Event> {
+    fn parse<'a>(&self, line: &'a str, _: &mut Sessions) -> Option<Event<'a>> {
         let tag = syslog_tag(line).filter(|t| t.starts_with("postfix"))?;
         let listener = listener(tag);
         if let Some(at) = line.find(" TLS connection established ") {
@@ -35,21 +35,43 @@ impl LogFormat for Postfix {
             let (_, negotiated) = after.split_once(": ")?;
             let (protocol, rest) = negotiated.split_once(" with cipher ")?;
             let suite = rest.split(' ').next()?;
-            return Some(Event::negotiated(MtaKind::Postfix, address, Some(name), &listener, protocol, suite));
+            return Some(Event::negotiated(
+                MtaKind::Postfix,
+                address,
+                Some(name),
+                listener,
+                protocol,
+                suite,
+            ));
         }
         let at = line.find(" error from ").or_else(|| line.find(" error to "))?;
         let rest = &line[at..];
-        let rest = rest.strip_prefix(" error from ").or_else(|| rest.strip_prefix(" error to "))?;
+        let rest = rest
+            .strip_prefix(" error from ")
+            .or_else(|| rest.strip_prefix(" error to "))?;
         let (name, address) = name_and_address(rest)?;
         let reason = rest.split_once("]: ").map_or("handshake failed", |(_, r)| r);
-        let what = if line.contains("SSL_connect") { "SSL_connect error" } else { "SSL_accept error" };
-        Some(Event::failed(MtaKind::Postfix, address, Some(name), &listener, &format!("{what}: {reason}")))
+        let what = if line.contains("SSL_connect") {
+            "SSL_connect error"
+        } else {
+            "SSL_accept error"
+        };
+        Some(Event::failed(
+            MtaKind::Postfix,
+            address,
+            Some(name),
+            listener,
+            format!("{what}: {reason}"),
+        ))
     }
 
     /// `maillog_file` (postlogd) when set, else syslog.
     fn locate(&self, config: &Path) -> Located {
         let values = postconf(config, &["maillog_file"]);
-        match values.get("maillog_file").filter(|f| f.starts_with('/') && !f.starts_with("/dev/")) {
+        match values
+            .get("maillog_file")
+            .filter(|f| f.starts_with('/') && !f.starts_with("/dev/"))
+        {
             Some(file) => Located {
                 files: vec![PathBuf::from(file)],
                 ..Default::default()
@@ -80,7 +102,10 @@ impl LogFormat for Postfix {
             let mut gap = Gap {
                 mta: MtaKind::Postfix,
                 instance: config.to_path_buf(),
-                what: format!("the log does not show the TLS of mail {direction}: {name} = {}", value.as_deref().unwrap_or("0")),
+                what: format!(
+                    "the log does not show the TLS of mail {direction}: {name} = {}",
+                    value.as_deref().unwrap_or("0")
+                ),
                 setting: name.to_string(),
                 before: value,
                 after: "1".into(),
@@ -111,14 +136,15 @@ fn postconf(config: &Path, names: &[&str]) -> std::collections::HashMap<String, 
 /// `postfix/smtpd` is the smtp service, `postfix/NAME/smtpd` the service
 /// master.cf names with `-o syslog_name=postfix/NAME`; the smtp and lmtp
 /// clients are outbound.
-fn listener(tag: &str) -> String {
-    let parts: Vec<&str> = tag.split('/').collect();
-    match parts.as_slice() {
-        [.., "smtp" | "lmtp"] => "outbound".into(),
-        [_, service, "smtpd"] => (*service).into(),
-        [_, "smtpd"] => "smtp".into(),
-        [.., last] => (*last).into(),
-        [] => "smtp".into(),
+fn listener(tag: &str) -> &str {
+    let mut parts = tag.rsplit('/');
+    let (last, service, first) = (parts.next(), parts.next(), parts.next());
+    match (last, service, first) {
+        (Some("smtp" | "lmtp"), _, _) => "outbound",
+        (Some("smtpd"), Some(service), Some(_)) => service,
+        (Some("smtpd"), _, _) => "smtp",
+        (Some(last), _, _) => last,
+        (None, _, _) => "smtp",
     }
 }
 
@@ -127,26 +153,39 @@ mod tests {
     use super::*;
     use crate::impact::Outcome;
 
-    fn parse(line: &str) -> Option<Event> {
+    fn parse(line: &str) -> Option<Event<'_>> {
         Postfix.parse(line, &mut Sessions::default())
     }
 
     #[test]
     fn inbound_outbound_and_failures() {
         let e = parse("Dec  1 02:56:08 mx postfix/smtpd[123]: Anonymous TLS connection established from unknown[127.0.0.2]: TLSv1 with cipher ECDHE-RSA-AES256-SHA (256/256 bits)").unwrap();
-        assert_eq!((e.address.as_str(), e.name.as_deref(), e.listener.as_str()), ("127.0.0.2", None, "smtp"));
+        assert_eq!(
+            (&*e.address, e.name.as_deref(), &*e.listener),
+            ("127.0.0.2", None, "smtp")
+        );
         assert_eq!(
             e.outcome,
-            Outcome::Negotiated { protocol: "TLSv1".into(), suite: "ECDHE-RSA-AES256-SHA".into() }
+            Outcome::Negotiated {
+                protocol: "TLSv1".into(),
+                suite: "ECDHE-RSA-AES256-SHA".into()
+            }
         );
         let e = parse("2026-12-01T02:56:08.1+00:00 mx postfix/submission/smtpd[9]: Trusted TLS connection established from laptop.example.org[2001:db8::5]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256").unwrap();
-        assert_eq!((e.address.as_str(), e.name.as_deref(), e.listener.as_str()), ("2001:db8::5", Some("laptop.example.org"), "submission"));
+        assert_eq!(
+            (&*e.address, e.name.as_deref(), &*e.listener),
+            ("2001:db8::5", Some("laptop.example.org"), "submission")
+        );
         let e = parse("Dec  1 02:56:08 mx postfix/smtp[77]: Verified TLS connection established to mx.example.com[192.0.2.1]:25: TLSv1.2 with cipher ECDHE-RSA-AES128-GCM-SHA256 (128/128 bits)").unwrap();
-        assert_eq!((e.address.as_str(), e.listener.as_str()), ("192.0.2.1", "outbound"));
-        let e = parse("Dec  1 02:56:08 mx postfix/smtpd[1]: SSL_accept error from old.example.net[198.51.100.7]: -1").unwrap();
+        assert_eq!((&*e.address, &*e.listener), ("192.0.2.1", "outbound"));
+        let e = parse("Dec  1 02:56:08 mx postfix/smtpd[1]: SSL_accept error from old.example.net[198.51.100.7]: -1")
+            .unwrap();
         assert!(matches!(e.outcome, Outcome::Failed { .. }));
         assert_eq!(e.name.as_deref(), Some("old.example.net"));
-        assert_eq!(parse("Dec  1 02:56:08 mx exim[1]: TLS connection established from x[1.2.3.4]: TLSv1"), None);
+        assert_eq!(
+            parse("Dec  1 02:56:08 mx exim[1]: TLS connection established from x[1.2.3.4]: TLSv1"),
+            None
+        );
         assert_eq!(parse("Dec  1 02:56:08 mx postfix/smtpd[1]: Anonymous TLS connection established from unknown[127.0.0.2]: TLSv1 wi"), None);
     }
 }

@@ -18,7 +18,7 @@ impl LogFormat for Sendmail {
         &["STARTTLS="]
     }
 
-    fn parse(&self, line: &str, _: &mut Sessions) -> Option<Event> {
+    fn parse<'a>(&self, line: &'a str, _: &mut Sessions) -> Option<Event<'a>> {
         let side = field(line, "STARTTLS=", &[',', ':'])?;
         let listener = if side == "client" { "outbound" } else { "smtp" };
         let relay = field(line, " relay=", &[','])?;
@@ -34,7 +34,14 @@ impl LogFormat for Sendmail {
         }
         let protocol = field(line, " version=", &[','])?;
         let suite = field(line, " cipher=", &[','])?;
-        Some(Event::negotiated(MtaKind::Sendmail, address, Some(name), listener, protocol, suite))
+        Some(Event::negotiated(
+            MtaKind::Sendmail,
+            address,
+            Some(name),
+            listener,
+            protocol,
+            suite,
+        ))
     }
 }
 
@@ -47,12 +54,29 @@ mod tests {
     fn server_client_and_errors() {
         let mut s = Sessions::default();
         let e = Sendmail.parse("Dec  1 02:56:08 mx sm-mta[42]: 5B12u8Xk000042: STARTTLS=server, relay=localhost [127.0.0.3], version=TLSv1.2, verify=NO, cipher=AES256-SHA, bits=256/256", &mut s).unwrap();
-        assert_eq!((e.address.as_str(), e.name.as_deref(), e.listener.as_str()), ("127.0.0.3", Some("localhost"), "smtp"));
-        assert_eq!(e.outcome, Outcome::Negotiated { protocol: "TLSv1.2".into(), suite: "AES256-SHA".into() });
+        assert_eq!(
+            (&*e.address, e.name.as_deref(), &*e.listener),
+            ("127.0.0.3", Some("localhost"), "smtp")
+        );
+        assert_eq!(
+            e.outcome,
+            Outcome::Negotiated {
+                protocol: "TLSv1.2".into(),
+                suite: "AES256-SHA".into()
+            }
+        );
         let e = Sendmail.parse("Dec  1 02:56:08 mx sm-mta[42]: 5B12u8Xk000043: STARTTLS=client, relay=mx.example.com., version=TLSv1.3, verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256", &mut s).unwrap();
-        assert_eq!((e.address.as_str(), e.listener.as_str()), ("mx.example.com.", "outbound"));
+        assert_eq!((&*e.address, &*e.listener), ("mx.example.com.", "outbound"));
         let e = Sendmail.parse("Dec  1 02:56:08 mx sm-mta[42]: STARTTLS=server, error: accept failed=-1, reason=unsupported protocol, SSL_error=1, errno=0, retry=-1, relay=[127.0.0.2]", &mut s).unwrap();
-        assert_eq!(e.outcome, Outcome::Failed { reason: "unsupported protocol".into() });
-        assert_eq!(Sendmail.parse("Dec  1 02:56:08 mx sm-mta[42]: STARTTLS=server, init=1", &mut s), None);
+        assert_eq!(
+            e.outcome,
+            Outcome::Failed {
+                reason: "unsupported protocol".into()
+            }
+        );
+        assert_eq!(
+            Sendmail.parse("Dec  1 02:56:08 mx sm-mta[42]: STARTTLS=server, init=1", &mut s),
+            None
+        );
     }
 }
