@@ -14,7 +14,7 @@ pub struct Located {
     pub files: Vec<PathBuf>,
     /// The server logs through syslog (or its config names no file).
     pub syslog: bool,
-    /// What selects its lines in the journal (`SYSLOG_FACILITY=2`, `_SYSTEMD_UNIT=dovecot.service`).
+    /// What selects its lines in the journal (`SYSLOG_FACILITY=2`, `_SYSTEMD_UNIT=dovecot.service`; any of them).
     pub journal: Vec<String>,
 }
 
@@ -26,9 +26,11 @@ const SYSLOG_FILES: &[&str] = &[
     "/var/log/messages",
 ];
 
-/// The sources for a set of servers, without duplicates.
+/// The sources for a set of servers, without duplicates (one journal read
+/// for every server that logs there).
 pub fn sources(located: &[Located], since: Option<i64>) -> Vec<Source> {
     let mut out: Vec<Source> = Vec::new();
+    let mut journal: Vec<String> = Vec::new();
     let push = |s: Source, out: &mut Vec<Source>| {
         if !out.contains(&s) {
             out.push(s);
@@ -53,15 +55,20 @@ pub fn sources(located: &[Located], since: Option<i64>) -> Vec<Source> {
             }
         }
         if !any && journal_available() {
-            let mut matches = Vec::new();
             for m in &l.journal {
-                if !matches.is_empty() {
-                    matches.push("+".to_string());
+                if !journal.contains(m) {
+                    journal.push(m.clone());
                 }
-                matches.push(m.clone());
             }
-            push(Source::Journal(matches), &mut out);
         }
+    }
+    if !journal.is_empty() {
+        // journalctl ORs matches separated by "+".
+        let matches = journal.iter().enumerate().flat_map(|(i, m)| {
+            let plus = (i > 0).then(|| "+".to_string());
+            plus.into_iter().chain([m.clone()])
+        });
+        out.push(Source::Journal(matches.collect()));
     }
     out
 }

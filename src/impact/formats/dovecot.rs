@@ -77,11 +77,7 @@ impl LogFormat for Dovecot {
         Located {
             files: Vec::new(),
             syslog: true,
-            journal: vec![
-                "SYSLOG_FACILITY=2".into(),
-                "+".into(),
-                "_SYSTEMD_UNIT=dovecot.service".into(),
-            ],
+            journal: vec!["SYSLOG_FACILITY=2".into(), "_SYSTEMD_UNIT=dovecot.service".into()],
         }
     }
 
