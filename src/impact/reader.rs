@@ -73,10 +73,16 @@ pub struct Scanner<'t> {
 
 impl<'t> Scanner<'t> {
     pub fn new(formats: Vec<&'static dyn LogFormat>, now: i64, since: Option<i64>, tally: &'t mut Tally) -> Self {
+        // Scanning a chunk costs one pass per needle: needles that contain
+        // "TLS" or "SSL_" are searched as those (the parsers check the rest).
         let mut needles: Vec<(&'static str, u64)> = Vec::new();
         for (i, format) in formats.iter().enumerate() {
             for needle in format.needles() {
-                match needles.iter_mut().find(|(n, _)| n == needle) {
+                let needle = ["TLS", "SSL_"]
+                    .into_iter()
+                    .find(|c| needle.contains(c))
+                    .unwrap_or(needle);
+                match needles.iter_mut().find(|(n, _)| *n == needle) {
                     Some((_, mask)) => *mask |= 1 << i,
                     None => needles.push((needle, 1 << i)),
                 }

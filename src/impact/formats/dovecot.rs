@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{field, LogFormat, Sessions, ANCHOR};
+use super::{field, LogFormat, Needle, Sessions, ANCHOR};
 use crate::edit::dovecot_conf::DovecotConf;
 use crate::impact::coverage::Gap;
 use crate::impact::sources::Located;
@@ -25,14 +25,18 @@ impl LogFormat for Dovecot {
     }
 
     fn needles(&self) -> &'static [&'static str] {
-        &["-login: "]
+        // Every line worth reading says TLS: "TLSv1.2 with cipher", ", TLS," or "TLS handshaking".
+        &["TLS"]
     }
 
     fn parse<'a>(&self, line: &'a str, _: &mut Sessions) -> Option<Event<'a>> {
-        let at = line.find("-login: ")?;
+        static LOGIN: Needle = Needle::new("-login: ");
+        static WITH_CIPHER: Needle = Needle::new(" with cipher ");
+        static HANDSHAKING: Needle = Needle::new("TLS handshaking: ");
+        let at = LOGIN.find(line)?;
         let service = line[..at].rsplit([' ', '/']).next()?;
         let address = field(line, "rip=", &[',', ' '])?;
-        if let Some(with) = line.find(" with cipher ") {
+        if let Some(with) = WITH_CIPHER.find(line) {
             let protocol = line[..with].rsplit([' ', ',', '(']).next()?;
             let suite = line[with + " with cipher ".len()..].split([' ', ',']).next()?;
             return Some(Event::negotiated(
@@ -44,18 +48,15 @@ impl LogFormat for Dovecot {
                 suite,
             ));
         }
-        let failure = line
-            .find("TLS handshaking: ")
-            .or_else(|| line.find("TLS handshake failed"))?;
+        let failure = HANDSHAKING.find(line).or_else(|| line.find("TLS handshake failed"))?;
         let reason = line[failure..].trim_start_matches("TLS handshaking: ");
         let reason = reason.split(", session=").next().unwrap_or(reason);
         Some(Event::failed(MtaKind::Dovecot, address, None::<&str>, service, reason))
     }
 
     fn lacks_protocol(&self, line: &str) -> bool {
-        line.contains("-login: ")
-            && (line.contains(", TLS,") || line.contains(", TLS:"))
-            && !line.contains(" with cipher ")
+        static LOGIN: Needle = Needle::new("-login: ");
+        LOGIN.in_(line) && (line.contains(", TLS,") || line.contains(", TLS:")) && !line.contains(" with cipher ")
     }
 
     /// `info_log_path`, else `log_path`; `syslog` (the default) means syslog,

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{field, LogFormat, Sessions};
+use super::{field, LogFormat, Needle, Sessions};
 use crate::impact::coverage::Gap;
 use crate::impact::sources::Located;
 use crate::impact::Event;
@@ -21,16 +21,21 @@ impl LogFormat for Exim {
     }
 
     fn needles(&self) -> &'static [&'static str] {
-        &[" X=", "TLS error on connection "]
+        // X= always starts with the protocol: X=TLS1.2:..., X=TLSv1.3:...
+        &[" X=TLS", "TLS error on connection "]
     }
 
     fn parse<'a>(&self, line: &'a str, _: &mut Sessions) -> Option<Event<'a>> {
-        if let Some(at) = line.find("TLS error on connection ") {
-            let rest = &line[at + "TLS error on connection ".len()..];
+        static TLS_ERROR: Needle = Needle::new("TLS error on connection ");
+        static CIPHER: Needle = Needle::new(" X=");
+        if let Some(rest) = TLS_ERROR.after(line) {
             let (name, address) = host(rest.trim_start_matches("from ").trim_start_matches("to "))?;
             let reason = rest.split_once("): ").map_or("handshake failed", |(_, r)| r);
             let listener = if rest.starts_with("to ") { "outbound" } else { "smtp" };
             return Some(Event::failed(MtaKind::Exim, address, name, listener, reason));
+        }
+        if !CIPHER.in_(line) {
+            return None;
         }
         let inbound = line.contains(" <= ");
         if !inbound && !line.contains(" => ") && !line.contains(" -> ") {

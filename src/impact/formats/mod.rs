@@ -104,6 +104,40 @@ impl Sessions {
     }
 }
 
+/// A substring searcher built once (`str::find` builds one per call, which
+/// dominated the time spent on each line).
+pub struct Needle {
+    text: &'static str,
+    finder: std::sync::OnceLock<memchr::memmem::Finder<'static>>,
+}
+
+impl Needle {
+    pub const fn new(text: &'static str) -> Needle {
+        Needle {
+            text,
+            finder: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn find(&self, haystack: &str) -> Option<usize> {
+        let finder = self.finder.get_or_init(|| memchr::memmem::Finder::new(self.text));
+        finder.find(haystack.as_bytes())
+    }
+
+    pub fn in_(&self, haystack: &str) -> bool {
+        self.find(haystack).is_some()
+    }
+
+    fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// The text after the needle, when it is there.
+    pub fn after<'a>(&self, haystack: &'a str) -> Option<&'a str> {
+        Some(&haystack[self.find(haystack)? + self.len()..])
+    }
+}
+
 /// The text after `key` up to the next byte in `ends` (or the end).
 fn field<'a>(line: &'a str, key: &str, ends: &[char]) -> Option<&'a str> {
     let start = line.find(key)? + key.len();
@@ -121,7 +155,8 @@ fn name_and_address(text: &str) -> Option<(&str, &str)> {
 /// The syslog tag of a line: `postfix/submission/smtpd` in
 /// `... host postfix/submission/smtpd[123]: message`.
 fn syslog_tag(line: &str) -> Option<&str> {
-    let end = line.find("]: ")?;
+    static END: Needle = Needle::new("]: ");
+    let end = END.find(line)?;
     let open = line[..end].rfind('[')?;
     let start = line[..open].rfind(' ').map_or(0, |s| s + 1);
     Some(&line[start..open])

@@ -18,12 +18,8 @@ impl LogFormat for Opensmtpd {
     }
 
     fn needles(&self) -> &'static [&'static str] {
-        &[
-            " tls ciphers=",
-            " connected address=",
-            " connecting address=",
-            " disconnected reason=",
-        ]
+        // "connected address=", "connecting address=", "disconnected reason=", "tls ciphers=TLS...".
+        &["address=", "reason=", "ciphers=TLS"]
     }
 
     fn parse<'a>(&self, line: &'a str, sessions: &mut Sessions) -> Option<Event<'a>> {
@@ -83,10 +79,8 @@ impl LogFormat for Opensmtpd {
 
 /// The session id, `smtp` or `mta`, and the rest of the message.
 fn session_words(line: &str) -> Option<(&str, &str, &str)> {
-    let message = match line.find("]: ") {
-        Some(at) => &line[at + 3..],
-        None => line,
-    };
+    static END: super::Needle = super::Needle::new("]: ");
+    let message = END.after(line).unwrap_or(line);
     let mut words = message.splitn(3, ' ');
     let (id, role, rest) = (words.next()?, words.next()?, words.next()?);
     let hex = id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit());

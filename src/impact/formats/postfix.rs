@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{name_and_address, syslog_tag, LogFormat, Sessions, ANCHOR};
+use super::{name_and_address, syslog_tag, LogFormat, Needle, Sessions, ANCHOR};
 use crate::edit::postfix_main::MainCf;
 use crate::impact::coverage::Gap;
 use crate::impact::sources::Located;
@@ -25,15 +25,21 @@ impl LogFormat for Postfix {
     }
 
     fn parse<'a>(&self, line: &'a str, _: &mut Sessions) -> Option<Event<'a>> {
+        static POSTFIX: Needle = Needle::new("postfix");
+        static ESTABLISHED: Needle = Needle::new(" TLS connection established ");
+        static WITH_CIPHER: Needle = Needle::new(" with cipher ");
+        if !POSTFIX.in_(line) {
+            return None;
+        }
         let tag = syslog_tag(line).filter(|t| t.starts_with("postfix"))?;
         let listener = listener(tag);
-        if let Some(at) = line.find(" TLS connection established ") {
-            let rest = &line[at + " TLS connection established ".len()..];
+        if let Some(rest) = ESTABLISHED.after(line) {
             let rest = rest.strip_prefix("from ").or_else(|| rest.strip_prefix("to "))?;
             let (name, address) = name_and_address(rest)?;
             let (_, after) = rest.split_once("]")?;
             let (_, negotiated) = after.split_once(": ")?;
-            let (protocol, rest) = negotiated.split_once(" with cipher ")?;
+            let at = WITH_CIPHER.find(negotiated)?;
+            let (protocol, rest) = (&negotiated[..at], &negotiated[at + " with cipher ".len()..]);
             let suite = rest.split(' ').next()?;
             return Some(Event::negotiated(
                 MtaKind::Postfix,

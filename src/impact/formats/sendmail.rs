@@ -3,7 +3,7 @@
 //! `STARTTLS=client, relay=NAME, ...` for its own deliveries, and
 //! `STARTTLS=server, error: accept failed=-1, reason=..., relay=...` on failures.
 
-use super::{field, LogFormat, Sessions};
+use super::{field, LogFormat, Needle, Sessions};
 use crate::impact::Event;
 use crate::mta::MtaKind;
 
@@ -19,7 +19,9 @@ impl LogFormat for Sendmail {
     }
 
     fn parse<'a>(&self, line: &'a str, _: &mut Sessions) -> Option<Event<'a>> {
-        let side = field(line, "STARTTLS=", &[',', ':'])?;
+        static STARTTLS: Needle = Needle::new("STARTTLS=");
+        let side = STARTTLS.after(line)?;
+        let side = &side[..side.find([',', ':']).unwrap_or(side.len())];
         let listener = if side == "client" { "outbound" } else { "smtp" };
         let relay = field(line, " relay=", &[','])?;
         let (name, address) = match (relay.find('['), relay.find(']')) {
