@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{field, LogFormat, Needle, Sessions, ANCHOR};
+use super::{LogFormat, Needle, Sessions, ANCHOR};
 use crate::edit::dovecot_conf::DovecotConf;
 use crate::impact::coverage::Gap;
 use crate::impact::sources::Located;
@@ -35,7 +35,9 @@ impl LogFormat for Dovecot {
         static HANDSHAKING: Needle = Needle::new("TLS handshaking: ");
         let at = LOGIN.find(line)?;
         let service = line[..at].rsplit([' ', '/']).next()?;
-        let address = field(line, "rip=", &[',', ' '])?;
+        static RIP: Needle = Needle::new("rip=");
+        let address = RIP.after(line)?;
+        let address = &address[..address.find([',', ' ']).unwrap_or(address.len())];
         if let Some(with) = WITH_CIPHER.find(line) {
             let protocol = line[..with].rsplit([' ', ',', '(']).next()?;
             let suite = line[with + " with cipher ".len()..].split([' ', ',']).next()?;

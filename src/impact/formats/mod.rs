@@ -60,12 +60,13 @@ pub fn of(kind: MtaKind) -> &'static dyn LogFormat {
 }
 
 /// Every format mailtls reads.
+/// Tried in this order on a line: the most common pair (Postfix, Dovecot) first.
 pub static FORMATS: &[&dyn LogFormat] = &[
     &postfix::Postfix,
+    &dovecot::Dovecot,
     &exim::Exim,
     &sendmail::Sendmail,
     &opensmtpd::Opensmtpd,
-    &dovecot::Dovecot,
 ];
 
 /// The formats of the given servers (all of them when `kinds` is empty).

@@ -36,8 +36,9 @@ impl LogFormat for Postfix {
         if let Some(rest) = ESTABLISHED.after(line) {
             let rest = rest.strip_prefix("from ").or_else(|| rest.strip_prefix("to "))?;
             let (name, address) = name_and_address(rest)?;
-            let (_, after) = rest.split_once("]")?;
-            let (_, negotiated) = after.split_once(": ")?;
+            static COLON: Needle = Needle::new(": ");
+            let (_, after) = rest.split_once(']')?;
+            let negotiated = COLON.after(after)?;
             let at = WITH_CIPHER.find(negotiated)?;
             let (protocol, rest) = (&negotiated[..at], &negotiated[at + " with cipher ".len()..]);
             let suite = rest.split(' ').next()?;
