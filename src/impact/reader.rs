@@ -74,7 +74,7 @@ pub struct Scanner<'t> {
 impl<'t> Scanner<'t> {
     pub fn new(formats: Vec<&'static dyn LogFormat>, now: i64, since: Option<i64>, tally: &'t mut Tally) -> Self {
         // Scanning a chunk costs one pass per needle: needles that contain
-        // "TLS" or "SSL_" are searched as those (the parsers check the rest).
+        // "TLS" or "SSL" are searched as those (the parsers check the rest).
         let mut needles: Vec<(&'static str, u64)> = Vec::new();
         for (i, format) in formats.iter().enumerate() {
             for needle in format.needles() {

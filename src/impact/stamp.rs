@@ -56,12 +56,28 @@ fn syslog(line: &[u8], now: i64) -> Option<i64> {
         _ => number(&line[4..6])?,
     };
     let seconds = clock(&line[7..15])?;
-    let this_year = civil_year(now);
+    let this_year = year_of(now);
     // The latest year that does not put the line more than a day in the future.
     [this_year, this_year - 1].into_iter().find_map(|year| {
         let t = days_from_civil(year, month, day)? * 86_400 + seconds;
         (t <= now + 86_400).then_some(t)
     })
+}
+
+/// `civil_year(now)`, remembered for the last `now` asked (every line of a
+/// scan asks with the same one); one atomic word holds both, `now << 16 | year`.
+fn year_of(now: i64) -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static CACHE: AtomicI64 = AtomicI64::new(-1);
+    let cached = CACHE.load(Ordering::Relaxed);
+    if cached >= 0 && cached >> 16 == now {
+        return cached & 0xffff;
+    }
+    let year = civil_year(now);
+    if (0..1 << 46).contains(&now) && (0..=0xffff).contains(&year) {
+        CACHE.store(now << 16 | year, Ordering::Relaxed);
+    }
+    year
 }
 
 fn clock(text: &[u8]) -> Option<i64> {

@@ -4,7 +4,8 @@
 //! `ID smtp tls ciphers=version=TLSv1.2, cipher=SUITE, bits=256` (older);
 //! `ID mta connecting address=smtp://ADDR:25 host=NAME` and `ID mta tls ...`
 //! for its own deliveries. A failed handshake ends the session with
-//! `ID smtp disconnected reason=io-error: ...handshake...`.
+//! `ID smtp disconnected reason="io-error: handshake failed: ...SSL routines..."`
+//! (a failure whose reason does not quote OpenSSL is not seen).
 
 use super::{field, LogFormat, Sessions};
 use crate::impact::Event;
@@ -18,8 +19,9 @@ impl LogFormat for Opensmtpd {
     }
 
     fn needles(&self) -> &'static [&'static str] {
-        // "connected address=", "connecting address=", "disconnected reason=", "tls ciphers=TLS...".
-        &["address=", "reason=", "ciphers=TLS"]
+        // "connected address=", "connecting address=", "tls ciphers=TLS...", and
+        // failures, which quote OpenSSL: "disconnected reason=... handshake failed: ...SSL routines...".
+        &["address=", "ciphers=TLS", "SSL"]
     }
 
     fn parse<'a>(&self, line: &'a str, sessions: &mut Sessions) -> Option<Event<'a>> {
