@@ -13,6 +13,7 @@
 //! - `profile`, `tls`, `cert`: profiles, TLS names, certificate checks;
 //!   `error`, `output`, `escape`: errors with exit codes, where text and JSON
 //!   go, text from outside made safe for a terminal.
+//! - `impact`: who would lose TLS, from the servers' own logs.
 //! - `vocabulary`: the words every layer shares (server kind, listener, how
 //!   TLS starts); it imports nothing of ours.
 
@@ -24,6 +25,7 @@ pub mod edit;
 pub(crate) mod error;
 pub(crate) mod escape;
 pub(crate) mod fsutil;
+pub(crate) mod impact;
 pub(crate) mod journal;
 pub(crate) mod mta;
 pub(crate) mod output;

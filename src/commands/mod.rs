@@ -8,6 +8,7 @@ mod completions;
 mod detect;
 mod guided;
 mod history;
+mod impact;
 mod man;
 mod plan;
 mod profiles;
@@ -39,6 +40,7 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::History => history::run(Journal::existing(&global.state_dir)?, out),
         Command::Profiles { name } => profiles::run(name.as_deref(), out),
         Command::Probe(args) => crate::probe::command::run(&args, global.json),
+        Command::Impact(args) => impact::run(&args, global, out),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),
     }

@@ -18,7 +18,12 @@ pub(crate) fn run(resolved: Resolved, out: &Output) -> Result<u8> {
     } else {
         out.say(host.diff(out.color).trim_end());
     }
+    let impact = crate::impact::flow::of(&servers, &request.profile);
+    if let Some(impact) = &impact {
+        crate::impact::flow::show(impact, out);
+    }
     out.result(&json!({
+        "impact": impact.as_ref().map(|i| json!({"summary": i.report.summary, "coverage_complete": i.gaps.is_empty()})),
         "changed": !host.is_noop(),
         "profile": request.profile.name,
         "servers": host.servers_json(),
