@@ -2,6 +2,7 @@
 //! computed before anything is written. `plan` prints it, `apply` executes
 //! it, tests assert on it.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -101,22 +102,71 @@ fn paint(text: &str, code: &str, color: bool) -> String {
     }
 }
 
+/// The defaults of the plan's settings that were unset, from the server's
+/// own tool (`postconf -d`, `doveconf -d`); empty for servers whose tools
+/// do not print defaults, or when the tool fails.
+fn server_defaults(plan: &Plan) -> HashMap<String, String> {
+    let tool = match plan.mta {
+        MtaKind::Postfix => "postconf",
+        MtaKind::Dovecot => "doveconf",
+        _ => return HashMap::new(),
+    };
+    // Scoped names ("submission/inet: smtpd_tls_protocols") inherit, they have no default.
+    let mut args = vec!["-d"];
+    args.extend(
+        plan.settings
+            .iter()
+            .filter(|s| s.before.is_none() && !s.name.contains(": "))
+            .map(|s| s.name.as_str()),
+    );
+    match crate::mta::find_program(tool) {
+        Some(program) if args.len() > 1 => crate::mta::effective_values(&program, &plan.instance, &args),
+        _ => HashMap::new(),
+    }
+}
+
 /// The plans of every server a run covers (a host may run Postfix and
 /// Dovecot): one diff, one confirmation, one backup set, one verification.
 #[derive(Clone, Debug)]
 pub struct HostPlan {
     pub plans: Vec<Plan>,
+    /// Per plan, the server's own defaults of the settings it sets that
+    /// were unset, as its tool prints them (see `server_defaults`).
+    defaults: Vec<HashMap<String, String>>,
 }
 
 impl HostPlan {
     /// Plans every server; the first that cannot be planned stops the lot.
     pub fn of(servers: &[crate::mta::Server], request: &crate::mta::Request) -> crate::error::Result<HostPlan> {
-        Ok(HostPlan {
-            plans: servers
-                .iter()
-                .map(|s| s.plan(request))
-                .collect::<crate::error::Result<_>>()?,
-        })
+        let plans: Vec<Plan> = servers
+            .iter()
+            .map(|s| s.plan(request))
+            .collect::<crate::error::Result<_>>()?;
+        let defaults = plans.iter().map(server_defaults).collect();
+        Ok(HostPlan { plans, defaults })
+    }
+
+    /// One line per setting for people, such as
+    /// `smtpd_tls_protocols: (default >=TLSv1) -> >=TLSv1.2`. An unset
+    /// setting shows the server's default when its tool tells it, a scoped
+    /// one (a master.cf service) what it inherits.
+    pub fn setting_lines(&self) -> Vec<String> {
+        self.plans
+            .iter()
+            .zip(&self.defaults)
+            .flat_map(|(plan, defaults)| {
+                plan.settings.iter().map(move |s| {
+                    let before = match (&s.before, defaults.get(&s.name)) {
+                        (Some(value), _) => value.clone(),
+                        (None, Some(default)) if default.is_empty() => "(default: empty)".to_string(),
+                        (None, Some(default)) => format!("(default {default})"),
+                        (None, None) if s.name.contains(": ") => "(inherited)".to_string(),
+                        (None, None) => "(server's default)".to_string(),
+                    };
+                    format!("{}: {before} -> {}", s.name, s.after)
+                })
+            })
+            .collect()
     }
 
     /// "postfix at /etc/postfix already meet(s) profile ...": said when there is nothing to do.

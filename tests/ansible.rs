@@ -65,7 +65,10 @@ fn ansible_playbook(dir: &Path, inventory: &str, playbook: &str, flags: &[&str])
         .env("ANSIBLE_LOCAL_TEMP", dir.join("ansible-tmp"))
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "false")
-        .env("PATH", format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()))
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
         .output()
         .expect("ansible-playbook runs (scripts/test-deps installs ansible-core)");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -245,7 +248,10 @@ fn probe_results_hold_the_protocols_openssl_sees() {
         .code(0);
     let after = probe(&[]);
     assert_eq!(after["compliant"], true, "{after}");
-    assert_eq!(after["targets"][0]["protocols"]["TLSv1.1"]["accepted"], false, "{after}");
+    assert_eq!(
+        after["targets"][0]["protocols"]["TLSv1.1"]["accepted"], false,
+        "{after}"
+    );
     assert_eq!(after["targets"][0]["protocols"]["TLSv1.2"]["accepted"], true, "{after}");
 }
 
@@ -333,7 +339,10 @@ fn fleet_playbook_hardens_noncompliant_hosts_and_stops_at_the_first_rollback() {
         history["sets"].as_array().unwrap().clone()
     };
     let tried: Vec<Vec<serde_json::Value>> = hosts[..2].iter().map(sets).collect();
-    let rolled_back = tried.iter().filter(|s| s.len() == 1 && s[0]["state"] == "rolled-back").count();
+    let rolled_back = tried
+        .iter()
+        .filter(|s| s.len() == 1 && s[0]["state"] == "rolled-back")
+        .count();
     let untouched = tried.iter().filter(|s| s.is_empty()).count();
     assert_eq!(
         (rolled_back, untouched),

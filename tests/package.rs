@@ -64,7 +64,15 @@ fn the_deb_installs_works_and_removes_cleanly_and_the_rpm_lists_the_same_tools()
     std::fs::create_dir_all(&out_dir).unwrap();
     checked(
         Command::new(manifest_dir().join("scripts/build-deb"))
-            .args(["--profile", "dev", "--no-build", "--rpm", "--fast", "--quiet", "--output"])
+            .args([
+                "--profile",
+                "dev",
+                "--no-build",
+                "--rpm",
+                "--fast",
+                "--quiet",
+                "--output",
+            ])
             .arg(&out_dir)
             .current_dir(manifest_dir()),
     );
@@ -84,11 +92,16 @@ fn the_deb_installs_works_and_removes_cleanly_and_the_rpm_lists_the_same_tools()
     let profiles = stdout(&checked(Command::new("/usr/bin/mailtls").arg("profiles")));
     let expected = stdout(&checked(Command::new(env!("CARGO_BIN_EXE_mailtls")).arg("profiles")));
     assert!(profiles.contains("intermediate"), "{profiles}");
-    assert_eq!(profiles, expected, "the installed binary lists the profiles this build has");
+    assert_eq!(
+        profiles, expected,
+        "the installed binary lists the profiles this build has"
+    );
     for line in profiles.lines() {
         let name = line.split_whitespace().next().unwrap();
         assert!(
-            Path::new("/usr/share/mailtls/profiles").join(format!("{name}.toml")).is_file(),
+            Path::new("/usr/share/mailtls/profiles")
+                .join(format!("{name}.toml"))
+                .is_file(),
             "profile {name} is installed as a file too"
         );
     }
@@ -134,7 +147,11 @@ fn the_deb_installs_works_and_removes_cleanly_and_the_rpm_lists_the_same_tools()
     let deb_files: BTreeSet<String> = files
         .iter()
         .filter(|p| !p.ends_with("doc/mailtls/copyright"))
-        .map(|p| p.display().to_string().replace("zsh/vendor-completions", "zsh/site-functions"))
+        .map(|p| {
+            p.display()
+                .to_string()
+                .replace("zsh/vendor-completions", "zsh/site-functions")
+        })
         .collect();
     assert_eq!(rpm_files, deb_files, "{}", rpm.display());
 }
