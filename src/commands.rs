@@ -56,13 +56,15 @@ pub fn show_detected(d: &mta::Detected, out: &Output) {
     }
 }
 
-pub fn plan(resolved: Resolved, out: &Output) -> Result<u8> {
+pub fn plan(resolved: Resolved, format: Option<crate::report::ReportFormat>, out: &Output) -> Result<u8> {
     let Resolved { servers, request } = resolved;
     let host = HostPlan::of(&servers, &request)?;
     for warning in host.warnings() {
         out.warn(warning);
     }
-    if host.is_noop() {
+    if let Some(format) = format {
+        print!("{}", crate::report::plan(format, &host, &request.profile.name)?);
+    } else if host.is_noop() {
         out.say(&host.nothing_to_do(&request.profile.name));
     } else {
         out.say(host.diff(out.color).trim_end());

@@ -27,6 +27,7 @@ pub mod plan;
 pub mod probe;
 pub mod profile;
 pub mod recover;
+pub mod report;
 pub mod resolve;
 pub mod rollback;
 pub mod table;
@@ -78,7 +79,7 @@ fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     };
     match command {
         Command::Detect => commands::detect(out),
-        Command::Plan(target) => commands::plan(resolve::target(&target, None)?, out),
+        Command::Plan(args) => commands::plan(resolve::target(&args.target, None)?, args.output, out),
         Command::Apply(args) if guided::wanted(global, &args) => guided::run(&args, global, out),
         Command::Apply(args) => {
             let resolved = resolve::target(&args.target, args.reload_command.as_deref())?;

@@ -55,6 +55,9 @@ pub struct ProbeArgs {
     /// Seconds each connection may take: connect, dialogue and handshake together.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub timeout: u64,
+    /// Print the report as Prometheus metrics (node_exporter's textfile collector) or JUnit XML.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<crate::report::ReportFormat>,
 }
 
 /// The arguments, resolved: targets parsed, profile loaded.
@@ -188,7 +191,9 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
     }
     let mut out = std::io::stdout().lock();
     let summaries: Vec<_> = reports.iter().map(TargetReport::summary).collect();
-    if json {
+    if let Some(format) = args.output {
+        let _ = write!(out, "{}", crate::report::probe(format, &reports));
+    } else if json {
         let doc = serde_json::json!({ "targets": reports, "summary": summaries });
         let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::State(format!("cannot write JSON: {e}")))?;
         let _ = writeln!(out, "{text}");
