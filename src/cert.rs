@@ -1,9 +1,12 @@
 //! Certificate and key checks done before any config is written: the files
-//! exist and parse, the key matches the certificate, the certificate is
-//! valid now, and the key is not readable by others. Softer problems
-//! (self-signed, snakeoil, expiring soon, weak key) come back as warnings.
+//! exist, are regular files of at most `MAX_PEM_BYTES` and parse, the key
+//! matches the certificate, the certificate is valid now, and the key is
+//! owned by root and readable by no one else but the groups its server reads
+//! it with (`KeyReaders`). Softer problems (self-signed, snakeoil, expiring
+//! soon, weak key) come back as warnings.
 
-use std::os::unix::fs::PermissionsExt;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,6 +38,25 @@ pub struct CertInfo {
     pub warnings: Vec<String>,
 }
 
+/// The largest certificate or key file read (1 MiB): a chain is a few
+/// kilobytes, a CA bundle a few hundred.
+pub const MAX_PEM_BYTES: u64 = 1 << 20;
+
+/// The groups that may read a server's private key besides root (mode 0640
+/// with one of these groups); any other group, or everyone, may not.
+/// Each server's backend says which: Postfix, Dovecot and OpenSMTPD read the
+/// key as root before they drop privileges, so only Debian's `ssl-cert`
+/// (the group made for keys, the snakeoil key's) is accepted; Exim reads it
+/// as its own user, so `Debian-exim` (Debian's documented `root:Debian-exim
+/// 0640`) and `exim` are too; Sendmail's Debian keys are `root:smmsp 0640`;
+/// Cyrus reads it as `cyrus`, whose Debian group is `mail`.
+pub type KeyReaders = &'static [&'static str];
+
+/// The union of every server's `KeyReaders`, for a check made before the
+/// server is known (the guided flow's certificate choice; the plan then
+/// checks again for each server).
+pub const ANY_SERVER_KEY_READERS: KeyReaders = &["ssl-cert", "Debian-exim", "exim", "smmsp", "mail"];
+
 /// The PEM sections of a file: certificates and private keys.
 struct PemFile {
     certs: Vec<CertificateDer<'static>>,
@@ -46,7 +68,7 @@ fn read_pem(path: &Path, what: &str) -> Result<PemFile> {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the {what}: {e}")))?;
+    let bytes = read_capped(path).map_err(|e| fail(format!("cannot read the {what}: {e}")))?;
     let mut file = PemFile {
         certs: Vec::new(),
         keys: Vec::new(),
@@ -64,12 +86,91 @@ fn read_pem(path: &Path, what: &str) -> Result<PemFile> {
     Ok(file)
 }
 
+/// A regular file's bytes, at most `MAX_PEM_BYTES`. Opened without blocking
+/// (a FIFO would wait for a writer) and refused unless it is a regular file,
+/// so `/dev/zero` or `/dev/stdin` fail at once.
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)?;
+    let meta = file.metadata()?;
+    let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
+    if !meta.is_file() {
+        return Err(invalid("it is not a regular file".into()));
+    }
+    if meta.len() > MAX_PEM_BYTES {
+        return Err(invalid(format!(
+            "{} bytes is more than the {MAX_PEM_BYTES} a PEM file may have",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_PEM_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PEM_BYTES {
+        return Err(invalid(format!(
+            "more than the {MAX_PEM_BYTES} bytes a PEM file may have"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Who may read and replace the key: its owner must be root (or the user
+/// mailtls runs as, for a plan made without root), it must not be readable
+/// by everyone, and its group may read it only when `readers` names it.
+fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result<(), String> {
+    let meta = std::fs::metadata(key_path).map_err(|e| format!("cannot stat the key: {e}"))?;
+    let mode = meta.mode() & 0o777;
+    let shown = key_path.display();
+    for (bit, what) in [(0o004, "readable"), (0o002, "writable")] {
+        if mode & bit != 0 {
+            return Err(format!(
+                "the private key is {what} by everyone (mode {mode:o}); run `chmod o-rwx {shown}`"
+            ));
+        }
+    }
+    let uid = meta.uid();
+    if uid != 0 && uid != nix::unistd::geteuid().as_raw() {
+        let owner = nix::unistd::User::from_uid(uid.into())
+            .ok()
+            .flatten()
+            .map_or(format!("uid {uid}"), |u| u.name);
+        return Err(format!(
+            "the private key is owned by {owner}, not root: that user could replace it; run `chown root {shown}`"
+        ));
+    }
+    if mode & 0o020 != 0 {
+        return Err(format!(
+            "the private key is writable by its group (mode {mode:o}); run `chmod g-w {shown}`"
+        ));
+    }
+    if mode & 0o040 != 0 {
+        let group = nix::unistd::Group::from_gid(meta.gid().into())
+            .ok()
+            .flatten()
+            .map_or(format!("gid {}", meta.gid()), |g| g.name);
+        if !readers.contains(&group.as_str()) {
+            let allowed = if readers.is_empty() {
+                String::new()
+            } else {
+                format!(" (this server accepts only group {})", readers.join(" or "))
+            };
+            return Err(format!(
+                "the private key is readable by group {group} (mode {mode:o}){allowed}; run `chmod g-rwx {shown}`"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a certificate file (leaf first, then its chain) and its key file,
-/// which may be the same file. `now` is passed in so tests can move time.
+/// which may be the same file; `readers` are the groups the server may read
+/// its key with. `now` is passed in so tests can move time.
 pub fn check_pair(
     cert_path: &Path,
     key_path: &Path,
     policy: &CertificatePolicy,
+    readers: KeyReaders,
     now: OffsetDateTime,
 ) -> Result<CertInfo> {
     let cert_fail = |message: String| Error::Certificate {
@@ -93,17 +194,7 @@ pub fn check_pair(
     }
     let key = keys.remove(0);
 
-    let mode = std::fs::metadata(key_path)
-        .map_err(|e| key_fail(format!("cannot stat the key: {e}")))?
-        .permissions()
-        .mode();
-    if mode & 0o004 != 0 {
-        return Err(key_fail(format!(
-            "the private key is readable by everyone (mode {:o}); run `chmod o-rwx {}`",
-            mode & 0o777,
-            key_path.display()
-        )));
-    }
+    check_key_access(key_path, readers).map_err(key_fail)?;
 
     let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
         .map_err(|e| key_fail(format!("unsupported or corrupt private key: {e}")))?;

@@ -7,6 +7,11 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::mta::MtaKind;
 
+/// The longest any wait may be, in seconds (`--reload-timeout`, `probe
+/// --timeout`): an hour. Every number on the command line is bounded when it
+/// is parsed, so no deadline computed from one can overflow.
+pub const MAX_SECONDS: u64 = 3600;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "mailtls",
@@ -41,8 +46,9 @@ pub struct Global {
     /// Color the output (NO_COLOR is honoured by `auto`).
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ColorChoice,
-    /// Seconds a reload command may take before it is killed and counted as failed.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 120)]
+    /// Seconds a reload command may take before it is killed and counted as failed (1 to 3600).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS))]
     pub reload_timeout: u64,
     /// More detail (repeat for more).
     #[arg(short, long, global = true, action = ArgAction::Count)]
@@ -102,7 +108,7 @@ pub struct TargetArgs {
     #[arg(long, value_enum)]
     pub mta: Option<MtaKind>,
     /// A server instance's config (Postfix: its config directory, as `postconf -c` takes it;
-    /// Dovecot: its dovecot.conf). Repeat it to cover several servers in one run.
+    /// Dovecot: its dovecot.conf; Cyrus: its imapd.conf). Repeat it to cover several servers in one run.
     #[arg(long, value_name = "PATH")]
     pub config: Vec<PathBuf>,
     /// A bundled profile (intermediate, modern) or a .toml file [default: intermediate;

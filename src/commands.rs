@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::error::{exit, Result};
+use crate::escape::escape;
 use crate::journal::Journal;
 use crate::mta;
 use crate::output::Output;
@@ -38,21 +39,24 @@ pub fn show_detected(d: &mta::Detected, out: &Output) {
     out.say(&format!(
         "{} {} ({}), config {}",
         d.mta.name(),
-        d.version.as_deref().unwrap_or("(version unknown)"),
-        d.tls_library.as_deref().unwrap_or("TLS library unknown"),
-        d.config.display()
+        escape(d.version.as_deref().unwrap_or("(version unknown)")),
+        escape(d.tls_library.as_deref().unwrap_or("TLS library unknown")),
+        escape(&d.config.display().to_string())
     ));
     for l in &d.listeners {
         out.say(&format!(
             "  listener {} -> {}:{} ({:?})",
-            l.service, l.host, l.port, l.tls
+            escape(&l.service),
+            escape(&l.host),
+            l.port,
+            l.tls
         ));
     }
     for (name, value) in &d.tls_settings {
-        out.say(&format!("  {name} = {value}"));
+        out.say(&format!("  {} = {}", escape(name), escape(value)));
     }
     for w in &d.weaknesses {
-        out.say(&format!("  {}", out.paint(&format!("weak: {w}"), "33")));
+        out.say(&format!("  {}", out.paint(&format!("weak: {}", escape(w)), "33")));
     }
 }
 
@@ -99,18 +103,22 @@ pub fn history(journal: Option<Journal>, out: &Output) -> Result<u8> {
         out.say("No backup sets yet.");
     }
     for m in &sets {
-        let files: Vec<String> = m.files.iter().map(|f| f.path.display().to_string()).collect();
+        let files: Vec<String> = m
+            .files
+            .iter()
+            .map(|f| escape(&f.path.display().to_string()).into_owned())
+            .collect();
         let servers: Vec<String> = m
             .services
             .iter()
-            .map(|s| format!("{} {}", s.mta.name(), s.instance.display()))
+            .map(|s| format!("{} {}", s.mta.name(), escape(&s.instance.display().to_string())))
             .collect();
         out.say(&format!(
             "{}  {}  {}  profile {}  {}  [{}]",
-            m.id,
-            m.created,
+            escape(&m.id),
+            escape(&m.created),
             servers.join(" + "),
-            m.profile,
+            escape(&m.profile),
             files.join(", "),
             if m.in_progress {
                 format!("{}, interrupted", m.state.name())
@@ -119,7 +127,7 @@ pub fn history(journal: Option<Journal>, out: &Output) -> Result<u8> {
             }
         ));
         if let Some(note) = m.note.as_ref().filter(|_| out.verbose > 0) {
-            out.say(&format!("    {note}"));
+            out.say(&format!("    {}", escape(note)));
         }
     }
     let sets_json: Vec<_> = sets
@@ -145,7 +153,7 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
             } else {
                 ""
             };
-            out.say(&format!("{:<14} {}{default}", p.name, p.description));
+            out.say(&format!("{:<14} {}{default}", escape(&p.name), escape(&p.description)));
         }
         out.result(&json!({"profiles": all}));
         return Ok(exit::OK);
@@ -155,9 +163,9 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, text)| text.to_string());
-    out.say(&format!("{} — {}", profile.name, profile.description));
+    out.say(&format!("{} — {}", escape(&profile.name), escape(&profile.description)));
     if let Some(g) = &profile.guidelines {
-        out.say(&format!("  guidelines: {g}"));
+        out.say(&format!("  guidelines: {}", escape(g)));
     }
     out.say(&format!("  minimum protocol: {}", profile.min_protocol));
     let tls12: Vec<String> = profile.tls12_ciphers.iter().map(|s| s.to_string()).collect();
@@ -195,6 +203,7 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
     }
     let sendmail = mta::sendmail::settings_for(&profile);
     let opensmtpd = mta::opensmtpd::settings_for(&profile);
+    let cyrus = mta::cyrus::settings_for(&profile);
     let (dovecot_2_3, dovecot_2_4) = (
         mta::dovecot::settings_for(&profile, false),
         mta::dovecot::settings_for(&profile, true),
@@ -210,6 +219,10 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
             &dovecot_2_3,
         ),
         ("Dovecot 2.4 (renamed settings):", &dovecot_2_4),
+        (
+            "Cyrus IMAP (imapd.conf; weaker imap_/pop3_ overrides are rewritten too):",
+            &cyrus,
+        ),
     ] {
         out.say(&format!("  {heading}"));
         for (option, value) in settings {
@@ -223,6 +236,7 @@ pub fn profiles(name: Option<&str>, out: &Output) -> Result<u8> {
         "sendmail": sendmail,
         "opensmtpd": opensmtpd,
         "dovecot": {"2.3": dovecot_2_3, "2.4": dovecot_2_4},
+        "cyrus": cyrus,
         "toml": source,
     }));
     Ok(exit::OK)

@@ -13,6 +13,7 @@ use dialoguer::theme::ColorfulTheme;
 use crate::apply::{self, ApplyOptions};
 use crate::cli::{ApplyArgs, Global};
 use crate::error::{exit, Error, Result};
+use crate::escape::escape;
 use crate::mta::{Listener, ListenerTls};
 use crate::output::Output;
 use crate::plan::HostPlan;
@@ -61,7 +62,7 @@ pub fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8> {
     if args.target.cert.is_none() {
         let current = before.iter().find_map(|r| r.certificate.as_ref());
         let suggestions = suggest_certificates(Path::new("/etc/letsencrypt/live"), Path::new("/etc/ssl"), &hostname());
-        let label = current.map(|c| format!("{}, until {}", c.subject, day(&c.not_after)));
+        let label = current.map(|c| format!("{}, until {}", escape(&c.subject), escape(day(&c.not_after))));
         resolved.request.cert = choose_certificate(&resolved.request.profile, label, &suggestions, out)?;
     }
 
@@ -78,7 +79,7 @@ pub fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8> {
             out.progress_done();
             out.say(&out.paint("Verification failed:", "31"));
             for problem in failure.split("; ") {
-                out.say(&format!("  {problem}"));
+                out.say(&format!("  {}", escape(problem)));
             }
             out.say(
                 "mailtls rolled the change back: the files are as they were, and the server was reloaded with them.",
@@ -135,7 +136,7 @@ fn show_today(reports: &[TargetReport], out: &Output) {
         for f in report.findings.iter().filter(|f| f.severity >= Severity::Medium) {
             out.say(&format!(
                 "    {}",
-                out.paint(&format!("{}: {}", f.severity.label(), f.message), "33")
+                out.paint(&format!("{}: {}", f.severity.label(), escape(&f.message)), "33")
             ));
         }
     }
@@ -241,7 +242,11 @@ fn choose_certificate(
         None => "Keep the certificate the config names".into(),
     };
     let mut items = vec![keep];
-    items.extend(suggestions.iter().map(|s| format!("{}: {}", s.label, s.cert.display())));
+    items.extend(
+        suggestions
+            .iter()
+            .map(|s| format!("{}: {}", escape(&s.label), escape(&s.cert.display().to_string()))),
+    );
     items.push("Another certificate: type its paths".into());
     loop {
         let chosen = asked(
@@ -268,10 +273,16 @@ fn choose_certificate(
                 (PathBuf::from(cert.trim()), PathBuf::from(key.trim()))
             }
         };
-        match cert::check_pair(&cert, &key, &profile.certificate, time::OffsetDateTime::now_utc()) {
+        match cert::check_pair(
+            &cert,
+            &key,
+            &profile.certificate,
+            cert::ANY_SERVER_KEY_READERS,
+            time::OffsetDateTime::now_utc(),
+        ) {
             Ok(info) => {
                 // Its warnings (self-signed, expiring) come with the plan.
-                out.say(&format!("  {}, until {}", info.subject, day(&info.not_after)));
+                out.say(&format!("  {}, until {}", escape(&info.subject), day(&info.not_after)));
                 return Ok(Some((cert, key)));
             }
             Err(e) => out.say(&out.paint(&format!("  {e}; choose again"), "31")),

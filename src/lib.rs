@@ -10,7 +10,8 @@
 //! - `journal`, `fsutil`: backup sets, the lock, atomic file replacement.
 //! - `probe`, `verify`: the STARTTLS scanner and what apply checks with it.
 //! - `profile`, `tls`, `cert`: profiles, TLS vocabulary, certificate checks.
-//! - `error`, `output`: errors with exit codes; where text and JSON go.
+//! - `error`, `output`, `escape`: errors with exit codes; where text and JSON go;
+//!   text from outside made safe for a terminal.
 
 pub mod apply;
 pub mod cert;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod commands;
 pub mod edit;
 pub mod error;
+pub mod escape;
 pub mod fsutil;
 pub mod guided;
 pub mod journal;
@@ -96,7 +98,7 @@ fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
             let journal = journal::Journal::open(&global.state_dir)?;
             rollback::run(&journal, args.backup_id.as_deref(), args.force, out)
         }
-        Command::History => commands::history(journal::Journal::existing(&global.state_dir), out),
+        Command::History => commands::history(journal::Journal::existing(&global.state_dir)?, out),
         Command::Profiles { name } => commands::profiles(name.as_deref(), out),
         Command::Probe(args) => probe::command::run(&args, global.json),
         Command::Completions { shell } => {

@@ -90,16 +90,22 @@ impl Plan {
     }
 }
 
+/// A diff line for a terminal: colored, with the file's control characters
+/// escaped (`--json`'s diff, uncolored, stays exact; `Output::say` escapes
+/// the uncolored one it prints).
 fn paint(text: &str, code: &str, color: bool) -> String {
-    if color && !code.is_empty() {
-        format!(
-            "\x1b[{code}m{}\x1b[0m{}",
-            text.trim_end_matches('\n'),
-            if text.ends_with('\n') { "\n" } else { "" }
-        )
-    } else {
-        text.to_string()
+    if !color {
+        return text.to_string();
     }
+    let text = crate::escape::escape_lines(text);
+    if code.is_empty() {
+        return text.into_owned();
+    }
+    format!(
+        "\x1b[{code}m{}\x1b[0m{}",
+        text.trim_end_matches('\n'),
+        if text.ends_with('\n') { "\n" } else { "" }
+    )
 }
 
 /// The defaults of the plan's settings that were unset, from the server's

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::escape::escape;
 use crate::probe::TargetReport;
 use crate::tls::{CipherSuite, Protocol};
 
@@ -53,7 +54,7 @@ fn cells(report: &TargetReport) -> Vec<String> {
         .as_ref()
         .filter(|_| report.protocols.values().all(|r| !r.accepted))
     {
-        let failed = format!("probe failed: {error}");
+        let failed = format!("probe failed: {}", escape(error));
         return vec![failed, "-".into(), "-".into(), "-".into(), "-".into()];
     }
     let accepted: Vec<&str> = report.accepted_names();
@@ -74,7 +75,7 @@ fn cells(report: &TargetReport) -> Vec<String> {
     let certificate = match &report.certificate {
         Some(c) => format!(
             "{}, {}{}, until {}",
-            c.subject,
+            escape(&c.subject),
             c.key_type,
             c.key_bits.map(|b| format!(" {b}")).unwrap_or_default(),
             c.not_after.split('T').next().unwrap_or(&c.not_after)
@@ -100,7 +101,7 @@ pub fn before_after(before: &TargetReport, after: &TargetReport) -> String {
     };
     let width = old.iter().map(|c| c.chars().count()).max().unwrap_or(0).max(6) + 3;
     let mut out = String::new();
-    let _ = writeln!(out, "{:<18}{:<width$}after", after.target, "before");
+    let _ = writeln!(out, "{:<18}{:<width$}after", escape(&after.target), "before");
     for (i, label) in LABELS.iter().enumerate() {
         let now = if *label == "certificate" && same_cert {
             "(same)"

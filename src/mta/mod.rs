@@ -2,6 +2,8 @@
 //! profile into a `Plan`, validates staged files with the server's own
 //! checker and says how to reload. Backends compute; `apply` writes.
 
+mod crypto_policies;
+pub mod cyrus;
 pub mod dovecot;
 pub mod exim;
 pub mod opensmtpd;
@@ -27,6 +29,7 @@ pub enum MtaKind {
     Exim,
     Sendmail,
     Opensmtpd,
+    Cyrus,
 }
 
 impl MtaKind {
@@ -37,6 +40,7 @@ impl MtaKind {
             MtaKind::Exim => "exim",
             MtaKind::Sendmail => "sendmail",
             MtaKind::Opensmtpd => "opensmtpd",
+            MtaKind::Cyrus => "cyrus",
         }
     }
 }
@@ -78,6 +82,10 @@ pub enum Reload {
     Hup {
         pid_file: PathBuf,
     },
+    /// SIGHUP to the Cyrus master running with this imapd.conf, which reloads in place (same pid and sockets).
+    CyrusHup {
+        config: PathBuf,
+    },
 }
 
 impl Reload {
@@ -86,6 +94,7 @@ impl Reload {
     pub fn run(&self) -> Result<()> {
         let (program, mut command) = match self {
             Reload::Hup { pid_file } => return hup(pid_file),
+            Reload::CyrusHup { config } => return cyrus::master::reload(config),
             Reload::Argv(argv) => {
                 let mut c = Command::new(&argv[0]);
                 c.args(&argv[1..]);
@@ -115,14 +124,15 @@ impl Reload {
             .spawn()
             .map_err(|e| fail("could not start".into(), e.to_string()))?;
         let limit = reload_timeout();
-        let deadline = std::time::Instant::now() + limit;
+        // None: a limit too far to compute (the command line bounds it) never expires.
+        let deadline = std::time::Instant::now().checked_add(limit);
         let status = loop {
             match child
                 .try_wait()
                 .map_err(|e| fail("could not wait".into(), e.to_string()))?
             {
                 Some(status) => break status,
-                None if std::time::Instant::now() >= deadline => {
+                None if deadline.is_some_and(|d| std::time::Instant::now() >= d) => {
                     // The whole process group: a shell's children too.
                     let group = nix::unistd::Pid::from_raw(child.id() as i32);
                     let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
@@ -190,6 +200,7 @@ pub enum Server {
     Exim(exim::Exim),
     Sendmail(sendmail::Sendmail),
     Opensmtpd(opensmtpd::Opensmtpd),
+    Cyrus(cyrus::Cyrus),
 }
 
 impl Server {
@@ -201,11 +212,13 @@ impl Server {
             Some(MtaKind::Exim) => Ok(Server::Exim(exim::Exim::open(config)?)),
             Some(MtaKind::Sendmail) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
             Some(MtaKind::Opensmtpd) => Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?)),
+            Some(MtaKind::Cyrus) => Ok(Server::Cyrus(cyrus::Cyrus::open(config)?)),
             None => match config {
                 Some(c) if c.join("main.cf").is_file() => Ok(Server::Postfix(postfix::Postfix::open(config)?)),
                 Some(c) if c.join("dovecot.conf").is_file() || c.file_name().is_some_and(|n| n == "dovecot.conf") => {
                     Ok(Server::Dovecot(dovecot::Dovecot::open(config)?))
                 }
+                Some(c) if cyrus::Cyrus::recognizes(c) => Ok(Server::Cyrus(cyrus::Cyrus::open(config)?)),
                 Some(c) if sendmail::Sendmail::recognizes(c) => Ok(Server::Sendmail(sendmail::Sendmail::open(config)?)),
                 Some(c) if opensmtpd::Opensmtpd::recognizes(c) => {
                     Ok(Server::Opensmtpd(opensmtpd::Opensmtpd::open(config)?))
@@ -246,6 +259,9 @@ impl Server {
         if dovecot::Dovecot::installed() {
             servers.push(Server::Dovecot(dovecot::Dovecot::open(None)?));
         }
+        if cyrus::Cyrus::installed() {
+            servers.push(Server::Cyrus(cyrus::Cyrus::open(None)?));
+        }
         if servers.is_empty() {
             return Err(Error::Usage(
                 "no supported mail server found on this host; name one with --mta and its config with --config".into(),
@@ -262,6 +278,7 @@ impl Server {
             Server::Exim(e) => e.instance(),
             Server::Sendmail(s) => s.config_file().to_path_buf(),
             Server::Opensmtpd(o) => o.config_file().to_path_buf(),
+            Server::Cyrus(c) => c.config_file().to_path_buf(),
         }
     }
 
@@ -272,6 +289,7 @@ impl Server {
             Server::Exim(e) => e.detect(),
             Server::Sendmail(s) => s.detect(),
             Server::Opensmtpd(o) => o.detect(),
+            Server::Cyrus(c) => c.detect(),
         }
     }
 
@@ -282,6 +300,7 @@ impl Server {
             Server::Exim(e) => e.plan(request),
             Server::Sendmail(s) => s.plan(request),
             Server::Opensmtpd(o) => o.plan(request),
+            Server::Cyrus(c) => c.plan(request),
         }
     }
 
@@ -293,6 +312,7 @@ impl Server {
             Server::Exim(e) => e.running(),
             Server::Sendmail(s) => s.running(),
             Server::Opensmtpd(o) => o.running(),
+            Server::Cyrus(c) => c.running(),
         }
     }
 
@@ -305,6 +325,7 @@ impl Server {
             Server::Exim(e) => e.validate(plan),
             Server::Sendmail(s) => s.validate(plan),
             Server::Opensmtpd(o) => o.validate(plan),
+            Server::Cyrus(c) => c.validate(plan),
         }
     }
 }
@@ -327,6 +348,9 @@ pub fn detect_all() -> Vec<Result<Detected>> {
     if opensmtpd::Opensmtpd::installed() {
         found.push(opensmtpd::Opensmtpd::open(None).and_then(|o| o.detect()));
     }
+    if cyrus::Cyrus::installed() {
+        found.push(cyrus::Cyrus::open(None).and_then(|c| c.detect()));
+    }
     found
 }
 
@@ -342,7 +366,22 @@ pub fn read_text(path: &Path) -> Result<String> {
             path.display()
         )));
     }
-    let bytes = std::fs::read(path).map_err(Error::io(path, "cannot read"))?;
+    // The size above is 0 for /dev/zero or a FIFO: read no more than the limit whatever it says.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(Error::io(path, "cannot read"))?,
+            MAX_CONFIG_BYTES + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(Error::io(path, "cannot read"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::Config(format!(
+            "{}: more than {MAX_CONFIG_BYTES} bytes is too large for a config file; is it the right file?",
+            path.display()
+        )));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         Error::Parse {
@@ -351,6 +390,39 @@ pub fn read_text(path: &Path) -> Result<String> {
             message: "not valid UTF-8 text".into(),
         }
     })
+}
+
+/// The first line with content (1-based, and its text): blank lines and
+/// lines starting with one of `comments` (`#`, `dnl`) are skipped.
+pub fn first_content_line<'a>(text: &'a str, comments: &[&str]) -> Option<(usize, &'a str)> {
+    text.lines()
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.trim()))
+        .find(|(_, l)| !l.is_empty() && !comments.iter().any(|c| l.starts_with(c)))
+}
+
+/// A file given as `server`'s config that is not one (`--config /etc/shadow`).
+/// It quotes nothing of the file: it may hold secrets.
+pub fn not_a_config(server: &str, path: &Path, line: usize) -> Error {
+    Error::Config(format!(
+        "{} does not look like {server} config (line {line} is not its syntax); check --config",
+        path.display()
+    ))
+}
+
+/// A parser's syntax error in `text`, read from `path` as `server`'s config.
+/// The parser's message quotes the line; but when no line before it had
+/// content, nothing of the file was the server's syntax: it is most likely
+/// not a config at all, and its lines must not be printed.
+pub fn syntax_error(server: &str, path: &Path, text: &str, line: usize, message: String) -> Error {
+    if first_content_line(text, &["#"]).is_none_or(|(first, _)| first >= line) {
+        return not_a_config(server, path, line);
+    }
+    Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        message,
+    }
 }
 
 /// How a service is reloaded: the user's `--reload-command`; for the host's
@@ -363,23 +435,54 @@ pub fn service_reload(request: &Request, default_instance: bool, unit: &str, own
     if default_instance && Path::new("/run/systemd/system").is_dir() {
         return Reload::Argv(vec!["systemctl".into(), "reload".into(), unit.into()]);
     }
+    // Alpine (OpenRC) and FreeBSD (rc.d) have their own service commands.
+    if default_instance && Path::new("/run/openrc").is_dir() && find_program("rc-service").is_some() {
+        return Reload::Argv(vec!["rc-service".into(), unit.into(), "reload".into()]);
+    }
+    if default_instance && Path::new("/etc/rc.subr").is_file() && find_program("service").is_some() {
+        return Reload::Argv(vec!["service".into(), unit.into(), "reload".into()]);
+    }
     Reload::Argv(own)
+}
+
+/// How a config format re-reads a path mailtls writes into it: the
+/// characters it reads as syntax anywhere in a value. White space and
+/// control characters are refused for every format; what a format expands
+/// by name (Exim macros, m4 macros) is checked by reading the path back
+/// (`path_read_back`).
+pub struct PathSyntax {
+    /// The server and its file, as messages name them: "Postfix (main.cf)".
+    pub server: &'static str,
+    pub special: &'static [char],
 }
 
 /// A path from the command line (`--cert`, `--key`), made absolute and
 /// refused when it holds white space, a control character or one of the
-/// characters the config format would read as syntax (`special`).
-pub fn path_value(option: &str, path: &Path, config: &str, special: &[char]) -> Result<PathBuf> {
+/// characters the format would read as syntax.
+pub fn path_value(option: &str, path: &Path, syntax: &PathSyntax) -> Result<PathBuf> {
     let text = path
         .to_str()
         .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
     crate::edit::check_one_line(option, text).map_err(Error::Usage)?;
-    if let Some(c) = text.chars().find(|c| c.is_whitespace() || special.contains(c)) {
+    if let Some(c) = text.chars().find(|c| c.is_whitespace() || syntax.special.contains(c)) {
         return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains {c:?}, which {config} would misread; use a path without it"
+            "{option}: the path {text:?} contains {c:?}, which {} would misread; use a path without it",
+            syntax.server
         )));
     }
     std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))
+}
+
+/// Refuses a path the server's own reading turns into another one
+/// (`read_back`: what its macro processor makes of it); `why` names the cause.
+pub fn path_read_back(option: &str, path: &str, read_back: Option<&str>, server: &str, why: &str) -> Result<()> {
+    if read_back == Some(path) {
+        return Ok(());
+    }
+    let got = read_back.map_or("nothing".to_string(), |r| format!("{r:?}"));
+    Err(Error::Usage(format!(
+        "{option}: {server} reads the path {path:?} back as {got} ({why}); use a path without it"
+    )))
 }
 
 /// The checker's warnings on the staged config that the live config does not
@@ -399,9 +502,15 @@ pub fn refuse_new_warnings(checker: &str, live: Vec<String>, staged: Vec<String>
 /// Checks the certificate a plan leaves configured (see `cert::check_pair`);
 /// its warnings join the plan's, and its sha256 is what verification expects
 /// the server to serve. A problem with the current certificate says how to replace it.
-pub fn check_certificate(request: &Request, cert: &Path, key: &Path, warnings: &mut Vec<String>) -> Result<String> {
+pub fn check_certificate(
+    request: &Request,
+    cert: &Path,
+    key: &Path,
+    readers: crate::cert::KeyReaders,
+    warnings: &mut Vec<String>,
+) -> Result<String> {
     let now = time::OffsetDateTime::now_utc();
-    let info = crate::cert::check_pair(cert, key, &request.profile.certificate, now).map_err(|e| {
+    let info = crate::cert::check_pair(cert, key, &request.profile.certificate, readers, now).map_err(|e| {
         match (&request.cert, e) {
             (None, Error::Certificate { path, message }) => Error::Certificate {
                 path,
@@ -415,8 +524,13 @@ pub fn check_certificate(request: &Request, cert: &Path, key: &Path, warnings: &
 }
 
 /// What `detect` says of a configured certificate: its warnings, or why it is unusable.
-pub fn certificate_weaknesses(cert: &Path, key: &Path, policy: &crate::profile::CertificatePolicy) -> Vec<String> {
-    match crate::cert::check_pair(cert, key, policy, time::OffsetDateTime::now_utc()) {
+pub fn certificate_weaknesses(
+    cert: &Path,
+    key: &Path,
+    policy: &crate::profile::CertificatePolicy,
+    readers: crate::cert::KeyReaders,
+) -> Vec<String> {
+    match crate::cert::check_pair(cert, key, policy, readers, time::OffsetDateTime::now_utc()) {
         Ok(info) => info.warnings,
         Err(e) => vec![e.to_string()],
     }

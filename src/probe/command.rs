@@ -46,14 +46,17 @@ pub struct ProbeArgs {
     /// Judge every target against this profile (bundled name or .toml file).
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<String>,
-    /// Targets scanned at once.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// Targets scanned at once (1 to 256).
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
     pub concurrency: usize,
-    /// Connections open at once to one target (lowered automatically when a server says it is busy).
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    /// Connections open at once to one target, 1 to 64 (lowered automatically when a server says it is busy).
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub connections_per_target: usize,
-    /// Seconds each connection may take: connect, dialogue and handshake together.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    /// Seconds each connection may take: connect, dialogue and handshake together (1 to 3600).
+    #[arg(long, value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=crate::cli::MAX_SECONDS))]
     pub timeout: u64,
     /// Print the report as Prometheus metrics (node_exporter's textfile collector) or JUnit XML.
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -102,8 +105,11 @@ impl ProbeArgs {
             .iter()
             .map(|s| parse_target(s, starttls).map_err(Error::Usage))
             .collect::<Result<Vec<_>>>()?;
-        if self.timeout == 0 {
-            return Err(Error::Usage("--timeout must be at least 1 second".into()));
+        if !(1..=crate::cli::MAX_SECONDS).contains(&self.timeout) {
+            return Err(Error::Usage(format!(
+                "--timeout must be 1 to {} seconds",
+                crate::cli::MAX_SECONDS
+            )));
         }
         let mut opts = ScanOptions {
             servername: self.servername.clone(),
@@ -176,7 +182,11 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
     let progress = |done: usize, report: &TargetReport| {
         if stderr_tty {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K[{done}/{total}] {}", report.target);
+            let _ = write!(
+                err,
+                "\r\x1b[2K[{done}/{total}] {}",
+                crate::escape::escape(&report.target)
+            );
             if done == total {
                 let _ = write!(err, "\r\x1b[2K");
             }

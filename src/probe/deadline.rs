@@ -9,7 +9,9 @@ pub struct Deadline(Instant);
 
 impl Deadline {
     pub fn after(timeout: Duration) -> Deadline {
-        Deadline(Instant::now() + timeout)
+        // Timeouts are bounded when parsed; an absurd one waits a day rather than panicking.
+        let now = Instant::now();
+        Deadline(now.checked_add(timeout).unwrap_or(now + Duration::from_secs(86_400)))
     }
 
     /// What is left, or None once it has passed.

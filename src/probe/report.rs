@@ -39,6 +39,7 @@ use serde::{Serialize, Serializer};
 
 use super::cert::CertificateReport;
 use super::Starttls;
+use crate::escape::escape;
 use crate::tls::{CipherSuite, Group, Protocol};
 
 /// One protocol version: accepted or not, and the suites it accepts.
@@ -168,13 +169,13 @@ impl TargetReport {
         let _ = writeln!(
             out,
             "{} ({}, {} ms, {} connections)",
-            self.target,
+            escape(&self.target),
             dialogue_name(self.starttls),
             self.elapsed_ms,
             self.connections
         );
         if let Some(e) = &self.error {
-            let _ = writeln!(out, "  error: {e}");
+            let _ = writeln!(out, "  error: {}", escape(e));
         }
         if self.error.is_none() || self.protocols.values().any(|p| p.accepted) {
             for (p, r) in &self.protocols {
@@ -218,9 +219,11 @@ impl TargetReport {
             let _ = writeln!(
                 out,
                 "  cert     {}  ({}{bits}, {})",
-                c.subject, c.key_type, c.signature_algorithm
+                escape(&c.subject),
+                escape(&c.key_type),
+                escape(&c.signature_algorithm)
             );
-            let _ = writeln!(out, "           issuer {}", c.issuer);
+            let _ = writeln!(out, "           issuer {}", escape(&c.issuer));
             let _ = writeln!(
                 out,
                 "           valid {} .. {}{}",
@@ -232,18 +235,18 @@ impl TargetReport {
                 out,
                 "           {} for {}, {}{}, sha256 {}",
                 if c.hostname_match { "matches" } else { "DOES NOT MATCH" },
-                c.hostname,
+                escape(&c.hostname),
                 if c.trusted { "trusted" } else { "untrusted" },
                 if c.self_signed { ", self-signed" } else { "" },
                 &c.sha256[..16.min(c.sha256.len())]
             );
         }
         for f in &self.findings {
-            let _ = writeln!(out, "  [{:<6}] {}", f.severity.label(), f.message);
+            let _ = writeln!(out, "  [{:<6}] {}", f.severity.label(), escape(&f.message));
         }
         if let (Some(p), Some(ok)) = (&self.profile, self.compliant) {
             let verdict = if ok { "complies" } else { "DOES NOT COMPLY" };
-            let _ = writeln!(out, "  profile  {p}: {verdict}");
+            let _ = writeln!(out, "  profile  {}: {verdict}", escape(p));
         }
         out
     }
@@ -289,14 +292,18 @@ impl Summary {
             (n, Some(w)) => format!("{n} findings, worst {}", w.label()),
         };
         let verdict = match (self.compliant, profile) {
-            (Some(true), Some(p)) => format!("complies with {p}"),
-            (Some(false), Some(p)) => format!("DOES NOT COMPLY with {p} ({findings})"),
+            (Some(true), Some(p)) => format!("complies with {}", escape(p)),
+            (Some(false), Some(p)) => format!("DOES NOT COMPLY with {} ({findings})", escape(p)),
             _ => findings,
         };
-        let error = self.error.as_ref().map(|e| format!("  error: {e}")).unwrap_or_default();
+        let error = self
+            .error
+            .as_ref()
+            .map(|e| format!("  error: {}", escape(e)))
+            .unwrap_or_default();
         format!(
             "{:<24} STARTTLS {starttls:<3}  lowest {lowest:<7}  {verdict}{error}",
-            self.target
+            escape(&self.target)
         )
     }
 }

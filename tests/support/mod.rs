@@ -8,6 +8,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod cert;
+mod cyrus;
 mod dovecot;
 mod exim;
 mod opensmtpd;
@@ -17,6 +18,7 @@ pub mod scripted;
 mod sendmail;
 
 pub use cert::{self_signed, KeyKind};
+pub use cyrus::{key_for_cyrus, Cyrus};
 pub use dovecot::Dovecot;
 pub use exim::Exim;
 pub use opensmtpd::Opensmtpd;

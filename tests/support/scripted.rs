@@ -24,14 +24,20 @@ pub fn serve(handler: impl Fn(TcpStream, usize) + Send + Sync + 'static) -> u16 
 /// multi-line replies; `starttls` decides whether EHLO advertises it.
 /// Returns false if the client left early.
 pub fn smtp_until_starttls(stream: &mut TcpStream, starttls: bool) -> bool {
+    smtp_until_starttls_after(
+        stream,
+        b"220-fake.example ESMTP\r\n220 second banner line\r\n",
+        starttls,
+    )
+}
+
+/// The same dialogue after the given `banner` (whole reply lines).
+pub fn smtp_until_starttls_after(stream: &mut TcpStream, banner: &[u8], starttls: bool) -> bool {
     let Ok(clone) = stream.try_clone() else {
         return false;
     };
     let mut reader = BufReader::new(clone);
-    if stream
-        .write_all(b"220-fake.example ESMTP\r\n220 second banner line\r\n")
-        .is_err()
-    {
+    if stream.write_all(banner).is_err() {
         return false;
     }
     let mut line = String::new();

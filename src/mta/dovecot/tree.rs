@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::dovecot_conf::{DovecotConf, Entry, Kind};
 use crate::error::{Error, Result};
-use crate::mta::read_text;
+use crate::mta::{read_text, syntax_error};
 
 pub struct ConfFile {
     pub path: PathBuf,
@@ -54,11 +54,7 @@ impl ConfTree {
             )));
         }
         let text = read_text(path)?;
-        let conf = DovecotConf::parse(&text).map_err(|e| Error::Parse {
-            path: path.to_path_buf(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let conf = DovecotConf::parse(&text).map_err(|e| syntax_error("a Dovecot", path, &text, e.line, e.message))?;
         let index = self.files.len();
         let entries = conf.entries();
         self.files.push(ConfFile {

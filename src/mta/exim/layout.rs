@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::exim_conf::{Directive, Element, EximConf, Kind};
 use crate::error::{Error, Result};
-use crate::mta::read_text;
+use crate::mta::{read_text, syntax_error};
 
 /// The file Debian's `update-exim4.conf` reads its answers from.
 pub const DEBIAN_ANSWERS: &str = "update-exim4.conf.conf";
@@ -106,11 +106,8 @@ impl Layout {
                 } else {
                     String::new()
                 };
-                let conf = EximConf::parse(&text).map_err(|e| Error::Parse {
-                    path: path.clone(),
-                    line: e.line,
-                    message: e.message,
-                })?;
+                let conf =
+                    EximConf::parse(&text).map_err(|e| syntax_error("an Exim", &path, &text, e.line, e.message))?;
                 Ok(Source { path, text, conf })
             })
             .collect()

@@ -21,6 +21,15 @@ use crate::mta::{
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 
+/// The groups that may read the private key besides root: Exim reads its key as its own user: Debian documents `root:Debian-exim 0640` (elsewhere the group is `exim`), or Debian-exim in the ssl-cert group.
+const KEY_READERS: crate::cert::KeyReaders = &["Debian-exim", "exim", "ssl-cert"];
+
+/// What Exim reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Exim",
+    special: &['$', '\\'],
+};
+
 /// The comment under which new settings are added.
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 
@@ -106,8 +115,15 @@ impl Exim {
     }
 
     /// The TLS library, or the likely one with a warning when no Exim binary says.
-    fn library(&self, warnings: &mut Vec<String>) -> TlsLibrary {
+    fn library(&self, sources: &[Source], warnings: &mut Vec<String>) -> TlsLibrary {
         if let Some(library) = self.library {
+            return library;
+        }
+        if let Some((library, evidence)) = sources.iter().find_map(|s| harden::library_written_for(&s.text)) {
+            warnings.push(format!(
+                "no Exim binary found (exim4 or exim on PATH): the config is written for {} (`{evidence}`); applying needs Exim to validate",
+                library.name()
+            ));
             return library;
         }
         let guess = match self.layout {
@@ -149,8 +165,8 @@ impl Exim {
 
     pub fn detect(&self) -> Result<Detected> {
         let mut notes = Vec::new();
-        let library = self.library(&mut notes);
         let sources = self.layout.sources()?;
+        let library = self.library(&sources, &mut notes);
         let eff = self.evaluate(&sources, library)?;
         let profile = crate::profile::Profile::load(crate::profile::DEFAULT)?;
         let mut tls_settings = Vec::new();
@@ -204,8 +220,8 @@ impl Exim {
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
         let mut warnings = Vec::new();
-        let library = self.library(&mut warnings);
         let sources = self.layout.sources()?;
+        let library = self.library(&sources, &mut warnings);
         let eff = self.evaluate(&sources, library)?;
         let macros_file = self.layout.macros_file();
         let macros_at = sources
@@ -254,6 +270,14 @@ impl Exim {
         }
         for (name, wanted) in harden::desired(profile, library, |n| eff.value(n)) {
             if !harden::acceptable(name, eff.value(name).as_deref(), &wanted, profile, library) {
+                if let Some(found) = eff.option(name).filter(|f| f.written.contains("${")) {
+                    warnings.push(format!(
+                        "{}:{}: {name} was an expression ({}), evaluated at run time; it is replaced by the profile's fixed value",
+                        sources[found.source].path.display(),
+                        found.line,
+                        found.written
+                    ));
+                }
                 set_option(&mut confs, &mut settings, name, &wanted);
             }
         }
@@ -289,10 +313,30 @@ impl Exim {
             set_option(&mut confs, &mut settings, "tls_advertise_hosts", "*");
         }
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_path = path_value("--cert", cert_path, "Exim", &['$', '\\'])?;
-            let key_path = path_value("--key", key_path, "Exim", &['$', '\\'])?;
+            let cert_path = path_value("--cert", cert_path, &PATHS)?;
+            let key_path = path_value("--key", key_path, &PATHS)?;
             let (cert_text, key_text) = (cert_path.display().to_string(), key_path.display().to_string());
-            if debian {
+            for (option, text) in [("--cert", &cert_text), ("--key", &key_text)] {
+                macro_free(option, text, &eff)?;
+            }
+            // An expression (per-SNI certificates, as HestiaCP's) is never flattened into one path.
+            for option in ["tls_certificate", "tls_privatekey"] {
+                if let Some(found) = eff.option(option).filter(|f| f.written.contains("${")) {
+                    return Err(Error::Parse {
+                        path: sources[found.source].path.clone(),
+                        line: found.line,
+                        message: format!(
+                            "{option} is an expression ({}...), chosen at run time (per SNI name): mailtls will not replace it with one file; run without --cert/--key to keep it, or edit it yourself",
+                            found.written.chars().take(40).collect::<String>()
+                        ),
+                    });
+                }
+            }
+            // Debian's own files read MAIN_TLS_CERTIFICATE; a panel's template
+            // (VestaCP) that sets tls_certificate itself is edited where it does.
+            let reads = |option: &str, name: &str| eff.option(option).is_none_or(|f| f.written.contains(name));
+            let by_macros = reads("tls_certificate", "MAIN_TLS_CERT") && reads("tls_privatekey", "MAIN_TLS_PRIVATEKEY");
+            if debian && by_macros {
                 if eff.macro_defined("MAIN_TLS_CERTKEY") {
                     return Err(Error::Config(
                         "MAIN_TLS_CERTKEY is defined (certificate and key in one file): remove it, or keep the certificate without --cert/--key".into(),
@@ -332,7 +376,7 @@ impl Exim {
                     .filter(|v| !v.is_empty())
                     .map(PathBuf::from)
                     .unwrap_or_else(|| cert_path.clone());
-                let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+                let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
                 Some(sha256)
             }
             None => {
@@ -558,6 +602,33 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             copy_tree(&path, &target)?;
         } else if path.is_file() {
             std::fs::copy(&path, &target).map_err(Error::io(&path, "cannot copy"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Exim replaces macro names wherever one starts in a line, even inside a
+/// word (`/x/bMYDIRc` reads as `/x/b/etc/mailc` when MYDIR is defined; seen
+/// with `exim -bP`): a path in which a macro of this config, or one of
+/// Exim's own (`_HAVE_TLS`: `_` and a capital), starts would name another file.
+fn macro_free(option: &str, path: &str, eff: &Effective) -> Result<()> {
+    for (i, c) in path.char_indices() {
+        let rest = &path[i..];
+        if c == '_' && rest[1..].starts_with(|n: char| n.is_ascii_uppercase()) {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            return Err(Error::Usage(format!(
+                "{option}: the path {path:?} contains {name:?}, which Exim reads as one of its built-in macros (`_` and a capital); use a path without it"
+            )));
+        }
+        if c.is_ascii_uppercase() {
+            if let Some(name) = eff.macros.keys().find(|name| rest.starts_with(name.as_str())) {
+                return Err(Error::Usage(format!(
+                    "{option}: the path {path:?} contains {name:?}, a macro this Exim config defines, which Exim would replace; use a path without it"
+                )));
+            }
         }
     }
     Ok(())

@@ -12,16 +12,45 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::edit::check_one_line;
 use crate::edit::smtpd_conf::{SmtpdConf, Statement};
 use crate::error::{Error, Result};
-use crate::mta::{check_certificate, find_program, Detected, Listener, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{
+    check_certificate, find_program, path_value, Detected, Listener, ListenerTls, MtaKind, Reload, Request,
+};
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
 
+/// The groups that may read the private key besides root: smtpd loads the key as root in its privileged process; Debian's ssl-cert group is the one exception.
+const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
+
+/// What OpenSMTPD reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "OpenSMTPD (smtpd.conf)",
+    special: &['"', '\\'],
+};
+
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
-const DEFAULT_CONFIG: &str = "/etc/smtpd.conf";
+/// Where smtpd.conf lives: Debian and Alpine, OpenBSD, FreeBSD ports.
+const DEFAULT_CONFIGS: &[&str] = &[
+    "/etc/smtpd.conf",
+    "/etc/mail/smtpd.conf",
+    "/usr/local/etc/mail/smtpd.conf",
+];
+
+/// The config file of the host's default instance: the first of
+/// `DEFAULT_CONFIGS` that exists under `root` (`/`), else the first.
+fn default_config_in(root: &Path) -> PathBuf {
+    DEFAULT_CONFIGS
+        .iter()
+        .map(|c| root.join(c.trim_start_matches('/')))
+        .find(|c| c.is_file())
+        .unwrap_or_else(|| root.join(DEFAULT_CONFIGS[0].trim_start_matches('/')))
+}
+
+fn default_config() -> PathBuf {
+    default_config_in(Path::new("/"))
+}
 /// The pki name mailtls declares for `--cert`/`--key` when a listener has none.
 const PKI: &str = "mailtls";
 
@@ -83,7 +112,7 @@ impl Opensmtpd {
     }
 
     pub fn installed() -> bool {
-        Opensmtpd::program().is_some() && Path::new(DEFAULT_CONFIG).is_file()
+        Opensmtpd::program().is_some() && default_config().is_file()
     }
 
     /// Whether `path` is an smtpd.conf: so named, or a file with `listen on` and `match` lines.
@@ -103,8 +132,8 @@ impl Opensmtpd {
     }
 
     pub fn open(config: Option<&Path>) -> Result<Opensmtpd> {
-        let config = config.unwrap_or(Path::new(DEFAULT_CONFIG));
-        let config = std::path::absolute(config).map_err(Error::io(config, "cannot resolve the path"))?;
+        let config = config.map_or_else(default_config, Path::to_path_buf);
+        let config = std::path::absolute(&config).map_err(Error::io(&config, "cannot resolve the path"))?;
         if !config.is_file() {
             return Err(Error::Config(format!(
                 "{} does not exist: --config takes OpenSMTPD's smtpd.conf",
@@ -226,6 +255,7 @@ impl Opensmtpd {
         let before = read(&self.config)?;
         let mut conf = SmtpdConf::parse(&before);
         let statements = conf.statements();
+        refuse_pre_6_4(&statements, &self.config)?;
         let mut settings = Vec::new();
         let mut warnings: Vec<String> = self.broken_tls().into_iter().collect();
         if self.program.is_none() {
@@ -241,12 +271,14 @@ impl Opensmtpd {
 
         // --cert/--key: the pki the TLS listeners use, or a new one they are given.
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_text = conf_path("--cert", cert_path)?;
-            let key_text = conf_path("--key", key_path)?;
+            let cert_text = path_value("--cert", cert_path, &PATHS)?.display().to_string();
+            let key_text = path_value("--key", key_path, &PATHS)?.display().to_string();
             let used: Vec<String> = listen_statements(&statements)
                 .filter_map(|s| s.after("pki").map(|w| w.text.clone()))
                 .collect();
             let pkis: Vec<String> = if used.is_empty() { vec![PKI.to_string()] } else { used };
+            // A listener without TLS gets the pki the others use (whose cert and key --cert sets).
+            let plain_pki = pkis[0].clone();
             for pki in pkis {
                 for (kind, value) in [("cert", &cert_text), ("key", &key_text)] {
                     let found = statements
@@ -275,9 +307,9 @@ impl Opensmtpd {
                     settings.push(setting(
                         format!("listen on {} (line {})", s.words[2].text, s.line),
                         None,
-                        "tls pki mailtls",
+                        &format!("tls pki {plain_pki}"),
                     ));
-                    conf.append_words(s.line, &format!("tls pki {PKI}"));
+                    conf.append_words(s.line, &format!("tls pki {plain_pki}"));
                 }
             }
         }
@@ -351,7 +383,7 @@ impl Opensmtpd {
                     self.config.display()
                 )));
             };
-            let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+            let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
             expected_cert_sha256.get_or_insert(sha256);
         }
         if listeners.is_empty() {
@@ -386,7 +418,7 @@ impl Opensmtpd {
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return false;
         };
-        let default = self.config == Path::new(DEFAULT_CONFIG);
+        let default = self.config == default_config();
         dir.filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
             .map(|raw| {
                 raw.split(|b| *b == 0)
@@ -422,6 +454,27 @@ impl Opensmtpd {
         fs_err::write(&path, &change.after).map_err(Error::io(&path, "cannot stage the new config"))?;
         crate::mta::run_program(&program, &["-n", "-f", &path.to_string_lossy()])?;
         Ok(())
+    }
+}
+
+/// Refuses a config in the grammar OpenSMTPD replaced in 6.4 (`accept ... deliver to`,
+/// `reject`, `map`, `pki NAME certificate`): no OpenSMTPD that mailtls can
+/// validate with reads it, and its listeners and rules cannot be judged.
+fn refuse_pre_6_4(statements: &[Statement], config: &Path) -> Result<()> {
+    let old = statements.iter().find(|s| {
+        s.starts_with(&["accept"])
+            || s.starts_with(&["reject"])
+            || s.starts_with(&["map"])
+            || (s.starts_with(&["pki"]) && s.words.get(2).is_some_and(|w| w.text == "certificate"))
+    });
+    match old {
+        Some(s) => Err(Error::Config(format!(
+            "{}:{}: OpenSMTPD before 6.4 syntax; not supported (`{}` is the old grammar: rewrite the rules as `action`/`match` and `pki NAME cert`, see smtpd.conf(5))",
+            config.display(),
+            s.line,
+            s.words.iter().take(2).map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -492,23 +545,52 @@ fn binary_has(path: &Path, needle: &[u8]) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
 }
 
+/// The first words smtpd.conf's grammar allows a statement to start with.
+const KEYWORDS: &[&str] = &[
+    "action",
+    "admd",
+    "bounce",
+    "ca",
+    "dispatcher",
+    "filter",
+    "include",
+    "listen",
+    "match",
+    "mda",
+    "mta",
+    "pki",
+    "proc",
+    "proc-exec",
+    "queue",
+    "smtp",
+    "srs",
+    "table",
+];
+
+/// smtpd.conf's text; a file whose first statement is neither a keyword nor
+/// a macro (`name = value`) is not one, and nothing of it is printed.
 fn read(path: &Path) -> Result<String> {
-    fs_err::read_to_string(path).map_err(Error::io(path, "cannot read"))
+    let text = crate::mta::read_text(path)?;
+    if let Some(first) = SmtpdConf::parse(&text).statements().first() {
+        let word = |i: usize| first.words.get(i).map(|w| w.text.as_str());
+        if !word(0).is_some_and(|w| KEYWORDS.contains(&w)) && word(1) != Some("=") {
+            return Err(crate::mta::not_a_config("an OpenSMTPD", path, first.line));
+        }
+    }
+    Ok(text)
 }
 
-/// A path given on the command line, made absolute and safe inside a quoted smtpd.conf string.
-fn conf_path(option: &str, path: &Path) -> Result<String> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
-    check_one_line(option, text).map_err(Error::Usage)?;
-    if text.contains('"') {
-        return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains '\"'; use a path without it"
-        )));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_is_the_first_that_exists() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(default_config_in(root.path()), root.path().join("etc/smtpd.conf"));
+        let freebsd = root.path().join("usr/local/etc/mail/smtpd.conf");
+        std::fs::create_dir_all(freebsd.parent().unwrap()).unwrap();
+        std::fs::write(&freebsd, "").unwrap();
+        assert_eq!(default_config_in(root.path()), freebsd);
     }
-    Ok(std::path::absolute(path)
-        .map_err(Error::io(path, "cannot resolve the path"))?
-        .display()
-        .to_string())
 }

@@ -22,12 +22,27 @@ mod safety;
 
 use std::path::{Path, PathBuf};
 
-use crate::edit::check_one_line;
 use crate::edit::sendmail_mc::McFile;
 use crate::error::{Error, Result};
-use crate::mta::{check_certificate, Detected, ListenerTls, MtaKind, Reload, Request};
+use crate::mta::{check_certificate, path_read_back, path_value, Detected, ListenerTls, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan, SettingChange};
 use harden::Place;
+
+/// Where platforms install Sendmail's cf macros: Debian and FreeBSD, RHEL and Fedora, FreeBSD ports.
+const CF_DIRS: &[&str] = &[
+    "/usr/share/sendmail/cf",
+    "/usr/share/sendmail-cf",
+    "/usr/local/share/sendmail/cf",
+];
+
+/// The groups that may read the private key besides root: Debian's update_tls makes the key `root:smmsp 0640` (and starttls.m4 sets DontBlameSendmail=GroupReadableKeyFile, which `safety` checks).
+const KEY_READERS: crate::cert::KeyReaders = &["smmsp", "ssl-cert"];
+
+/// What Sendmail's m4 reads as syntax in a path written into its config.
+const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
+    server: "Sendmail's m4 (sendmail.mc)",
+    special: &['`', '\'', ',', '(', ')', '#', '$', '\\'],
+};
 
 /// No m4 quote characters: inside a quoted block (Debian's starttls.m4 is one) `dnl` is not
 /// yet expanded, so a backtick in the comment would open a string that never closes.
@@ -129,7 +144,9 @@ impl Sendmail {
     }
 
     fn sources(&self) -> Result<Sources> {
-        let mc = McFile::parse(&read(&self.mc)?);
+        let text = read(&self.mc)?;
+        looks_like_m4(&self.mc, &text)?;
+        let mc = McFile::parse(&text);
         let dir = self.mc.parent().unwrap_or(Path::new("/"));
         let tls = mc
             .includes()
@@ -277,8 +294,8 @@ impl Sendmail {
             }
         }
         if let Some((cert_path, key_path)) = &request.cert {
-            let cert_text = m4_path("--cert", cert_path)?;
-            let key_text = m4_path("--key", key_path)?;
+            let cert_text = path_value("--cert", cert_path, &PATHS)?.display().to_string();
+            let key_text = path_value("--key", key_path, &PATHS)?.display().to_string();
             set(&mut mc, &mut tls, "confSERVER_CERT", Place::Macro, &cert_text);
             set(&mut mc, &mut tls, "confSERVER_KEY", Place::Macro, &key_text);
         }
@@ -311,11 +328,28 @@ impl Sendmail {
 
         // What the daemon will run with, read from the generated file.
         let option = |name: &str| cf::option(&cf_after, name);
+        if let Some((cert_path, key_path)) = &request.cert {
+            // m4 expands macro names wherever they stand (`/x/divert/dnl/c.pem` loses its end).
+            for (opt, path, name) in [
+                ("--cert", cert_path, "ServerCertFile"),
+                ("--key", key_path, "ServerKeyFile"),
+            ] {
+                let text = std::path::absolute(path).map_err(Error::io(path, "cannot resolve the path"))?;
+                let why = "a word in it is an m4 macro, like dnl or divert";
+                path_read_back(
+                    opt,
+                    &text.display().to_string(),
+                    option(name).as_deref(),
+                    "Sendmail's m4",
+                    why,
+                )?;
+            }
+        }
         let listeners = cf::listeners(&cf_after);
         let expected_cert_sha256 = match (option("ServerCertFile"), option("ServerKeyFile")) {
             (Some(cert_value), Some(key_value)) => {
                 let (cert_path, key_path) = (PathBuf::from(&cert_value), PathBuf::from(&key_value));
-                let sha256 = check_certificate(request, &cert_path, &key_path, &mut warnings)?;
+                let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
                 let relaxed = safety::Relaxed::from_option(option("DontBlameSendmail").as_deref());
                 let unsafe_now = safety::problems(&cert_path, &key_path, relaxed);
                 if let Some(first) = unsafe_now.first() {
@@ -399,20 +433,58 @@ impl Sendmail {
         let name = self.mc.file_name().unwrap_or(std::ffi::OsStr::new("sendmail.mc"));
         let mc_path = staged.path().join(name);
         fs_err::write(&mc_path, mc.to_string()).map_err(Error::io(&mc_path, "cannot stage"))?;
-        let output = std::process::Command::new(&m4)
+        let mut command = std::process::Command::new(&m4);
+        // An .mc without include(cf.m4) (FreeBSD's) is built as its Makefile does:
+        // `m4 -D_CF_DIR_=CF/ CF/m4/cf.m4 NAME.mc`.
+        let mut shown = format!("m4 {}", self.mc.display());
+        if !mc.to_string().contains("cf.m4") {
+            let cf_dir = self.cf_dir().ok_or_else(|| Error::MissingProgram {
+                program: "cf.m4".into(),
+                hint: format!("{} is built with Sendmail's cf macros (m4/cf.m4), found in none of {}: install sendmail-cf (Debian, Ubuntu, RHEL, Fedora)", self.mc.display(), CF_DIRS.join(", ")),
+            })?;
+            command
+                .arg(format!("-D_CF_DIR_={}/", cf_dir.display()))
+                .arg(cf_dir.join("m4/cf.m4"));
+            shown = format!("m4 {} {}", cf_dir.join("m4/cf.m4").display(), self.mc.display());
+        }
+        let output = command
             .arg(&mc_path)
             .current_dir(self.mc.parent().unwrap_or(Path::new("/")))
             .output()
             .map_err(Error::io(&m4, "cannot run m4"))?;
         let stderr = String::from_utf8_lossy(&output.stderr);
         if !output.status.success() || stderr.contains("m4:") && stderr.contains("error") {
+            let last = stderr.lines().last().unwrap_or("").to_string();
+            let missing_cf = stderr
+                .lines()
+                .any(|l| l.contains("cf.m4") && l.contains("No such file"));
             return Err(Error::Command {
-                program: format!("m4 {}", self.mc.display()),
+                program: shown,
                 status: output.status.to_string(),
-                stderr: stderr.lines().last().unwrap_or("").to_string(),
+                stderr: if missing_cf {
+                    format!("{last} (cf.m4 is Sendmail's cf macros: install sendmail-cf)")
+                } else {
+                    last
+                },
             });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Where Sendmail's cf macros are (the folder holding m4/cf.m4): beside
+    /// the binary's prefix first (`PREFIX/share/sendmail/cf`), then where each
+    /// platform's packages put them.
+    fn cf_dir(&self) -> Option<PathBuf> {
+        let beside = self.program.as_ref().into_iter().flat_map(|p| {
+            p.ancestors()
+                .skip(1)
+                .take(3)
+                .map(|prefix| prefix.join("share/sendmail/cf"))
+                .collect::<Vec<_>>()
+        });
+        beside
+            .chain(CF_DIRS.iter().map(PathBuf::from))
+            .find(|dir| dir.join("m4/cf.m4").is_file())
     }
 
     pub fn running(&self) -> bool {
@@ -486,7 +558,24 @@ fn pid_file(cf_text: &str) -> PathBuf {
 }
 
 fn read(path: &Path) -> Result<String> {
-    fs_err::read_to_string(path).map_err(Error::io(path, "cannot read"))
+    crate::mta::read_text(path)
+}
+
+/// An m4 source starts (after `dnl` and `#` comments) with a macro call,
+/// `divert(-1)`, `VERSIONID(...)`, `include(...)`; a file that does not is
+/// no sendmail.mc, and m4 would copy all of it into the sendmail.cf the diff
+/// shows (`--config /etc/shadow`).
+fn looks_like_m4(path: &Path, text: &str) -> Result<()> {
+    let Some((line, first)) = crate::mta::first_content_line(text, &["dnl", "#"]) else {
+        return Ok(());
+    };
+    let name_len = first
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(first.len());
+    if name_len == 0 || !first[name_len..].starts_with('(') || first.as_bytes()[0].is_ascii_digit() {
+        return Err(crate::mta::not_a_config("a Sendmail m4", path, line));
+    }
+    Ok(())
 }
 
 /// Whether `binary` is Sendmail (its default cf path is compiled in; Postfix's
@@ -515,21 +604,4 @@ fn unqualified_hostname() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     let name = name.trim();
     (!name.is_empty() && !name.contains('.')).then(|| name.to_string())
-}
-
-/// A path given on the command line, made absolute and safe inside an m4 quoted string.
-fn m4_path(option: &str, path: &Path) -> Result<String> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| Error::Usage(format!("{option}: the path is not UTF-8")))?;
-    check_one_line(option, text).map_err(Error::Usage)?;
-    if let Some(c) = text.chars().find(|c| matches!(c, '`' | '\'' | ',' | '(' | ')' | ' ')) {
-        return Err(Error::Usage(format!(
-            "{option}: the path {text:?} contains {c:?}, which m4 or sendmail.cf would misread; use a path without it"
-        )));
-    }
-    Ok(std::path::absolute(path)
-        .map_err(Error::io(path, "cannot resolve the path"))?
-        .display()
-        .to_string())
 }

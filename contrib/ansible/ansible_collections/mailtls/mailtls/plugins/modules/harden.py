@@ -28,13 +28,13 @@ options:
       - The mail server to harden.
       - By default every supported server found on the host, in one change.
     type: str
-    choices: [postfix, dovecot, exim, sendmail, opensmtpd]
+    choices: [postfix, dovecot, exim, sendmail, opensmtpd, cyrus]
   config:
     description:
       - Server instances' configs, one per instance, as C(mailtls apply --config) takes them.
       - "Postfix: its config directory (as C(postconf -c) takes it). Dovecot: its C(dovecot.conf).
         Exim: its C(exim4.conf.template), C(conf.d) or single config. Sendmail: its C(sendmail.mc) or C(sendmail.cf).
-        OpenSMTPD: its C(smtpd.conf)."
+        OpenSMTPD: its C(smtpd.conf). Cyrus: its C(imapd.conf)."
       - By default the instances found on the host.
     type: list
     elements: path
@@ -208,7 +208,7 @@ def apply_args(module):
 
 def main():
     argument_spec = dict(
-        mta=dict(type="str", choices=["postfix", "dovecot", "exim", "sendmail", "opensmtpd"]),
+        mta=dict(type="str", choices=["postfix", "dovecot", "exim", "sendmail", "opensmtpd", "cyrus"]),
         config=dict(type="list", elements="path"),
         profile=dict(type="str", default="intermediate"),
         cert=dict(type="path"),
