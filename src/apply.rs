@@ -175,13 +175,8 @@ pub fn run_plans(resolved: Resolved, planned: Option<HostPlan>, options: ApplyOp
 
 fn show(host: &HostPlan, out: &Output) {
     out.say(host.diff(out.color).trim_end());
-    for s in host.settings() {
-        out.say(&format!(
-            "  {}: {} -> {}",
-            s.name,
-            s.before.as_deref().unwrap_or("(unset)"),
-            s.after
-        ));
+    for line in host.setting_lines() {
+        out.say(&format!("  {line}"));
     }
 }
 

@@ -64,7 +64,7 @@ pub enum Command {
     /// Show the installed mail servers, their TLS listeners and what is weak today.
     Detect,
     /// Print the diff `apply` would make. Exit 0: nothing to change, 2: changes pending.
-    Plan(TargetArgs),
+    Plan(PlanArgs),
     /// Back up, change, reload and verify; roll back by itself if verification fails.
     /// At a terminal without --yes it guides you: findings, profile, certificate, diff, before/after.
     Apply(ApplyArgs),
@@ -88,6 +88,16 @@ pub enum Command {
     },
     /// Print the man page (roff) generated from these same definitions.
     Man,
+}
+
+/// `plan`'s arguments: the target, and a report format for CI.
+#[derive(Args, Debug, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print the pending changes as JUnit XML (one failing test case per change).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<crate::report::ReportFormat>,
 }
 
 /// Which server to harden, and how.

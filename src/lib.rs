@@ -13,7 +13,8 @@
 //! - `profile`, `tls`, `cert`: profiles, TLS names, certificate checks;
 //!   `error`, `output`, `escape`: errors with exit codes, where text and JSON
 //!   go, text from outside made safe for a terminal.
-//! - `impact`: who would lose TLS, from the servers' own logs.
+//! - `impact`: who would lose TLS, from the servers' own logs; `report`:
+//!   probe and plan results as Prometheus text or JUnit XML.
 //! - `vocabulary`: the words every layer shares (server kind, listener, how
 //!   TLS starts); it imports nothing of ours.
 
@@ -34,6 +35,7 @@ pub mod probe;
 pub mod profile;
 pub(crate) mod recover;
 pub(crate) mod reload;
+pub(crate) mod report;
 pub(crate) mod resolve;
 pub(crate) mod rollback;
 pub(crate) mod table;

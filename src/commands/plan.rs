@@ -7,13 +7,15 @@ use crate::mta;
 use crate::output::Output;
 use crate::resolve::Resolved;
 
-pub(crate) fn run(resolved: Resolved, out: &Output) -> Result<u8> {
+pub(crate) fn run(resolved: Resolved, format: Option<crate::report::ReportFormat>, out: &Output) -> Result<u8> {
     let Resolved { servers, request } = resolved;
     let host = mta::plan_all(&servers, &request)?;
     for warning in host.warnings() {
         out.warn(warning);
     }
-    if host.is_noop() {
+    if let Some(format) = format {
+        print!("{}", crate::report::plan(format, &host, &request.profile.name)?);
+    } else if host.is_noop() {
         out.say(&host.nothing_to_do(&request.profile.name));
     } else {
         out.say(host.diff(out.color).trim_end());

@@ -61,5 +61,6 @@ pub fn plans(servers: &[Box<dyn Server>], request: &Request) -> Result<HostPlan>
         }
         plans.push(plan);
     }
-    Ok(HostPlan { plans })
+    let defaults = vec![Default::default(); plans.len()];
+    Ok(HostPlan::new(plans, defaults))
 }

@@ -58,6 +58,9 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=crate::vocabulary::MAX_SECONDS))]
     pub timeout: u64,
+    /// Print the report as Prometheus metrics (node_exporter's textfile collector) or JUnit XML.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<crate::report::ReportFormat>,
 }
 
 /// The arguments, resolved: targets parsed, profile loaded.
@@ -198,7 +201,9 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
     }
     let mut out = std::io::stdout().lock();
     let summaries: Vec<_> = reports.iter().map(TargetReport::summary).collect();
-    if json {
+    if let Some(format) = args.output {
+        let _ = write!(out, "{}", crate::report::probe(format, &reports));
+    } else if json {
         let doc = serde_json::json!({ "targets": reports, "summary": summaries });
         let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::State(format!("cannot write JSON: {e}")))?;
         let _ = writeln!(out, "{text}");
