@@ -10,67 +10,7 @@ use std::process::Command;
 
 use mailtls::probe::{self, ScanOptions, Starttls, Target, TargetReport};
 use mailtls::tls::{CipherSuite, Protocol};
-use support::{openssl_accepts, KeyKind, Postfix};
-
-/// (protocol, s_client flag) for the versions this OpenSSL can speak.
-const VERSIONS: [(Protocol, &str); 4] = [
-    (Protocol::TlsV1_0, "-tls1"),
-    (Protocol::TlsV1_1, "-tls1_1"),
-    (Protocol::TlsV1_2, "-tls1_2"),
-    (Protocol::TlsV1_3, "-tls1_3"),
-];
-
-/// Every suite the local OpenSSL knows, as (code, OpenSSL name).
-fn openssl_suites() -> Vec<(CipherSuite, String)> {
-    let out = Command::new("openssl")
-        .args(["ciphers", "-V", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"])
-        .output()
-        .expect("openssl ciphers");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let mut words = l.split_whitespace();
-            let code = words.next()?; // 0xC0,0x2C
-            let name = words.nth(1)?;
-            let hex = code.replace("0x", "").replace(',', "");
-            Some((CipherSuite(u16::from_str_radix(&hex, 16).ok()?), name.to_string()))
-        })
-        .collect()
-}
-
-/// What `openssl s_client` says the server accepts: per protocol, the set
-/// of suites. Runs the handshakes on a few threads.
-fn ground_truth(port: u16, starttls: &str) -> Vec<(Protocol, bool, BTreeSet<CipherSuite>)> {
-    let suites = openssl_suites();
-    VERSIONS
-        .iter()
-        .map(|&(p, flag)| {
-            let accepted = openssl_accepts(port, starttls, flag, None);
-            let mut set = BTreeSet::new();
-            if accepted {
-                let candidates: Vec<_> = suites
-                    .iter()
-                    .filter(|(s, _)| s.is_tls13() == (p == Protocol::TlsV1_3))
-                    .collect();
-                let found = std::sync::Mutex::new(BTreeSet::new());
-                std::thread::scope(|s| {
-                    for part in candidates.chunks(candidates.len().div_ceil(4).max(1)) {
-                        let found = &found;
-                        s.spawn(move || {
-                            for (suite, name) in part {
-                                if openssl_accepts(port, starttls, flag, Some(name)) {
-                                    found.lock().unwrap().insert(*suite);
-                                }
-                            }
-                        });
-                    }
-                });
-                set = found.into_inner().unwrap();
-            }
-            (p, accepted, set)
-        })
-        .collect()
-}
+use support::{ground_truth, KeyKind, Postfix};
 
 fn scan_port(port: u16, starttls: Starttls) -> TargetReport {
     let target = Target {
@@ -87,23 +27,7 @@ fn scan_port(port: u16, starttls: Starttls) -> TargetReport {
 
 /// Asserts the probe's protocols and suites equal the ground truth.
 fn assert_matches_ground_truth(report: &TargetReport, port: u16, starttls: &str) {
-    assert_eq!(report.error, None, "{}", report.render());
-    for (p, accepted, suites) in ground_truth(port, starttls) {
-        let got = &report.protocols[&p];
-        assert_eq!(
-            got.accepted,
-            accepted,
-            "{p} acceptance differs from openssl s_client\n{}",
-            report.render()
-        );
-        let got: BTreeSet<CipherSuite> = got.cipher_suites.iter().copied().collect();
-        let missing: Vec<_> = suites.difference(&got).map(|s| s.to_string()).collect();
-        let extra: Vec<_> = got.difference(&suites).map(|s| s.to_string()).collect();
-        assert!(
-            missing.is_empty() && extra.is_empty(),
-            "{p}: probe misses {missing:?}, probe has extra {extra:?}"
-        );
-    }
+    support::assert_matches(report, &ground_truth(port, starttls));
     // Debian's OpenSSL has no SSLv2/SSLv3 at all: a server linked to it cannot accept them.
     assert!(
         !report.accepts(Protocol::SslV2) && !report.accepts(Protocol::SslV3),
