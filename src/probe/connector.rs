@@ -44,6 +44,9 @@ pub struct Connector<'a> {
     opened: AtomicUsize,
     /// Retries made after busy answers and dropped connections.
     retried: AtomicUsize,
+    /// Connections that reached the go-ahead: a retry that sees this grow
+    /// while it waited knows the server still serves, just not everyone at once.
+    served: AtomicUsize,
 }
 
 /// An open slot; gives it back on drop.
@@ -67,6 +70,7 @@ impl<'a> Connector<'a> {
             proven: AtomicBool::new(false),
             opened: AtomicUsize::new(0),
             retried: AtomicUsize::new(0),
+            served: AtomicUsize::new(0),
         }
     }
 
@@ -120,6 +124,7 @@ impl<'a> Connector<'a> {
     ) -> Result<T, ConnectError> {
         let mut pause = self.opts.busy_pause;
         let mut attempt = 0;
+        let mut served = self.served.load(Ordering::Relaxed);
         loop {
             let slot = self.slot();
             let deadline = Deadline::after(self.opts.timeout);
@@ -127,6 +132,7 @@ impl<'a> Connector<'a> {
             let result = match dialogue::open(self.target, self.opts, deadline) {
                 Ok(mut stream) => {
                     self.proven.store(true, Ordering::Relaxed);
+                    self.served.fetch_add(1, Ordering::Relaxed);
                     then(&mut stream, deadline)
                 }
                 Err(e) => Err(ConnectError::Dialogue(e)),
@@ -136,9 +142,18 @@ impl<'a> Connector<'a> {
                 Err(e) if attempt < self.opts.busy_retries && self.transient(&e) => {
                     self.retried.fetch_add(1, Ordering::Relaxed);
                     self.back_off();
+                    // Others got through meanwhile: the server works, so wait for a
+                    // turn and start counting the retries again; else back off further.
+                    let now = self.served.load(Ordering::Relaxed);
+                    if now != served {
+                        served = now;
+                        pause = self.opts.busy_pause;
+                        attempt = 0;
+                    } else {
+                        attempt += 1;
+                    }
                     std::thread::sleep(pause);
                     pause *= 2;
-                    attempt += 1;
                 }
                 other => return other,
             }

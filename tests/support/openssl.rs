@@ -69,10 +69,15 @@ const VERSIONS: [(Protocol, &str); 4] = [
     (Protocol::TlsV1_3, "-tls1_3"),
 ];
 
+/// Every TLS 1.3 suite OpenSSL 3 implements.
+const TLS13_ALL: &str =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256";
+
 /// Every suite the local OpenSSL knows, as (code, OpenSSL name).
 pub fn openssl_suites() -> Vec<(CipherSuite, String)> {
     let out = Command::new("openssl")
-        .args(["ciphers", "-V", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"])
+        // TLS 1.3: every suite OpenSSL has, not only its default three.
+        .args(["ciphers", "-V", "-ciphersuites", TLS13_ALL, "ALL:COMPLEMENTOFALL:@SECLEVEL=0"])
         .output()
         .expect("openssl ciphers");
     String::from_utf8_lossy(&out.stdout)
