@@ -111,6 +111,7 @@ fn hardened_postfix_matches_ground_truth_imposes_its_order_and_complies() {
         "smtpd_tls_ciphers=high",
         &list,
         "tls_preempt_cipherlist=yes",
+        "tls_eecdh_auto_curves=X25519 prime256v1 secp384r1",
     ]);
     postfix.start();
     let report = scan_port(postfix.port, Starttls::Smtp);
@@ -181,4 +182,48 @@ fn dual_certificate_postfix_matches_ground_truth() {
         .collect();
     keys.sort();
     assert_eq!(keys, ["ECDSA", "RSA"], "both certificates are reported");
+}
+
+/// What `openssl s_client` says of one TLS 1.2 session: (extended master
+/// secret, secure renegotiation, compression other than NONE).
+fn openssl_session_facts(port: u16) -> (bool, bool, bool) {
+    let out = Command::new("timeout")
+        .args(["10", "openssl", "s_client", "-starttls", "smtp", "-tls1_2", "-connect"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    (
+        text.contains("Extended master secret: yes"),
+        text.contains("Secure Renegotiation IS supported"),
+        !text.contains("Compression: NONE"),
+    )
+}
+
+/// A 1024-bit DH group (smtpd_tls_dh1024_param_file) is what scanners flag
+/// first on old Postfix setups: the probe reports its size, and the
+/// intermediate profile (dh_min_bits = 2048) fails it.
+#[test]
+fn postfix_with_a_1024_bit_dh_group_reports_it_and_fails_intermediate() {
+    let postfix = Postfix::new();
+    let params = postfix.root.path().join("dh1024.pem");
+    support::run(Command::new("openssl").args(["dhparam", "-out"]).arg(&params).arg("1024"));
+    let setting = format!("smtpd_tls_dh1024_param_file={}", params.display());
+    postfix.postconf_e(&[&setting]);
+    postfix.start();
+    let report = scan_port(postfix.port, Starttls::Smtp);
+    println!("{}", report.render());
+    assert_matches_ground_truth(&report, postfix.port, "smtp");
+    assert_eq!(report.dh_bits, Some(1024), "{}", report.render());
+    let (ems, reneg, compression) = openssl_session_facts(postfix.port);
+    assert_eq!(report.extended_master_secret, Some(ems));
+    assert_eq!(report.secure_renegotiation, Some(reneg));
+    assert_eq!(report.compression, Some(compression));
+    let profile = mailtls::profile::Profile::load("intermediate").unwrap();
+    let verdict = probe::judge(&report, &profile);
+    assert!(
+        verdict.iter().any(|f| f.id == "profile-dh-too-small" && f.message.contains("1024")),
+        "{verdict:?}"
+    );
 }

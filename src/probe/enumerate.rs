@@ -138,6 +138,7 @@ pub fn hello(protocol: Protocol, suites: &[CipherSuite], groups: &[Group], sni: 
         suites: suites.to_vec(),
         groups: groups.to_vec(),
         server_name: sni.map(str::to_string),
+        deflate: false,
     }
 }
 
@@ -347,6 +348,23 @@ pub fn server_order(
     backward.reverse();
     Ok(match (pick(&forward)?, pick(&backward)?) {
         (Some(a), Some(b)) => Some(!(a == forward[0] && b == backward[0])),
+        _ => None,
+    })
+}
+
+/// Whether the server takes DEFLATE compression (CRIME) when offered
+/// before null, with one of the suites it accepts.
+pub fn compression(
+    c: &Connector,
+    protocol: Protocol,
+    accepted: &[CipherSuite],
+    sni: Option<&str>,
+) -> Result<Option<bool>, ConnectError> {
+    let groups: Vec<Group> = Group::known().collect();
+    let mut h = hello(protocol, accepted, &groups, sni);
+    h.deflate = true;
+    Ok(match c.hello(&h.to_record(), Depth::Hello)? {
+        Answer::Hello(h) if speaks(&h, protocol) => Some(h.compression != 0),
         _ => None,
     })
 }

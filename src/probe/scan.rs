@@ -58,6 +58,10 @@ fn dialogue_label(s: Starttls) -> &'static str {
     }
 }
 
+/// ServerHello extensions reported as such (RFC 7627, RFC 5746).
+const EXT_EXTENDED_MASTER_SECRET: u16 = 0x0017;
+const EXT_RENEGOTIATION_INFO: u16 = 0xff01;
+
 /// One unit of work for the worker threads.
 enum Job {
     Sslv2,
@@ -263,6 +267,16 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
                 r.sslv2_ciphers = ciphers.into_iter().map(sslv2::kind_name).collect();
             }
             Outcome::Suites { protocol, found, .. } => {
+                if let Some(bits) = found.dh_bits {
+                    report.dh_bits = Some(report.dh_bits.map_or(bits, |b| b.min(bits)));
+                }
+                if protocol != Protocol::TlsV1_3 && !found.accepted.is_empty() {
+                    let has = |e: u16| found.extensions.contains(&e);
+                    let ems = report.extended_master_secret.unwrap_or(false) || has(EXT_EXTENDED_MASTER_SECRET);
+                    let reneg = report.secure_renegotiation.unwrap_or(false) || has(EXT_RENEGOTIATION_INFO);
+                    report.extended_master_secret = Some(ems);
+                    report.secure_renegotiation = Some(reneg);
+                }
                 let r = report.protocols.entry(protocol).or_default();
                 r.cipher_suites.extend(found.accepted);
                 r.accepted = !r.cipher_suites.is_empty();
@@ -304,6 +318,18 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
                 }
                 Err(e) => failures.push(e.to_string()),
             }
+        }
+    }
+
+    // Compression (CRIME): offer DEFLATE once, on the newest version before TLS 1.3.
+    if let Some(p) = [Protocol::TlsV1_2, Protocol::TlsV1_1, Protocol::TlsV1_0, Protocol::SslV3]
+        .into_iter()
+        .find(|p| report.accepts(*p))
+    {
+        let suites = report.protocols[&p].cipher_suites.clone();
+        match enumerate::compression(c, p, &suites, sni) {
+            Ok(v) => report.compression = v,
+            Err(e) => failures.push(e.to_string()),
         }
     }
 
@@ -407,7 +433,8 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
         ));
     }
     if let Some(first) = failures.into_iter().next() {
-        return Err(format!("the scan is incomplete: {first}"));
+        // Some answers never came (retries ran out): say so rather than guess.
+        return Err(format!("inconclusive, the scan is incomplete: {first}"));
     }
     Ok(())
 }
