@@ -201,6 +201,29 @@ fn openssl_session_facts(port: u16) -> (bool, bool, bool) {
     )
 }
 
+/// Whether the server goes through a renegotiation `openssl s_client`
+/// starts (its `R` command) in TLS 1.2 with RSA key exchange.
+fn openssl_renegotiates(port: u16) -> bool {
+    use std::io::Write as _;
+    let mut child = Command::new("timeout")
+        .args(["10", "openssl", "s_client", "-starttls", "smtp", "-tls1_2", "-cipher", "AES128-GCM-SHA256"])
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl s_client");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let _ = child.stdin.as_mut().unwrap().write_all(b"R\n");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("RENEGOTIATING"), "{text}");
+    !text.contains("no renegotiation") && !text.contains(":error:")
+}
+
 /// A 1024-bit DH group (smtpd_tls_dh1024_param_file) is what scanners flag
 /// first on old Postfix setups: the probe reports its size, and the
 /// intermediate profile (dh_min_bits = 2048) fails it.
@@ -220,6 +243,7 @@ fn postfix_with_a_1024_bit_dh_group_reports_it_and_fails_intermediate() {
     assert_eq!(report.extended_master_secret, Some(ems));
     assert_eq!(report.secure_renegotiation, Some(reneg));
     assert_eq!(report.compression, Some(compression));
+    assert_eq!(report.client_renegotiation, Some(openssl_renegotiates(postfix.port)));
     let profile = mailtls::profile::Profile::load("intermediate").unwrap();
     let verdict = probe::judge(&report, &profile);
     assert!(

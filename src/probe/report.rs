@@ -119,6 +119,10 @@ pub struct TargetReport {
     pub secure_renegotiation: Option<bool>,
     /// The server takes DEFLATE compression (CRIME); null without TLS 1.2 or older.
     pub compression: Option<bool>,
+    /// The server accepts a renegotiation the client starts (a DoS lever);
+    /// null when it could not be tried (it needs RSA key exchange with
+    /// AES-GCM in TLS 1.2, the one full handshake the probe does by hand).
+    pub client_renegotiation: Option<bool>,
     pub certificate: Option<CertificateReport>,
     /// Further certificates of a server that holds several (RSA and ECDSA).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -156,6 +160,7 @@ impl TargetReport {
             extended_master_secret: None,
             secure_renegotiation: None,
             compression: None,
+            client_renegotiation: None,
             certificate: None,
             other_certificates: Vec::new(),
             findings: Vec::new(),
@@ -237,9 +242,14 @@ impl TargetReport {
             let dh = self.dh_bits.map(|b| format!("{b} bits")).unwrap_or_else(|| "-".into());
             let _ = writeln!(
                 out,
-                "  dh       {dh}   extended master secret {}   secure renegotiation {}   compression {}",
+                "  dh       {dh}   extended master secret {}   secure renegotiation {}   client renegotiation {}   compression {}",
                 yes_no(self.extended_master_secret),
                 yes_no(self.secure_renegotiation),
+                match self.client_renegotiation {
+                    Some(true) => "ACCEPTED",
+                    Some(false) => "refused",
+                    None => "-",
+                },
                 match self.compression {
                     Some(true) => "DEFLATE",
                     Some(false) => "none",

@@ -26,17 +26,21 @@ use crate::tls::{CipherSuite, Group, Protocol};
 
 const CONTENT_CHANGE_CIPHER_SPEC: u8 = 0x14;
 const ALERT_BAD_RECORD_MAC: u8 = 20;
+const ALERT_DECRYPT_ERROR: u8 = 51;
+const ALERT_INTERNAL_ERROR: u8 = 80;
 const EXT_EXTENDED_MASTER_SECRET: u16 = 0x0017;
 
 /// What the key exchange showed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The server decrypted the premaster secret (its Finished checked, or
-    /// its record layer reached).
-    Completes,
+    /// its record layer reached); whether it then accepted a renegotiation
+    /// the client started (None: not tried, without a full handshake).
+    Completes { client_renegotiation: Option<bool> },
     /// The server could not go on after the key exchange; why.
     Fails(String),
-    /// No key exchange could be tried (no RSA certificate in the flight); why.
+    /// Nothing could be told (no RSA certificate in the flight, or a server
+    /// that closes without a word after a Finished it cannot read); why.
     Untried(String),
 }
 
@@ -131,10 +135,17 @@ pub fn check(
             fill(&rng, &mut noise);
             out.extend(record_of(CONTENT_HANDSHAKE, protocol, &noise));
             send(rx.stream(), &out)?;
+            // Only an alert that names the key exchange is proof of failure:
+            // some servers (Dovecot) close without a word either way.
             return Ok(match read_alert(&mut rx).map_err(ConnectError::Answer)? {
-                Some(ALERT_BAD_RECORD_MAC) => Outcome::Completes,
-                Some(a) => Outcome::Fails(format!("alert {a} after the key exchange")),
-                None => Outcome::Fails("the server closed the connection after the key exchange".into()),
+                Some(ALERT_BAD_RECORD_MAC) => Outcome::Completes {
+                    client_renegotiation: None,
+                },
+                Some(a @ (ALERT_DECRYPT_ERROR | ALERT_INTERNAL_ERROR)) => {
+                    Outcome::Fails(format!("alert {a} ({}) after the key exchange", alert_name(a)))
+                }
+                Some(a) => Outcome::Untried(format!("alert {a} ({}) after a key exchange with noise as Finished", alert_name(a))),
+                None => Outcome::Untried("the server closed the connection after a key exchange with noise as Finished".into()),
             });
         };
 
@@ -156,7 +167,7 @@ pub fn check(
         let mut finished = vec![0x14, 0, 0, 12];
         finished.extend_from_slice(&verify);
         transcript.extend_from_slice(&finished);
-        let sealed = seal(aead_alg, client_key, client_iv, &finished);
+        let sealed = seal(aead_alg, client_key, client_iv, 0, CONTENT_HANDSHAKE, &finished);
         out.extend(record_of(CONTENT_HANDSHAKE, protocol, &sealed));
         send(rx.stream(), &out)?;
 
@@ -183,17 +194,62 @@ pub fn check(
                         digest::digest(hash, &transcript).as_ref(),
                         12,
                     );
-                    return Ok(match open(aead_alg, server_key, server_iv, &fragment) {
-                        Some(plain) if plain.len() == 16 && plain[..4] == [0x14, 0, 0, 12] && plain[4..] == expected[..] => {
-                            Outcome::Completes
-                        }
-                        _ => Outcome::Fails("the server's Finished does not verify".into()),
+                    match open(aead_alg, server_key, server_iv, &fragment) {
+                        Some(plain) if plain.len() == 16 && plain[..4] == [0x14, 0, 0, 12] && plain[4..] == expected[..] => {}
+                        _ => return Ok(Outcome::Fails("the server's Finished does not verify".into())),
+                    }
+                    // Renegotiation started by the client: a new ClientHello under the
+                    // keys just made, with the client's verify_data (RFC 5746).
+                    let again = renegotiation_hello(protocol, suite, sni, &verify);
+                    let sealed = seal(aead_alg, client_key, client_iv, 1, CONTENT_HANDSHAKE, &again);
+                    if send(rx.stream(), &record_of(CONTENT_HANDSHAKE, protocol, &sealed)).is_err() {
+                        return Ok(Outcome::Completes {
+                            client_renegotiation: Some(false),
+                        });
+                    }
+                    // The record type travels in the clear: a handshake record is the
+                    // ServerHello of the renegotiation, an alert (no_renegotiation) or
+                    // a close is a refusal.
+                    let accepted = match rx.next() {
+                        Ok(Some((CONTENT_HANDSHAKE, _))) => Some(true),
+                        Ok(Some((CONTENT_ALERT, _))) | Ok(None) | Err(AnswerError::Reset) => Some(false),
+                        Ok(Some(_)) | Err(_) => None,
+                    };
+                    return Ok(Outcome::Completes {
+                        client_renegotiation: accepted,
                     });
                 }
                 other => return Ok(Outcome::Fails(format!("record type 0x{other:02x} after the key exchange"))),
             }
         }
     })
+}
+
+/// A ClientHello for a renegotiation: renegotiation_info carries the
+/// client's verify_data instead of being empty.
+fn renegotiation_hello(protocol: Protocol, suite: CipherSuite, sni: Option<&str>, verify: &[u8]) -> Vec<u8> {
+    let groups: Vec<Group> = Group::known().collect();
+    let record = hello(protocol, &[suite], &groups, sni).to_record();
+    let mut msg = record[5..].to_vec();
+    let empty_ri = [0xff, 0x01, 0x00, 0x01, 0x00];
+    let Some(at) = msg.windows(5).position(|w| w == empty_ri) else {
+        return msg;
+    };
+    let mut ri = vec![0xff, 0x01, 0x00, 1 + verify.len() as u8, verify.len() as u8];
+    ri.extend_from_slice(verify);
+    msg.splice(at..at + 5, ri);
+    let grown = verify.len();
+    // Handshake length (u24 after the type), then the extensions' u16 length.
+    let len = (usize::from(msg[1]) << 16 | usize::from(msg[2]) << 8 | usize::from(msg[3])) + grown;
+    msg[1..4].copy_from_slice(&(len as u32).to_be_bytes()[1..]);
+    let sid = usize::from(msg[4 + 34]);
+    let suites_at = 4 + 35 + sid;
+    let suites = usize::from(msg[suites_at]) << 8 | usize::from(msg[suites_at + 1]);
+    let comp_at = suites_at + 2 + suites;
+    let ext_at = comp_at + 1 + usize::from(msg[comp_at]);
+    let ext_len = (usize::from(msg[ext_at]) << 8 | usize::from(msg[ext_at + 1])) + grown;
+    msg[ext_at..ext_at + 2].copy_from_slice(&(ext_len as u16).to_be_bytes());
+    msg
 }
 
 /// What the server's first flight says, for the key exchange.
@@ -359,14 +415,14 @@ fn prf_tls12(alg: hmac::Algorithm, secret: &[u8], label: &[u8], seed: &[u8], len
 
 /// The first record under a TLS 1.2 AES-GCM key: explicit nonce (the
 /// sequence number, 0), ciphertext, tag.
-fn seal(alg: &'static aead::Algorithm, key: &[u8], iv: &[u8], plain: &[u8]) -> Vec<u8> {
-    let explicit = [0u8; 8];
+fn seal(alg: &'static aead::Algorithm, key: &[u8], iv: &[u8], seq: u64, content: u8, plain: &[u8]) -> Vec<u8> {
+    let explicit = seq.to_be_bytes();
     let Ok(key) = aead::UnboundKey::new(alg, key) else {
         return Vec::new();
     };
     let key = aead::LessSafeKey::new(key);
     let mut buf = plain.to_vec();
-    let Ok(tag) = key.seal_in_place_separate_tag(nonce(iv, &explicit), aad(plain.len()), &mut buf) else {
+    let Ok(tag) = key.seal_in_place_separate_tag(nonce(iv, &explicit), aad(seq, content, plain.len()), &mut buf) else {
         return Vec::new();
     };
     let mut out = explicit.to_vec();
@@ -380,7 +436,9 @@ fn open(alg: &'static aead::Algorithm, key: &[u8], iv: &[u8], record: &[u8]) -> 
     let plain_len = sealed.len().checked_sub(alg.tag_len())?;
     let key = aead::LessSafeKey::new(aead::UnboundKey::new(alg, key).ok()?);
     let mut buf = sealed.to_vec();
-    let plain = key.open_in_place(nonce(iv, explicit), aad(plain_len), &mut buf).ok()?;
+    let plain = key
+        .open_in_place(nonce(iv, explicit), aad(0, CONTENT_HANDSHAKE, plain_len), &mut buf)
+        .ok()?;
     Some(plain.to_vec())
 }
 
@@ -391,10 +449,11 @@ fn nonce(iv: &[u8], explicit: &[u8]) -> aead::Nonce {
     aead::Nonce::assume_unique_for_key(n)
 }
 
-/// Sequence number 0, a handshake record of TLS 1.2, `len` bytes of plaintext.
-fn aad(len: usize) -> aead::Aad<[u8; 13]> {
+/// The additional data of a TLS 1.2 record: sequence number, type, version, length.
+fn aad(seq: u64, content: u8, len: usize) -> aead::Aad<[u8; 13]> {
     let mut a = [0u8; 13];
-    a[8] = CONTENT_HANDSHAKE;
+    a[..8].copy_from_slice(&seq.to_be_bytes());
+    a[8] = content;
     a[9..11].copy_from_slice(&Protocol::TlsV1_2.wire().to_be_bytes());
     a[11..].copy_from_slice(&(len as u16).to_be_bytes());
     aead::Aad::from(a)
@@ -433,7 +492,7 @@ mod tests {
     fn gcm_records_round_trip() {
         let key = [7u8; 16];
         let iv = [1u8, 2, 3, 4];
-        let sealed = seal(&aead::AES_128_GCM, &key, &iv, b"finished!");
+        let sealed = seal(&aead::AES_128_GCM, &key, &iv, 0, CONTENT_HANDSHAKE, b"finished!");
         assert_eq!(open(&aead::AES_128_GCM, &key, &iv, &sealed).as_deref(), Some(&b"finished!"[..]));
     }
 }

@@ -297,7 +297,9 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
             .collect();
         if let Some((p, suite)) = rsa_kx::pick(&accepted) {
             match rsa_kx::check(c, p, suite, sni) {
-                Ok(rsa_kx::Outcome::Completes) => {}
+                Ok(rsa_kx::Outcome::Completes { client_renegotiation }) => {
+                    report.client_renegotiation = client_renegotiation;
+                }
                 Ok(rsa_kx::Outcome::Untried(why)) => notes.push(format!("RSA key exchange not confirmed: {why}")),
                 Ok(rsa_kx::Outcome::Fails(why)) => {
                     let mut dropped = 0;
