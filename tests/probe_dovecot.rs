@@ -78,7 +78,12 @@ fn ipv6_target_and_sni_pick_the_named_certificate() {
     support::run(
         std::process::Command::new("openssl")
             .args(["req", "-x509", "-nodes", "-days", "30", "-newkey", "rsa:2048"])
-            .args(["-subj", "/CN=mail.example.org", "-addext", "subjectAltName=DNS:mail.example.org"])
+            .args([
+                "-subj",
+                "/CN=mail.example.org",
+                "-addext",
+                "subjectAltName=DNS:mail.example.org",
+            ])
             .arg("-keyout")
             .arg(&key)
             .arg("-out")
@@ -95,7 +100,11 @@ fn ipv6_target_and_sni_pick_the_named_certificate() {
     let plain = probe::scan(&target, &ScanOptions::default());
     assert_eq!(plain.error, None, "{}", plain.render());
     assert_eq!(plain.target, format!("[::1]:{}", dovecot.imap_port));
-    assert!(plain.accepts(Protocol::TlsV1_3) && plain.accepts(Protocol::TlsV1_2), "{}", plain.render());
+    assert!(
+        plain.accepts(Protocol::TlsV1_3) && plain.accepts(Protocol::TlsV1_2),
+        "{}",
+        plain.render()
+    );
     let served = plain.certificate.as_ref().expect("a certificate");
     assert_eq!(served.subject, "CN=localhost");
     let named = probe::scan(

@@ -36,7 +36,11 @@ fn dovecot_legacy_cipher_list_over_imap_and_pop3_matches_openssl() {
     ] {
         let truth = ground_truth(port, name);
         let tls12 = truth.iter().find(|(p, _, _)| *p == Protocol::TlsV1_2).unwrap();
-        assert!(tls12.2.len() >= 13, "the legacy list gives 13 TLS 1.2 suites: {:?}", tls12.2);
+        assert!(
+            tls12.2.len() >= 13,
+            "the legacy list gives 13 TLS 1.2 suites: {:?}",
+            tls12.2
+        );
         for _ in 0..RUNS {
             let report = scan(port, starttls, &ScanOptions::default());
             assert_matches(&report, &truth);

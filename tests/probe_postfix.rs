@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::process::Command;
 
 use mailtls::probe::{self, ScanOptions, Starttls, Target, TargetReport};
@@ -206,7 +205,16 @@ fn openssl_session_facts(port: u16) -> (bool, bool, bool) {
 fn openssl_renegotiates(port: u16) -> bool {
     use std::io::Write as _;
     let mut child = Command::new("timeout")
-        .args(["10", "openssl", "s_client", "-starttls", "smtp", "-tls1_2", "-cipher", "AES128-GCM-SHA256"])
+        .args([
+            "10",
+            "openssl",
+            "s_client",
+            "-starttls",
+            "smtp",
+            "-tls1_2",
+            "-cipher",
+            "AES128-GCM-SHA256",
+        ])
         .arg("-connect")
         .arg(format!("127.0.0.1:{port}"))
         .stdin(std::process::Stdio::piped())
@@ -219,7 +227,11 @@ fn openssl_renegotiates(port: u16) -> bool {
     std::thread::sleep(std::time::Duration::from_millis(1000));
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("RENEGOTIATING"), "{text}");
     !text.contains("no renegotiation") && !text.contains(":error:")
 }
@@ -231,7 +243,12 @@ fn openssl_renegotiates(port: u16) -> bool {
 fn postfix_with_a_1024_bit_dh_group_reports_it_and_fails_intermediate() {
     let postfix = Postfix::new();
     let params = postfix.root.path().join("dh1024.pem");
-    support::run(Command::new("openssl").args(["dhparam", "-out"]).arg(&params).arg("1024"));
+    support::run(
+        Command::new("openssl")
+            .args(["dhparam", "-out"])
+            .arg(&params)
+            .arg("1024"),
+    );
     let setting = format!("smtpd_tls_dh1024_param_file={}", params.display());
     postfix.postconf_e(&[&setting]);
     postfix.start();
@@ -247,7 +264,9 @@ fn postfix_with_a_1024_bit_dh_group_reports_it_and_fails_intermediate() {
     let profile = mailtls::profile::Profile::load("intermediate").unwrap();
     let verdict = probe::judge(&report, &profile);
     assert!(
-        verdict.iter().any(|f| f.id == "profile-dh-too-small" && f.message.contains("1024")),
+        verdict
+            .iter()
+            .any(|f| f.id == "profile-dh-too-small" && f.message.contains("1024")),
         "{verdict:?}"
     );
 }

@@ -261,7 +261,10 @@ fn run_jsonl(r: &Resolved, progress: &(dyn Fn(usize, &TargetReport) + Sync)) -> 
             }
             Err(_) => failed.store(true, Ordering::Relaxed),
         }
-        summaries.lock().unwrap_or_else(|p| p.into_inner()).push((i, report.summary()));
+        summaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((i, report.summary()));
     });
     let mut summaries = summaries.into_inner().unwrap_or_else(|p| p.into_inner());
     summaries.sort_by_key(|(i, _)| *i);

@@ -94,7 +94,12 @@ impl Learned {
     /// only when none of the others is acceptable. None while fewer than two
     /// suites are known (the order cannot be told) or when the server
     /// imposes its own order (it might prefer the canary).
-    fn canary(&self, c: &Connector, protocol: Protocol, sni: Option<&str>) -> Result<Option<CipherSuite>, ConnectError> {
+    fn canary(
+        &self,
+        c: &Connector,
+        protocol: Protocol,
+        sni: Option<&str>,
+    ) -> Result<Option<CipherSuite>, ConnectError> {
         let (known, order) = {
             let s = self.shared();
             let known: Vec<CipherSuite> = s
@@ -236,7 +241,7 @@ pub fn suites(
                 _ if left.len() == 1 => {
                     // One suite, and no handshake: not accepted (what it chose failed).
                     if canary.is_some() {
-                        out.abandoned.extend(left.drain(..));
+                        out.abandoned.append(&mut left);
                     }
                     break;
                 }

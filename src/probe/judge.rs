@@ -116,7 +116,10 @@ pub fn judge(report: &TargetReport, profile: &Profile) -> Vec<Finding> {
             out.push(Finding::new(
                 Severity::High,
                 id("dh-too-small"),
-                format!("the DHE group has {bits} bits; profile {} wants {min} at least", profile.name),
+                format!(
+                    "the DHE group has {bits} bits; profile {} wants {min} at least",
+                    profile.name
+                ),
             ));
         }
     }

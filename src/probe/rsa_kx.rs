@@ -45,7 +45,10 @@ pub enum Outcome {
 }
 
 /// Whether an RSA key exchange suite is one this module can finish in full.
-fn full(protocol: Protocol, suite: CipherSuite) -> Option<(&'static aead::Algorithm, hmac::Algorithm, &'static digest::Algorithm)> {
+fn full(
+    protocol: Protocol,
+    suite: CipherSuite,
+) -> Option<(&'static aead::Algorithm, hmac::Algorithm, &'static digest::Algorithm)> {
     match (protocol, suite) {
         (Protocol::TlsV1_2, CipherSuite::TLS_RSA_WITH_AES_128_GCM_SHA256) => {
             Some((&aead::AES_128_GCM, hmac::HMAC_SHA256, &digest::SHA256))
@@ -144,8 +147,13 @@ pub fn check(
                 Some(a @ (ALERT_DECRYPT_ERROR | ALERT_INTERNAL_ERROR)) => {
                     Outcome::Fails(format!("alert {a} ({}) after the key exchange", alert_name(a)))
                 }
-                Some(a) => Outcome::Untried(format!("alert {a} ({}) after a key exchange with noise as Finished", alert_name(a))),
-                None => Outcome::Untried("the server closed the connection after a key exchange with noise as Finished".into()),
+                Some(a) => Outcome::Untried(format!(
+                    "alert {a} ({}) after a key exchange with noise as Finished",
+                    alert_name(a)
+                )),
+                None => Outcome::Untried(
+                    "the server closed the connection after a key exchange with noise as Finished".into(),
+                ),
             });
         };
 
@@ -163,7 +171,13 @@ pub fn check(
         let (server_key, rest) = rest.split_at(key_len);
         let (client_iv, server_iv) = rest.split_at(4);
 
-        let verify = prf_tls12(prf, &master, b"client finished", digest::digest(hash, &transcript).as_ref(), 12);
+        let verify = prf_tls12(
+            prf,
+            &master,
+            b"client finished",
+            digest::digest(hash, &transcript).as_ref(),
+            12,
+        );
         let mut finished = vec![0x14, 0, 0, 12];
         finished.extend_from_slice(&verify);
         transcript.extend_from_slice(&finished);
@@ -174,12 +188,17 @@ pub fn check(
         // The server's answer: [NewSessionTicket] ChangeCipherSpec Finished, or an alert.
         loop {
             let Some((content, fragment)) = rx.next().map_err(ConnectError::Answer)? else {
-                return Ok(Outcome::Fails("the server closed the connection after the key exchange".into()));
+                return Ok(Outcome::Fails(
+                    "the server closed the connection after the key exchange".into(),
+                ));
             };
             match content {
                 CONTENT_ALERT => {
                     let a = fragment.get(1).copied().unwrap_or(0);
-                    return Ok(Outcome::Fails(format!("alert {a} ({}) after the key exchange", alert_name(a))));
+                    return Ok(Outcome::Fails(format!(
+                        "alert {a} ({}) after the key exchange",
+                        alert_name(a)
+                    )));
                 }
                 CONTENT_HANDSHAKE if !fragment.is_empty() && fragment[0] == 0x04 => {
                     // NewSessionTicket: part of the transcript the server's Finished covers.
@@ -195,7 +214,8 @@ pub fn check(
                         12,
                     );
                     match open(aead_alg, server_key, server_iv, &fragment) {
-                        Some(plain) if plain.len() == 16 && plain[..4] == [0x14, 0, 0, 12] && plain[4..] == expected[..] => {}
+                        Some(plain)
+                            if plain.len() == 16 && plain[..4] == [0x14, 0, 0, 12] && plain[4..] == expected[..] => {}
                         _ => return Ok(Outcome::Fails("the server's Finished does not verify".into())),
                     }
                     // Renegotiation started by the client: a new ClientHello under the
@@ -219,7 +239,11 @@ pub fn check(
                         client_renegotiation: accepted,
                     });
                 }
-                other => return Ok(Outcome::Fails(format!("record type 0x{other:02x} after the key exchange"))),
+                other => {
+                    return Ok(Outcome::Fails(format!(
+                        "record type 0x{other:02x} after the key exchange"
+                    )))
+                }
             }
         }
     })
@@ -289,7 +313,9 @@ fn read_flight<W: super::wire::Wire>(
         }
         loop {
             let mut r = Reader::new(&pending);
-            let (Some(kind), Some(len)) = (r.u8(), r.u24()) else { break };
+            let (Some(kind), Some(len)) = (r.u8(), r.u24()) else {
+                break;
+            };
             let Some(body) = r.take(len) else { break };
             let body = body.to_vec();
             transcript.extend_from_slice(&pending[..4 + len]);
@@ -355,9 +381,11 @@ fn send<W: Write>(stream: &mut W, bytes: &[u8]) -> Result<(), ConnectError> {
 
 fn record_of(content: u8, protocol: Protocol, fragment: &[u8]) -> Vec<u8> {
     let mut w = Writer::default();
-    w.u8(content).u16(protocol.min(Protocol::TlsV1_2).wire()).nested(2, |w| {
-        w.bytes(fragment);
-    });
+    w.u8(content)
+        .u16(protocol.min(Protocol::TlsV1_2).wire())
+        .nested(2, |w| {
+            w.bytes(fragment);
+        });
     w.buf
 }
 
@@ -481,7 +509,12 @@ mod tests {
     /// crypto/tls prf_test.go): secret, label "test label", seed, 100 bytes.
     #[test]
     fn prf_matches_the_published_sha256_vector() {
-        let hex = |s: &str| -> Vec<u8> { (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect() };
+        let hex = |s: &str| -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
+        };
         let secret = hex("9bbe436ba940f017b17652849a71db35");
         let seed = hex("a0ba9f936cda311827a6f796ffd5198c");
         let out = prf_tls12(hmac::HMAC_SHA256, &secret, b"test label", &seed, 16);
@@ -493,6 +526,9 @@ mod tests {
         let key = [7u8; 16];
         let iv = [1u8, 2, 3, 4];
         let sealed = seal(&aead::AES_128_GCM, &key, &iv, 0, CONTENT_HANDSHAKE, b"finished!");
-        assert_eq!(open(&aead::AES_128_GCM, &key, &iv, &sealed).as_deref(), Some(&b"finished!"[..]));
+        assert_eq!(
+            open(&aead::AES_128_GCM, &key, &iv, &sealed).as_deref(),
+            Some(&b"finished!"[..])
+        );
     }
 }

@@ -49,6 +49,11 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> TargetReport {
     report
 }
 
+/// A helper thread's answer; None also when it panicked.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Option<T>>) -> Option<T> {
+    h.join().ok().flatten()
+}
+
 fn dialogue_label(s: Starttls) -> &'static str {
     match s {
         Starttls::Smtp => "SMTP",
@@ -173,9 +178,7 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
                     None => return Vec::new(),
                 }
             }
-            Job::Groups => enumerate::groups_tls13(c, &tls13_suites, sni).map(|g| {
-                Outcome::Groups13(g)
-            }),
+            Job::Groups => enumerate::groups_tls13(c, &tls13_suites, sni).map(Outcome::Groups13),
         };
         vec![result.unwrap_or_else(|e| Outcome::Failed(e.to_string()))]
     };
@@ -228,9 +231,9 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
         .flat_map(|(p, offers)| offers.into_iter().map(move |o| (p, o)))
         .collect();
     let completes = |p: Protocol| {
-        outcomes
-            .iter()
-            .any(|o| matches!(o, Outcome::Suites { protocol, found, .. } if *protocol == p && !found.accepted.is_empty()))
+        outcomes.iter().any(
+            |o| matches!(o, Outcome::Suites { protocol, found, .. } if *protocol == p && !found.accepted.is_empty()),
+        )
     };
     let doubts: Vec<_> = doubts.into_iter().filter(|(p, _)| completes(*p)).collect();
     let settled: Vec<Outcome> = std::thread::scope(|s| {
@@ -238,21 +241,24 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
             .iter()
             .map(|(protocol, offer)| {
                 let learned = &learned;
-                s.spawn(move || {
-                    match enumerate::suites(c, *protocol, offer, sni, learned, false) {
+                s.spawn(
+                    move || match enumerate::suites(c, *protocol, offer, sni, learned, false) {
                         Ok(found) => Outcome::Suites {
                             protocol: *protocol,
                             chunk: usize::MAX,
                             found,
                         },
                         Err(e) => Outcome::Failed(e.to_string()),
-                    }
-                })
+                    },
+                )
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Outcome::Failed("internal error: a scan thread panicked".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Outcome::Failed("internal error: a scan thread panicked".into()))
+            })
             .collect()
     });
     outcomes.extend(settled);
@@ -287,70 +293,23 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
         }
     }
 
-    // RSA key exchange: a ServerHello is no proof the server can decrypt
-    // the premaster secret. One real key exchange per target settles it.
-    if failures.is_empty() {
-        let accepted: Vec<(Protocol, CipherSuite)> = report
-            .protocols
-            .iter()
-            .flat_map(|(p, r)| r.cipher_suites.iter().map(move |s| (*p, *s)))
-            .collect();
-        if let Some((p, suite)) = rsa_kx::pick(&accepted) {
-            match rsa_kx::check(c, p, suite, sni) {
-                Ok(rsa_kx::Outcome::Completes { client_renegotiation }) => {
-                    report.client_renegotiation = client_renegotiation;
-                }
-                Ok(rsa_kx::Outcome::Untried(why)) => notes.push(format!("RSA key exchange not confirmed: {why}")),
-                Ok(rsa_kx::Outcome::Fails(why)) => {
-                    let mut dropped = 0;
-                    for r in report.protocols.values_mut() {
-                        let before = r.cipher_suites.len();
-                        r.cipher_suites.retain(|s| !rsa_kx::is_rsa_kx(*s));
-                        dropped += before - r.cipher_suites.len();
-                        r.accepted = !r.cipher_suites.is_empty() || !r.sslv2_ciphers.is_empty();
-                    }
-                    report.findings.push(super::Finding::new(
-                        super::Severity::Low,
-                        "rsa-key-exchange-fails",
-                        format!(
-                            "the server picks RSA key exchange suites but cannot complete them ({p} {suite}: {why}); \
-                             {dropped} such suite(s) are not counted as accepted"
-                        ),
-                    ));
-                }
-                Err(e) => failures.push(e.to_string()),
-            }
-        }
-    }
-
-    // Compression (CRIME): offer DEFLATE once, on the newest version before TLS 1.3.
-    if let Some(p) = [Protocol::TlsV1_2, Protocol::TlsV1_1, Protocol::TlsV1_0, Protocol::SslV3]
+    // The last questions, asked at once: whether RSA key exchange really
+    // completes, compression, the groups of a server without TLS 1.3, and
+    // the cipher order. Each needs what the suites showed, not each other.
+    let accepted: Vec<(Protocol, CipherSuite)> = report
+        .protocols
+        .iter()
+        .flat_map(|(p, r)| r.cipher_suites.iter().map(move |s| (*p, *s)))
+        .collect();
+    let suites_of = |p: Protocol| report.protocols[&p].cipher_suites.clone();
+    let pre13 = [Protocol::TlsV1_2, Protocol::TlsV1_1, Protocol::TlsV1_0, Protocol::SslV3]
         .into_iter()
         .find(|p| report.accepts(*p))
-    {
-        let suites = report.protocols[&p].cipher_suites.clone();
-        match enumerate::compression(c, p, &suites, sni) {
-            Ok(v) => report.compression = v,
-            Err(e) => failures.push(e.to_string()),
-        }
-    }
-
-    // Groups: TLS 1.3 names them directly; without TLS 1.3, ask ECDHE.
-    if report.groups.is_empty() && failures.is_empty() {
-        if let Some(p) = [Protocol::TlsV1_2, Protocol::TlsV1_1, Protocol::TlsV1_0, Protocol::SslV3]
-            .into_iter()
-            .find(|p| report.accepts(*p))
-        {
-            let suites = report.protocols[&p].cipher_suites.clone();
-            match enumerate::groups_ecdhe(c, p, &suites, sni) {
-                Ok(g) => {
-                    report.groups = g;
-                }
-                Err(e) => failures.push(e.to_string()),
-            }
-        }
-    }
-
+        .map(|p| (p, suites_of(p)));
+    let rsa = rsa_kx::pick(&accepted).filter(|_| failures.is_empty());
+    let ecdhe = pre13
+        .clone()
+        .filter(|_| report.groups.is_empty() && failures.is_empty());
     // Cipher order: on the newest pre-1.3 version with two suites or more, else TLS 1.3.
     let order_on = [
         Protocol::TlsV1_2,
@@ -360,13 +319,64 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
         Protocol::TlsV1_3,
     ]
     .into_iter()
-    .find(|p| report.protocols.get(p).is_some_and(|r| r.cipher_suites.len() >= 2));
-    if let Some(p) = order_on {
-        let suites = report.protocols[&p].cipher_suites.clone();
-        match enumerate::server_order(c, p, &suites, sni) {
-            Ok(o) => report.server_cipher_order = o,
-            Err(e) => failures.push(e.to_string()),
+    .find(|p| report.protocols.get(p).is_some_and(|r| r.cipher_suites.len() >= 2))
+    .map(|p| (p, suites_of(p)));
+    let (rsa_result, compression, groups, order) = std::thread::scope(|s| {
+        let rsa = s.spawn(|| rsa.map(|(p, suite)| (p, suite, rsa_kx::check(c, p, suite, sni))));
+        let compression = s.spawn(|| {
+            pre13
+                .as_ref()
+                .map(|(p, suites)| enumerate::compression(c, *p, suites, sni))
+        });
+        let groups = s.spawn(|| {
+            ecdhe
+                .as_ref()
+                .map(|(p, suites)| enumerate::groups_ecdhe(c, *p, suites, sni))
+        });
+        let order = order_on
+            .as_ref()
+            .map(|(p, suites)| enumerate::server_order(c, *p, suites, sni));
+        (joined(rsa), joined(compression), joined(groups), order)
+    });
+    match rsa_result {
+        Some((_, _, Ok(rsa_kx::Outcome::Completes { client_renegotiation }))) => {
+            report.client_renegotiation = client_renegotiation;
         }
+        Some((_, _, Ok(rsa_kx::Outcome::Untried(why)))) => notes.push(format!("RSA key exchange not confirmed: {why}")),
+        Some((p, suite, Ok(rsa_kx::Outcome::Fails(why)))) => {
+            let mut dropped = 0;
+            for r in report.protocols.values_mut() {
+                let before = r.cipher_suites.len();
+                r.cipher_suites.retain(|s| !rsa_kx::is_rsa_kx(*s));
+                dropped += before - r.cipher_suites.len();
+                r.accepted = !r.cipher_suites.is_empty() || !r.sslv2_ciphers.is_empty();
+            }
+            report.findings.push(super::Finding::new(
+                super::Severity::Low,
+                "rsa-key-exchange-fails",
+                format!(
+                    "the server picks RSA key exchange suites but cannot complete them ({p} {suite}: {why}); \
+                     {dropped} such suite(s) are not counted as accepted"
+                ),
+            ));
+        }
+        Some((_, _, Err(e))) => failures.push(e.to_string()),
+        None => {}
+    }
+    match compression {
+        Some(Ok(v)) => report.compression = v,
+        Some(Err(e)) => failures.push(e.to_string()),
+        None => {}
+    }
+    match groups {
+        Some(Ok(g)) => report.groups = g,
+        Some(Err(e)) => failures.push(e.to_string()),
+        None => {}
+    }
+    match order {
+        Some(Ok(o)) => report.server_cipher_order = o,
+        Some(Err(e)) => failures.push(e.to_string()),
+        None => {}
     }
 
     // The certificate: from the real handshake, else as sent in the clear.

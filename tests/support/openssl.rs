@@ -77,7 +77,13 @@ const TLS13_ALL: &str =
 pub fn openssl_suites() -> Vec<(CipherSuite, String)> {
     let out = Command::new("openssl")
         // TLS 1.3: every suite OpenSSL has, not only its default three.
-        .args(["ciphers", "-V", "-ciphersuites", TLS13_ALL, "ALL:COMPLEMENTOFALL:@SECLEVEL=0"])
+        .args([
+            "ciphers",
+            "-V",
+            "-ciphersuites",
+            TLS13_ALL,
+            "ALL:COMPLEMENTOFALL:@SECLEVEL=0",
+        ])
         .output()
         .expect("openssl ciphers");
     String::from_utf8_lossy(&out.stdout)
