@@ -111,6 +111,9 @@ pub struct TargetArgs {
     /// The private key (PEM) matching --cert.
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// DANE and MTA-STS: what a certificate change is checked against.
+    #[command(flatten)]
+    pub guard: crate::dane::args::GuardArgs,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -9,6 +9,8 @@
 //! - `plan`: the data a change is, before it is made.
 //! - `journal`, `fsutil`: backup sets, the lock, atomic file replacement.
 //! - `probe`, `verify`: the STARTTLS scanner and what apply checks with it.
+//! - `dns`, `dane`, `mta_sts`: a DNSSEC-aware resolver client, TLSA and MTA-STS
+//!   checks, the guard on certificate changes and `probe --mx`.
 //! - `profile`, `tls`, `cert`: profiles, TLS vocabulary, certificate checks.
 //! - `error`, `output`, `escape`: errors with exit codes; where text and JSON go;
 //!   text from outside made safe for a terminal.
@@ -17,6 +19,8 @@ pub mod apply;
 pub mod cert;
 pub mod cli;
 pub mod commands;
+pub mod dane;
+pub mod dns;
 pub mod edit;
 pub mod error;
 pub mod escape;
@@ -24,6 +28,7 @@ pub mod fsutil;
 pub mod guided;
 pub mod journal;
 pub mod mta;
+pub mod mta_sts;
 pub mod output;
 pub mod plan;
 pub mod probe;
@@ -80,10 +85,15 @@ fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     };
     match command {
         Command::Detect => commands::detect(out),
-        Command::Plan(target) => commands::plan(resolve::target(&target, None)?, out),
+        Command::Plan(target) => {
+            let resolved = resolve::target(&target, None)?;
+            dane::guard::for_target(&resolved, &target, out)?;
+            commands::plan(resolved, out)
+        }
         Command::Apply(args) if guided::wanted(global, &args) => guided::run(&args, global, out),
         Command::Apply(args) => {
             let resolved = resolve::target(&args.target, args.reload_command.as_deref())?;
+            dane::guard::for_target(&resolved, &args.target, out)?;
             let options = apply::ApplyOptions {
                 journal_root: &global.state_dir,
                 yes: global.yes,

@@ -58,6 +58,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=crate::cli::MAX_SECONDS))]
     pub timeout: u64,
+    #[command(flatten)]
+    pub mx: crate::dane::args::MxArgs,
 }
 
 /// The arguments, resolved: targets parsed, profile loaded.
@@ -173,6 +175,9 @@ pub fn apply_profile(report: &mut TargetReport, profile: &Profile) {
 
 /// Runs `mailtls probe`; returns the exit code.
 pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
+    if let Some(domain) = &args.mx.mx {
+        return crate::dane::mx::run(args, domain, json);
+    }
     let r = args.resolve()?;
     let total = r.targets.len();
     let stderr_tty = std::io::stderr().is_terminal();

@@ -148,17 +148,27 @@ impl DnsSandbox {
         // The MTA-STS policies, served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt.
         let www = dir.join("www");
         std::fs::create_dir_all(www.join(".well-known")).expect("policy folder");
-        let https_cert = ca_sign(&dir, &ca_cert, &ca_key, "mta-sts", &ec_key(&dir, "mta-sts"), &[
-            "mta-sts.dane.test",
-            "mta-sts.testing.dane.test",
-        ]);
+        let https_cert = ca_sign(
+            &dir,
+            &ca_cert,
+            &ca_key,
+            "mta-sts",
+            &ec_key(&dir, "mta-sts"),
+            &["mta-sts.dane.test", "mta-sts.testing.dane.test"],
+        );
         let https_port = free_port();
         let server_py = dir.join("policy_server.py");
         std::fs::write(&server_py, POLICY_SERVER).expect("write the policy server");
-        std::fs::write(dir.join("www/enforce.txt"), "version: STSv1\nmode: enforce\nmx: *.dane.test\nmax_age: 86400\n")
-            .expect("policy");
-        std::fs::write(dir.join("www/testing.txt"), "version: STSv1\nmode: testing\nmx: mx4.dane.test\nmax_age: 604800\n")
-            .expect("policy");
+        std::fs::write(
+            dir.join("www/enforce.txt"),
+            "version: STSv1\nmode: enforce\nmx: *.dane.test\nmax_age: 86400\n",
+        )
+        .expect("policy");
+        std::fs::write(
+            dir.join("www/testing.txt"),
+            "version: STSv1\nmode: testing\nmx: mx4.dane.test\nmax_age: 604800\n",
+        )
+        .expect("policy");
 
         let spawn = |cmd: &mut Command| -> Child {
             cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
@@ -239,7 +249,12 @@ impl DnsSandbox {
     pub fn logs(&self) -> String {
         ["nsd.log", "unbound.log"]
             .iter()
-            .map(|f| format!("--- {f}\n{}", std::fs::read_to_string(self.dir.join(f)).unwrap_or_default()))
+            .map(|f| {
+                format!(
+                    "--- {f}\n{}",
+                    std::fs::read_to_string(self.dir.join(f)).unwrap_or_default()
+                )
+            })
             .collect()
     }
 }
@@ -269,7 +284,14 @@ fn remove_abandoned(base: &Path) {
 pub fn ec_key(dir: &Path, name: &str) -> PathBuf {
     let key = dir.join(format!("{name}.key"));
     run(Command::new("openssl")
-        .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
         .arg(&key));
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod 0600 the key");
@@ -309,7 +331,11 @@ pub fn spki_sha256(key: &Path) -> String {
     use std::io::Write;
     child.stdin.take().unwrap().write_all(&der.stdout).unwrap();
     let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 fn san(names: &[&str]) -> String {
@@ -381,7 +407,18 @@ fn zone_text(old: &str, new: &str) -> String {
 /// Changes mx3's TLSA data after signing, so its RRSIG no longer verifies.
 fn break_mx3_signature(signed: &Path, old: &str) {
     let text = std::fs::read_to_string(signed).expect("read the signed zone");
-    let flipped: String = old.chars().map(|c| if c == '0' { '1' } else if c == '1' { '0' } else { c }).collect();
+    let flipped: String = old
+        .chars()
+        .map(|c| {
+            if c == '0' {
+                '1'
+            } else if c == '1' {
+                '0'
+            } else {
+                c
+            }
+        })
+        .collect();
     let mut changed = false;
     let text: String = text
         .lines()
