@@ -3,13 +3,12 @@
 //! reload, verify, and roll everything back when any verification fails.
 
 use std::io::IsTerminal;
-use std::os::unix::fs::DirBuilderExt;
 
 use serde_json::json;
 
 use crate::error::{exit, Error, Result};
 use crate::fsutil::{self, Ownership};
-use crate::journal::{crashpoint, FileRecord, Journal, Manifest, ServiceRecord, SetState};
+use crate::journal::{crashpoint, FileRecord, InstanceLocks, Journal, Manifest, ServiceRecord, SetState};
 use crate::mta::Server;
 use crate::output::Output;
 use crate::plan::HostPlan;
@@ -34,9 +33,14 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         Some(Journal::open(options.journal_root)?)
     };
     let _lock = journal.as_ref().map(Journal::lock).transpose()?;
+    // Held until apply ends, so that no other mailtls (whatever its --state-dir) changes these servers meanwhile.
+    let mut locks = InstanceLocks::default();
     if let Some(journal) = &journal {
-        crate::recover::run(journal, out)?;
-    } else if Journal::existing(options.journal_root).is_some_and(|j| j.interrupted().is_ok_and(|i| !i.is_empty())) {
+        for server in &servers {
+            locks.hold(&server.instance())?;
+        }
+        crate::recover::run(journal, &mut locks, false, out)?;
+    } else if Journal::existing(options.journal_root)?.is_some_and(|j| j.interrupted().is_ok_and(|i| !i.is_empty())) {
         out.warn("an interrupted mailtls run left a change half done; the next apply or rollback undoes it first");
     }
     let host = HostPlan::of(&servers, &request)?;
@@ -63,7 +67,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
 
     let mut manifest = back_up(&journal, &host, &request.profile.name)?;
     crashpoint("backed-up");
-    write_files(&mut manifest, &host)?;
+    write_files(&mut manifest, &host, out)?;
     crashpoint("written");
     out.say(&format!(
         "Wrote {} (backup {}).",
@@ -110,7 +114,10 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         None
     };
     manifest.in_progress = false;
-    manifest.save()?;
+    if let Err(e) = manifest.save() {
+        // A change the journal cannot record is one rollback could not find: undo it now.
+        return Err(unrecorded(&manifest, e, out));
+    }
     out.progress_done();
     out.result(&json!({
         "changed": true,
@@ -163,11 +170,17 @@ fn confirm(yes: bool) -> Result<()> {
 /// Copies every file the plans change into a new backup set (state `prepared`).
 fn back_up(journal: &Journal, host: &HostPlan, profile: &str) -> Result<Manifest> {
     let id = journal.new_id();
-    let dir = journal.set_dir(&id);
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&dir)
-        .map_err(Error::io(&dir, "cannot create the backup set"))?;
+    let dir = journal.create_set(&id)?;
+    let made = back_up_into(&dir, id, host, profile);
+    if made.is_err() {
+        // Nothing live changed: a half-made set would only clutter `history`.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    made
+}
+
+fn back_up_into(dir: &std::path::Path, id: String, host: &HostPlan, profile: &str) -> Result<Manifest> {
+    let dir = dir.to_path_buf();
     let mut files = Vec::new();
     for (n, change) in host.changed_files().enumerate() {
         let live = match std::fs::read(&change.path) {
@@ -180,10 +193,7 @@ fn back_up(journal: &Journal, host: &HostPlan, profile: &str) -> Result<Manifest
                 change.path.display()
             )));
         }
-        let backup = format!(
-            "{n}-{}",
-            change.path.file_name().and_then(|f| f.to_str()).unwrap_or("file")
-        );
+        let backup = FileRecord::backup_name(n, &change.path);
         let owner = match &live {
             Some(bytes) => {
                 fsutil::write_private(&dir.join(&backup), bytes)?;
@@ -199,6 +209,7 @@ fn back_up(journal: &Journal, host: &HostPlan, profile: &str) -> Result<Manifest
             sha256_after: None,
             owner,
             existed: !change.created,
+            target: Some(fsutil::target_of(&change.path)?),
         });
     }
     let services = host
@@ -229,47 +240,74 @@ fn back_up(journal: &Journal, host: &HostPlan, profile: &str) -> Result<Manifest
 }
 
 /// Replaces each file atomically, recording what was written before the
-/// next one, then rebuilds what the servers read from them.
-fn write_files(manifest: &mut Manifest, host: &HostPlan) -> Result<()> {
+/// next one, then rebuilds what the servers read from them. Any failure
+/// after the first write puts back what was written before returning.
+fn write_files(manifest: &mut Manifest, host: &HostPlan, out: &Output) -> Result<()> {
     for (index, change) in host.changed_files().enumerate() {
-        let live = std::fs::read(&change.path).or_else(|e| match e.kind() {
+        let record = &manifest.files[index];
+        let target = record.target.clone().expect("recorded by back_up");
+        // Read through the file it named at backup time: a path swapped for a symlink since is refused, never followed.
+        if fsutil::target_of(&change.path).ok().as_ref() != Some(&target) {
+            let err = Error::State(format!(
+                "{} now leads to another file than when mailtls planned (a symlink swapped in?); nothing more was written",
+                change.path.display()
+            ));
+            return Err(restore_after(manifest, err, out));
+        }
+        let live = fsutil::read_nofollow(&target).or_else(|e| match e.kind() {
             std::io::ErrorKind::NotFound if change.created => Ok(Vec::new()),
             _ => Err(e),
         });
-        let live = live.map_err(Error::io(&change.path, "cannot read"))?;
-        if fsutil::sha256_hex(&live) != manifest.files[index].sha256_before {
+        let live = match live {
+            Ok(live) => live,
+            Err(e) => return Err(restore_after(manifest, Error::io(&change.path, "cannot read")(e), out)),
+        };
+        if fsutil::sha256_hex(&live) != record.sha256_before {
             let err = Error::State(format!(
                 "{} changed while mailtls was running; nothing more was written",
                 change.path.display()
             ));
-            return Err(restore_after(manifest, err));
+            return Err(restore_after(manifest, err, out));
         }
+        let owner = record.owner;
         manifest.files[index].sha256_after = Some(fsutil::sha256_hex(change.after.as_bytes()));
-        manifest.save()?;
-        if let Err(e) = fsutil::replace(&change.path, change.after.as_bytes(), manifest.files[index].owner) {
-            return Err(restore_after(manifest, e));
+        if let Err(e) = manifest.save() {
+            return Err(restore_after(manifest, e, out));
+        }
+        if let Err(e) = fsutil::replace_exact(&target, change.after.as_bytes(), owner) {
+            return Err(restore_after(manifest, e, out));
         }
         crashpoint(&format!("wrote-file-{}", index + 1));
     }
     for service in manifest.services.clone() {
         if let Some(Err(e)) = service.regenerate.as_ref().map(|r| r.run()) {
-            return Err(restore_after(manifest, e));
+            return Err(restore_after(manifest, e, out));
         }
     }
     manifest.state = SetState::Applied;
-    manifest.save()
+    if let Err(e) = manifest.save() {
+        return Err(restore_after(manifest, e, out));
+    }
+    Ok(())
 }
 
-/// A write failed part way: put back what was written, then report the first error.
-fn restore_after(manifest: &mut Manifest, err: Error) -> Error {
-    match rollback::restore(manifest) {
+/// A write failed part way: put back what was written (unless someone
+/// edited it meanwhile), then report the first error.
+fn restore_after(manifest: &mut Manifest, err: Error, out: &Output) -> Error {
+    let then = format!(
+        "after this error: {err}; nothing was put back and backup set {} stays interrupted (see the diff above; `mailtls rollback --force` restores it)",
+        manifest.id
+    );
+    match rollback::restore_unless_drifted(manifest, &then, out) {
         Ok(()) => {
             manifest.state = SetState::RolledBack;
             manifest.in_progress = false;
             manifest.note = Some(format!("apply failed and was undone: {err}"));
+            // A full state disk may refuse this too: the next run then finds the set interrupted, with nothing left to undo.
             let _ = manifest.save();
             err
         }
+        Err(drift @ Error::Refused(_)) => drift,
         Err(again) => Error::RollbackFailed {
             verify: err.to_string(),
             rollback: again.to_string(),
@@ -301,9 +339,24 @@ fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<V
     }
     if reloaded.is_empty() {
         manifest.note = Some("written; no server running, nothing reloaded".into());
-        manifest.save()?;
+        if let Err(e) = manifest.save() {
+            return Err(unrecorded(manifest, e, out));
+        }
     }
     Ok(reloaded)
+}
+
+/// The state directory refused the set's record (full, read-only): the
+/// change could not be found by rollback, so it is undone now (exit 1).
+fn unrecorded(manifest: &Manifest, err: Error, out: &Output) -> Error {
+    match undo(
+        manifest,
+        &format!("cannot record the change in the state directory ({err})"),
+        out,
+    ) {
+        Error::RolledBack(message) => Error::State(format!("{message}; the change was undone")),
+        other => other,
+    }
 }
 
 /// Verification or a reload failed: restore the originals, reload every server, and say so.
@@ -311,7 +364,14 @@ fn undo(manifest: &Manifest, failure: &str, out: &Output) -> Error {
     out.warn(&format!("{failure}; rolling back"));
     out.progress("Rolling back…");
     let mut manifest = manifest.clone();
-    if let Err(e) = rollback::restore(&manifest) {
+    let then = format!(
+        "after this failure: {failure}; nothing was put back and backup set {} stays interrupted (see the diff above; `mailtls rollback --force` restores it)",
+        manifest.id
+    );
+    if let Err(e) = rollback::restore_unless_drifted(&manifest, &then, out) {
+        if matches!(e, Error::Refused(_)) {
+            return e;
+        }
         manifest.note = Some(format!("automatic rollback failed: {e}"));
         let _ = manifest.save();
         return Error::RollbackFailed {

@@ -56,6 +56,9 @@ pub enum Error {
     #[error("another mailtls is running (lock {} is held); wait for it to finish", path.display())]
     Locked { path: PathBuf },
 
+    #[error("another mailtls is changing {} (perhaps with another --state-dir); wait for it to finish", instance.display())]
+    InstanceLocked { instance: PathBuf },
+
     #[error("{0}")]
     State(String),
 

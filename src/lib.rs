@@ -107,7 +107,7 @@ fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
             let journal = journal::Journal::open(&global.state_dir)?;
             rollback::run(&journal, args.backup_id.as_deref(), args.force, out)
         }
-        Command::History => commands::history(journal::Journal::existing(&global.state_dir), out),
+        Command::History => commands::history(journal::Journal::existing(&global.state_dir)?, out),
         Command::Profiles { name } => commands::profiles(name.as_deref(), out),
         Command::Probe(args) => probe::command::run(&args, global.json),
         Command::Completions { shell } => {

@@ -305,3 +305,68 @@ fn malformed_config_is_refused_with_its_line() {
     );
     assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
 }
+
+#[test]
+fn without_a_binary_a_gnutls_priority_string_means_gnutls() {
+    // Regression: a single file with a GnuTLS priority string got an OpenSSL list and openssl_options.
+    let (root, dir) = fixture_copy("real-world/exim-hestiacp-4.95/exim4");
+    let template = dir.join("exim4.conf.template");
+    let single = root.path().join("exim.conf");
+    std::fs::copy(&template, &single).unwrap();
+    let json = mailtls(root.path())
+        .args(["--json", "plan", "--config"])
+        .args([&single])
+        .run()
+        .code(2)
+        .json();
+    let diff = json["diff"].as_str().unwrap();
+    assert!(!diff.contains("openssl_options"), "{diff}");
+    assert!(diff.contains("+tls_require_ciphers = NORMAL:-VERS-ALL:"), "{diff}");
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("the config is written for GnuTLS"), "{warnings}");
+}
+
+#[test]
+fn a_panel_template_that_sets_the_certificate_itself_is_edited_where_it_does() {
+    // Regression: VestaCP's template never reads MAIN_TLS_CERTIFICATE, so a --cert change in the macros did nothing.
+    let (root, dir) = fixture_copy("real-world/exim-vestacp-debian-9/exim4");
+    let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
+    let json = mailtls(root.path())
+        .args(["--json", "plan", "--config"])
+        .args([&dir])
+        .arg_pair("--cert", &cert)
+        .arg_pair("--key", &key)
+        .run()
+        .code(2)
+        .json();
+    let diff = json["diff"].as_str().unwrap();
+    assert!(
+        diff.contains(&format!("+tls_certificate = {}", cert.display())),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-tls_certificate = /usr/local/vesta/ssl/certificate.crt"),
+        "{diff}"
+    );
+    assert!(!diff.contains("MAIN_TLS_CERTIFICATE"), "{diff}");
+}
+
+#[test]
+fn a_per_sni_certificate_expression_is_not_flattened() {
+    let (root, dir) = fixture_copy("real-world/exim-hestiacp/exim4");
+    let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
+    let before = tree(&dir);
+    let ran = mailtls(root.path())
+        .args(["plan", "--config"])
+        .args([&dir])
+        .arg_pair("--cert", &cert)
+        .arg_pair("--key", &key)
+        .run()
+        .code(1);
+    assert!(
+        ran.stderr.contains("tls_certificate is an expression"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(tree(&dir), before);
+}

@@ -77,3 +77,54 @@ fn the_fixtures_round_trip() {
         assert_eq!(mailtls::edit::smtpd_conf::SmtpdConf::parse(&text).to_string(), text);
     }
 }
+
+/// Writes `text` as smtpd.conf in a fresh folder with a certificate beside it.
+fn conf_with(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("smtpd.conf");
+    std::fs::write(&config, text).unwrap();
+    (dir, config)
+}
+
+fn plan_with_cert(dir: &Path, config: &Path) -> cmd::Ran {
+    let (c, k) = cert(dir);
+    Mailtls::new(&dir.join("state"))
+        .env("PATH", "/nonexistent")
+        .args(["--json", "plan", "--config"])
+        .args([config])
+        .arg_pair("--cert", &c)
+        .arg_pair("--key", &k)
+        .run()
+}
+
+#[test]
+fn cert_with_one_pki_listener_and_one_plain_listener_gives_the_plain_one_the_same_pki() {
+    // Regression: the plain listener got `tls pki mailtls`, a pki with no cert and key lines, and plan refused.
+    let (dir, config) = conf_with(
+        "pki mx cert \"/etc/ssl/mx.crt\"\npki mx key \"/etc/ssl/private/mx.key\"\n\
+         listen on lo0\nlisten on egress tls pki mx\n\
+         action \"local\" mbox\nmatch for local action \"local\"\n",
+    );
+    let planned = plan_with_cert(dir.path(), &config).code(2).json();
+    let diff = planned["diff"].as_str().unwrap();
+    assert!(diff.contains("+listen on lo0 tls pki mx"), "{diff}");
+    assert!(!diff.contains("pki mailtls"), "{diff}");
+}
+
+#[test]
+fn pre_6_4_syntax_is_refused_as_such() {
+    // Regression: `accept ... deliver to` configs were planned, or refused with a misleading pki message.
+    for text in [
+        "listen on lo0\nmap \"aliases\" { source db \"/etc/mail/aliases.db\" }\naccept for local deliver to mbox\n",
+        "pki mx certificate \"/etc/ssl/mx.crt\"\npki mx key \"/etc/ssl/mx.key\"\nlisten on egress tls pki mx\naccept from any for domain example.org deliver to mbox\n",
+    ] {
+        let (dir, config) = conf_with(text);
+        let ran = plan_with_cert(dir.path(), &config).code(1);
+        assert!(
+            ran.stderr.contains("OpenSMTPD before 6.4 syntax; not supported"),
+            "{}",
+            ran.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "nothing written");
+    }
+}

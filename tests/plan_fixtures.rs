@@ -212,3 +212,101 @@ fn a_user_profile_with_an_unknown_key_names_file_and_key() {
         ran.stderr
     );
 }
+
+#[test]
+fn without_a_server_certificate_the_outbound_settings_are_still_hardened() {
+    // Regression: a config with no certificate was refused outright without --cert.
+    let (root, dir) = fixture_copy("real-world/postfix-upstream");
+    let json = Mailtls::new(&root.path().join("state"))
+        .args(["--json", "plan", "--config"])
+        .args([&dir])
+        .run()
+        .code(2)
+        .json();
+    let diff = json["diff"].as_str().unwrap();
+    assert!(diff.contains("+smtp_tls_mandatory_protocols = >=TLSv1.2"), "{diff}");
+    assert!(!diff.contains("+smtpd_"), "inbound left as is:\n{diff}");
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains("outbound (smtp_) settings are hardened, inbound TLS is left as is"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn a_failing_postfix_check_shows_its_real_reason() {
+    // Regression: `postfix check` logs to syslog, so the refusal said nothing; now it shows the fatal line.
+    let (root, dir) = fixture_copy("debian-12");
+    use_cert(&dir);
+    let mut main = std::fs::read_to_string(dir.join("main.cf")).unwrap();
+    main.push_str("queue_directory = /nonexistent-queue\n");
+    std::fs::write(dir.join("main.cf"), main).unwrap();
+    let before = snapshot(&dir);
+    let ran = Mailtls::new(&root.path().join("state"))
+        .args(["-y", "apply", "--no-reload", "--no-verify", "--config"])
+        .args([&dir])
+        .run();
+    assert_ne!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("fatal: chdir(/nonexistent-queue)"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(snapshot(&dir), before, "nothing written");
+}
+
+#[test]
+fn mailcow_settings_go_to_extra_cf_which_its_start_script_appends() {
+    // Regression: the block landed below `# Overrides #`, which mailcow's postfix.sh truncates at every start.
+    let (root, dir) = fixture_copy("real-world/postfix-mailcow");
+    let mut main = std::fs::read_to_string(dir.join("main.cf")).unwrap();
+    // A live main.cf: what the last start appended below the marker is not what counts.
+    main.push_str("\n# User Overrides\nsmtpd_tls_protocols = >=TLSv1.3\n");
+    std::fs::write(dir.join("main.cf"), &main).unwrap();
+    std::fs::write(
+        dir.join("extra.cf"),
+        "myhostname = mx.example.org\nsmtp_tls_mandatory_protocols = >=TLSv1\n",
+    )
+    .unwrap();
+    let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
+    let json = Mailtls::new(&root.path().join("state"))
+        .args(["--json", "plan", "--config"])
+        .args([&dir])
+        .arg_pair("--cert", &cert)
+        .arg_pair("--key", &key)
+        .run()
+        .code(2)
+        .json();
+    let files: Vec<&str> = json["file_diffs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        !files.iter().any(|f| f.ends_with("/main.cf")),
+        "main.cf is mailcow's: {files:?}"
+    );
+    let extra = json["file_diffs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("/extra.cf"))
+        .expect("extra.cf is written");
+    let after = extra["after"].as_str().unwrap();
+    assert!(
+        after.starts_with("myhostname = mx.example.org\nsmtp_tls_mandatory_protocols = >=TLSv1.2\n"),
+        "edited in place:\n{after}"
+    );
+    assert!(
+        after.contains(&format!("smtpd_tls_cert_file = {}\n", cert.display())),
+        "{after}"
+    );
+    assert!(
+        json["warnings"]
+            .to_string()
+            .contains("mailcow: its postfix container rewrites main.cf"),
+        "{}",
+        json["warnings"]
+    );
+}

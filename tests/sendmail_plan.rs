@@ -97,3 +97,63 @@ fn the_fixtures_round_trip_through_the_m4_editor() {
     );
     assert!(parsed.value("confCRL").is_none(), "undefined after its define");
 }
+
+/// FreeBSD's freebsd.mc (no include(cf.m4): its Makefile passes cf.m4 to m4) in a folder of its own.
+fn freebsd_mc() -> (tempfile::TempDir, std::path::PathBuf) {
+    // Sendmail refuses a key below a world-writable folder such as /tmp.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mc = dir.path().join("freebsd.mc");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real-world/sendmail-freebsd-14/freebsd.mc"),
+        &mc,
+    )
+    .unwrap();
+    (dir, mc)
+}
+
+#[test]
+fn an_mc_without_include_cf_m4_is_built_with_the_cf_macros_and_cert_dir_expanded() {
+    // Regression: bare m4 made a sendmail.cf of raw m4 text (OSTYPE(freebsd6), ...) and "no certificate".
+    let path = format!("{}:/usr/bin:/bin", support::sendmail_bin().display());
+    let (dir, mc) = freebsd_mc();
+    let ran = Mailtls::new(&dir.path().join("state"))
+        .env("PATH", &path)
+        .args(["plan", "--config"])
+        .args([&mc])
+        .run()
+        .code(1);
+    assert!(
+        ran.stderr.contains("/etc/mail/certs/host.cert"),
+        "CERT_DIR/host.cert is judged as the path it expands to:\n{}",
+        ran.stderr
+    );
+    let (cert, key) = support::self_signed(dir.path(), "server", support::KeyKind::Rsa2048);
+    let json = Mailtls::new(&dir.path().join("state"))
+        .env("PATH", &path)
+        .args(["--json", "plan", "--config"])
+        .args([&mc])
+        .arg_pair("--cert", &cert)
+        .arg_pair("--key", &key)
+        .run()
+        .code(2)
+        .json();
+    let diff = json["diff"].as_str().unwrap();
+    assert!(!diff.contains("+OSTYPE("), "{diff}");
+    assert!(
+        diff.contains(&format!("+O ServerCertFile={}", cert.display())),
+        "{diff}"
+    );
+    assert!(diff.contains("+O CipherList=ECDHE-ECDSA-AES128-GCM-SHA256:"), "{diff}");
+}
+
+#[test]
+fn a_missing_cf_m4_says_to_install_sendmail_cf() {
+    let (dir, mc) = freebsd_mc();
+    let ran = Mailtls::new(&dir.path().join("state"))
+        .env("PATH", "/usr/bin:/bin")
+        .args(["plan", "--config"])
+        .args([&mc])
+        .run()
+        .code(1);
+    assert!(ran.stderr.contains("install sendmail-cf"), "{}", ran.stderr);
+}

@@ -91,7 +91,10 @@ impl DovecotConf {
                     arg: (!arg.is_empty()).then(|| arg.join(" ")),
                 }
             } else {
-                return Err(fail(format!("not a setting, section or include: {t:?}")));
+                return Err(fail(super::syntax_message(
+                    t,
+                    format!("not a setting, section or include: {t:?}"),
+                )));
             };
             lines.push(Line {
                 raw: raw.to_string(),

@@ -37,6 +37,9 @@ impl Param {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MainCf {
     items: Vec<Item>,
+    /// Items before this index belong to a base file that is read but never
+    /// edited (see `layered`); 0 for a plain main.cf.
+    frozen: usize,
 }
 
 /// A syntax error, with its 1-based line number.
@@ -74,7 +77,7 @@ impl MainCf {
             let Some(eq) = line.find('=') else {
                 return Err(SyntaxError {
                     line: index + 1,
-                    message: format!("missing '=' in {:?}", trimmed),
+                    message: super::syntax_message(trimmed, format!("missing '=' in {:?}", trimmed)),
                 });
             };
             let name = line[..eq].trim_end();
@@ -85,7 +88,7 @@ impl MainCf {
             {
                 return Err(SyntaxError {
                     line: index + 1,
-                    message: format!("bad parameter name {name:?}"),
+                    message: super::syntax_message(line, format!("bad parameter name {name:?}")),
                 });
             }
             let value_start = eq + 1 + (line[eq + 1..].len() - line[eq + 1..].trim_start_matches([' ', '\t']).len());
@@ -95,7 +98,38 @@ impl MainCf {
                 raw: line.to_string(),
             }));
         }
-        Ok(MainCf { items })
+        Ok(MainCf { items, frozen: 0 })
+    }
+
+    /// A main.cf that a mail stack assembles from a base it owns and an
+    /// overlay file appended after it (mailcow's `extra.cf`): read as one
+    /// (the last setting wins), but `set` edits only the overlay, whose new
+    /// text `overlay_text` gives.
+    pub fn layered(base: &str, overlay: &str) -> Result<MainCf, SyntaxError> {
+        let mut base_text = base.to_string();
+        if !base_text.is_empty() && !base_text.ends_with('\n') {
+            base_text.push('\n');
+        }
+        let mut cf = MainCf::parse(&base_text)?;
+        let top = MainCf::parse(overlay).map_err(|e| SyntaxError {
+            line: e.line,
+            message: format!("(overlay file) {}", e.message),
+        })?;
+        cf.frozen = cf.items.len();
+        cf.items.extend(top.items);
+        Ok(cf)
+    }
+
+    /// The overlay's text (everything after the base), edits included.
+    pub fn overlay_text(&self) -> String {
+        let mut out = String::new();
+        for item in &self.items[self.frozen..] {
+            match item {
+                Item::Trivia(t) => out.push_str(t),
+                Item::Param(p) => out.push_str(&p.raw),
+            }
+        }
+        out
     }
 
     fn params(&self) -> impl DoubleEndedIterator<Item = &Param> {
@@ -129,7 +163,8 @@ impl MainCf {
         if self.get(name).as_deref() == Some(value) {
             return;
         }
-        let last = self.items.iter_mut().rev().find_map(|i| match i {
+        let frozen = self.frozen;
+        let last = self.items[frozen..].iter_mut().rev().find_map(|i| match i {
             Item::Param(p) if p.name == name => Some(p),
             _ => None,
         });
@@ -143,13 +178,12 @@ impl MainCf {
                 p.raw = format!("{}{value}{newline}", p.lead);
             }
             None => {
-                let has_anchor = self
-                    .items
+                let has_anchor = self.items[frozen..]
                     .iter()
                     .any(|i| matches!(i, Item::Trivia(t) if t.trim_end() == anchor));
                 self.ensure_final_newline();
                 if !has_anchor {
-                    if !self.ends_with_blank_line() {
+                    if self.items.len() > frozen && !self.ends_with_blank_line() {
                         self.items.push(Item::Trivia("\n".into()));
                     }
                     self.items.push(Item::Trivia(format!("{anchor}\n")));
@@ -196,6 +230,30 @@ mod tests {
     use super::*;
 
     const ANCHOR: &str = "# added by mailtls";
+
+    #[test]
+    fn a_layered_file_is_read_as_one_and_edits_only_its_overlay() {
+        let base = "smtpd_tls_protocols = !SSLv2\nsmtp_tls_protocols = >=TLSv1.2\n# Overrides #\n";
+        let mut cf = MainCf::layered(base, "myhostname = mx\nsmtp_tls_protocols = >=TLSv1\n").unwrap();
+        assert_eq!(
+            cf.get("smtp_tls_protocols").as_deref(),
+            Some(">=TLSv1"),
+            "the overlay wins"
+        );
+        cf.set("smtp_tls_protocols", ">=TLSv1.2", ANCHOR);
+        cf.set("smtpd_tls_protocols", ">=TLSv1.2", ANCHOR);
+        assert_eq!(
+            cf.overlay_text(),
+            format!("myhostname = mx\nsmtp_tls_protocols = >=TLSv1.2\n\n{ANCHOR}\nsmtpd_tls_protocols = >=TLSv1.2\n")
+        );
+        assert!(cf.to_string().starts_with(base), "the base is never edited");
+        let mut empty = MainCf::layered(base, "").unwrap();
+        empty.set("smtpd_tls_protocols", ">=TLSv1.2", ANCHOR);
+        assert_eq!(
+            empty.overlay_text(),
+            format!("{ANCHOR}\nsmtpd_tls_protocols = >=TLSv1.2\n")
+        );
+    }
 
     #[test]
     fn round_trips_every_fixture() {

@@ -2,61 +2,61 @@
 //! the lock that lets one mailtls run at a time. `journal` owns the state
 //! directory; it never edits a server's config (that is `apply`'s job).
 
+mod fault;
 mod lock;
 mod manifest;
+mod trust;
 
-pub use lock::Lock;
+pub use fault::crashpoint;
+pub use lock::{InstanceLocks, Lock};
 pub use manifest::{FileRecord, Manifest, ServiceRecord, SetState};
 
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::fsutil;
 
-/// Test-only hooks at the named steps of apply and rollback, so tests can
-/// force what would otherwise be a race: with `MAILTLS_TEST_CRASH_AT=STEP` the
-/// process kills itself (SIGKILL, as a power cut would) at that step; with
-/// `MAILTLS_TEST_RUN_AT=STEP` it first runs `MAILTLS_TEST_RUN` (an admin's
-/// edit landing mid-run, say). Unset, they cost one lookup.
-pub fn crashpoint(step: &str) {
-    if std::env::var("MAILTLS_TEST_RUN_AT").is_ok_and(|s| s == step) {
-        if let Ok(command) = std::env::var("MAILTLS_TEST_RUN") {
-            let _ = std::process::Command::new("/bin/sh").arg("-c").arg(command).status();
-        }
-    }
-    if std::env::var("MAILTLS_TEST_CRASH_AT").is_ok_and(|s| s == step) {
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
-    }
-}
-
-/// The state directory (`--state-dir`), created root-only on first use.
+/// The state directory (`--state-dir`), created root-only on first use and
+/// refused when anyone else could have changed it (see `trust`).
 pub struct Journal {
     root: PathBuf,
 }
 
 impl Journal {
     pub fn open(root: &Path) -> Result<Journal> {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(root.join("backups"))
-            .map_err(Error::io(root, "cannot create the state directory"))?;
-        let perms = std::fs::Permissions::from_mode(0o700);
-        std::fs::set_permissions(root, perms).map_err(Error::io(root, "cannot restrict the state directory"))?;
-        Ok(Journal {
-            root: root.to_path_buf(),
-        })
+        let root = trust::open_root(root, true)?.expect("created");
+        trust::open_inside(&root, &root.join("backups"), true)?;
+        trust::check_tree(&root, &root)?;
+        Ok(Journal { root })
     }
 
     /// Opens without creating: for read-only commands.
-    pub fn existing(root: &Path) -> Option<Journal> {
-        root.join("backups").is_dir().then(|| Journal {
-            root: root.to_path_buf(),
-        })
+    /// `None` when there is none yet; an untrusted one is refused all the same.
+    pub fn existing(root: &Path) -> Result<Option<Journal>> {
+        let Some(root) = trust::open_root(root, false)? else {
+            return Ok(None);
+        };
+        if !trust::open_inside(&root, &root.join("backups"), false)? {
+            return Ok(None);
+        }
+        trust::check_tree(&root, &root)?;
+        Ok(Some(Journal { root }))
     }
 
     pub fn lock(&self) -> Result<Lock> {
-        Lock::acquire(&self.root.join("lock"))
+        Lock::acquire(&self.root, &self.root.join("lock"))
+    }
+
+    /// Creates a new set's folder (0700) and makes its entry durable.
+    pub fn create_set(&self, id: &str) -> Result<PathBuf> {
+        let dir = self.set_dir(id);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(Error::io(&dir, "cannot create the backup set"))?;
+        fsutil::sync_dir(&self.root.join("backups"))?;
+        Ok(dir)
     }
 
     pub fn set_dir(&self, id: &str) -> PathBuf {
@@ -68,7 +68,7 @@ impl Journal {
         let mut ids: Vec<String> = std::fs::read_dir(&dir)
             .map_err(Error::io(&dir, "cannot list"))?
             .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_dir())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
         ids.sort();

@@ -2,6 +2,7 @@
 //! profile into a `Plan`, validates staged files with the server's own
 //! checker and says how to reload. Backends compute; `apply` writes.
 
+mod crypto_policies;
 pub mod cyrus;
 pub mod dovecot;
 pub mod exim;
@@ -433,6 +434,13 @@ pub fn service_reload(request: &Request, default_instance: bool, unit: &str, own
     }
     if default_instance && Path::new("/run/systemd/system").is_dir() {
         return Reload::Argv(vec!["systemctl".into(), "reload".into(), unit.into()]);
+    }
+    // Alpine (OpenRC) and FreeBSD (rc.d) have their own service commands.
+    if default_instance && Path::new("/run/openrc").is_dir() && find_program("rc-service").is_some() {
+        return Reload::Argv(vec!["rc-service".into(), unit.into(), "reload".into()]);
+    }
+    if default_instance && Path::new("/etc/rc.subr").is_file() && find_program("service").is_some() {
+        return Reload::Argv(vec!["service".into(), unit.into(), "reload".into()]);
     }
     Reload::Argv(own)
 }

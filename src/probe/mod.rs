@@ -19,6 +19,8 @@ mod deadline;
 pub mod dialogue;
 mod enumerate;
 mod findings;
+/// Only in fuzz builds (cargo-fuzz passes `--cfg fuzzing`) and unit tests.
+#[cfg(any(fuzzing, test))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hello;

@@ -1,5 +1,7 @@
 //! What a profile means in Dovecot settings (2.3 names, and 2.4's renames),
-//! and when a value the user already has is strict enough to keep.
+//! mapped to what the running version knows (2.2 has `ssl_protocols` and no
+//! `ssl_min_protocol` or `ssl_curve_list`; `ssl_cipher_suites` exists from
+//! 2.3.15), and when a value the user already has is strict enough to keep.
 
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Group, Protocol};
@@ -69,6 +71,96 @@ pub fn desired(profile: &Profile, generation: Generation) -> Vec<(&'static str, 
     out
 }
 
+/// Settings as `desired` gives them: name and value, in the order they are added.
+pub type Settings = Vec<(&'static str, String)>;
+
+/// The first version with `ssl_cipher_suites` (TLS 1.3 suites).
+const CIPHER_SUITES_SINCE: [u32; 3] = [2, 3, 15];
+/// The first version with `ssl_min_protocol` and `ssl_curve_list` (2.2 has `ssl_protocols`).
+const MIN_PROTOCOL_SINCE: [u32; 3] = [2, 3, 0];
+
+/// `2.3.13` (or `2.3.13 (89f716dc2)`, as `dovecot --version` prints it) as numbers.
+pub fn parse_version(text: &str) -> Option<[u32; 3]> {
+    let mut numbers = text.split_whitespace().next()?.split('.').map(|n| {
+        n.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse::<u32>()
+    });
+    let major = numbers.next()?.ok()?;
+    let minor = numbers.next()?.ok()?;
+    let patch = numbers.next().and_then(Result::ok).unwrap_or(0);
+    Some([major, minor, patch])
+}
+
+/// The profile's settings in the names `version` knows, and what it cannot do.
+/// Unknown versions keep the 2.3.15+ names. Refused when the version cannot
+/// express the profile at all (2.2 cannot limit TLS to 1.3).
+pub fn for_version(
+    desired: Settings,
+    profile: &Profile,
+    version: Option<&str>,
+) -> Result<(Settings, Vec<String>), String> {
+    let Some(numbers) = version.and_then(parse_version) else {
+        return Ok((desired, Vec::new()));
+    };
+    let shown = version
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or_default();
+    let mut notes = Vec::new();
+    let mut out = Vec::new();
+    for (key, value) in desired {
+        match key {
+            "ssl_cipher_suites" if numbers < CIPHER_SUITES_SINCE => notes.push(format!(
+                "Dovecot {shown} has no ssl_cipher_suites (from 2.3.15): the TLS 1.3 suites are OpenSSL's defaults"
+            )),
+            "ssl_curve_list" if numbers < MIN_PROTOCOL_SINCE => notes.push(format!(
+                "Dovecot {shown} has no ssl_curve_list (from 2.3.0): the groups are OpenSSL's defaults"
+            )),
+            "ssl_min_protocol" if numbers < MIN_PROTOCOL_SINCE => {
+                if profile.min_protocol > Protocol::TlsV1_2 {
+                    return Err(format!(
+                        "Dovecot {shown} cannot limit TLS to {} and up: its ssl_protocols names protocols only up to TLSv1.2; use a profile that allows TLS 1.2, or Dovecot 2.3",
+                        profile.min_protocol.openssl_name()
+                    ));
+                }
+                let excluded: Vec<String> = [Protocol::SslV2, Protocol::SslV3, Protocol::TlsV1_0, Protocol::TlsV1_1]
+                    .into_iter()
+                    .filter(|p| *p < profile.min_protocol)
+                    .map(|p| format!("!{}", p.openssl_name()))
+                    .collect();
+                notes.push(format!(
+                    "Dovecot {shown} has no ssl_min_protocol (from 2.3.0): ssl_protocols excludes the older protocols instead"
+                ));
+                out.push(("ssl_protocols", excluded.join(" ")));
+            }
+            _ => out.push((key, value)),
+        }
+    }
+    Ok((out, notes))
+}
+
+/// The protocols a Dovecot 2.2 `ssl_protocols` value leaves on: named ones
+/// (when any is named) minus the `!excluded` ones.
+fn protocols_enabled(value: &str) -> Vec<Protocol> {
+    let mut included = Vec::new();
+    let mut excluded = Vec::new();
+    for token in value.split_whitespace() {
+        match token.strip_prefix('!') {
+            Some(name) => excluded.extend(name.parse::<Protocol>().ok()),
+            None => included.extend(token.parse::<Protocol>().ok()),
+        }
+    }
+    Protocol::ALL
+        .into_iter()
+        .filter(|p| *p != Protocol::SslV2)
+        .filter(|p| included.is_empty() || included.contains(p))
+        .filter(|p| !excluded.contains(p))
+        .collect()
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b {
         "yes"
@@ -90,6 +182,10 @@ pub fn acceptable(key: &str, current: Option<&str>, wanted: &str, profile: &Prof
     };
     match key {
         "ssl_min_protocol" => current.parse::<Protocol>().is_ok_and(|p| profile.allows(p)),
+        "ssl_protocols" => {
+            let on = protocols_enabled(current);
+            !on.is_empty() && on.iter().all(|p| profile.allows(*p))
+        }
         "ssl_cipher_list" => list(current)
             .iter()
             .all(|n| CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s))),
@@ -106,6 +202,43 @@ pub fn acceptable(key: &str, current: Option<&str>, wanted: &str, profile: &Prof
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_version_gets_the_settings_it_knows() {
+        let p = Profile::load("intermediate").unwrap();
+        let keys = |v: &str| {
+            let (d, notes) = for_version(desired(&p, Generation::V2_3), &p, Some(v)).unwrap();
+            (d.iter().map(|(k, _)| *k).collect::<Vec<_>>(), notes)
+        };
+        let (k, notes) = keys("2.3.19.1 (9b53102964)");
+        assert!(k.contains(&"ssl_cipher_suites") && notes.is_empty());
+        let (k, notes) = keys("2.3.13 (89f716dc2)");
+        assert!(!k.contains(&"ssl_cipher_suites") && k.contains(&"ssl_min_protocol"));
+        assert!(notes[0].contains("no ssl_cipher_suites (from 2.3.15)"), "{notes:?}");
+        let (d, notes) = for_version(desired(&p, Generation::V2_3), &p, Some("2.2.36")).unwrap();
+        assert!(
+            d.contains(&("ssl_protocols", "!SSLv2 !SSLv3 !TLSv1 !TLSv1.1".to_string())),
+            "{d:?}"
+        );
+        assert!(!d
+            .iter()
+            .any(|(k, _)| ["ssl_min_protocol", "ssl_curve_list", "ssl_cipher_suites"].contains(k)));
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        let modern = Profile::load("modern").unwrap();
+        let refused = for_version(desired(&modern, Generation::V2_3), &modern, Some("2.2.36")).unwrap_err();
+        assert!(
+            refused.contains("Dovecot 2.2.36 cannot limit TLS to TLSv1.3"),
+            "{refused}"
+        );
+        assert!(acceptable(
+            "ssl_protocols",
+            Some("!SSLv2 !SSLv3 !TLSv1 !TLSv1.1"),
+            "x",
+            &p
+        ));
+        assert!(!acceptable("ssl_protocols", Some("!SSLv2 !SSLv3"), "x", &p));
+        assert!(acceptable("ssl_protocols", Some("TLSv1.2"), "x", &p));
+    }
 
     #[test]
     fn intermediate_in_dovecot_terms() {

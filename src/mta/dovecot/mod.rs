@@ -38,7 +38,22 @@ const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
 };
 
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
-const DEFAULT_CONFIG: &str = "/etc/dovecot/dovecot.conf";
+/// Where distributions put dovecot.conf: Linux, then FreeBSD ports (/usr/local/etc).
+const DEFAULT_CONFIGS: &[&str] = &["/etc/dovecot/dovecot.conf", "/usr/local/etc/dovecot/dovecot.conf"];
+
+/// The config file of the host's default instance: the first of
+/// `DEFAULT_CONFIGS` that exists under `root` (`/`), else the first.
+fn default_config_in(root: &Path) -> PathBuf {
+    DEFAULT_CONFIGS
+        .iter()
+        .map(|c| root.join(c.trim_start_matches('/')))
+        .find(|c| c.is_file())
+        .unwrap_or_else(|| root.join(DEFAULT_CONFIGS[0].trim_start_matches('/')))
+}
+
+fn default_config() -> PathBuf {
+    default_config_in(Path::new("/"))
+}
 /// Sections whose settings override the global ones for some connections.
 const OVERRIDING_SECTIONS: [&str; 3] = ["protocol", "local", "remote"];
 
@@ -61,14 +76,14 @@ pub struct Dovecot {
 
 impl Dovecot {
     pub fn installed() -> bool {
-        find_program("doveconf").is_some() && Path::new(DEFAULT_CONFIG).is_file()
+        find_program("doveconf").is_some() && default_config().is_file()
     }
 
     pub fn open(config: Option<&Path>) -> Result<Dovecot> {
         let main = match config {
             Some(path) if path.is_dir() => path.join("dovecot.conf"),
             Some(path) => path.to_path_buf(),
-            None => PathBuf::from(DEFAULT_CONFIG),
+            None => default_config(),
         };
         let main = std::path::absolute(&main).map_err(Error::io(&main, "cannot resolve the path"))?;
         if !main.is_file() {
@@ -127,7 +142,9 @@ impl Dovecot {
         let profile = crate::profile::Profile::load(crate::profile::DEFAULT)?;
         let mut tls_settings = Vec::new();
         let mut weaknesses = Vec::new();
-        let desired = harden::desired(&profile, generation);
+        let desired = harden::for_version(harden::desired(&profile, generation), &profile, self.version.as_deref())
+            .map(|(d, _)| d)
+            .unwrap_or_else(|_| harden::desired(&profile, generation));
         let keys: Vec<&str> = desired.iter().map(|(k, _)| *k).collect();
         let effective = find_program("doveconf")
             .map(|d| effective_values(&d, &self.main, &keys))
@@ -169,6 +186,7 @@ impl Dovecot {
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
+        refuse_mailcow(&self.main)?;
         let tree = ConfTree::load(&self.main)?;
         let generation = self.generation(&tree);
         let mut edited: Vec<Option<DovecotConf>> = vec![None; tree.files.len()];
@@ -180,7 +198,18 @@ impl Dovecot {
         let mut settings = Vec::new();
         let mut warnings = Vec::new();
 
-        let mut desired = harden::desired(profile, generation);
+        let (mut desired, limits) =
+            harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
+                .map_err(Error::Config)?;
+        warnings.extend(limits);
+        warnings.extend(crate::mta::crypto_policies::describe(Path::new("/")));
+        if tree
+            .global_value("ssl_cipher_list")
+            .is_some_and(|v| v.contains("PROFILE=SYSTEM"))
+            && desired.iter().any(|(k, _)| *k == "ssl_cipher_list")
+        {
+            warnings.push("ssl_cipher_list = PROFILE=SYSTEM (the system crypto policy's list) is replaced by the profile's explicit list".into());
+        }
         if tree.global_value("ssl").as_deref() == Some("no") {
             desired.insert(0, ("ssl", "yes".into()));
         }
@@ -332,7 +361,7 @@ impl Dovecot {
     }
 
     fn reload(&self, request: &Request) -> Reload {
-        let default = self.main == Path::new(DEFAULT_CONFIG);
+        let default = self.main == default_config();
         let own = if default {
             vec![program_path("doveadm"), "reload".into()]
         } else {
@@ -414,4 +443,35 @@ impl Dovecot {
 
 fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index: usize) -> &'a mut DovecotConf {
     edited[index].get_or_insert_with(|| tree.files[index].conf.clone())
+}
+
+/// mailcow's dovecot.conf names paths inside its container and is replaced by
+/// mailcow's updates; its local settings belong in `extra.conf`, included last.
+fn refuse_mailcow(main: &Path) -> Result<()> {
+    let text = crate::mta::read_text(main).unwrap_or_default();
+    if text.contains("!include_try /etc/dovecot/extra.conf") && text.contains("persistent overrides") {
+        return Err(Error::Config(format!(
+            "{} is mailcow's Dovecot config (it names paths inside its container, and mailcow's updates replace it): not supported yet; put the TLS settings in extra.conf beside it (data/conf/dovecot/extra.conf), which it includes last, and restart the dovecot-mailcow container",
+            main.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_is_the_first_that_exists() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(
+            default_config_in(root.path()),
+            root.path().join("etc/dovecot/dovecot.conf")
+        );
+        let freebsd = root.path().join("usr/local/etc/dovecot/dovecot.conf");
+        std::fs::create_dir_all(freebsd.parent().unwrap()).unwrap();
+        std::fs::write(&freebsd, "").unwrap();
+        assert_eq!(default_config_in(root.path()), freebsd);
+    }
 }

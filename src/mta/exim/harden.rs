@@ -37,6 +37,66 @@ impl TlsLibrary {
     }
 }
 
+/// The library a config is written for, read from the file itself (for when
+/// no Exim binary can say): a GnuTLS priority string (`NORMAL`, `SECURE...`,
+/// `PERFORMANCE`, `+VERS-...`) or an OpenSSL cipher list / `openssl_options`.
+/// Lines inside `.ifdef _HAVE_...` blocks are not evidence, and neither are
+/// comments. Returns the library and the line that shows it.
+pub fn library_written_for(text: &str) -> Option<(TlsLibrary, String)> {
+    let mut depth_in_library_block = 0usize;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with(".ifdef _HAVE_GNUTLS") || t.starts_with(".ifdef _HAVE_OPENSSL") {
+            depth_in_library_block += 1;
+            continue;
+        }
+        if depth_in_library_block > 0 {
+            if t.starts_with(".if") {
+                depth_in_library_block += 1;
+            } else if t.starts_with(".endif") {
+                depth_in_library_block -= 1;
+            }
+            continue;
+        }
+        if t.starts_with('#') {
+            continue;
+        }
+        let Some((name, value)) = t.split_once('=') else {
+            continue;
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if name == "openssl_options" {
+            return Some((TlsLibrary::OpenSsl, t.to_string()));
+        }
+        if name == "tls_require_ciphers" && !value.contains('$') {
+            let upper = value.to_ascii_uppercase();
+            let keywords = [
+                "NORMAL",
+                "SECURE128",
+                "SECURE192",
+                "SECURE256",
+                "PERFORMANCE",
+                "PFS",
+                "%SERVER_PRECEDENCE",
+            ];
+            let gnutls = upper
+                .split(':')
+                .any(|p| keywords.contains(&p.trim_start_matches(['+', '-', '!'])) || p.contains("VERS-"));
+            let openssl = value.contains("!aNULL")
+                || value.contains("ECDHE-")
+                || value.contains("@STRENGTH")
+                || upper.starts_with("HIGH");
+            if gnutls && !openssl {
+                return Some((TlsLibrary::GnuTls, t.to_string()));
+            }
+            if openssl && !gnutls {
+                return Some((TlsLibrary::OpenSsl, t.to_string()));
+            }
+        }
+    }
+    None
+}
+
 /// The options the profile sets, each with its desired value. `current` gives
 /// the value in effect, so that `openssl_options` keeps the user's other flags.
 pub fn desired(
@@ -445,6 +505,22 @@ mod tests {
 
     /// The intermediate string from the notes, checked live against Exim 4.96 + GnuTLS 3.7.
     const CHECKED: &str = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1";
+
+    #[test]
+    fn the_library_is_read_from_the_file() {
+        // Regression: a GnuTLS priority string in a single file was taken for OpenSSL.
+        let hestia = "tls_on_connect_ports = 465\ntls_require_ciphers = PERFORMANCE:-RSA:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.3:%SERVER_PRECEDENCE\n";
+        assert_eq!(library_written_for(hestia).map(|l| l.0), Some(TlsLibrary::GnuTls));
+        let openssl = "tls_require_ciphers = ECDHE-RSA-AES128-GCM-SHA256:!aNULL\n";
+        assert_eq!(library_written_for(openssl).map(|l| l.0), Some(TlsLibrary::OpenSsl));
+        assert_eq!(
+            library_written_for("openssl_options = +no_sslv3\n").map(|l| l.0),
+            Some(TlsLibrary::OpenSsl)
+        );
+        let both_branches =
+            ".ifdef _HAVE_OPENSSL\nopenssl_options = +no_sslv3\n.endif\n# tls_require_ciphers = NORMAL\n";
+        assert_eq!(library_written_for(both_branches), None);
+    }
 
     #[test]
     fn intermediate_in_gnutls_syntax() {

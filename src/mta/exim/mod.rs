@@ -115,8 +115,15 @@ impl Exim {
     }
 
     /// The TLS library, or the likely one with a warning when no Exim binary says.
-    fn library(&self, warnings: &mut Vec<String>) -> TlsLibrary {
+    fn library(&self, sources: &[Source], warnings: &mut Vec<String>) -> TlsLibrary {
         if let Some(library) = self.library {
+            return library;
+        }
+        if let Some((library, evidence)) = sources.iter().find_map(|s| harden::library_written_for(&s.text)) {
+            warnings.push(format!(
+                "no Exim binary found (exim4 or exim on PATH): the config is written for {} (`{evidence}`); applying needs Exim to validate",
+                library.name()
+            ));
             return library;
         }
         let guess = match self.layout {
@@ -158,8 +165,8 @@ impl Exim {
 
     pub fn detect(&self) -> Result<Detected> {
         let mut notes = Vec::new();
-        let library = self.library(&mut notes);
         let sources = self.layout.sources()?;
+        let library = self.library(&sources, &mut notes);
         let eff = self.evaluate(&sources, library)?;
         let profile = crate::profile::Profile::load(crate::profile::DEFAULT)?;
         let mut tls_settings = Vec::new();
@@ -213,8 +220,8 @@ impl Exim {
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
         let mut warnings = Vec::new();
-        let library = self.library(&mut warnings);
         let sources = self.layout.sources()?;
+        let library = self.library(&sources, &mut warnings);
         let eff = self.evaluate(&sources, library)?;
         let macros_file = self.layout.macros_file();
         let macros_at = sources
@@ -263,6 +270,14 @@ impl Exim {
         }
         for (name, wanted) in harden::desired(profile, library, |n| eff.value(n)) {
             if !harden::acceptable(name, eff.value(name).as_deref(), &wanted, profile, library) {
+                if let Some(found) = eff.option(name).filter(|f| f.written.contains("${")) {
+                    warnings.push(format!(
+                        "{}:{}: {name} was an expression ({}), evaluated at run time; it is replaced by the profile's fixed value",
+                        sources[found.source].path.display(),
+                        found.line,
+                        found.written
+                    ));
+                }
                 set_option(&mut confs, &mut settings, name, &wanted);
             }
         }
@@ -304,7 +319,24 @@ impl Exim {
             for (option, text) in [("--cert", &cert_text), ("--key", &key_text)] {
                 macro_free(option, text, &eff)?;
             }
-            if debian {
+            // An expression (per-SNI certificates, as HestiaCP's) is never flattened into one path.
+            for option in ["tls_certificate", "tls_privatekey"] {
+                if let Some(found) = eff.option(option).filter(|f| f.written.contains("${")) {
+                    return Err(Error::Parse {
+                        path: sources[found.source].path.clone(),
+                        line: found.line,
+                        message: format!(
+                            "{option} is an expression ({}...), chosen at run time (per SNI name): mailtls will not replace it with one file; run without --cert/--key to keep it, or edit it yourself",
+                            found.written.chars().take(40).collect::<String>()
+                        ),
+                    });
+                }
+            }
+            // Debian's own files read MAIN_TLS_CERTIFICATE; a panel's template
+            // (VestaCP) that sets tls_certificate itself is edited where it does.
+            let reads = |option: &str, name: &str| eff.option(option).is_none_or(|f| f.written.contains(name));
+            let by_macros = reads("tls_certificate", "MAIN_TLS_CERT") && reads("tls_privatekey", "MAIN_TLS_PRIVATEKEY");
+            if debian && by_macros {
                 if eff.macro_defined("MAIN_TLS_CERTKEY") {
                     return Err(Error::Config(
                         "MAIN_TLS_CERTKEY is defined (certificate and key in one file): remove it, or keep the certificate without --cert/--key".into(),

@@ -31,7 +31,26 @@ const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
 };
 
 const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
-const DEFAULT_CONFIG: &str = "/etc/smtpd.conf";
+/// Where smtpd.conf lives: Debian and Alpine, OpenBSD, FreeBSD ports.
+const DEFAULT_CONFIGS: &[&str] = &[
+    "/etc/smtpd.conf",
+    "/etc/mail/smtpd.conf",
+    "/usr/local/etc/mail/smtpd.conf",
+];
+
+/// The config file of the host's default instance: the first of
+/// `DEFAULT_CONFIGS` that exists under `root` (`/`), else the first.
+fn default_config_in(root: &Path) -> PathBuf {
+    DEFAULT_CONFIGS
+        .iter()
+        .map(|c| root.join(c.trim_start_matches('/')))
+        .find(|c| c.is_file())
+        .unwrap_or_else(|| root.join(DEFAULT_CONFIGS[0].trim_start_matches('/')))
+}
+
+fn default_config() -> PathBuf {
+    default_config_in(Path::new("/"))
+}
 /// The pki name mailtls declares for `--cert`/`--key` when a listener has none.
 const PKI: &str = "mailtls";
 
@@ -93,7 +112,7 @@ impl Opensmtpd {
     }
 
     pub fn installed() -> bool {
-        Opensmtpd::program().is_some() && Path::new(DEFAULT_CONFIG).is_file()
+        Opensmtpd::program().is_some() && default_config().is_file()
     }
 
     /// Whether `path` is an smtpd.conf: so named, or a file with `listen on` and `match` lines.
@@ -113,8 +132,8 @@ impl Opensmtpd {
     }
 
     pub fn open(config: Option<&Path>) -> Result<Opensmtpd> {
-        let config = config.unwrap_or(Path::new(DEFAULT_CONFIG));
-        let config = std::path::absolute(config).map_err(Error::io(config, "cannot resolve the path"))?;
+        let config = config.map_or_else(default_config, Path::to_path_buf);
+        let config = std::path::absolute(&config).map_err(Error::io(&config, "cannot resolve the path"))?;
         if !config.is_file() {
             return Err(Error::Config(format!(
                 "{} does not exist: --config takes OpenSMTPD's smtpd.conf",
@@ -236,6 +255,7 @@ impl Opensmtpd {
         let before = read(&self.config)?;
         let mut conf = SmtpdConf::parse(&before);
         let statements = conf.statements();
+        refuse_pre_6_4(&statements, &self.config)?;
         let mut settings = Vec::new();
         let mut warnings: Vec<String> = self.broken_tls().into_iter().collect();
         if self.program.is_none() {
@@ -257,6 +277,8 @@ impl Opensmtpd {
                 .filter_map(|s| s.after("pki").map(|w| w.text.clone()))
                 .collect();
             let pkis: Vec<String> = if used.is_empty() { vec![PKI.to_string()] } else { used };
+            // A listener without TLS gets the pki the others use (whose cert and key --cert sets).
+            let plain_pki = pkis[0].clone();
             for pki in pkis {
                 for (kind, value) in [("cert", &cert_text), ("key", &key_text)] {
                     let found = statements
@@ -285,9 +307,9 @@ impl Opensmtpd {
                     settings.push(setting(
                         format!("listen on {} (line {})", s.words[2].text, s.line),
                         None,
-                        "tls pki mailtls",
+                        &format!("tls pki {plain_pki}"),
                     ));
-                    conf.append_words(s.line, &format!("tls pki {PKI}"));
+                    conf.append_words(s.line, &format!("tls pki {plain_pki}"));
                 }
             }
         }
@@ -396,7 +418,7 @@ impl Opensmtpd {
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return false;
         };
-        let default = self.config == Path::new(DEFAULT_CONFIG);
+        let default = self.config == default_config();
         dir.filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
             .map(|raw| {
                 raw.split(|b| *b == 0)
@@ -432,6 +454,27 @@ impl Opensmtpd {
         fs_err::write(&path, &change.after).map_err(Error::io(&path, "cannot stage the new config"))?;
         crate::mta::run_program(&program, &["-n", "-f", &path.to_string_lossy()])?;
         Ok(())
+    }
+}
+
+/// Refuses a config in the grammar OpenSMTPD replaced in 6.4 (`accept ... deliver to`,
+/// `reject`, `map`, `pki NAME certificate`): no OpenSMTPD that mailtls can
+/// validate with reads it, and its listeners and rules cannot be judged.
+fn refuse_pre_6_4(statements: &[Statement], config: &Path) -> Result<()> {
+    let old = statements.iter().find(|s| {
+        s.starts_with(&["accept"])
+            || s.starts_with(&["reject"])
+            || s.starts_with(&["map"])
+            || (s.starts_with(&["pki"]) && s.words.get(2).is_some_and(|w| w.text == "certificate"))
+    });
+    match old {
+        Some(s) => Err(Error::Config(format!(
+            "{}:{}: OpenSMTPD before 6.4 syntax; not supported (`{}` is the old grammar: rewrite the rules as `action`/`match` and `pki NAME cert`, see smtpd.conf(5))",
+            config.display(),
+            s.line,
+            s.words.iter().take(2).map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -535,4 +578,19 @@ fn read(path: &Path) -> Result<String> {
         }
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_is_the_first_that_exists() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(default_config_in(root.path()), root.path().join("etc/smtpd.conf"));
+        let freebsd = root.path().join("usr/local/etc/mail/smtpd.conf");
+        std::fs::create_dir_all(freebsd.parent().unwrap()).unwrap();
+        std::fs::write(&freebsd, "").unwrap();
+        assert_eq!(default_config_in(root.path()), freebsd);
+    }
 }

@@ -1,6 +1,8 @@
 //! What a profile means in Postfix's main.cf parameters, and when a value
-//! the user already has is good enough to keep: mailtls never replaces a
-//! setting that is already as strict as the profile or stricter.
+//! the user already has is good enough to keep. A value is judged by what it
+//! allows: a protocol list is kept when it allows nothing the profile forbids
+//! and still allows the newest protocol the profile wants (`TLSv1.2` alone,
+//! a positive list without TLS 1.3, is not kept).
 
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Group, Protocol};
@@ -59,7 +61,8 @@ pub fn acceptable(name: &str, current: Option<&str>, wanted: &str, profile: &Pro
     };
     if name.ends_with("_protocols") {
         let on = protocols::enabled(current);
-        return !on.is_empty() && on.iter().all(|p| profile.allows(*p));
+        let newest = Protocol::ALL.into_iter().filter(|p| profile.allows(*p)).max();
+        return !on.is_empty() && on.iter().all(|p| profile.allows(*p)) && newest.is_none_or(|n| on.contains(&n));
     }
     match name {
         "tls_high_cipherlist" => {
@@ -90,6 +93,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_positive_list_without_tls_1_3_is_not_kept_when_the_profile_wants_1_3() {
+        // Regression: `TLSv1.2` (TLS 1.2 only) was kept as "already as strict".
+        for name in ["intermediate", "modern"] {
+            let p = Profile::load(name).unwrap();
+            assert!(
+                !acceptable("smtpd_tls_protocols", Some("TLSv1.2"), ">=TLSv1.2", &p),
+                "{name}"
+            );
+            assert!(
+                !acceptable("smtp_tls_protocols", Some(">=TLSv1.2 <=TLSv1.2"), ">=TLSv1.2", &p),
+                "{name}"
+            );
+            assert!(
+                acceptable("smtpd_tls_protocols", Some("TLSv1.3"), ">=TLSv1.2", &p),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn intermediate_on_3_7_uses_the_modern_syntax_and_high_list() {
         let p = Profile::load("intermediate").unwrap();
         let d = desired(&p, Some(Version(3, 7)));
@@ -111,6 +134,12 @@ mod tests {
             &p
         ));
         assert!(!acceptable("smtpd_tls_protocols", Some(">=TLSv1"), ">=TLSv1.2", &p));
+        assert!(acceptable(
+            "smtpd_tls_protocols",
+            Some("TLSv1.2, TLSv1.3"),
+            ">=TLSv1.2",
+            &p
+        ));
         assert!(!acceptable("smtpd_tls_protocols", None, ">=TLSv1.2", &p));
         assert!(acceptable(
             "tls_high_cipherlist",

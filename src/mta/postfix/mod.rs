@@ -6,6 +6,8 @@
 mod harden;
 mod listeners;
 mod protocols;
+mod references;
+mod stacks;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,7 @@ use crate::mta::{
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::tls::Protocol;
+use references::Source;
 
 /// The groups that may read the private key besides root: Postfix reads its key as root before it drops privileges ("read-only access to root, and no access to anyone else", smtpd_tls_key_file); Debian's ssl-cert group is the one exception.
 const KEY_READERS: crate::cert::KeyReaders = &["ssl-cert"];
@@ -182,8 +185,13 @@ impl Postfix {
         }
         for service in master.services() {
             for o in service.overrides() {
+                // `-o name=$other` is judged by the value it refers to.
+                let value = match Source::of(&o.value, &main, &[]) {
+                    Source::Parameter { value, .. } | Source::Expression(value) => value,
+                    _ => o.value.clone(),
+                };
                 let weak = match desired.iter().find(|(n, _)| *n == o.name) {
-                    Some((name, wanted)) => !harden::acceptable(name, Some(&o.value), wanted, &profile),
+                    Some((name, wanted)) => !harden::acceptable(name, Some(&value), wanted, &profile),
                     None => false,
                 };
                 if weak {
@@ -261,37 +269,80 @@ impl Postfix {
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
         let (main_before, mut main, master_before, mut master) = self.read()?;
-        let main_path = self.main_path();
+        let mut warnings = Vec::new();
+        // A mail stack that rewrites main.cf at start: read what it assembles, write where it keeps local settings.
+        let mailcow = stacks::Mailcow::detect(&self.config_dir, &main_before)?;
+        if let Some(m) = &mailcow {
+            main = m.main(&main_before).map_err(|e| Error::Parse {
+                path: m.extra.clone(),
+                line: e.line,
+                message: e.message,
+            })?;
+            warnings.push(m.note());
+        }
+        warnings.extend(stacks::mail_in_a_box_note(&main));
+        warnings.extend(crate::mta::crypto_policies::describe(Path::new("/")));
+        let main_path = mailcow.as_ref().map_or_else(|| self.main_path(), |m| m.extra.clone());
         let master_path = self.master_path();
         let mut settings = Vec::new();
-        let mut warnings = Vec::new();
         if self.version.is_none() {
             warnings.push("postconf not found: Postfix's version is unknown, so the protocol settings use the syntax every version understands".into());
         }
 
-        let mut set_main = |main: &mut MainCf, name: &str, value: &str| {
-            let before = main.get(name);
-            if before.as_deref() != Some(value) {
-                main.set(name, value, ANCHOR);
-                settings.push(SettingChange {
-                    file: main_path.clone(),
-                    name: name.into(),
-                    before,
-                    after: value.into(),
-                });
-            }
+        let set_main = |main: &mut MainCf, settings: &mut Vec<SettingChange>, name: &str, value: &str| {
+            references::set_main(main, settings, &main_path, ANCHOR, name, value)
         };
 
-        let desired = harden::desired(profile, self.version());
+        // Without a server certificate inbound TLS cannot work: leave the smtpd_
+        // side as it is and harden the outbound (smtp_) and shared settings.
+        let inbound = request.cert.is_some() || self.current_cert(&main)?.is_some();
+        let mut desired = harden::desired(profile, self.version());
+        if !inbound {
+            desired.retain(|(name, _)| !name.starts_with("smtpd_"));
+        }
+        let hardened: Vec<&str> = desired.iter().map(|(n, _)| *n).collect();
         for (name, wanted) in &desired {
-            if !harden::acceptable(name, main.get(name).as_deref(), wanted, profile) {
-                set_main(&mut main, name, wanted);
+            let raw = main.get(name);
+            let source = raw.as_deref().map(|r| Source::of(r, &main, &hardened));
+            match source {
+                None | Some(Source::Literal) => {
+                    if !harden::acceptable(name, raw.as_deref(), wanted, profile) {
+                        set_main(&mut main, &mut settings, name, wanted);
+                    }
+                }
+                // The parameter it points to is hardened to the same profile.
+                Some(Source::Hardened(_)) => {}
+                Some(Source::Parameter { name: target, value }) => {
+                    if !harden::acceptable(name, Some(&value), wanted, profile) {
+                        set_main(&mut main, &mut settings, &target, wanted);
+                        warnings.push(format!(
+                            "{name} = {}: changed {target}, the parameter it refers to, so the reference stays",
+                            raw.unwrap_or_default()
+                        ));
+                    }
+                }
+                Some(Source::Expression(value)) => {
+                    if !harden::acceptable(name, Some(&value), wanted, profile) {
+                        set_main(&mut main, &mut settings, name, wanted);
+                        warnings.push(format!(
+                            "{name} = {} (= {value}) is weak: replaced the line, since the expression mixes references and text",
+                            raw.unwrap_or_default()
+                        ));
+                    }
+                }
+                Some(Source::Unresolved(target)) => {
+                    set_main(&mut main, &mut settings, name, wanted);
+                    warnings.push(format!(
+                        "{name} = {}: main.cf does not set {target}, so the reference was replaced by the value",
+                        raw.unwrap_or_default()
+                    ));
+                }
             }
         }
         let level = main.get("smtpd_tls_security_level").unwrap_or_default();
         let legacy_on = main.get("smtpd_use_tls").as_deref() == Some("yes");
-        if (level.is_empty() && !legacy_on) || level == "none" {
-            set_main(&mut main, "smtpd_tls_security_level", "may");
+        if inbound && ((level.is_empty() && !legacy_on) || level == "none") {
+            set_main(&mut main, &mut settings, "smtpd_tls_security_level", "may");
         }
 
         let cert_files = match &request.cert {
@@ -301,12 +352,23 @@ impl Postfix {
                 if main.get("smtpd_tls_chain_files").is_some_and(|v| !v.is_empty()) {
                     set_main(
                         &mut main,
+                        &mut settings,
                         "smtpd_tls_chain_files",
                         &format!("{}, {}", key.display(), cert.display()),
                     );
                 } else {
-                    set_main(&mut main, "smtpd_tls_cert_file", &cert.display().to_string());
-                    set_main(&mut main, "smtpd_tls_key_file", &key.display().to_string());
+                    set_main(
+                        &mut main,
+                        &mut settings,
+                        "smtpd_tls_cert_file",
+                        &cert.display().to_string(),
+                    );
+                    set_main(
+                        &mut main,
+                        &mut settings,
+                        "smtpd_tls_key_file",
+                        &key.display().to_string(),
+                    );
                 }
                 Some((cert, key))
             }
@@ -317,13 +379,32 @@ impl Postfix {
             let service = &master.services()[index];
             let scope = format!("{}/{}", service.name, service.kind);
             let mut edits = Vec::new();
+            let mut main_edits: Vec<(String, String)> = Vec::new();
             for o in service.overrides() {
                 let Some((_, wanted)) = desired.iter().find(|(n, _)| *n == o.name) else {
                     continue;
                 };
-                if service.override_of(&o.name).as_deref() == Some(o.value.as_str())
-                    && !harden::acceptable(&o.name, Some(&o.value), wanted, profile)
-                {
+                if service.override_of(&o.name).as_deref() != Some(o.value.as_str()) {
+                    continue;
+                }
+                // `-o name=$other`: judge what it refers to; where weak, change that parameter in main.cf.
+                let effective = match Source::of(&o.value, &main, &hardened) {
+                    Source::Literal => o.value.clone(),
+                    Source::Hardened(target) => main.get(&target).unwrap_or_default(),
+                    Source::Expression(value) => value,
+                    Source::Unresolved(_) => String::new(),
+                    Source::Parameter { name: target, value } => {
+                        if !harden::acceptable(&o.name, Some(&value), wanted, profile) {
+                            main_edits.push((target.clone(), wanted.clone()));
+                            warnings.push(format!(
+                                "{scope}: -o {}={}: changed {target} in main.cf, the parameter it refers to, so the reference stays",
+                                o.name, o.value
+                            ));
+                        }
+                        continue;
+                    }
+                };
+                if !harden::acceptable(&o.name, Some(&effective), wanted, profile) {
                     edits.push((o.name.clone(), o.value.clone(), wanted.clone()));
                 }
             }
@@ -332,6 +413,9 @@ impl Postfix {
                     "{} (master.cf line {}) turns TLS off with -o smtpd_tls_security_level=none; left as is",
                     service.name, service.line
                 ));
+            }
+            for (name, value) in main_edits {
+                set_main(&mut main, &mut settings, &name, &value);
             }
             for (name, before, after) in edits {
                 master.set_override(index, &name, &after);
@@ -346,32 +430,46 @@ impl Postfix {
 
         let listeners = listeners::listeners(&main, &master);
         let serves_tls = listeners.iter().any(|l| l.tls != ListenerTls::None);
-        let expected_cert_sha256 =
-            match cert_files {
-                Some((cert_path, key_path)) => Some(check_certificate(
-                    request,
-                    &cert_path,
-                    &key_path,
-                    KEY_READERS,
-                    &mut warnings,
-                )?),
-                None if serves_tls => return Err(Error::Config(
-                    "Postfix has no server certificate (smtpd_tls_cert_file is empty): give one with --cert and --key"
-                        .into(),
-                )),
-                None => None,
-            };
+        let expected_cert_sha256 = match cert_files {
+            Some((cert_path, key_path)) => Some(check_certificate(
+                request,
+                &cert_path,
+                &key_path,
+                KEY_READERS,
+                &mut warnings,
+            )?),
+            None => {
+                warnings.push(format!(
+                    "Postfix has no server certificate (smtpd_tls_cert_file is empty): outbound (smtp_) settings are hardened, inbound TLS is left as is{}; give --cert and --key to harden it too",
+                    if serves_tls { " and not verified" } else { "" }
+                ));
+                None
+            }
+        };
 
+        warnings.extend(stacks::docker_mailserver_note(
+            Path::new("/"),
+            &self.config_dir,
+            &settings,
+        ));
         Ok(Plan {
             mta: MtaKind::Postfix,
             instance: self.config_dir.clone(),
             profile: profile.name.clone(),
-            changes: vec![
-                FileChange {
-                    path: self.main_path(),
-                    before: main_before,
-                    after: main.to_string(),
-                    created: false,
+            changes: [
+                match &mailcow {
+                    Some(m) => FileChange {
+                        path: m.extra.clone(),
+                        before: m.extra_before.clone().unwrap_or_default(),
+                        after: main.overlay_text(),
+                        created: m.extra_before.is_none(),
+                    },
+                    None => FileChange {
+                        path: self.main_path(),
+                        before: main_before,
+                        after: main.to_string(),
+                        created: false,
+                    },
                 },
                 FileChange {
                     path: self.master_path(),
@@ -379,12 +477,21 @@ impl Postfix {
                     after: master.to_string(),
                     created: false,
                 },
-            ],
+            ]
+            .into_iter()
+            .filter(|c| !(c.created && c.after.is_empty()))
+            .collect(),
             settings,
             warnings,
             regenerate: None,
-            reload: self.reload(request),
-            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
+            reload: match (&mailcow, &request.reload_command) {
+                (Some(m), None) => m.reload().unwrap_or_else(|| self.reload(request)),
+                _ => self.reload(request),
+            },
+            listeners: listeners
+                .into_iter()
+                .filter(|l| inbound && l.tls != ListenerTls::None)
+                .collect(),
             expected_cert_sha256,
         })
     }
@@ -439,11 +546,27 @@ impl Postfix {
             fs_err::write(staged.path().join(name), &change.after)
                 .map_err(Error::io(staged.path(), "cannot stage the new config"))?;
         }
+        // mailcow: the container's main.cf is its own part of main.cf followed by extra.cf.
+        let live_main = read_text(&self.main_path())?;
+        if let Some(m) = stacks::Mailcow::detect(&self.config_dir, &live_main)? {
+            let extra = plan
+                .changes
+                .iter()
+                .find(|c| c.path == m.extra)
+                .map(|c| c.after.clone())
+                .or(m.extra_before)
+                .unwrap_or_default();
+            let assembled = format!("{}\n{extra}", stacks::base(&live_main));
+            fs_err::write(staged.path().join("main.cf"), assembled)
+                .map_err(Error::io(staged.path(), "cannot stage the new config"))?;
+        }
         let staged_dir = staged
             .path()
             .to_str()
             .ok_or_else(|| Error::Config("temporary directory path is not UTF-8".into()))?;
-        run_program(&postfix, &["-c", staged_dir, "check"])?;
+        if let Err(error) = run_program(&postfix, &["-c", staged_dir, "check"]) {
+            return Err(check_reason(&postfix, staged.path(), error));
+        }
         let live_dir = self.config_dir.to_string_lossy().into_owned();
         let warnings = |dir: &str| -> Result<Vec<String>> {
             let output = std::process::Command::new(&postconf)
@@ -464,6 +587,58 @@ impl Postfix {
         };
         let before = warnings(&live_dir)?;
         refuse_new_warnings("postconf -n", before, warnings(staged_dir)?)
+    }
+}
+
+/// `postfix check` reports to the log, not to stderr (unless stderr is a
+/// terminal): when it failed without a word, run it again on the staged copy
+/// with `maillog_file = /dev/stdout` (Postfix 3.4+) and show what it logged,
+/// like `fatal: chdir(/queue): No such file or directory`.
+fn check_reason(postfix: &Path, staged: &Path, error: Error) -> Error {
+    let Error::Command {
+        program,
+        status,
+        stderr,
+    } = error
+    else {
+        return error;
+    };
+    if !stderr.trim().is_empty() {
+        return Error::Command {
+            program,
+            status,
+            stderr,
+        };
+    }
+    let main = staged.join("main.cf");
+    let logged = fs_err::read_to_string(&main)
+        .and_then(|text| fs_err::write(&main, format!("{text}\nmaillog_file = /dev/stdout\n")))
+        .ok()
+        .and_then(|()| {
+            std::process::Command::new(postfix)
+                .arg("-c")
+                .arg(staged)
+                .arg("check")
+                .output()
+                .ok()
+        })
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.contains("fatal:") || l.contains("error:") || l.contains("warning:"))
+                .map(|l| l.split_once("]: ").map_or(l, |(_, msg)| msg).to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default();
+    Error::Command {
+        program,
+        status,
+        stderr: if logged.is_empty() {
+            "(no message: see the mail log)".into()
+        } else {
+            logged
+        },
     }
 }
 

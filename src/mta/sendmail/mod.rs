@@ -28,6 +28,13 @@ use crate::mta::{check_certificate, path_read_back, path_value, Detected, Listen
 use crate::plan::{FileChange, Plan, SettingChange};
 use harden::Place;
 
+/// Where platforms install Sendmail's cf macros: Debian and FreeBSD, RHEL and Fedora, FreeBSD ports.
+const CF_DIRS: &[&str] = &[
+    "/usr/share/sendmail/cf",
+    "/usr/share/sendmail-cf",
+    "/usr/local/share/sendmail/cf",
+];
+
 /// The groups that may read the private key besides root: Debian's update_tls makes the key `root:smmsp 0640` (and starttls.m4 sets DontBlameSendmail=GroupReadableKeyFile, which `safety` checks).
 const KEY_READERS: crate::cert::KeyReaders = &["smmsp", "ssl-cert"];
 
@@ -426,20 +433,58 @@ impl Sendmail {
         let name = self.mc.file_name().unwrap_or(std::ffi::OsStr::new("sendmail.mc"));
         let mc_path = staged.path().join(name);
         fs_err::write(&mc_path, mc.to_string()).map_err(Error::io(&mc_path, "cannot stage"))?;
-        let output = std::process::Command::new(&m4)
+        let mut command = std::process::Command::new(&m4);
+        // An .mc without include(cf.m4) (FreeBSD's) is built as its Makefile does:
+        // `m4 -D_CF_DIR_=CF/ CF/m4/cf.m4 NAME.mc`.
+        let mut shown = format!("m4 {}", self.mc.display());
+        if !mc.to_string().contains("cf.m4") {
+            let cf_dir = self.cf_dir().ok_or_else(|| Error::MissingProgram {
+                program: "cf.m4".into(),
+                hint: format!("{} is built with Sendmail's cf macros (m4/cf.m4), found in none of {}: install sendmail-cf (Debian, Ubuntu, RHEL, Fedora)", self.mc.display(), CF_DIRS.join(", ")),
+            })?;
+            command
+                .arg(format!("-D_CF_DIR_={}/", cf_dir.display()))
+                .arg(cf_dir.join("m4/cf.m4"));
+            shown = format!("m4 {} {}", cf_dir.join("m4/cf.m4").display(), self.mc.display());
+        }
+        let output = command
             .arg(&mc_path)
             .current_dir(self.mc.parent().unwrap_or(Path::new("/")))
             .output()
             .map_err(Error::io(&m4, "cannot run m4"))?;
         let stderr = String::from_utf8_lossy(&output.stderr);
         if !output.status.success() || stderr.contains("m4:") && stderr.contains("error") {
+            let last = stderr.lines().last().unwrap_or("").to_string();
+            let missing_cf = stderr
+                .lines()
+                .any(|l| l.contains("cf.m4") && l.contains("No such file"));
             return Err(Error::Command {
-                program: format!("m4 {}", self.mc.display()),
+                program: shown,
                 status: output.status.to_string(),
-                stderr: stderr.lines().last().unwrap_or("").to_string(),
+                stderr: if missing_cf {
+                    format!("{last} (cf.m4 is Sendmail's cf macros: install sendmail-cf)")
+                } else {
+                    last
+                },
             });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Where Sendmail's cf macros are (the folder holding m4/cf.m4): beside
+    /// the binary's prefix first (`PREFIX/share/sendmail/cf`), then where each
+    /// platform's packages put them.
+    fn cf_dir(&self) -> Option<PathBuf> {
+        let beside = self.program.as_ref().into_iter().flat_map(|p| {
+            p.ancestors()
+                .skip(1)
+                .take(3)
+                .map(|prefix| prefix.join("share/sendmail/cf"))
+                .collect::<Vec<_>>()
+        });
+        beside
+            .chain(CF_DIRS.iter().map(PathBuf::from))
+            .find(|dir| dir.join("m4/cf.m4").is_file())
     }
 
     pub fn running(&self) -> bool {
