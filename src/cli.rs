@@ -82,6 +82,8 @@ pub enum Command {
     },
     /// Scan mail servers' TLS (SMTP/IMAP/POP3 STARTTLS or implicit TLS), optionally against a profile.
     Probe(crate::probe::command::ProbeArgs),
+    /// Print the DANE TLSA record ("3 1 1") to publish for a certificate or key.
+    Tlsa(crate::dane::command::TlsaArgs),
     /// Print a shell completion script (e.g. `mailtls completions bash > /etc/bash_completion.d/mailtls`).
     Completions {
         #[arg(value_enum)]

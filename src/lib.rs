@@ -110,6 +110,7 @@ fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::History => commands::history(journal::Journal::existing(&global.state_dir)?, out),
         Command::Profiles { name } => commands::profiles(name.as_deref(), out),
         Command::Probe(args) => probe::command::run(&args, global.json),
+        Command::Tlsa(args) => dane::command::run(&args, out),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -275,3 +275,28 @@ fn mta_sts_enforce_refuses_a_self_signed_or_misnamed_certificate() {
         ran.stderr
     );
 }
+
+/// `mailtls tlsa` gives the same "3 1 1" from the key and from a certificate
+/// for it, equal to openssl's SHA-256 of the key's SubjectPublicKeyInfo.
+#[test]
+fn tlsa_command_prints_the_record_openssl_computes() {
+    let dns = DnsSandbox::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = self_signed_for(dir.path(), "c", &dns.new_key, &["mx9.dane.test"]);
+    let expected = format!("3 1 1 {}", spki_sha256(&dns.new_key));
+    let state = dir.path().join("state");
+    let from_key = Mailtls::new(&state)
+        .args(["tlsa"])
+        .arg_pair("--key", &dns.new_key)
+        .run()
+        .code(0);
+    assert_eq!(from_key.stdout.trim(), expected);
+    let from_cert = Mailtls::new(&state)
+        .args(["--json", "tlsa", "--host", "mx9.dane.test"])
+        .arg_pair("--cert", &cert)
+        .run()
+        .code(0);
+    assert_eq!(from_cert.json()["records"], serde_json::json!([expected]));
+    assert_eq!(from_cert.json()["name"], "_25._tcp.mx9.dane.test.");
+    Mailtls::new(&state).args(["tlsa"]).run().code(1);
+}

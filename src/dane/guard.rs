@@ -162,9 +162,11 @@ fn names_of(instance: &Path) -> (String, Option<String>) {
     (host, None)
 }
 
-/// The guard for a resolved `plan` or `apply`: the new certificate, if any,
-/// against every server instance's host name.
+/// The guard for a resolved `plan` or `apply` (or the guided flow once its
+/// certificate step chose one): the new certificate, if any, against every
+/// server instance's host name.
 pub fn for_target(resolved: &crate::resolve::Resolved, target: &crate::cli::TargetArgs, out: &Output) -> Result<()> {
     let instances: Vec<PathBuf> = resolved.servers.iter().map(|s| s.instance()).collect();
-    check(target.cert.as_deref(), &instances, &target.guard, out)
+    let cert = resolved.request.cert.as_ref().map(|(cert, _key)| cert.as_path());
+    check(cert, &instances, &target.guard, out)
 }
