@@ -300,3 +300,49 @@ fn tlsa_command_prints_the_record_openssl_computes() {
     assert_eq!(from_cert.json()["name"], "_25._tcp.mx9.dane.test.");
     Mailtls::new(&state).args(["tlsa"]).run().code(1);
 }
+
+/// mx5.plain.test's TLSA record is real but unsigned: the resolver gives no
+/// AD bit, senders ignore such records, so they are never called secure and
+/// do not block a key change.
+#[test]
+fn unsigned_tlsa_is_never_called_secure_and_does_not_block() {
+    let dns = DnsSandbox::shared();
+    let unsigned = drill(dns, "_25._tcp.mx5.plain.test", "TLSA");
+    assert!(
+        unsigned.contains("IN\tTLSA\t3 1 1") && !unsigned.contains(" ad "),
+        "{unsigned}"
+    );
+    let pf = postfix_named("mx5.plain.test");
+    let cert = dns.ca_cert_for(pf.root.path(), "new", &dns.new_key, &["mx5.plain.test"]);
+    let ran = with_pair(dns, &pf, &["plan"], &cert, &dns.new_key).run().code(2);
+    assert!(ran.stdout.contains("are not DNSSEC-validated"), "{}", ran.stdout);
+}
+
+/// A resolver that does not answer is an answer in the report, not a crash:
+/// probe --mx says so in its JSON and exits 1.
+#[test]
+fn probe_mx_with_a_dead_resolver_reports_the_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = Mailtls::new(&dir.path().join("state"))
+        .args([
+            "--json",
+            "probe",
+            "--mx",
+            "dane.test",
+            "--resolver",
+            "127.0.0.1:9",
+            "--timeout",
+            "2",
+        ])
+        .run()
+        .code(1);
+    let json = ran.json();
+    assert_eq!(json["mx"], serde_json::json!([]));
+    assert!(
+        json["mx_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("MX lookup of dane.test"),
+        "{json}"
+    );
+}

@@ -91,6 +91,14 @@ fn dane(resolver: &Resolver, host: &str, chain: &[Vec<u8>], out: &Output) -> Opt
             "cannot trust the TLSA records of {host}: {error}. DANE senders cannot deliver to it either; fix the zone's DNSSEC first."
         ));
     }
+    if !state.records.is_empty() && !state.secure {
+        out.say(&format!(
+            "DANE: the TLSA records at {} are not DNSSEC-validated (the resolver set no AD bit): senders ignore them, \
+             so they do not constrain this certificate change",
+            state.name
+        ));
+        return None;
+    }
     if !state.applies() {
         out.say(&format!(
             "DANE: no TLSA records at {} (secure: {}); DANE does not constrain this certificate change",

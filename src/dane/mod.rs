@@ -106,6 +106,7 @@ pub struct DaneState {
     /// `_25._tcp.HOST`.
     pub name: String,
     /// The resolver vouched for the records (AD bit), or for their absence.
+    /// Records that are not secure are ignored by senders (RFC 7672 2.2).
     pub secure: bool,
     /// The records as text ("3 1 1 ab..."), all of them, usable or not.
     pub records: Vec<String>,
@@ -145,10 +146,7 @@ pub fn lookup(resolver: &Resolver, host: &str, port: u16) -> DaneState {
         })
         .collect();
     let ttl = answer.records.iter().map(|r| r.ttl()).max().unwrap_or(0);
-    let error = answer.error.clone().or_else(|| {
-        (!tlsa.is_empty() && !answer.secure)
-            .then(|| format!("{name}: TLSA records without DNSSEC (the resolver did not set AD); senders ignore them"))
-    });
+    let error = answer.error.clone();
     DaneState {
         records: tlsa.iter().map(Tlsa::to_string).collect(),
         secure: answer.secure && answer.error.is_none(),

@@ -119,6 +119,11 @@ pub fn run(args: &ProbeArgs, domain: &str, json: bool) -> Result<u8> {
 fn describe(dane: &super::DaneState, sts: &mta_sts::MtaSts) -> String {
     let dane_line = match (&dane.error, dane.applies(), dane.matches) {
         (Some(e), _, _) => format!("  DANE      {}: {e}", dane.name),
+        (None, false, _) if !dane.records.is_empty() => format!(
+            "  DANE      {}: {} (not DNSSEC-validated: senders ignore them)",
+            dane.name,
+            dane.records.join(", ")
+        ),
         (None, false, _) => format!("  DANE      {}: no secure TLSA records", dane.name),
         (None, true, m) => format!(
             "  DANE      {}: {} ({})",

@@ -12,7 +12,9 @@
 //! - `dane.test`: MX `mx1.dane.test`, and an MTA-STS policy in `enforce` mode for `*.dane.test`;
 //! - `testing.dane.test`: MX `mx4.dane.test`, an MTA-STS policy in `testing` mode.
 //!
-//! Every name has A 127.0.0.1. `DnsSandbox::shared()` starts one sandbox per
+//! Every name has A 127.0.0.1. A second zone, `plain.test.`, is not signed:
+//! `mx5.plain.test` has a TLSA record for `old_key` that unbound answers
+//! without the AD bit. `DnsSandbox::shared()` starts one sandbox per
 //! test binary; `DnsSandbox::new()` one that stops on drop.
 
 use std::path::{Path, PathBuf};
@@ -111,6 +113,17 @@ impl DnsSandbox {
         run(Command::new("ldns-signzone")
             .current_dir(&dir)
             .args(["dane.test.zone", &zsk, &ksk]));
+        std::fs::write(
+            dir.join("plain.test.zone"),
+            format!(
+                "$ORIGIN plain.test.\n$TTL 300\n\
+                 @ IN SOA ns.plain.test. admin.plain.test. 1 3600 600 86400 300\n\
+                 @ IN NS ns.plain.test.\nns IN A 127.0.0.1\nmx5 IN A 127.0.0.1\n\
+                 _25._tcp.mx5 IN TLSA 3 1 1 {}\n",
+                spki_sha256(&old_key)
+            ),
+        )
+        .expect("write the unsigned zone");
         break_mx3_signature(&dir.join("dane.test.zone.signed"), &spki_sha256(&old_key));
 
         let nsd_port = free_port();
@@ -122,7 +135,8 @@ impl DnsSandbox {
                  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
                  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n\
                  remote-control:\n  control-enable: no\n\
-                 zone:\n  name: {ZONE}\n  zonefile: dane.test.zone.signed\n",
+                 zone:\n  name: {ZONE}\n  zonefile: dane.test.zone.signed\n\
+                 zone:\n  name: plain.test\n  zonefile: plain.test.zone\n",
                 d = dir.display()
             ),
         )
@@ -139,7 +153,8 @@ impl DnsSandbox {
                  local-zone: \"test.\" nodefault\n  trust-anchor-file: \"{d}/{ksk}.key\"\n  \
                  module-config: \"validator iterator\"\n\
                  remote-control:\n  control-enable: no\n\
-                 stub-zone:\n  name: \"{ZONE}.\"\n  stub-addr: 127.0.0.1@{nsd_port}\n",
+                 stub-zone:\n  name: \"{ZONE}.\"\n  stub-addr: 127.0.0.1@{nsd_port}\n\
+                 stub-zone:\n  name: \"plain.test.\"\n  stub-addr: 127.0.0.1@{nsd_port}\n",
                 d = dir.display()
             ),
         )
