@@ -346,3 +346,32 @@ fn probe_mx_with_a_dead_resolver_reports_the_failure() {
         "{json}"
     );
 }
+
+/// `--mx-host` names the host senders reach when it is not myhostname (here
+/// "localhost"); a resolver that does not answer at all leaves DANE
+/// unchecked with a warning rather than blocking every certificate change
+/// on an offline host.
+#[test]
+fn guard_follows_mx_host_and_only_warns_when_dns_does_not_answer() {
+    let dns = DnsSandbox::shared();
+    let pf = Postfix::new();
+    let cert = dns.ca_cert_for(pf.root.path(), "new", &dns.new_key, &["mx1.dane.test"]);
+    let ran = with_pair(dns, &pf, &["plan"], &cert, &dns.new_key).run().code(2);
+    assert!(
+        ran.stdout.contains("localhost is not a public DNS name"),
+        "{}",
+        ran.stdout
+    );
+    let ran = with_pair(dns, &pf, &["plan", "--mx-host", "mx1.dane.test"], &cert, &dns.new_key)
+        .run()
+        .code(1);
+    assert!(ran.stderr.contains("IN TLSA 3 1 1 "), "{}", ran.stderr);
+    let ran = Mailtls::new(&pf.root.path().join("state"))
+        .args(["plan", "--mx-host", "mx1.dane.test", "--resolver", "127.0.0.1:9"])
+        .arg_pair("--config", &pf.config_dir)
+        .arg_pair("--cert", &cert)
+        .arg_pair("--key", &dns.new_key)
+        .run()
+        .code(2);
+    assert!(ran.stderr.contains("warning: DANE not checked"), "{}", ran.stderr);
+}

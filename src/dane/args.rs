@@ -26,6 +26,10 @@ pub struct GuardArgs {
     /// satisfy (repeatable; default: Postfix's mydomain).
     #[arg(long = "domain", value_name = "DOMAIN")]
     pub domains: Vec<String>,
+    /// The MX host name senders reach this server by, whose TLSA records a new certificate
+    /// must match (repeatable; default: Postfix's myhostname, else this machine's name).
+    #[arg(long = "mx-host", value_name = "NAME")]
+    pub mx_hosts: Vec<String>,
     /// Change the certificate even when the published TLSA records do not match it
     /// (DANE senders will defer mail until the records are fixed).
     #[arg(long)]

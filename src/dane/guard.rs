@@ -2,10 +2,12 @@
 //! key is planned, check it against what this host's DNS promises senders.
 //!
 //! - DANE: the TLSA records at `_25._tcp.HOST` for each server's host name
-//!   (Postfix `myhostname`, else this machine's name). Secure records that
+//!   (`--mx-host`, else Postfix `myhostname`, else this machine's name). Secure records that
 //!   none matches the new chain: refused, with the records to publish first.
 //!   A bogus or unsigned answer: refused too (senders cannot deliver either).
-//!   No records: a note. `--ignore-dane` turns refusals into warnings.
+//!   No records, or unsigned ones: a note. A resolver that does not answer:
+//!   a warning (offline hosts can still change certificates).
+//!   `--ignore-dane` turns refusals into warnings.
 //! - MTA-STS: for each `--domain` (default Postfix `mydomain`) whose policy
 //!   lists the host: under `enforce` a certificate that does not chain to a
 //!   trusted root or does not name the host is refused; under `testing`, a
@@ -31,11 +33,15 @@ pub fn check(cert: Option<&Path>, instances: &[PathBuf], args: &GuardArgs, out: 
     let Some(cert) = cert else { return Ok(()) };
     let resolver = Resolver::from_option(args.dns.resolver.as_deref()).map_err(Error::Usage)?;
     let chain = read_chain(cert)?;
-    let mut hosts: Vec<String> = Vec::new();
+    let mut hosts: Vec<String> = args
+        .mx_hosts
+        .iter()
+        .map(|h| h.trim_end_matches('.').to_string())
+        .collect();
     let mut domains = args.domains.clone();
     for instance in instances {
         let (host, domain) = names_of(instance);
-        if !hosts.contains(&host) {
+        if args.mx_hosts.is_empty() && !hosts.contains(&host) {
             hosts.push(host);
         }
         if args.domains.is_empty() {
@@ -85,7 +91,19 @@ pub fn check(cert: Option<&Path>, instances: &[PathBuf], args: &GuardArgs, out: 
 
 /// The DANE check for one host: None when the change may go ahead.
 fn dane(resolver: &Resolver, host: &str, chain: &[Vec<u8>], out: &Output) -> Option<String> {
+    if !host.contains('.') || host.eq_ignore_ascii_case("localhost") || host.ends_with(".localdomain") {
+        out.say(&format!(
+            "DANE: {host} is not a public DNS name; no TLSA records to check"
+        ));
+        return None;
+    }
     let state = lookup(resolver, host, 25);
+    if let (true, Some(error)) = (state.unanswered, &state.error) {
+        out.warn(&format!(
+            "DANE not checked: {error}; if {host} has TLSA records, make sure they match the new certificate"
+        ));
+        return None;
+    }
     if let Some(error) = &state.error {
         return Some(format!(
             "cannot trust the TLSA records of {host}: {error}. DANE senders cannot deliver to it either; fix the zone's DNSSEC first."

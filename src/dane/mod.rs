@@ -119,6 +119,10 @@ pub struct DaneState {
     pub ttl: u32,
     #[serde(skip)]
     pub tlsa: Vec<Tlsa>,
+    /// The resolver gave no answer at all (timeout, unreachable): nothing is
+    /// known, unlike a SERVFAIL, which says the records are bogus.
+    #[serde(skip)]
+    pub unanswered: bool,
 }
 
 impl DaneState {
@@ -148,6 +152,7 @@ pub fn lookup(resolver: &Resolver, host: &str, port: u16) -> DaneState {
     let ttl = answer.records.iter().map(|r| r.ttl()).max().unwrap_or(0);
     let error = answer.error.clone();
     DaneState {
+        unanswered: answer.error.is_some() && answer.rcode.is_empty(),
         records: tlsa.iter().map(Tlsa::to_string).collect(),
         secure: answer.secure && answer.error.is_none(),
         matches: None,
