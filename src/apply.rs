@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::error::{exit, Error, Result};
 use crate::fsutil::{self, Ownership};
 use crate::journal::{crashpoint, FileRecord, InstanceLocks, Journal, Manifest, ServiceRecord, SetState};
-use crate::mta::Server;
+use crate::mta::Instance;
 use crate::output::Output;
 use crate::plan::HostPlan;
 use crate::resolve::Resolved;
@@ -43,7 +43,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     } else if Journal::existing(options.journal_root)?.is_some_and(|j| j.interrupted().is_ok_and(|i| !i.is_empty())) {
         out.warn("an interrupted mailtls run left a change half done; the next apply or rollback undoes it first");
     }
-    let host = HostPlan::of(&servers, &request)?;
+    let host = crate::mta::plan_all(&servers, &request)?;
     for warning in host.warnings() {
         out.warn(warning);
     }
@@ -101,7 +101,7 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
             }
             match verify::against_profile(&plan.listeners, &request.profile, plan.expected_cert_sha256.as_deref()) {
                 Ok(summary) => summaries.push(summary),
-                Err(failure) => return Err(undo(&manifest, &failure, out)),
+                Err(failure) => return Err(undo(&manifest, &failure.to_string(), out)),
             }
         }
         let summary = summaries.join("; ");
@@ -316,7 +316,7 @@ fn restore_after(manifest: &mut Manifest, err: Error, out: &Output) -> Error {
 }
 
 /// Reloads every changed server that runs; returns the instances reloaded.
-fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<Vec<std::path::PathBuf>> {
+fn reload(servers: &[Box<dyn Instance>], manifest: &mut Manifest, out: &Output) -> Result<Vec<std::path::PathBuf>> {
     let mut reloaded = Vec::new();
     for service in manifest.services.clone() {
         let running = servers.iter().any(|s| s.instance() == service.instance && s.running());
@@ -328,7 +328,7 @@ fn reload(servers: &[Server], manifest: &mut Manifest, out: &Output) -> Result<V
             ));
             continue;
         }
-        if let Err(e) = service.reload.run() {
+        if let Err(e) = crate::mta::reload(&service.reload) {
             return Err(undo(
                 manifest,
                 &format!("reloading {} failed: {e}", service.mta.name()),

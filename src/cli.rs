@@ -7,10 +7,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::mta::MtaKind;
 
-/// The longest any wait may be, in seconds (`--reload-timeout`, `probe
-/// --timeout`): an hour. Every number on the command line is bounded when it
-/// is parsed, so no deadline computed from one can overflow.
-pub const MAX_SECONDS: u64 = 3600;
+pub use crate::vocabulary::MAX_SECONDS;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -83,7 +80,7 @@ pub enum Command {
     /// Scan mail servers' TLS (SMTP/IMAP/POP3 STARTTLS or implicit TLS), optionally against a profile.
     Probe(crate::probe::command::ProbeArgs),
     /// Print the DANE TLSA record ("3 1 1") to publish for a certificate or key.
-    Tlsa(crate::dane::command::TlsaArgs),
+    Tlsa(crate::commands::TlsaArgs),
     /// Print a shell completion script (e.g. `mailtls completions bash > /etc/bash_completion.d/mailtls`).
     Completions {
         #[arg(value_enum)]

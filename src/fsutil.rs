@@ -49,11 +49,6 @@ pub fn real_path(path: &Path) -> Result<PathBuf> {
     std::fs::canonicalize(path).map_err(Error::io(path, "cannot resolve"))
 }
 
-/// Replaces `path` with `contents` atomically, giving it `owner`.
-pub fn replace(path: &Path, contents: &[u8], owner: Ownership) -> Result<()> {
-    replace_exact(&target_of(path)?, contents, owner)
-}
-
 /// The file `path` names once every symlink is followed (the path itself for
 /// a file that does not exist yet, under its resolved folder): what a write
 /// to `path` really changes. Apply records it before the first write and

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
-use crate::mta::{Listener, MtaKind, Reload};
+use crate::reload::{Regenerate, Reload};
+use crate::vocabulary::{Listener, MtaKind};
 
 /// One file's content before and after.
 #[derive(Clone, Debug, Serialize)]
@@ -42,7 +43,7 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// A command that rebuilds the file the server reads from the edited sources
     /// (Debian's `update-exim4.conf`, Sendmail's m4), run after writing and after restoring.
-    pub regenerate: Option<Reload>,
+    pub regenerate: Option<Regenerate>,
     pub reload: Reload,
     /// The TLS listeners verification probes.
     pub listeners: Vec<Listener>,
@@ -115,16 +116,6 @@ pub struct HostPlan {
 }
 
 impl HostPlan {
-    /// Plans every server; the first that cannot be planned stops the lot.
-    pub fn of(servers: &[crate::mta::Server], request: &crate::mta::Request) -> crate::error::Result<HostPlan> {
-        Ok(HostPlan {
-            plans: servers
-                .iter()
-                .map(|s| s.plan(request))
-                .collect::<crate::error::Result<_>>()?,
-        })
-    }
-
     /// "postfix at /etc/postfix already meet(s) profile ...": said when there is nothing to do.
     pub fn nothing_to_do(&self, profile: &str) -> String {
         format!(

@@ -4,13 +4,13 @@
 use crate::cli::TargetArgs;
 use crate::edit::check_one_line;
 use crate::error::{Error, Result};
-use crate::mta::{Request, Server};
+use crate::mta::{Instance, Request};
 use crate::profile::Profile;
 
 /// A target resolved: the server instances and what to do to them.
 pub struct Resolved {
-    pub servers: Vec<Server>,
-    pub request: Request,
+    pub(crate) servers: Vec<Box<dyn Instance>>,
+    pub(crate) request: Request,
 }
 
 pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolved> {
@@ -20,12 +20,12 @@ pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolve
         .filter_map(|(o, p)| p.map(|p| (o, p)))
         .chain(args.config.iter().map(|p| ("--config", p)));
     for (option, path) in paths {
-        check_one_line(option, &path.to_string_lossy()).map_err(Error::Usage)?;
+        check_one_line(option, &path.to_string_lossy()).map_err(|e| Error::Usage(e.to_string()))?;
     }
     if let Some(cmd) = reload_command {
-        check_one_line("--reload-command", cmd).map_err(Error::Usage)?;
+        check_one_line("--reload-command", cmd).map_err(|e| Error::Usage(e.to_string()))?;
     }
-    let servers = Server::open_all(args.mta, &args.config)?;
+    let servers = crate::mta::open_all(args.mta, &args.config)?;
     let cert = args.cert.clone().zip(args.key.clone());
     Ok(Resolved {
         servers,

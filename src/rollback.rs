@@ -8,14 +8,21 @@ use similar::TextDiff;
 use crate::error::{exit, Error, Result};
 use crate::fsutil;
 use crate::journal::{crashpoint, FileRecord, InstanceLocks, Journal, Manifest, ServiceRecord, SetState};
-use crate::mta::{Reload, Server};
 use crate::output::Output;
+use crate::reload::Regenerate;
 use crate::verify;
 
-pub fn run(journal: &Journal, id: Option<&str>, force: bool, out: &Output) -> Result<u8> {
-    let _lock = journal.lock()?;
-    let mut locks = InstanceLocks::default();
-    let recovered = crate::recover::run(journal, &mut locks, force, out)?;
+/// Rolls back under the journal's lock, after `recover::run` undid any
+/// interrupted sets (`recovered`, their ids). `locks` holds the instance
+/// locks taken so far; the set's own are added before anything is restored.
+pub fn run(
+    journal: &Journal,
+    id: Option<&str>,
+    force: bool,
+    recovered: &[String],
+    locks: &mut InstanceLocks,
+    out: &Output,
+) -> Result<u8> {
     if id.is_none() && !recovered.is_empty() {
         // The interrupted change was the latest one; undoing it was the rollback.
         out.result(&json!({"restored": [], "backup_id": recovered.last(), "recovered": recovered, "reloaded": null, "verified": null}));
@@ -183,8 +190,8 @@ pub fn remove_stale_temporaries(manifest: &Manifest) {
 pub fn reload_running(manifest: &Manifest, out: &Output) -> Result<Vec<ServiceRecord>> {
     let mut stopped = Vec::new();
     for service in &manifest.services {
-        if Server::open(Some(service.mta), Some(&service.instance)).is_ok_and(|s| s.running()) {
-            service.reload.run()?;
+        if crate::mta::open(Some(service.mta), Some(&service.instance)).is_ok_and(|s| s.running()) {
+            crate::mta::reload(&service.reload)?;
         } else {
             out.warn(&format!(
                 "{} at {} is not running: its restored config takes effect when it starts",
@@ -231,5 +238,5 @@ pub fn restore(manifest: &Manifest) -> Result<()> {
         .services
         .iter()
         .filter_map(|s| s.regenerate.as_ref())
-        .try_for_each(Reload::run)
+        .try_for_each(Regenerate::run)
 }

@@ -116,10 +116,10 @@ pub fn before_after(before: &TargetReport, after: &TargetReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::{ProtocolReport, Starttls};
+    use crate::probe::{Proto, ProtocolReport, TlsStart};
 
     fn report(protocols: &[(Protocol, &[CipherSuite])]) -> TargetReport {
-        let mut r = TargetReport::empty("127.0.0.1:25".into(), Starttls::Smtp);
+        let mut r = TargetReport::empty("127.0.0.1:25".into(), TlsStart::Starttls(Proto::Smtp));
         r.starttls_offered = true;
         for (p, suites) in protocols {
             r.protocols.insert(

@@ -3,21 +3,27 @@
 
 use std::time::Duration;
 
-use crate::mta::{Listener, ListenerTls};
-use crate::probe::{self, ScanOptions, Starttls, Target, TargetReport};
+use crate::probe::{self, ScanOptions, Target, TargetReport};
 use crate::profile::Profile;
+use crate::vocabulary::Listener;
+
+/// What the live server got wrong, one problem per entry (`host:port: what`).
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub(crate) problems: Vec<String>,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.problems.join("; "))
+    }
+}
 
 fn target(listener: &Listener) -> Target {
-    let starttls = match (listener.tls, listener.protocol.as_str()) {
-        (ListenerTls::Starttls, "imap") => Starttls::Imap,
-        (ListenerTls::Starttls, "pop3") => Starttls::Pop3,
-        (ListenerTls::Starttls, _) => Starttls::Smtp,
-        _ => Starttls::None,
-    };
     Target {
         host: listener.host.clone(),
         port: listener.port,
-        starttls,
+        starttls: listener.tls,
     }
 }
 
@@ -56,11 +62,11 @@ pub fn scan(listener: &Listener) -> TargetReport {
 /// protocol below the minimum refused, the minimum and up accepted, no TLS 1.2
 /// suite outside the profile, and the configured certificate served.
 /// Ok holds a one-line summary; Err says every problem found.
-pub fn against_profile(
+pub(crate) fn against_profile(
     listeners: &[Listener],
     profile: &Profile,
     expected_cert_sha256: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, Failed> {
     let mut problems = Vec::new();
     let mut summary = Vec::new();
     for listener in listeners {
@@ -80,7 +86,7 @@ pub fn against_profile(
     if problems.is_empty() {
         Ok(summary.join("; "))
     } else {
-        Err(problems.join("; "))
+        Err(Failed { problems })
     }
 }
 
@@ -114,7 +120,7 @@ fn judge(report: &TargetReport, profile: &Profile, expected_cert_sha256: Option<
 }
 
 /// After a rollback: every listener still completes a TLS handshake.
-pub fn serves_tls(listeners: &[Listener]) -> Result<String, String> {
+pub(crate) fn serves_tls(listeners: &[Listener]) -> Result<String, Failed> {
     let mut problems = Vec::new();
     let mut summary = Vec::new();
     for listener in listeners {
@@ -130,6 +136,6 @@ pub fn serves_tls(listeners: &[Listener]) -> Result<String, String> {
     if problems.is_empty() {
         Ok(summary.join("; "))
     } else {
-        Err(problems.join("; "))
+        Err(Failed { problems })
     }
 }

@@ -6,11 +6,11 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use mailtls::probe::{self, ScanOptions, Starttls, Target};
+use mailtls::probe::{self, Proto, ScanOptions, Target, TlsStart};
 use mailtls::tls::{CipherSuite, Protocol};
 use support::{openssl_accepts, Dovecot};
 
-fn scan(port: u16, starttls: Starttls) -> probe::TargetReport {
+fn scan(port: u16, starttls: TlsStart) -> probe::TargetReport {
     let target = Target {
         host: "127.0.0.1".into(),
         port,
@@ -26,9 +26,9 @@ fn dovecot_imap_pop3_and_implicit_tls_match_openssl() {
         "ssl_min_protocol = TLSv1.1\nssl_cipher_list = ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-SHA:AES128-SHA:@SECLEVEL=0",
     );
     for (port, starttls, name) in [
-        (dovecot.imap_port, Starttls::Imap, "imap"),
-        (dovecot.pop3_port, Starttls::Pop3, "pop3"),
-        (dovecot.imaps_port, Starttls::None, "none"),
+        (dovecot.imap_port, TlsStart::Starttls(Proto::Imap), "imap"),
+        (dovecot.pop3_port, TlsStart::Starttls(Proto::Pop3), "pop3"),
+        (dovecot.imaps_port, TlsStart::Implicit, "none"),
     ] {
         let report = scan(port, starttls);
         println!("{}", report.render());

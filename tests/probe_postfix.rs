@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use mailtls::probe::{self, ScanOptions, Starttls, Target, TargetReport};
+use mailtls::probe::{self, Proto, ScanOptions, Target, TargetReport, TlsStart};
 use mailtls::tls::{CipherSuite, Protocol};
 use support::{openssl_accepts, KeyKind, Postfix};
 
@@ -72,7 +72,7 @@ fn ground_truth(port: u16, starttls: &str) -> Vec<(Protocol, bool, BTreeSet<Ciph
         .collect()
 }
 
-fn scan_port(port: u16, starttls: Starttls) -> TargetReport {
+fn scan_port(port: u16, starttls: TlsStart) -> TargetReport {
     let target = Target {
         host: "127.0.0.1".into(),
         port,
@@ -116,7 +116,7 @@ fn assert_matches_ground_truth(report: &TargetReport, port: u16, starttls: &str)
 fn stock_debian_postfix_matches_openssl_ground_truth() {
     let postfix = Postfix::new();
     postfix.start();
-    let report = scan_port(postfix.port, Starttls::Smtp);
+    let report = scan_port(postfix.port, TlsStart::Starttls(Proto::Smtp));
     println!("{}", report.render());
     assert!(report.starttls_offered);
     assert_matches_ground_truth(&report, postfix.port, "smtp");
@@ -189,7 +189,7 @@ fn hardened_postfix_matches_ground_truth_imposes_its_order_and_complies() {
         "tls_preempt_cipherlist=yes",
     ]);
     postfix.start();
-    let report = scan_port(postfix.port, Starttls::Smtp);
+    let report = scan_port(postfix.port, TlsStart::Starttls(Proto::Smtp));
     println!("{}", report.render());
     assert_matches_ground_truth(&report, postfix.port, "smtp");
     assert!(!report.accepts(Protocol::TlsV1_0) && !report.accepts(Protocol::TlsV1_1));
@@ -212,7 +212,7 @@ fn hardened_postfix_matches_ground_truth_imposes_its_order_and_complies() {
 fn ecdsa_only_postfix_matches_ground_truth() {
     let postfix = Postfix::with_key(KeyKind::EcdsaP256);
     postfix.start();
-    let report = scan_port(postfix.port, Starttls::Smtp);
+    let report = scan_port(postfix.port, TlsStart::Starttls(Proto::Smtp));
     assert_matches_ground_truth(&report, postfix.port, "smtp");
     let tls12 = &report.protocols[&Protocol::TlsV1_2].cipher_suites;
     assert!(
@@ -244,7 +244,7 @@ fn dual_certificate_postfix_matches_ground_truth() {
     let key = format!("smtpd_tls_eckey_file={}", ec_key.display());
     postfix.postconf_e(&[&cert, &key]);
     postfix.start();
-    let report = scan_port(postfix.port, Starttls::Smtp);
+    let report = scan_port(postfix.port, TlsStart::Starttls(Proto::Smtp));
     assert_matches_ground_truth(&report, postfix.port, "smtp");
     let tls12 = &report.protocols[&Protocol::TlsV1_2].cipher_suites;
     assert!(tls12.contains(&CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256));

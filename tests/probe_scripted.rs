@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mailtls::probe::{self, ScanOptions, Starttls, Target, TargetReport};
+use mailtls::probe::{self, Proto, ScanOptions, Target, TargetReport, TlsStart};
 use mailtls::tls::{CipherSuite, Protocol};
 use support::scripted::{alert, read_client_hello, serve, server_hello, smtp_until_starttls, sslv2_server_hello};
 
@@ -17,7 +17,7 @@ fn scan(port: u16, opts: ScanOptions) -> TargetReport {
     let target = Target {
         host: "127.0.0.1".into(),
         port,
-        starttls: Starttls::Smtp,
+        starttls: TlsStart::Starttls(Proto::Smtp),
     };
     probe::scan(&target, &opts)
 }

@@ -8,7 +8,6 @@
 //! senders; `mx` drives `probe --mx`.
 
 pub mod args;
-pub mod command;
 pub mod guard;
 pub mod mx;
 pub mod served;

@@ -14,7 +14,8 @@ use crate::dns::Resolver;
 use crate::error::{exit, Error, Result};
 use crate::mta_sts;
 use crate::probe::command::{apply_profile, ProbeArgs};
-use crate::probe::{scan, ScanOptions, Starttls, Target, TargetReport};
+use crate::probe::{scan, ScanOptions, Target, TargetReport};
+use crate::vocabulary::{Proto, TlsStart};
 
 /// Runs `probe --mx`; returns the exit code (as `probe`'s: 1 when a target
 /// could not be scanned or DNS failed, 3 when a target does not comply).
@@ -45,7 +46,7 @@ pub fn run(args: &ProbeArgs, domain: &str, json: bool) -> Result<u8> {
             let target = Target {
                 host: addr.to_string(),
                 port: args.mx.mx_port,
-                starttls: Starttls::Smtp,
+                starttls: TlsStart::Starttls(Proto::Smtp),
             };
             let opts = ScanOptions {
                 servername: Some(host.clone()),

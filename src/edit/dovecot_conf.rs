@@ -3,6 +3,7 @@
 //! comment lines starting with `#`. One file at a time; following includes
 //! is the backend's job, because it reads the filesystem.
 
+pub use super::SyntaxError;
 use std::fmt;
 
 /// What one line is.
@@ -24,7 +25,7 @@ struct Line {
 /// A setting or include with where it sits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
-    /// 0-based line index in this file.
+    /// 1-based line number in this file, as every format and error counts.
     pub line: usize,
     /// The enclosing sections, outermost first: ("protocol", Some("imap")).
     pub sections: Vec<(String, Option<String>)>,
@@ -34,12 +35,6 @@ pub struct Entry {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DovecotConf {
     lines: Vec<Line>,
-}
-
-#[derive(Debug, PartialEq)]
-pub struct SyntaxError {
-    pub line: usize,
-    pub message: String,
 }
 
 impl DovecotConf {
@@ -114,7 +109,8 @@ impl DovecotConf {
     pub fn entries(&self) -> Vec<Entry> {
         let mut sections: Vec<(String, Option<String>)> = Vec::new();
         let mut out = Vec::new();
-        for (line, l) in self.lines.iter().enumerate() {
+        for (index, l) in self.lines.iter().enumerate() {
+            let line = index + 1;
             match &l.kind {
                 Kind::Open { name, arg } => sections.push((name.clone(), arg.clone())),
                 Kind::Close => {
@@ -139,9 +135,9 @@ impl DovecotConf {
         })
     }
 
-    /// Rewrites the value on one setting line, keeping its indentation and `key = ` spacing.
+    /// Rewrites the value on one setting line (1-based), keeping its indentation and `key = ` spacing.
     pub fn set_line(&mut self, line: usize, value: &str) {
-        let l = &mut self.lines[line];
+        let l = &mut self.lines[line - 1];
         let Kind::Setting { key, .. } = &l.kind else { return };
         let eq = l.raw.find('=').expect("a setting line has '='");
         let newline = if l.raw.ends_with('\n') { "\n" } else { "" };

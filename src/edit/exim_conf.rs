@@ -6,6 +6,7 @@
 //! text. Which setting is in effect (conditionals, macros, several files)
 //! is the Exim backend's business; this file only reads and edits lines.
 
+pub use super::SyntaxError;
 use std::fmt;
 
 /// What a setting line defines.
@@ -79,13 +80,6 @@ pub enum Element<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct EximConf {
     items: Vec<Item>,
-}
-
-/// A syntax error, with its 1-based line number.
-#[derive(Debug, PartialEq)]
-pub struct SyntaxError {
-    pub line: usize,
-    pub message: String,
 }
 
 const LIST_KEYWORDS: [&str; 4] = ["domainlist", "hostlist", "addresslist", "localpartlist"];

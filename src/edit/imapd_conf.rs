@@ -19,6 +19,8 @@
 
 use std::fmt;
 
+pub use super::SyntaxError;
+
 /// What one logical line (one or more physical lines joined by `\`) is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
@@ -43,13 +45,6 @@ pub struct Entry {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImapdConf {
     entries: Vec<Entry>,
-}
-
-#[derive(Debug, PartialEq)]
-pub struct SyntaxError {
-    /// 1-based.
-    pub line: usize,
-    pub message: String,
 }
 
 impl fmt::Display for ImapdConf {

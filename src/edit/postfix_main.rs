@@ -2,6 +2,7 @@
 //! white space, comment lines whose first non-blank character is `#`. The
 //! last setting of a name wins, as in Postfix.
 
+pub use super::SyntaxError;
 use std::fmt;
 
 /// One logical piece of the file, with its exact original text.
@@ -40,13 +41,6 @@ pub struct MainCf {
     /// Items before this index belong to a base file that is read but never
     /// edited (see `layered`); 0 for a plain main.cf.
     frozen: usize,
-}
-
-/// A syntax error, with its 1-based line number.
-#[derive(Debug, PartialEq)]
-pub struct SyntaxError {
-    pub line: usize,
-    pub message: String,
 }
 
 impl MainCf {

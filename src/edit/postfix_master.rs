@@ -3,6 +3,7 @@
 //! lines that start with white space. Arguments `-o name=value` (or
 //! `-o { name = value }`) override main.cf for that service.
 
+pub use super::SyntaxError;
 use std::fmt;
 
 /// A token of a logical line: where it sits, so an edit rewrites only it.
@@ -82,12 +83,6 @@ impl Service {
 pub struct MasterCf {
     lines: Vec<String>,
     services: Vec<Service>,
-}
-
-#[derive(Debug, PartialEq)]
-pub struct SyntaxError {
-    pub line: usize,
-    pub message: String,
 }
 
 impl MasterCf {

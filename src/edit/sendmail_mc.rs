@@ -26,6 +26,16 @@ pub struct Define {
 #[derive(Clone, Debug, PartialEq)]
 pub struct McFile {
     text: String,
+    /// The statements found in `text`, read once per parse or edit.
+    index: Index,
+}
+
+/// Where the statements are: `define`, `undefine` and `include` lines.
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Index {
+    defines: Vec<Define>,
+    undefines: Vec<(String, usize)>,
+    includes: Vec<(String, usize)>,
 }
 
 impl fmt::Display for McFile {
@@ -36,7 +46,21 @@ impl fmt::Display for McFile {
 
 impl McFile {
     pub fn parse(text: &str) -> McFile {
-        McFile { text: text.to_string() }
+        let mut file = McFile {
+            text: text.to_string(),
+            index: Index::default(),
+        };
+        file.reindex();
+        file
+    }
+
+    /// Reads the statements again after an edit moved the bytes.
+    fn reindex(&mut self) {
+        self.index = Index {
+            defines: self.find_defines(),
+            undefines: self.find_undefines(),
+            includes: self.find_includes(),
+        };
     }
 
     /// Each line with its byte offset and 1-based number.
@@ -51,6 +75,20 @@ impl McFile {
 
     /// Every `define` statement, in file order.
     pub fn defines(&self) -> Vec<Define> {
+        self.index.defines.clone()
+    }
+
+    /// The lines of `undefine(`NAME')`, by name.
+    pub fn undefines(&self) -> Vec<(String, usize)> {
+        self.index.undefines.clone()
+    }
+
+    /// Every `include(`PATH')` that starts a line, with its line.
+    pub fn includes(&self) -> Vec<(String, usize)> {
+        self.index.includes.clone()
+    }
+
+    fn find_defines(&self) -> Vec<Define> {
         let mut out = Vec::new();
         for (start, line, text) in self.lines() {
             let indent = text.len() - text.trim_start().len();
@@ -71,8 +109,7 @@ impl McFile {
         out
     }
 
-    /// The lines of `undefine(`NAME')`, by name.
-    pub fn undefines(&self) -> Vec<(String, usize)> {
+    fn find_undefines(&self) -> Vec<(String, usize)> {
         self.lines()
             .filter_map(|(_, line, text)| {
                 let rest = text.trim_start().strip_prefix("undefine(`")?;
@@ -83,13 +120,16 @@ impl McFile {
 
     /// The value in effect at the end of this file alone: the last definition, unless undefined after it.
     pub fn value(&self, name: &str) -> Option<Define> {
-        let last = self.defines().into_iter().rfind(|d| d.name == name)?;
-        let undone = self.undefines().iter().any(|(n, line)| n == name && *line > last.line);
+        let last = self.index.defines.iter().rfind(|d| d.name == name)?.clone();
+        let undone = self
+            .index
+            .undefines
+            .iter()
+            .any(|(n, line)| n == name && *line > last.line);
         (!undone).then_some(last)
     }
 
-    /// Every `include(`PATH')` that starts a line, with its line.
-    pub fn includes(&self) -> Vec<(String, usize)> {
+    fn find_includes(&self) -> Vec<(String, usize)> {
         self.lines()
             .filter_map(|(_, line, text)| {
                 let rest = text.trim_start().strip_prefix("include(`")?;
@@ -103,6 +143,7 @@ impl McFile {
         self.text = self
             .text
             .replace(&format!("include(`{path}')"), &format!("include(`{with}')"));
+        self.reindex();
     }
 
     /// The value of `O NAME=value` in a LOCAL_CONFIG block, and its span.
@@ -136,6 +177,7 @@ impl McFile {
             .clone()
             .expect("only a quoted value is edited in place");
         self.text.replace_range(span, value);
+        self.reindex();
     }
 
     /// Adds `define(`NAME', `VALUE')dnl` after the last definition (inside the
@@ -151,6 +193,7 @@ impl McFile {
                 end += self.text[end..].find('\n').map_or(self.text.len() - end, |n| n + 1);
             }
             self.text.insert_str(end, &statement);
+            self.reindex();
             return;
         }
         let lines: Vec<(usize, usize, String)> = self.lines().map(|(s, l, t)| (s, l, t.to_string())).collect();
@@ -173,6 +216,7 @@ impl McFile {
         }
         let at = at.min(self.text.len());
         self.text.insert_str(at, &format!("{anchor_line}{statement}"));
+        self.reindex();
     }
 
     /// Sets `O NAME=value` in a LOCAL_CONFIG block: in place when there is
@@ -180,6 +224,7 @@ impl McFile {
     pub fn set_local_option(&mut self, name: &str, value: &str, anchor: &str) {
         if let Some(span) = self.local_option_span(name) {
             self.text.replace_range(span, value);
+            self.reindex();
             return;
         }
         if !self.text.is_empty() && !self.text.ends_with('\n') {
@@ -187,6 +232,7 @@ impl McFile {
         }
         self.text
             .push_str(&format!("dnl {anchor}\nLOCAL_CONFIG\nO {name}={value}\n"));
+        self.reindex();
     }
 }
 

@@ -43,6 +43,8 @@ impl Statement {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SmtpdConf {
     text: String,
+    /// The statements of `text`, tokenised once per parse or edit.
+    statements: Vec<Statement>,
 }
 
 impl fmt::Display for SmtpdConf {
@@ -53,65 +55,19 @@ impl fmt::Display for SmtpdConf {
 
 impl SmtpdConf {
     pub fn parse(text: &str) -> SmtpdConf {
-        SmtpdConf { text: text.to_string() }
+        SmtpdConf {
+            text: text.to_string(),
+            statements: tokenize(text),
+        }
     }
 
     pub fn statements(&self) -> Vec<Statement> {
-        let mut out = Vec::new();
-        let mut offset = 0;
-        for (n, line) in self.text.split_inclusive('\n').enumerate() {
-            let start = offset;
-            offset += line.len();
-            let mut words = Vec::new();
-            let mut chars = line.char_indices().peekable();
-            let mut end = start + line.trim_end_matches(['\n', '\r']).len();
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '#' => {
-                        end = start + line[..i].trim_end().len();
-                        break;
-                    }
-                    '"' => {
-                        let from = i + 1;
-                        let mut to = line.len();
-                        for (j, c) in chars.by_ref() {
-                            if c == '"' {
-                                to = j;
-                                break;
-                            }
-                        }
-                        words.push(Word {
-                            text: line[from..to].to_string(),
-                            span: start + i..start + (to + 1).min(line.len()),
-                        });
-                    }
-                    c if c.is_whitespace() => {}
-                    _ => {
-                        let mut to = i + c.len_utf8();
-                        while let Some((j, c)) = chars.peek().copied() {
-                            if c.is_whitespace() || c == '#' || c == '"' {
-                                break;
-                            }
-                            to = j + c.len_utf8();
-                            chars.next();
-                        }
-                        words.push(Word {
-                            text: line[i..to].to_string(),
-                            span: start + i..start + to,
-                        });
-                    }
-                }
-            }
-            if !words.is_empty() {
-                end = end.max(words.last().map_or(start, |w| w.span.end));
-                out.push(Statement {
-                    line: n + 1,
-                    words,
-                    end,
-                });
-            }
-        }
-        out
+        self.statements.clone()
+    }
+
+    /// Tokenises the text again after an edit moved its bytes.
+    fn reindex(&mut self) {
+        self.statements = tokenize(&self.text);
     }
 
     /// Sets `keyword "value"` on the statement at `line`: replaces the word
@@ -125,6 +81,7 @@ impl SmtpdConf {
             Some(word) => self.text.replace_range(word.span.clone(), &quoted),
             None => self.text.insert_str(statement.end, &format!(" {keyword} {quoted}")),
         }
+        self.reindex();
     }
 
     /// Appends words to the statement at `line` (`tls pki mailtls`).
@@ -132,6 +89,7 @@ impl SmtpdConf {
         if let Some(statement) = self.statements().into_iter().find(|s| s.line == line) {
             self.text.insert_str(statement.end, &format!(" {words}"));
         }
+        self.reindex();
     }
 
     /// Replaces the last word of the statement at `line` with a quoted value.
@@ -144,6 +102,7 @@ impl SmtpdConf {
         {
             self.text.replace_range(word.span, &format!("\"{value}\""));
         }
+        self.reindex();
     }
 
     /// Inserts a statement before the first `listen` line (where `pki` and
@@ -165,11 +124,71 @@ impl SmtpdConf {
         }
         let at = at.min(self.text.len());
         self.text.insert_str(at, &text);
+        self.reindex();
     }
 
     fn line_start(&self, line: usize) -> usize {
         self.text.split_inclusive('\n').take(line - 1).map(str::len).sum()
     }
+}
+
+/// The statements of a file: one per line that has words.
+fn tokenize(text: &str) -> Vec<Statement> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        let start = offset;
+        offset += line.len();
+        let mut words = Vec::new();
+        let mut chars = line.char_indices().peekable();
+        let mut end = start + line.trim_end_matches(['\n', '\r']).len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '#' => {
+                    end = start + line[..i].trim_end().len();
+                    break;
+                }
+                '"' => {
+                    let from = i + 1;
+                    let mut to = line.len();
+                    for (j, c) in chars.by_ref() {
+                        if c == '"' {
+                            to = j;
+                            break;
+                        }
+                    }
+                    words.push(Word {
+                        text: line[from..to].to_string(),
+                        span: start + i..start + (to + 1).min(line.len()),
+                    });
+                }
+                c if c.is_whitespace() => {}
+                _ => {
+                    let mut to = i + c.len_utf8();
+                    while let Some((j, c)) = chars.peek().copied() {
+                        if c.is_whitespace() || c == '#' || c == '"' {
+                            break;
+                        }
+                        to = j + c.len_utf8();
+                        chars.next();
+                    }
+                    words.push(Word {
+                        text: line[i..to].to_string(),
+                        span: start + i..start + to,
+                    });
+                }
+            }
+        }
+        if !words.is_empty() {
+            end = end.max(words.last().map_or(start, |w| w.span.end));
+            out.push(Statement {
+                line: n + 1,
+                words,
+                end,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{self, Ownership};
-use crate::mta::{Listener, MtaKind, Reload};
+use crate::reload::{Regenerate, Reload};
+use crate::vocabulary::{Listener, MtaKind};
 
 /// Where a change stands. The journal is written before each step, so an
 /// interrupted run leaves a state that says what was done.
@@ -72,7 +73,7 @@ pub struct ServiceRecord {
     pub mta: MtaKind,
     pub instance: PathBuf,
     #[serde(default)]
-    pub regenerate: Option<Reload>,
+    pub regenerate: Option<Regenerate>,
     pub reload: Reload,
     pub listeners: Vec<Listener>,
 }
@@ -145,15 +146,17 @@ impl Manifest {
             plain_absolute(&service.instance).map_err(|e| format!("{at}.instance {e}"))?;
             match &service.regenerate {
                 None => {}
-                Some(Reload::Argv(argv)) => check_argv(argv).map_err(|e| format!("{at}.regenerate {e}"))?,
-                Some(_) => return Err(format!("{at}.regenerate is not a command mailtls records")),
+                // A rebuild is a program and its arguments by type: never a shell command.
+                Some(Regenerate::Argv(argv)) => check_argv(argv).map_err(|e| format!("{at}.regenerate {e}"))?,
             }
             match &service.reload {
                 Reload::Argv(argv) => check_argv(argv).map_err(|e| format!("{at}.reload {e}"))?,
                 Reload::Hup { pid_file } => {
                     plain_absolute(pid_file).map_err(|e| format!("{at}.reload.pid_file {e}"))?
                 }
-                Reload::CyrusHup { config } => plain_absolute(config).map_err(|e| format!("{at}.reload.config {e}"))?,
+                Reload::Backend { config, .. } => {
+                    plain_absolute(config).map_err(|e| format!("{at}.reload.config {e}"))?
+                }
                 // The admin's own --reload-command, recorded as given.
                 Reload::Shell(command) if !command.trim().is_empty() && !command.contains('\0') => {}
                 Reload::Shell(_) => return Err(format!("{at}.reload is an empty shell command")),

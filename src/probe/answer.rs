@@ -300,8 +300,13 @@ impl<W: Wire> RecordReader<'_, W> {
     }
 }
 
-/// Exposed for the SSLv2 module: the next raw record.
-pub fn read_sslv2<W: Wire>(stream: &mut W, deadline: Deadline) -> Result<Answer, AnswerError> {
+/// The answer to an SSLv2 hello: `parse` (the SSLv2 module's) reads its
+/// SERVER-HELLO; a TLS alert or nothing is told apart here.
+pub fn read_sslv2<W: Wire>(
+    stream: &mut W,
+    deadline: Deadline,
+    parse: fn(&[u8]) -> Answer,
+) -> Result<Answer, AnswerError> {
     let mut rx = RecordReader {
         stream,
         deadline,
@@ -309,7 +314,7 @@ pub fn read_sslv2<W: Wire>(stream: &mut W, deadline: Deadline) -> Result<Answer,
     };
     match rx.next()? {
         None => Ok(Answer::Closed),
-        Some((0x80, msg)) => Ok(super::sslv2::parse_server_hello(&msg)),
+        Some((0x80, msg)) => Ok(parse(&msg)),
         Some((CONTENT_ALERT, fragment)) => {
             let mut r = Reader::new(&fragment);
             Ok(match (r.u8(), r.u8()) {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{judge, parse_target, scan, ScanOptions, Starttls, Target, TargetReport};
+use super::{judge, parse_target, scan, Proto, ScanOptions, Target, TargetReport, TlsStart};
 use crate::error::{exit, Error, Result};
 use crate::profile::Profile;
 
@@ -56,7 +56,7 @@ pub struct ProbeArgs {
     pub connections_per_target: usize,
     /// Seconds each connection may take: connect, dialogue and handshake together (1 to 3600).
     #[arg(long, value_name = "SECS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=crate::cli::MAX_SECONDS))]
+          value_parser = clap::value_parser!(u64).range(1..=crate::vocabulary::MAX_SECONDS))]
     pub timeout: u64,
     #[command(flatten)]
     pub mx: crate::dane::args::MxArgs,
@@ -74,10 +74,10 @@ impl ProbeArgs {
     pub fn resolve(&self) -> Result<Resolved> {
         let starttls = match self.starttls {
             StarttlsArg::Auto => None,
-            StarttlsArg::Smtp => Some(Starttls::Smtp),
-            StarttlsArg::Imap => Some(Starttls::Imap),
-            StarttlsArg::Pop3 => Some(Starttls::Pop3),
-            StarttlsArg::None => Some(Starttls::None),
+            StarttlsArg::Smtp => Some(TlsStart::Starttls(Proto::Smtp)),
+            StarttlsArg::Imap => Some(TlsStart::Starttls(Proto::Imap)),
+            StarttlsArg::Pop3 => Some(TlsStart::Starttls(Proto::Pop3)),
+            StarttlsArg::None => Some(TlsStart::Implicit),
         };
         let mut specs: Vec<String> = self.targets.clone();
         if let Some(path) = &self.targets_in {
@@ -104,10 +104,10 @@ impl ProbeArgs {
             .iter()
             .map(|s| parse_target(s, starttls).map_err(Error::Usage))
             .collect::<Result<Vec<_>>>()?;
-        if !(1..=crate::cli::MAX_SECONDS).contains(&self.timeout) {
+        if !(1..=crate::vocabulary::MAX_SECONDS).contains(&self.timeout) {
             return Err(Error::Usage(format!(
                 "--timeout must be 1 to {} seconds",
-                crate::cli::MAX_SECONDS
+                crate::vocabulary::MAX_SECONDS
             )));
         }
         let mut opts = ScanOptions {

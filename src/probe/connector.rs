@@ -122,7 +122,7 @@ impl<'a> Connector<'a> {
             if stream.write_all(record).is_err() {
                 return Ok(Answer::Closed);
             }
-            answer::read_sslv2(stream, deadline).map_err(ConnectError::Answer)
+            answer::read_sslv2(stream, deadline, super::sslv2::parse_server_hello).map_err(ConnectError::Answer)
         })
     }
 }

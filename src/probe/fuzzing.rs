@@ -8,7 +8,7 @@ use super::answer::{self, Depth};
 use super::deadline::Deadline;
 use super::dialogue;
 use super::wire::Replay;
-use super::Starttls;
+use super::{Proto, TlsStart};
 
 fn deadline() -> Deadline {
     Deadline::after(Duration::from_secs(5))
@@ -22,12 +22,16 @@ pub fn tls_answer(bytes: &[u8]) {
 
 /// A server's answer to an SSLv2 CLIENT-HELLO.
 pub fn sslv2_answer(bytes: &[u8]) {
-    let _ = answer::read_sslv2(&mut Replay(bytes), deadline());
+    let _ = answer::read_sslv2(&mut Replay(bytes), deadline(), super::sslv2::parse_server_hello);
 }
 
 /// Everything a server says before TLS, in each dialogue.
 pub fn dialogues(bytes: &[u8]) {
-    for starttls in [Starttls::Smtp, Starttls::Imap, Starttls::Pop3] {
+    for starttls in [
+        TlsStart::Starttls(Proto::Smtp),
+        TlsStart::Starttls(Proto::Imap),
+        TlsStart::Starttls(Proto::Pop3),
+    ] {
         let _ = dialogue::run(Replay(bytes), starttls, "fuzz.example", deadline());
     }
 }
@@ -39,7 +43,7 @@ mod tests {
     #[test]
     fn a_well_behaved_smtp_server_gets_to_tls() {
         let bytes = b"220 mx ESMTP\r\n250-mx\r\n250 STARTTLS\r\n220 go ahead\r\n";
-        assert!(dialogue::run(Replay(bytes), Starttls::Smtp, "me", deadline()).is_ok());
+        assert!(dialogue::run(Replay(bytes), TlsStart::Starttls(Proto::Smtp), "me", deadline()).is_ok());
     }
 
     #[test]
@@ -55,20 +59,20 @@ mod tests {
             sslv2_answer(bytes);
             dialogues(bytes);
         }
-        assert!(dialogue::run(Replay(b"220-x\r\n"), Starttls::Smtp, "me", deadline()).is_err());
+        assert!(dialogue::run(Replay(b"220-x\r\n"), TlsStart::Starttls(Proto::Smtp), "me", deadline()).is_err());
     }
 
     #[test]
     fn an_endless_banner_stops_at_the_line_limit() {
         let banner = vec![b'2'; 8 << 20];
-        let err = dialogue::run(Replay(&banner), Starttls::Smtp, "me", deadline()).unwrap_err();
+        let err = dialogue::run(Replay(&banner), TlsStart::Starttls(Proto::Smtp), "me", deadline()).unwrap_err();
         assert!(err.to_string().contains("a line over"), "{err}");
     }
 
     #[test]
     fn an_endless_multi_line_reply_stops_at_the_reply_limit() {
         let reply = b"220-mx\r\n".repeat(100_000);
-        let err = dialogue::run(Replay(&reply), Starttls::Smtp, "me", deadline()).unwrap_err();
+        let err = dialogue::run(Replay(&reply), TlsStart::Starttls(Proto::Smtp), "me", deadline()).unwrap_err();
         assert!(err.to_string().contains("more than"), "{err}");
     }
 

@@ -11,7 +11,7 @@ pub fn judge(report: &TargetReport, profile: &Profile) -> Vec<Finding> {
     let mut out = Vec::new();
     let id = |s: &str| format!("profile-{s}");
     if let Some(e) = &report.error {
-        let what = if report.starttls_offered || report.starttls == super::Starttls::None {
+        let what = if report.starttls_offered || report.starttls == super::TlsStart::Implicit {
             format!("the scan failed: {e}")
         } else {
             e.clone()

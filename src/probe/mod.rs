@@ -33,63 +33,20 @@ pub mod wire;
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 pub use cert::CertificateReport;
 pub use judge::judge;
 pub use report::{Finding, ProtocolReport, Severity, Summary, TargetReport};
 pub use scan::scan;
 pub use target::parse_target;
 
-/// How TLS starts on a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Starttls {
-    Smtp,
-    Imap,
-    Pop3,
-    /// Implicit TLS: the ClientHello is the first thing sent.
-    None,
-}
-
-impl Starttls {
-    pub fn name(self) -> &'static str {
-        match self {
-            Starttls::Smtp => "smtp",
-            Starttls::Imap => "imap",
-            Starttls::Pop3 => "pop3",
-            Starttls::None => "none",
-        }
-    }
-
-    /// The dialogue a well-known port speaks: 25/587 SMTP, 143 IMAP, 110
-    /// POP3, 465/993/995 implicit TLS. Unknown ports get SMTP.
-    pub fn for_port(port: u16) -> Starttls {
-        match port {
-            143 => Starttls::Imap,
-            110 => Starttls::Pop3,
-            465 | 993 | 995 => Starttls::None,
-            _ => Starttls::Smtp,
-        }
-    }
-
-    /// The port a dialogue uses when the target names none.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Starttls::Smtp => 25,
-            Starttls::Imap => 143,
-            Starttls::Pop3 => 110,
-            Starttls::None => 465,
-        }
-    }
-}
+pub use crate::vocabulary::{Proto, TlsStart};
 
 /// One server to scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     pub host: String,
     pub port: u16,
-    pub starttls: Starttls,
+    pub starttls: TlsStart,
 }
 
 impl Target {

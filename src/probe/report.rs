@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 use serde::{Serialize, Serializer};
 
 use super::cert::CertificateReport;
-use super::Starttls;
+use super::{Proto, TlsStart};
 use crate::escape::escape;
 use crate::tls::{CipherSuite, Group, Protocol};
 
@@ -98,7 +98,7 @@ impl Finding {
 #[derive(Clone, Debug, Serialize)]
 pub struct TargetReport {
     pub target: String,
-    pub starttls: Starttls,
+    pub starttls: TlsStart,
     /// For STARTTLS dialogues: whether the server advertised it. True for implicit TLS that connected.
     pub starttls_offered: bool,
     /// Why the target could not be scanned (completely); null otherwise.
@@ -128,7 +128,7 @@ fn by_protocol_name<S: Serializer>(map: &BTreeMap<Protocol, ProtocolReport>, s: 
 
 impl TargetReport {
     /// A report with nothing found yet: every protocol refused.
-    pub fn empty(target: String, starttls: Starttls) -> TargetReport {
+    pub fn empty(target: String, starttls: TlsStart) -> TargetReport {
         TargetReport {
             target,
             starttls,
@@ -308,11 +308,12 @@ impl Summary {
     }
 }
 
-fn dialogue_name(s: Starttls) -> &'static str {
+fn dialogue_name(s: TlsStart) -> &'static str {
     match s {
-        Starttls::Smtp => "SMTP STARTTLS",
-        Starttls::Imap => "IMAP STARTTLS",
-        Starttls::Pop3 => "POP3 STLS",
-        Starttls::None => "implicit TLS",
+        TlsStart::Starttls(Proto::Smtp) => "SMTP STARTTLS",
+        TlsStart::Starttls(Proto::Imap) => "IMAP STARTTLS",
+        TlsStart::Starttls(Proto::Pop3) => "POP3 STLS",
+        TlsStart::Implicit => "implicit TLS",
+        TlsStart::Off => "no TLS",
     }
 }

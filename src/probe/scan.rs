@@ -14,7 +14,7 @@ use super::connector::{ConnectError, Connector};
 use super::dialogue::DialogueError;
 use super::enumerate::{self, Eliminated};
 use super::report::TargetReport;
-use super::{cert, findings, sslv2, ScanOptions, Starttls, Target};
+use super::{cert, findings, sslv2, Proto, ScanOptions, Target, TlsStart};
 use crate::tls::{CipherSuite, Group, Protocol};
 
 /// Scans one target. Never panics: failures go in `report.error`.
@@ -34,7 +34,7 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> TargetReport {
     all.append(&mut report.findings);
     report.findings = all;
     if !report.starttls_offered
-        && target.starttls != Starttls::None
+        && target.starttls != TlsStart::Implicit
         && report.error.as_deref() == Some("STARTTLS not supported")
     {
         report.findings.insert(
@@ -51,12 +51,12 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> TargetReport {
     report
 }
 
-fn dialogue_label(s: Starttls) -> &'static str {
+fn dialogue_label(s: TlsStart) -> &'static str {
     match s {
-        Starttls::Smtp => "SMTP",
-        Starttls::Imap => "IMAP",
-        Starttls::Pop3 => "POP3",
-        Starttls::None => "TLS",
+        TlsStart::Starttls(Proto::Smtp) => "SMTP",
+        TlsStart::Starttls(Proto::Imap) => "IMAP",
+        TlsStart::Starttls(Proto::Pop3) => "POP3",
+        TlsStart::Implicit | TlsStart::Off => "TLS",
     }
 }
 

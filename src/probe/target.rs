@@ -1,11 +1,11 @@
 //! Targets as users write them: `host`, `host:port`, `[v6addr]:port`.
 
-use super::{Starttls, Target};
+use super::{Proto, Target, TlsStart};
 
 /// Parses `host[:port]`. `starttls` None means "auto": pick the dialogue
 /// from the port (25/587 SMTP, 465 implicit, 143 IMAP, 993 implicit, 110
 /// POP3, 995 implicit); without a port, auto means SMTP on 25.
-pub fn parse_target(spec: &str, starttls: Option<Starttls>) -> Result<Target, String> {
+pub fn parse_target(spec: &str, starttls: Option<TlsStart>) -> Result<Target, String> {
     let spec = spec.trim();
     let (host, port) = if let Some(rest) = spec.strip_prefix('[') {
         let (host, after) = rest
@@ -37,9 +37,9 @@ pub fn parse_target(spec: &str, starttls: Option<Starttls>) -> Result<Target, St
     };
     let (port, starttls) = match (port, starttls) {
         (Some(p), Some(s)) => (p, s),
-        (Some(p), None) => (p, Starttls::for_port(p)),
+        (Some(p), None) => (p, TlsStart::for_port(p)),
         (None, Some(s)) => (s.default_port(), s),
-        (None, None) => (25, Starttls::Smtp),
+        (None, None) => (25, TlsStart::Starttls(Proto::Smtp)),
     };
     Ok(Target {
         host: host.to_string(),
@@ -56,15 +56,15 @@ mod tests {
     fn ports_pick_the_dialogue() {
         let t = |s| parse_target(s, None).unwrap();
         assert_eq!(t("mx.example.org").port, 25);
-        assert_eq!(t("mx.example.org:587").starttls, Starttls::Smtp);
-        assert_eq!(t("mx:465").starttls, Starttls::None);
-        assert_eq!(t("mx:143").starttls, Starttls::Imap);
-        assert_eq!(t("mx:993").starttls, Starttls::None);
-        assert_eq!(t("mx:110").starttls, Starttls::Pop3);
+        assert_eq!(t("mx.example.org:587").starttls, TlsStart::Starttls(Proto::Smtp));
+        assert_eq!(t("mx:465").starttls, TlsStart::Implicit);
+        assert_eq!(t("mx:143").starttls, TlsStart::Starttls(Proto::Imap));
+        assert_eq!(t("mx:993").starttls, TlsStart::Implicit);
+        assert_eq!(t("mx:110").starttls, TlsStart::Starttls(Proto::Pop3));
         assert_eq!(t("[::1]:995").host, "::1");
         assert_eq!(t("::1").port, 25);
-        let imap = parse_target("mx", Some(Starttls::Imap)).unwrap();
-        assert_eq!((imap.port, imap.starttls), (143, Starttls::Imap));
+        let imap = parse_target("mx", Some(TlsStart::Starttls(Proto::Imap))).unwrap();
+        assert_eq!((imap.port, imap.starttls), (143, TlsStart::Starttls(Proto::Imap)));
         assert!(parse_target("mx:0", None).is_err());
         assert!(parse_target("mx:smtp", None).is_err());
         assert!(parse_target("", None).is_err());

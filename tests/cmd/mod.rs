@@ -109,9 +109,13 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 /// and a second `apply` says `"changed": false` and leaves `watched` (a file,
 /// or every file of a directory) as it was, byte for byte.
 pub fn assert_idempotent(mailtls: impl Fn() -> Mailtls, config: &Path, watched: &Path) {
+    // A daemon's own log (Dovecot's in its test folder) may still gain lines
+    // from connections the test made before: it is not config, so it is left out.
     let contents = || {
         if watched.is_dir() {
-            snapshot(watched)
+            let mut files = snapshot(watched);
+            files.retain(|name, _| !name.ends_with(".log"));
+            files
         } else {
             [(watched.display().to_string(), std::fs::read(watched).unwrap())].into()
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::Cyrus;
 use crate::error::{Error, Result};
-use crate::mta::refuse_new_warnings;
+use crate::mta::backend::Staging;
 use crate::plan::Plan;
 
 impl Cyrus {
@@ -68,7 +68,7 @@ impl Cyrus {
                     .map(str::to_string)
                     .collect())
             };
-            refuse_new_warnings("cyr_info conf-lint", lint(&self.config)?, lint(&staged)?)?;
+            Staging::refuse_new_warnings("cyr_info conf-lint", lint(&self.config)?, lint(&staged)?)?;
         }
         Ok(())
     }

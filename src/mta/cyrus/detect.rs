@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{harden, Cyrus, CERT, KEY, KEY_READERS};
 use crate::error::Result;
-use crate::mta::{certificate_weaknesses, Detected, ListenerTls, MtaKind};
+use crate::mta::{certificate_weaknesses, Detected, MtaKind};
 use crate::profile::Profile;
 
 impl Cyrus {
@@ -49,7 +49,7 @@ impl Cyrus {
                 }
             }
         }
-        if listeners.iter().any(|l| l.tls == ListenerTls::None) {
+        if listeners.iter().any(|l| !l.tls.is_tls()) {
             weaknesses.push("no tls_server_cert/tls_server_key: some IMAP or POP3 services offer no TLS".into());
         }
         if let (Some(cert), Some(key)) = (loaded.get(&loaded.conf, CERT), loaded.get(&loaded.conf, KEY)) {
@@ -82,6 +82,7 @@ impl Cyrus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mta::TlsStart;
 
     #[test]
     fn detect_reports_defaults_overrides_and_services_without_tls() {
@@ -102,10 +103,10 @@ mod tests {
         .unwrap();
         let found = Cyrus::open(Some(&config)).unwrap().detect().unwrap();
         assert_eq!(found.mta, MtaKind::Cyrus);
-        let ports: Vec<(u16, ListenerTls)> = found.listeners.iter().map(|l| (l.port, l.tls)).collect();
+        let ports: Vec<(u16, TlsStart)> = found.listeners.iter().map(|l| (l.port, l.tls)).collect();
         assert_eq!(
             ports,
-            [(1143, ListenerTls::None), (1995, ListenerTls::None)],
+            [(1143, TlsStart::Off), (1995, TlsStart::Off)],
             "no certificate: no TLS; `other` reads /etc/imapd.conf"
         );
         let weak = found.weaknesses.join("\n");

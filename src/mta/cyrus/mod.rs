@@ -13,6 +13,7 @@
 //! Cyrus checks its config with `cyr_info conf-lint`, and reloads on SIGHUP
 //! to its master (see `master`).
 
+pub(crate) mod backend;
 mod check;
 mod detect;
 mod harden;
@@ -377,7 +378,8 @@ impl Cyrus {
                     .to_vec(),
             );
         }
-        Reload::CyrusHup {
+        Reload::Backend {
+            mta: MtaKind::Cyrus,
             config: self.config.clone(),
         }
     }

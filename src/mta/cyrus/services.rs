@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::mta::{Listener, ListenerTls};
+use crate::mta::{Listener, Proto, TlsStart};
 
 /// One `SERVICES` entry.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,17 +66,17 @@ impl Service {
 
     /// The listener it is, with TLS on or off.
     pub fn listener(&self, tls_on: bool) -> Option<Listener> {
-        let protocol = self.protocol()?;
+        let protocol: Proto = self.protocol()?.parse().ok()?;
         let (host, port) = self.address()?;
         Some(Listener {
             service: self.name.clone(),
-            protocol: protocol.into(),
+            protocol,
             host,
             port,
             tls: match (tls_on, self.implicit_tls()) {
-                (false, _) => ListenerTls::None,
-                (true, true) => ListenerTls::Implicit,
-                (true, false) => ListenerTls::Starttls,
+                (false, _) => TlsStart::Off,
+                (true, true) => TlsStart::Implicit,
+                (true, false) => TlsStart::Starttls(protocol),
             },
         })
     }
@@ -200,12 +200,12 @@ mod tests {
         let imap = services[0].listener(true).unwrap();
         assert_eq!(
             (imap.host.as_str(), imap.port, imap.tls),
-            ("127.0.0.1", 143, ListenerTls::Starttls)
+            ("127.0.0.1", 143, TlsStart::Starttls(Proto::Imap))
         );
         let pop3s = services[1].listener(true).unwrap();
         assert_eq!(
             (pop3s.host.as_str(), pop3s.port, pop3s.tls),
-            ("::1", 2995, ListenerTls::Implicit)
+            ("::1", 2995, TlsStart::Implicit)
         );
         assert_eq!(services[1].config(), PathBuf::from("/srv/imapd.conf"));
         assert_eq!(services[0].config(), PathBuf::from("/etc/imapd.conf"));

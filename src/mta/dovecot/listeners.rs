@@ -2,7 +2,7 @@
 //! ports (143/993, 110/995), and `service X-login { inet_listener NAME
 //! { port, ssl, address } }` blocks that move, add or disable (port 0) them.
 
-use crate::mta::{Listener, ListenerTls};
+use crate::mta::{Listener, Proto, TlsStart};
 
 use super::tree::ConfTree;
 
@@ -24,7 +24,8 @@ pub fn listeners_with(tree: &ConfTree, ssl_on: bool) -> Vec<Listener> {
     let ssl_off = !ssl_on;
     let listen = host(tree.global_value("listen").as_deref().unwrap_or("*, ::"));
     let mut out = Vec::new();
-    for (protocol, plain, implicit) in [("imap", 143, 993), ("pop3", 110, 995)] {
+    for (proto, plain, implicit) in [(Proto::Imap, 143, 993), (Proto::Pop3, 110, 995)] {
+        let protocol = proto.name();
         if !protocols.iter().any(|p| p == protocol) {
             continue;
         }
@@ -72,13 +73,13 @@ pub fn listeners_with(tree: &ConfTree, ssl_on: bool) -> Vec<Listener> {
         }
         for f in found.into_iter().filter(|f| f.port != 0) {
             let tls = match (ssl_off, f.implicit) {
-                (true, _) => ListenerTls::None,
-                (false, true) => ListenerTls::Implicit,
-                (false, false) => ListenerTls::Starttls,
+                (true, _) => TlsStart::Off,
+                (false, true) => TlsStart::Implicit,
+                (false, false) => TlsStart::Starttls(proto),
             };
             out.push(Listener {
                 service: format!("{service}/{}", f.name),
-                protocol: protocol.into(),
+                protocol: proto,
                 host: f.address.unwrap_or_else(|| listen.clone()),
                 port: f.port,
                 tls,

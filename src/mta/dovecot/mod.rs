@@ -11,6 +11,7 @@
 //! In both cases settings inside `protocol {}`, `local {}` and `remote {}`
 //! blocks that would override the profile are rewritten where they are.
 
+pub(crate) mod backend;
 mod harden;
 mod listeners;
 mod tree;
@@ -19,11 +20,12 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::dovecot_conf::DovecotConf;
 use crate::error::{Error, Result};
+use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
-    certificate_weaknesses, check_certificate, effective_values, find_program, path_value, program_path,
-    refuse_new_warnings, run_program, service_reload, Detected, ListenerTls, MtaKind, Reload, Request,
+    certificate_weaknesses, effective_values, find_program, path_value, program_path, run_program, service_reload,
+    Detected, MtaKind, Reload, Request,
 };
-use crate::plan::{FileChange, Plan, SettingChange};
+use crate::plan::{FileChange, Plan};
 
 use harden::Generation;
 use tree::ConfTree;
@@ -37,7 +39,6 @@ const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
     special: &['#', '{', '}', '$', '%', '"', '\\'],
 };
 
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 /// Where distributions put dovecot.conf: Linux, then FreeBSD ports (/usr/local/etc).
 const DEFAULT_CONFIGS: &[&str] = &["/etc/dovecot/dovecot.conf", "/usr/local/etc/dovecot/dovecot.conf"];
 
@@ -195,20 +196,20 @@ impl Dovecot {
             .as_ref()
             .and_then(|p| tree.files.iter().position(|f| &f.path == p));
         let mut local_new: Option<DovecotConf> = None;
-        let mut settings = Vec::new();
-        let mut warnings = Vec::new();
+        let mut plan = PlanBuilder::new(MtaKind::Dovecot, self.main.clone(), request);
 
         let (mut desired, limits) =
             harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
                 .map_err(Error::Config)?;
-        warnings.extend(limits);
-        warnings.extend(crate::mta::crypto_policies::describe(Path::new("/")));
+        plan.warnings_mut().extend(limits);
+        plan.warnings_mut()
+            .extend(crate::mta::crypto_policies::describe(Path::new("/")));
         if tree
             .global_value("ssl_cipher_list")
             .is_some_and(|v| v.contains("PROFILE=SYSTEM"))
             && desired.iter().any(|(k, _)| *k == "ssl_cipher_list")
         {
-            warnings.push("ssl_cipher_list = PROFILE=SYSTEM (the system crypto policy's list) is replaced by the profile's explicit list".into());
+            plan.warn("ssl_cipher_list = PROFILE=SYSTEM (the system crypto policy's list) is replaced by the profile's explicit list");
         }
         if tree.global_value("ssl").as_deref() == Some("no") {
             desired.insert(0, ("ssl", "yes".into()));
@@ -252,24 +253,19 @@ impl Dovecot {
                         let index = placed.file;
                         let conf = edited_conf(&mut edited, &tree, index);
                         conf.set_line(placed.entry.line, wanted);
-                        settings.push(SettingChange {
-                            file: tree.files[index].path.clone(),
-                            name: key.to_string(),
-                            before: current.as_ref().map(|(_, v)| v.clone()),
-                            after: wanted.clone(),
-                        });
+                        plan.set(
+                            tree.files[index].path.clone(),
+                            *key,
+                            current.as_ref().map(|(_, v)| v.clone()),
+                            wanted,
+                        );
                         continue;
                     }
                     None => (tree.files[0].path.clone(), edited_conf(&mut edited, &tree, 0)),
                 },
             };
             conf.set(key, wanted, ANCHOR);
-            settings.push(SettingChange {
-                file: file_path,
-                name: key.to_string(),
-                before: current.map(|(_, v)| v),
-                after: wanted.clone(),
-            });
+            plan.set(file_path, *key, current.map(|(_, v)| v), wanted);
         }
 
         for placed in &tree.flat {
@@ -282,10 +278,10 @@ impl Dovecot {
             }
             let scope = format!("{section} {}", arg.as_deref().unwrap_or(""));
             if key == "ssl" && value == "no" {
-                warnings.push(format!(
+                plan.warn(format!(
                     "{}:{}: `{scope} {{ ssl = no }}` turns TLS off there; left as is",
                     tree.files[placed.file].path.display(),
-                    placed.entry.line + 1
+                    placed.entry.line
                 ));
                 continue;
             }
@@ -297,47 +293,29 @@ impl Dovecot {
             }
             let before = value.to_string();
             edited_conf(&mut edited, &tree, placed.file).set_line(placed.entry.line, wanted);
-            settings.push(SettingChange {
-                file: tree.files[placed.file].path.clone(),
-                name: format!("{}: {key}", scope.trim()),
-                before: Some(before),
-                after: wanted.clone(),
-            });
+            plan.set(
+                tree.files[placed.file].path.clone(),
+                format!("{}: {key}", scope.trim()),
+                Some(before),
+                wanted,
+            );
         }
 
         let ssl_on = tree.global_value("ssl").as_deref() != Some("no") || desired.iter().any(|(k, _)| *k == "ssl");
-        let expected_cert_sha256 = match cert_files {
-            Some((cert_path, key_path)) => Some(check_certificate(
-                request,
-                &cert_path,
-                &key_path,
-                KEY_READERS,
-                &mut warnings,
-            )?),
-            None if ssl_on => {
-                return Err(Error::Config(format!(
-                    "Dovecot has no server certificate ({} is empty): give one with --cert and --key",
-                    generation.cert_key()
-                )))
-            }
-            None => None,
-        };
+        plan.require_certificate(cert_files, ssl_on, KEY_READERS, || {
+            format!(
+                "Dovecot has no server certificate ({} is empty): give one with --cert and --key",
+                generation.cert_key()
+            )
+        })?;
 
-        let mut changes: Vec<FileChange> = tree
-            .files
-            .iter()
-            .zip(edited)
-            .filter_map(|(file, conf)| {
-                conf.map(|c| FileChange {
-                    path: file.path.clone(),
-                    before: file.text.clone(),
-                    after: c.to_string(),
-                    created: false,
-                })
-            })
-            .collect();
+        for (file, conf) in tree.files.iter().zip(edited) {
+            if let Some(c) = conf {
+                plan.file(file.path.clone(), file.text.clone(), c.to_string());
+            }
+        }
         if let (Some(conf), Some(path)) = (local_new, &local_path) {
-            changes.push(FileChange {
+            plan.change(FileChange {
                 path: path.clone(),
                 before: String::new(),
                 after: conf.to_string(),
@@ -346,18 +324,7 @@ impl Dovecot {
         }
         // Listeners as they will be: `ssl = yes` may be part of the plan.
         let listeners = listeners::listeners_with(&tree, ssl_on);
-        Ok(Plan {
-            mta: MtaKind::Dovecot,
-            instance: self.main.clone(),
-            profile: profile.name.clone(),
-            changes,
-            settings,
-            warnings,
-            regenerate: None,
-            reload: self.reload(request),
-            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
-            expected_cert_sha256,
-        })
+        Ok(plan.finish(self.reload(request), listeners))
     }
 
     fn reload(&self, request: &Request) -> Reload {
@@ -391,23 +358,14 @@ impl Dovecot {
     /// with the plan's files in place and runs `doveconf -n` on it; failure or a
     /// new warning refuses the plan.
     pub fn validate(&self, plan: &Plan) -> Result<()> {
-        let doveconf = find_program("doveconf").ok_or_else(|| Error::MissingProgram {
-            program: "doveconf".into(),
-            hint: "applying needs Dovecot's own checker (`doveconf -n`); `mailtls plan` works without it".into(),
-        })?;
+        let staged = Staging::new("Dovecot", "doveconf", find_program("doveconf"), "doveconf -n")?;
+        let doveconf = staged.checker();
         let tree = ConfTree::load(&self.main)?;
         let root = self.main.parent().unwrap_or(Path::new("/"));
-        let staged = tempfile::Builder::new()
-            .prefix("mailtls-check-")
-            .tempdir()
-            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
         let place = |path: &Path| path.strip_prefix(root).ok().map(|rel| staged.path().join(rel));
         let write = |path: &Path, text: &str| -> Result<()> {
-            if let Some(target) = place(path) {
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).map_err(Error::io(parent, "cannot create"))?;
-                }
-                std::fs::write(&target, text).map_err(Error::io(&target, "cannot stage"))?;
+            if let Ok(relative) = path.strip_prefix(root) {
+                staged.write(relative, text)?;
             }
             Ok(())
         };
@@ -419,12 +377,12 @@ impl Dovecot {
         }
         let staged_main = place(&self.main).expect("the main file is under its own directory");
         let warnings = |main: &Path| -> Result<Vec<String>> {
-            let output = std::process::Command::new(&doveconf)
+            let output = std::process::Command::new(doveconf)
                 .arg("-n")
                 .arg("-c")
                 .arg(main)
                 .output()
-                .map_err(Error::io(&doveconf, "cannot run doveconf"))?;
+                .map_err(Error::io(doveconf, "cannot run doveconf"))?;
             let stderr = String::from_utf8_lossy(&output.stderr)
                 .replace(&main.parent().unwrap_or(root).display().to_string(), "");
             if !output.status.success() {
@@ -437,7 +395,7 @@ impl Dovecot {
             Ok(stderr.lines().map(str::to_string).collect())
         };
         let before = warnings(&self.main)?;
-        refuse_new_warnings("doveconf -n", before, warnings(&staged_main)?)
+        Staging::refuse_new_warnings("doveconf -n", before, warnings(&staged_main)?)
     }
 }
 

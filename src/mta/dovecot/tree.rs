@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::dovecot_conf::{DovecotConf, Entry, Kind};
 use crate::error::{Error, Result};
-use crate::mta::{read_text, syntax_error};
+use crate::mta::read_text;
 
 pub struct ConfFile {
     pub path: PathBuf,
@@ -54,7 +54,7 @@ impl ConfTree {
             )));
         }
         let text = read_text(path)?;
-        let conf = DovecotConf::parse(&text).map_err(|e| syntax_error("a Dovecot", path, &text, e.line, e.message))?;
+        let conf: DovecotConf = crate::mta::parse_document("a Dovecot", path, &text)?;
         let index = self.files.len();
         let entries = conf.entries();
         self.files.push(ConfFile {
@@ -70,7 +70,7 @@ impl ConfTree {
                     return Err(Error::Config(format!(
                         "{}:{}: included file {pattern} does not exist",
                         path.display(),
-                        entry.line + 1
+                        entry.line
                     )));
                 }
                 for file in matches {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::exim_conf::{Directive, Element, EximConf, Kind};
 use crate::error::{Error, Result};
-use crate::mta::{read_text, syntax_error};
+use crate::mta::read_text;
 
 /// The file Debian's `update-exim4.conf` reads its answers from.
 pub const DEBIAN_ANSWERS: &str = "update-exim4.conf.conf";
@@ -106,8 +106,7 @@ impl Layout {
                 } else {
                     String::new()
                 };
-                let conf =
-                    EximConf::parse(&text).map_err(|e| syntax_error("an Exim", &path, &text, e.line, e.message))?;
+                let conf: EximConf = crate::mta::parse_document("an Exim", &path, &text)?;
                 Ok(Source { path, text, conf })
             })
             .collect()

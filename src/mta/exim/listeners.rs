@@ -4,7 +4,7 @@
 //! `tls_on_connect_ports` speak TLS from the first byte; the others offer
 //! STARTTLS unless `tls_advertise_hosts` is empty.
 
-use crate::mta::{Listener, ListenerTls};
+use crate::mta::{Listener, Proto, TlsStart};
 
 use super::layout::Effective;
 
@@ -33,15 +33,15 @@ pub fn listeners(eff: &Effective) -> Vec<Listener> {
         let wanted: Vec<u16> = own_port.map(|p| vec![p]).unwrap_or_else(|| ports.clone());
         for port in wanted {
             let tls = if implicit.contains(&port) {
-                ListenerTls::Implicit
+                TlsStart::Implicit
             } else if advertised {
-                ListenerTls::Starttls
+                TlsStart::Starttls(Proto::Smtp)
             } else {
-                ListenerTls::None
+                TlsStart::Off
             };
             let listener = Listener {
                 service: format!("{interface} port {port}"),
-                protocol: "smtp".into(),
+                protocol: Proto::Smtp,
                 host: host.clone(),
                 port,
                 tls,
@@ -133,7 +133,7 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(
             (found[0].host.as_str(), found[0].port, found[0].tls),
-            ("127.0.0.1", 25, ListenerTls::Starttls)
+            ("127.0.0.1", 25, TlsStart::Starttls(Proto::Smtp))
         );
     }
 
@@ -142,18 +142,18 @@ mod tests {
         let found = listeners(&eff(
             "daemon_smtp_ports = 25 : 465 : 587\ntls_on_connect_ports = 465\nlocal_interfaces = <; 127.0.0.1 ; [::1]:2525 ; 192.0.2.1.26\n",
         ));
-        let got: Vec<(&str, u16, ListenerTls)> = found.iter().map(|l| (l.host.as_str(), l.port, l.tls)).collect();
+        let got: Vec<(&str, u16, TlsStart)> = found.iter().map(|l| (l.host.as_str(), l.port, l.tls)).collect();
         assert_eq!(
             got,
             [
-                ("127.0.0.1", 25, ListenerTls::Starttls),
-                ("127.0.0.1", 465, ListenerTls::Implicit),
-                ("127.0.0.1", 587, ListenerTls::Starttls),
-                ("::1", 2525, ListenerTls::Starttls),
-                ("192.0.2.1", 26, ListenerTls::Starttls),
+                ("127.0.0.1", 25, TlsStart::Starttls(Proto::Smtp)),
+                ("127.0.0.1", 465, TlsStart::Implicit),
+                ("127.0.0.1", 587, TlsStart::Starttls(Proto::Smtp)),
+                ("::1", 2525, TlsStart::Starttls(Proto::Smtp)),
+                ("192.0.2.1", 26, TlsStart::Starttls(Proto::Smtp)),
             ]
         );
         let off = listeners(&eff("tls_advertise_hosts =\n"));
-        assert_eq!(off[0].tls, ListenerTls::None);
+        assert_eq!(off[0].tls, TlsStart::Off);
     }
 }

@@ -4,6 +4,7 @@
 //! syntax, validates the staged result with Exim itself (after Debian's
 //! `update-exim4.conf` for a Debian folder), and reloads with SIGHUP.
 
+pub(crate) mod backend;
 mod harden;
 mod layout;
 mod listeners;
@@ -15,11 +16,9 @@ use layout::{Effective, Layout, Source};
 
 use crate::edit::exim_conf::{EximConf, Kind};
 use crate::error::{Error, Result};
-use crate::mta::{
-    check_certificate, find_program, path_value, read_text, run_program, Detected, ListenerTls, MtaKind, Reload,
-    Request,
-};
-use crate::plan::{FileChange, Plan, SettingChange};
+use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
+use crate::mta::{find_program, path_value, read_text, run_program, Detected, MtaKind, Regenerate, Reload, Request};
+use crate::plan::{FileChange, Plan};
 
 /// The groups that may read the private key besides root: Exim reads its key as its own user: Debian documents `root:Debian-exim 0640` (elsewhere the group is `exim`), or Debian-exim in the ssl-cert group.
 const KEY_READERS: crate::cert::KeyReaders = &["Debian-exim", "exim", "ssl-cert"];
@@ -29,9 +28,6 @@ const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
     server: "Exim",
     special: &['$', '\\'],
 };
-
-/// The comment under which new settings are added.
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 
 /// Where Debian's Exim writes its pid (its build's `pid_file_path` default).
 const DEBIAN_PID_FILE: &str = "/run/exim4/exim.pid";
@@ -198,7 +194,7 @@ impl Exim {
             );
         }
         let listeners = listeners::listeners(&eff);
-        for l in listeners.iter().filter(|l| l.tls == ListenerTls::None) {
+        for l in listeners.iter().filter(|l| !l.tls.is_tls()) {
             weaknesses.push(format!("{}:{} does not offer TLS", l.host, l.port));
         }
         Ok(Detected {
@@ -219,9 +215,9 @@ impl Exim {
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
-        let mut warnings = Vec::new();
+        let mut plan = PlanBuilder::new(MtaKind::Exim, self.instance(), request);
         let sources = self.layout.sources()?;
-        let library = self.library(&sources, &mut warnings);
+        let library = self.library(&sources, plan.warnings_mut());
         let eff = self.evaluate(&sources, library)?;
         let macros_file = self.layout.macros_file();
         let macros_at = sources
@@ -229,9 +225,8 @@ impl Exim {
             .position(|s| s.path == macros_file)
             .expect("the macros file is among the sources");
         let mut confs: Vec<EximConf> = sources.iter().map(|s| s.conf.clone()).collect();
-        let mut settings = Vec::new();
 
-        let set_option = |confs: &mut Vec<EximConf>, settings: &mut Vec<SettingChange>, name: &str, value: &str| {
+        let set_option = |confs: &mut Vec<EximConf>, plan: &mut PlanBuilder, name: &str, value: &str| {
             let before = eff.value(name);
             if before.as_deref() == Some(value) {
                 return;
@@ -246,12 +241,7 @@ impl Exim {
                     macros_file.clone()
                 }
             };
-            settings.push(SettingChange {
-                file,
-                name: name.into(),
-                before,
-                after: value.into(),
-            });
+            plan.set(file, name, before, value);
         };
 
         if library == TlsLibrary::GnuTls {
@@ -263,7 +253,7 @@ impl Exim {
                         .into(),
                 });
             }
-            warnings.extend(
+            plan.warnings_mut().extend(
                 eff.value("tls_require_ciphers")
                     .and_then(|v| harden::gnutls_mismatch(&v)),
             );
@@ -271,19 +261,19 @@ impl Exim {
         for (name, wanted) in harden::desired(profile, library, |n| eff.value(n)) {
             if !harden::acceptable(name, eff.value(name).as_deref(), &wanted, profile, library) {
                 if let Some(found) = eff.option(name).filter(|f| f.written.contains("${")) {
-                    warnings.push(format!(
+                    plan.warn(format!(
                         "{}:{}: {name} was an expression ({}), evaluated at run time; it is replaced by the profile's fixed value",
                         sources[found.source].path.display(),
                         found.line,
                         found.written
                     ));
                 }
-                set_option(&mut confs, &mut settings, name, &wanted);
+                set_option(&mut confs, &mut plan, name, &wanted);
             }
         }
 
         let debian = matches!(self.layout, Layout::Debian { .. });
-        let set_macro = |confs: &mut Vec<EximConf>, settings: &mut Vec<SettingChange>, name: &str, value: &str| {
+        let set_macro = |confs: &mut Vec<EximConf>, plan: &mut PlanBuilder, name: &str, value: &str| {
             let before = eff.macros.get(name).map(|(v, _)| v.clone());
             if before.as_deref() == Some(value) {
                 return;
@@ -299,18 +289,13 @@ impl Exim {
                 Some(found) => confs[macros_at].set_at(found.id, value),
                 None => confs[macros_at].append(Kind::Macro, name, value, ANCHOR),
             }
-            settings.push(SettingChange {
-                file: macros_file.clone(),
-                name: name.into(),
-                before,
-                after: value.into(),
-            });
+            plan.set(macros_file.clone(), name, before, value);
         };
         if debian && !eff.macro_defined("MAIN_TLS_ENABLE") {
-            set_macro(&mut confs, &mut settings, "MAIN_TLS_ENABLE", "yes");
+            set_macro(&mut confs, &mut plan, "MAIN_TLS_ENABLE", "yes");
         }
         if !debian && eff.value("tls_advertise_hosts").is_some_and(|v| v.trim().is_empty()) {
-            set_option(&mut confs, &mut settings, "tls_advertise_hosts", "*");
+            set_option(&mut confs, &mut plan, "tls_advertise_hosts", "*");
         }
         if let Some((cert_path, key_path)) = &request.cert {
             let cert_path = path_value("--cert", cert_path, &PATHS)?;
@@ -342,11 +327,11 @@ impl Exim {
                         "MAIN_TLS_CERTKEY is defined (certificate and key in one file): remove it, or keep the certificate without --cert/--key".into(),
                     ));
                 }
-                set_macro(&mut confs, &mut settings, "MAIN_TLS_CERTIFICATE", &cert_text);
-                set_macro(&mut confs, &mut settings, "MAIN_TLS_PRIVATEKEY", &key_text);
+                set_macro(&mut confs, &mut plan, "MAIN_TLS_CERTIFICATE", &cert_text);
+                set_macro(&mut confs, &mut plan, "MAIN_TLS_PRIVATEKEY", &key_text);
             } else {
-                set_option(&mut confs, &mut settings, "tls_certificate", &cert_text);
-                set_option(&mut confs, &mut settings, "tls_privatekey", &key_text);
+                set_option(&mut confs, &mut plan, "tls_certificate", &cert_text);
+                set_option(&mut confs, &mut plan, "tls_privatekey", &key_text);
             }
         }
 
@@ -362,12 +347,11 @@ impl Exim {
             .collect();
         let after = self.evaluate(&new_sources, library)?;
         let listeners = listeners::listeners(&after);
-        let expected_cert_sha256 = match after.value("tls_certificate").filter(|v| !v.is_empty()) {
+        match after.value("tls_certificate").filter(|v| !v.is_empty()) {
             Some(cert_value) if cert_value.contains('$') => {
-                warnings.push(format!(
+                plan.warn(format!(
                     "tls_certificate = {cert_value} is expanded at run time: the certificate is not checked"
                 ));
-                None
             }
             Some(cert_value) => {
                 let cert_path = PathBuf::from(&cert_value);
@@ -376,30 +360,26 @@ impl Exim {
                     .filter(|v| !v.is_empty())
                     .map(PathBuf::from)
                     .unwrap_or_else(|| cert_path.clone());
-                let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
-                Some(sha256)
+                plan.check_certificate(&cert_path, &key_path, KEY_READERS)?;
             }
             None => {
-                if listeners.iter().any(|l| l.tls != ListenerTls::None) {
-                    warnings.push("tls_certificate is unset: Exim serves a self-signed certificate it makes up; give a real one with --cert and --key".into());
+                if listeners.iter().any(|l| l.tls.is_tls()) {
+                    plan.warn("tls_certificate is unset: Exim serves a self-signed certificate it makes up; give a real one with --cert and --key");
                 }
-                None
             }
-        };
+        }
 
-        let changes = new_sources
-            .iter()
-            .zip(&sources)
-            .map(|(new, old)| FileChange {
+        for (new, old) in new_sources.iter().zip(&sources) {
+            plan.change(FileChange {
                 path: old.path.clone(),
                 before: old.text.clone(),
                 after: new.text.clone(),
                 created: !old.path.exists(),
-            })
-            .collect();
+            });
+        }
         if let Layout::Debian { dir, split: false } = &self.layout {
             if dir != Path::new("/etc/exim4") {
-                warnings.push(format!(
+                plan.warn(format!(
                     "update-exim4.conf reads {} only when /etc/exim4/{} exists; for {} the live probe is what proves the change",
                     layout::UNSPLIT_MACROS,
                     layout::UNSPLIT_MACROS,
@@ -407,27 +387,18 @@ impl Exim {
                 ));
             }
         }
-        Ok(Plan {
-            mta: MtaKind::Exim,
-            instance: self.instance(),
-            profile: profile.name.clone(),
-            changes,
-            settings,
-            warnings,
-            regenerate: self.regenerate(),
-            reload: match &request.reload_command {
-                Some(cmd) => Reload::Shell(cmd.clone()),
-                None => Reload::Hup {
-                    pid_file: self.pid_file(&after),
-                },
+        plan.regenerate(self.regenerate());
+        let reload = match &request.reload_command {
+            Some(cmd) => Reload::Shell(cmd.clone()),
+            None => Reload::Hup {
+                pid_file: self.pid_file(&after),
             },
-            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
-            expected_cert_sha256,
-        })
+        };
+        Ok(plan.finish(reload, listeners))
     }
 
     /// Debian: the command that rebuilds the config Exim reads from the folder.
-    fn regenerate(&self) -> Option<Reload> {
+    fn regenerate(&self) -> Option<Regenerate> {
         let Layout::Debian { dir, .. } = &self.layout else {
             return None;
         };
@@ -435,9 +406,9 @@ impl Exim {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "update-exim4.conf".into());
         if dir == Path::new("/etc/exim4") {
-            return Some(Reload::Argv(vec![program]));
+            return Some(Regenerate::Argv(vec![program]));
         }
-        Some(Reload::Argv(vec![
+        Some(Regenerate::Argv(vec![
             program,
             "-d".into(),
             dir.display().to_string(),
@@ -479,14 +450,8 @@ impl Exim {
     /// `update-exim4.conf` generates from a staged copy of the folder), then
     /// reads back each option the plan sets with `-bP`.
     pub fn validate(&self, plan: &Plan) -> Result<()> {
-        let exim = self.exim.clone().ok_or_else(|| Error::MissingProgram {
-            program: "exim4 (or exim)".into(),
-            hint: "applying needs Exim's own checker (`exim -bV`); `mailtls plan` works without it".into(),
-        })?;
-        let staged = tempfile::Builder::new()
-            .prefix("mailtls-check-")
-            .tempdir()
-            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
+        let staged = Staging::new("Exim", "exim4 (or exim)", self.exim.clone(), "exim -bV")?;
+        let exim = staged.checker();
         let config = match &self.layout {
             Layout::Single(file) => {
                 let change = plan
@@ -494,20 +459,18 @@ impl Exim {
                     .iter()
                     .find(|c| &c.path == file)
                     .expect("the plan holds the config");
-                let path = staged.path().join("exim.conf");
-                fs_err::write(&path, &change.after).map_err(Error::io(&path, "cannot stage the new config"))?;
-                path
+                staged.write("exim.conf", &change.after)?
             }
             Layout::Debian { dir, .. } => self.stage_debian(dir, plan, staged.path())?,
         };
         let config_text = config.to_string_lossy().into_owned();
-        run_program(&exim, &["-C", &config_text, "-bV"])?;
+        run_program(exim, &["-C", &config_text, "-bV"])?;
         for setting in plan
             .settings
             .iter()
             .filter(|s| s.name.starts_with(|c: char| c.is_ascii_lowercase()))
         {
-            let shown = run_program(&exim, &["-C", &config_text, "-bP", &setting.name])?;
+            let shown = run_program(exim, &["-C", &config_text, "-bP", &setting.name])?;
             let value = shown.split_once('=').map(|(_, v)| v.trim()).unwrap_or("");
             if value != setting.after {
                 return Err(Error::Command {

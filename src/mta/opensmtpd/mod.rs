@@ -10,14 +10,15 @@
 //! restart through the service manager, run only after the new file has
 //! passed `smtpd -n -f STAGED`, so the downtime is the restart itself.
 
+pub(crate) mod backend;
+
 use std::path::{Path, PathBuf};
 
 use crate::edit::smtpd_conf::{SmtpdConf, Statement};
 use crate::error::{Error, Result};
-use crate::mta::{
-    check_certificate, find_program, path_value, Detected, Listener, ListenerTls, MtaKind, Reload, Request,
-};
-use crate::plan::{FileChange, Plan, SettingChange};
+use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
+use crate::mta::{find_program, path_value, Detected, Listener, MtaKind, Proto, Reload, Request, TlsStart};
+use crate::plan::Plan;
 use crate::profile::Profile;
 use crate::tls::{CipherSuite, Protocol};
 
@@ -30,7 +31,6 @@ const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
     special: &['"', '\\'],
 };
 
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 /// Where smtpd.conf lives: Debian and Alpine, OpenBSD, FreeBSD ports.
 const DEFAULT_CONFIGS: &[&str] = &[
     "/etc/smtpd.conf",
@@ -256,18 +256,12 @@ impl Opensmtpd {
         let mut conf = SmtpdConf::parse(&before);
         let statements = conf.statements();
         refuse_pre_6_4(&statements, &self.config)?;
-        let mut settings = Vec::new();
-        let mut warnings: Vec<String> = self.broken_tls().into_iter().collect();
+        let mut plan = PlanBuilder::new(MtaKind::Opensmtpd, self.config.clone(), request);
+        plan.warnings_mut().extend(self.broken_tls());
         if self.program.is_none() {
-            warnings.push("no OpenSMTPD smtpd found: assuming 7.x syntax (protocols and ciphers on listen); applying needs smtpd to validate".into());
+            plan.warn("no OpenSMTPD smtpd found: assuming 7.x syntax (protocols and ciphers on listen); applying needs smtpd to validate");
         }
         let six = self.is_6x();
-        let setting = |name: String, before: Option<String>, after: &str| SettingChange {
-            file: self.config.clone(),
-            name,
-            before,
-            after: after.to_string(),
-        };
 
         // --cert/--key: the pki the TLS listeners use, or a new one they are given.
         if let Some((cert_path, key_path)) = &request.cert {
@@ -287,15 +281,16 @@ impl Opensmtpd {
                     match found {
                         Some(s) if s.words[3].text == *value => {}
                         Some(s) => {
-                            settings.push(setting(
+                            plan.set(
+                                self.config.clone(),
                                 format!("pki {pki} {kind}"),
                                 Some(s.words[3].text.clone()),
                                 value,
-                            ));
+                            );
                             conf.set_last(s.line, value);
                         }
                         None => {
-                            settings.push(setting(format!("pki {pki} {kind}"), None, value));
+                            plan.set(self.config.clone(), format!("pki {pki} {kind}"), None, value);
                             conf.insert_before_listen(&format!("pki {pki} {kind} \"{value}\""), ANCHOR);
                         }
                     }
@@ -304,18 +299,19 @@ impl Opensmtpd {
             // Line numbers moved: re-read, then give plain listeners STARTTLS with the pki.
             for s in listen_statements(&conf.statements()) {
                 if !is_tls(s) {
-                    settings.push(setting(
+                    plan.set(
+                        self.config.clone(),
                         format!("listen on {} (line {})", s.words[2].text, s.line),
                         None,
-                        &format!("tls pki {plain_pki}"),
-                    ));
+                        format!("tls pki {plain_pki}"),
+                    );
                     conf.append_words(s.line, &format!("tls pki {plain_pki}"));
                 }
             }
         }
 
         if six {
-            warnings.push(format!(
+            plan.warn(format!(
                 "OpenSMTPD {} has no `protocols` setting: the protocol versions are OpenSSL's defaults (TLS 1.2 and up at OpenSSL 3's default security level)",
                 self.version.as_deref().unwrap_or("6.x")
             ));
@@ -326,7 +322,7 @@ impl Opensmtpd {
                     .find(|s| s.starts_with(&["smtp", "ciphers"]));
                 let current = found.as_ref().and_then(|s| s.words.get(2)).map(|w| w.text.clone());
                 if !current.as_deref().is_some_and(|c| ciphers_acceptable(c, profile)) {
-                    settings.push(setting("smtp ciphers".into(), current, &wanted));
+                    plan.set(self.config.clone(), "smtp ciphers", current, &wanted);
                     match found {
                         Some(s) => conf.set_last(s.line, &wanted),
                         None => conf.insert_before_listen(&format!("smtp ciphers \"{wanted}\""), ANCHOR),
@@ -342,7 +338,7 @@ impl Opensmtpd {
                 let current = s.after("protocols").map(|w| w.text.clone());
                 let wanted = protocols(profile);
                 if !current.as_deref().is_some_and(|p| protocols_acceptable(p, profile)) {
-                    settings.push(setting(format!("{name}: protocols"), current, &wanted));
+                    plan.set(self.config.clone(), format!("{name}: protocols"), current, &wanted);
                     conf.set_option(s.line, "protocols", &wanted);
                 }
                 if let Some(wanted) = ciphers(profile) {
@@ -353,7 +349,7 @@ impl Opensmtpd {
                         .expect("same line");
                     let current = s.after("ciphers").map(|w| w.text.clone());
                     if !current.as_deref().is_some_and(|c| ciphers_acceptable(c, profile)) {
-                        settings.push(setting(format!("{name}: ciphers"), current, &wanted));
+                        plan.set(self.config.clone(), format!("{name}: ciphers"), current, &wanted);
                         conf.set_option(s.line, "ciphers", &wanted);
                     }
                 }
@@ -363,9 +359,8 @@ impl Opensmtpd {
         let after_statements = conf.statements();
         let listeners: Vec<Listener> = listeners(&after_statements)
             .into_iter()
-            .filter(|l| l.tls != ListenerTls::None)
+            .filter(|l| l.tls.is_tls())
             .collect();
-        let mut expected_cert_sha256 = None;
         for pki in listen_statements(&after_statements)
             .filter(|s| is_tls(s))
             .filter_map(|s| s.after("pki"))
@@ -383,33 +378,17 @@ impl Opensmtpd {
                     self.config.display()
                 )));
             };
-            let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
-            expected_cert_sha256.get_or_insert(sha256);
+            plan.check_certificate(&cert_path, &key_path, KEY_READERS)?;
         }
         if listeners.is_empty() {
-            warnings
-                .push("no listener offers TLS: add `tls pki NAME` to a listen line, or give --cert and --key".into());
+            plan.warn("no listener offers TLS: add `tls pki NAME` to a listen line, or give --cert and --key");
         }
-        Ok(Plan {
-            mta: MtaKind::Opensmtpd,
-            instance: self.config.clone(),
-            profile: profile.name.clone(),
-            changes: vec![FileChange {
-                path: self.config.clone(),
-                before,
-                after: conf.to_string(),
-                created: false,
-            }],
-            settings,
-            warnings,
-            regenerate: None,
-            reload: match &request.reload_command {
-                Some(cmd) => Reload::Shell(cmd.clone()),
-                None => restart_command(),
-            },
-            listeners,
-            expected_cert_sha256,
-        })
+        plan.file(self.config.clone(), before, conf.to_string());
+        let reload = match &request.reload_command {
+            Some(cmd) => Reload::Shell(cmd.clone()),
+            None => restart_command(),
+        };
+        Ok(plan.finish(reload, listeners))
     }
 
     /// Whether an OpenSMTPD runs with this config (a `smtpd` whose command
@@ -440,19 +419,16 @@ impl Opensmtpd {
 
     /// `smtpd -n -f STAGED` ("configuration OK") on a staged copy of the new file.
     pub fn validate(&self, plan: &Plan) -> Result<()> {
-        let program = self.program.clone().ok_or_else(|| Error::MissingProgram {
-            program: "smtpd (OpenSMTPD)".into(),
-            hint: "applying needs OpenSMTPD's own checker (`smtpd -n -f FILE`); `mailtls plan` works without it".into(),
-        })?;
+        let staged = Staging::new(
+            "OpenSMTPD",
+            "smtpd (OpenSMTPD)",
+            self.program.clone(),
+            "smtpd -n -f FILE",
+        )?;
         let change = &plan.changes[0];
-        let staged = tempfile::Builder::new()
-            .prefix("mailtls-check-")
-            .tempdir()
-            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
         // Relative `table ... file:` paths resolve from the config's folder: stage beside it in name only.
-        let path = staged.path().join("smtpd.conf");
-        fs_err::write(&path, &change.after).map_err(Error::io(&path, "cannot stage the new config"))?;
-        crate::mta::run_program(&program, &["-n", "-f", &path.to_string_lossy()])?;
+        let path = staged.write("smtpd.conf", &change.after)?;
+        crate::mta::run_program(staged.checker(), &["-n", "-f", &path.to_string_lossy()])?;
         Ok(())
     }
 }
@@ -511,15 +487,15 @@ fn listeners(statements: &[Statement]) -> Vec<Listener> {
                 .unwrap_or(if implicit { 465 } else { 25 });
             Listener {
                 service: format!("listen on {interface}"),
-                protocol: "smtp".into(),
+                protocol: Proto::Smtp,
                 host,
                 port,
                 tls: if implicit {
-                    ListenerTls::Implicit
+                    TlsStart::Implicit
                 } else if is_tls(s) {
-                    ListenerTls::Starttls
+                    TlsStart::Starttls(Proto::Smtp)
                 } else {
-                    ListenerTls::None
+                    TlsStart::Off
                 },
             }
         })

@@ -4,7 +4,7 @@
 
 use crate::edit::postfix_main::MainCf;
 use crate::edit::postfix_master::{MasterCf, Service};
-use crate::mta::{Listener, ListenerTls};
+use crate::mta::{Listener, Proto, TlsStart};
 
 /// The listeners of an instance, as a local probe reaches them.
 pub fn listeners(main: &MainCf, master: &MasterCf) -> Vec<Listener> {
@@ -16,7 +16,7 @@ pub fn listeners(main: &MainCf, master: &MasterCf) -> Vec<Listener> {
             let (host, port) = address(&s.name, main)?;
             Some(Listener {
                 service: s.name.clone(),
-                protocol: "smtp".into(),
+                protocol: Proto::Smtp,
                 host,
                 port,
                 tls: tls_mode(s, main),
@@ -26,17 +26,17 @@ pub fn listeners(main: &MainCf, master: &MasterCf) -> Vec<Listener> {
 }
 
 /// How the service starts TLS, from its overrides or main.cf.
-pub fn tls_mode(service: &Service, main: &MainCf) -> ListenerTls {
+pub fn tls_mode(service: &Service, main: &MainCf) -> TlsStart {
     let setting = |name: &str| service.override_of(name).or_else(|| main.get(name)).unwrap_or_default();
     if setting("smtpd_tls_wrappermode") == "yes" {
-        return ListenerTls::Implicit;
+        return TlsStart::Implicit;
     }
     let level = setting("smtpd_tls_security_level");
     let legacy_on = setting("smtpd_use_tls") == "yes" || setting("smtpd_enforce_tls") == "yes";
     match level.as_str() {
-        "may" | "encrypt" => ListenerTls::Starttls,
-        "" if legacy_on => ListenerTls::Starttls,
-        _ => ListenerTls::None,
+        "may" | "encrypt" => TlsStart::Starttls(Proto::Smtp),
+        "" if legacy_on => TlsStart::Starttls(Proto::Smtp),
+        _ => TlsStart::Off,
     }
 }
 
@@ -105,7 +105,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(
             (found[0].host.as_str(), found[0].port, found[0].tls),
-            ("127.0.0.1", 25, ListenerTls::Starttls)
+            ("127.0.0.1", 25, TlsStart::Starttls(Proto::Smtp))
         );
     }
 
@@ -119,11 +119,11 @@ mod tests {
         let found = listeners(&main, &master);
         assert_eq!(
             (found[0].host.as_str(), found[0].port, found[0].tls),
-            ("192.0.2.1", 465, ListenerTls::Implicit)
+            ("192.0.2.1", 465, TlsStart::Implicit)
         );
         assert_eq!(
             (found[1].host.as_str(), found[1].port, found[1].tls),
-            ("::1", 2525, ListenerTls::None)
+            ("::1", 2525, TlsStart::Off)
         );
     }
 }

@@ -3,6 +3,7 @@
 //! from a profile, validates staged files with `postfix check` and
 //! `postconf`, and says how to reload.
 
+pub(crate) mod backend;
 mod harden;
 mod listeners;
 mod protocols;
@@ -14,9 +15,10 @@ use std::path::{Path, PathBuf};
 use crate::edit::postfix_main::MainCf;
 use crate::edit::postfix_master::MasterCf;
 use crate::error::{Error, Result};
+use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
-    certificate_weaknesses, check_certificate, effective_values, find_program, path_value, program_path, read_text,
-    refuse_new_warnings, run_program, service_reload, syntax_error, Detected, ListenerTls, MtaKind, Reload, Request,
+    certificate_weaknesses, effective_values, find_program, parse_document, path_value, program_path, read_text,
+    run_program, service_reload, Detected, MtaKind, Reload, Request,
 };
 use crate::plan::{FileChange, Plan, SettingChange};
 use crate::tls::Protocol;
@@ -30,9 +32,6 @@ const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
     server: "Postfix (main.cf)",
     special: &[',', '$', '#', '{', '}', '='],
 };
-
-/// The comment under which new parameters are added to main.cf.
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 
 /// A Postfix version, major and minor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -115,11 +114,9 @@ impl Postfix {
 
     fn read(&self) -> Result<(String, MainCf, String, MasterCf)> {
         let main_text = read_text(&self.main_path())?;
-        let main = MainCf::parse(&main_text)
-            .map_err(|e| syntax_error("a Postfix", &self.main_path(), &main_text, e.line, e.message))?;
+        let main: MainCf = parse_document("a Postfix", &self.main_path(), &main_text)?;
         let master_text = read_text(&self.master_path())?;
-        let master = MasterCf::parse(&master_text)
-            .map_err(|e| syntax_error("a Postfix", &self.master_path(), &master_text, e.line, e.message))?;
+        let master: MasterCf = parse_document("a Postfix", &self.master_path(), &master_text)?;
         Ok((main_text, main, master_text, master))
     }
 
@@ -203,7 +200,7 @@ impl Postfix {
             }
         }
         let listeners = listeners::listeners(&main, &master);
-        for l in listeners.iter().filter(|l| l.tls == ListenerTls::None) {
+        for l in listeners.iter().filter(|l| !l.tls.is_tls()) {
             weaknesses.push(format!("{} ({}:{}) does not offer TLS", l.service, l.host, l.port));
         }
         if let Ok(Some((cert_path, key_path))) = self.current_cert(&main) {
@@ -269,7 +266,7 @@ impl Postfix {
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
         let (main_before, mut main, master_before, mut master) = self.read()?;
-        let mut warnings = Vec::new();
+        let mut plan = PlanBuilder::new(MtaKind::Postfix, self.config_dir.clone(), request);
         // A mail stack that rewrites main.cf at start: read what it assembles, write where it keeps local settings.
         let mailcow = stacks::Mailcow::detect(&self.config_dir, &main_before)?;
         if let Some(m) = &mailcow {
@@ -278,15 +275,15 @@ impl Postfix {
                 line: e.line,
                 message: e.message,
             })?;
-            warnings.push(m.note());
+            plan.warn(m.note());
         }
-        warnings.extend(stacks::mail_in_a_box_note(&main));
-        warnings.extend(crate::mta::crypto_policies::describe(Path::new("/")));
+        plan.warnings_mut().extend(stacks::mail_in_a_box_note(&main));
+        plan.warnings_mut()
+            .extend(crate::mta::crypto_policies::describe(Path::new("/")));
         let main_path = mailcow.as_ref().map_or_else(|| self.main_path(), |m| m.extra.clone());
         let master_path = self.master_path();
-        let mut settings = Vec::new();
         if self.version.is_none() {
-            warnings.push("postconf not found: Postfix's version is unknown, so the protocol settings use the syntax every version understands".into());
+            plan.warn("postconf not found: Postfix's version is unknown, so the protocol settings use the syntax every version understands");
         }
 
         let set_main = |main: &mut MainCf, settings: &mut Vec<SettingChange>, name: &str, value: &str| {
@@ -307,15 +304,15 @@ impl Postfix {
             match source {
                 None | Some(Source::Literal) => {
                     if !harden::acceptable(name, raw.as_deref(), wanted, profile) {
-                        set_main(&mut main, &mut settings, name, wanted);
+                        set_main(&mut main, plan.settings_mut(), name, wanted);
                     }
                 }
                 // The parameter it points to is hardened to the same profile.
                 Some(Source::Hardened(_)) => {}
                 Some(Source::Parameter { name: target, value }) => {
                     if !harden::acceptable(name, Some(&value), wanted, profile) {
-                        set_main(&mut main, &mut settings, &target, wanted);
-                        warnings.push(format!(
+                        set_main(&mut main, plan.settings_mut(), &target, wanted);
+                        plan.warn(format!(
                             "{name} = {}: changed {target}, the parameter it refers to, so the reference stays",
                             raw.unwrap_or_default()
                         ));
@@ -323,16 +320,16 @@ impl Postfix {
                 }
                 Some(Source::Expression(value)) => {
                     if !harden::acceptable(name, Some(&value), wanted, profile) {
-                        set_main(&mut main, &mut settings, name, wanted);
-                        warnings.push(format!(
+                        set_main(&mut main, plan.settings_mut(), name, wanted);
+                        plan.warn(format!(
                             "{name} = {} (= {value}) is weak: replaced the line, since the expression mixes references and text",
                             raw.unwrap_or_default()
                         ));
                     }
                 }
                 Some(Source::Unresolved(target)) => {
-                    set_main(&mut main, &mut settings, name, wanted);
-                    warnings.push(format!(
+                    set_main(&mut main, plan.settings_mut(), name, wanted);
+                    plan.warn(format!(
                         "{name} = {}: main.cf does not set {target}, so the reference was replaced by the value",
                         raw.unwrap_or_default()
                     ));
@@ -342,7 +339,7 @@ impl Postfix {
         let level = main.get("smtpd_tls_security_level").unwrap_or_default();
         let legacy_on = main.get("smtpd_use_tls").as_deref() == Some("yes");
         if inbound && ((level.is_empty() && !legacy_on) || level == "none") {
-            set_main(&mut main, &mut settings, "smtpd_tls_security_level", "may");
+            set_main(&mut main, plan.settings_mut(), "smtpd_tls_security_level", "may");
         }
 
         let cert_files = match &request.cert {
@@ -352,20 +349,20 @@ impl Postfix {
                 if main.get("smtpd_tls_chain_files").is_some_and(|v| !v.is_empty()) {
                     set_main(
                         &mut main,
-                        &mut settings,
+                        plan.settings_mut(),
                         "smtpd_tls_chain_files",
                         &format!("{}, {}", key.display(), cert.display()),
                     );
                 } else {
                     set_main(
                         &mut main,
-                        &mut settings,
+                        plan.settings_mut(),
                         "smtpd_tls_cert_file",
                         &cert.display().to_string(),
                     );
                     set_main(
                         &mut main,
-                        &mut settings,
+                        plan.settings_mut(),
                         "smtpd_tls_key_file",
                         &key.display().to_string(),
                     );
@@ -396,7 +393,7 @@ impl Postfix {
                     Source::Parameter { name: target, value } => {
                         if !harden::acceptable(&o.name, Some(&value), wanted, profile) {
                             main_edits.push((target.clone(), wanted.clone()));
-                            warnings.push(format!(
+                            plan.warn(format!(
                                 "{scope}: -o {}={}: changed {target} in main.cf, the parameter it refers to, so the reference stays",
                                 o.name, o.value
                             ));
@@ -409,91 +406,47 @@ impl Postfix {
                 }
             }
             if service.kind == "inet" && service.override_of("smtpd_tls_security_level").as_deref() == Some("none") {
-                warnings.push(format!(
+                plan.warn(format!(
                     "{} (master.cf line {}) turns TLS off with -o smtpd_tls_security_level=none; left as is",
                     service.name, service.line
                 ));
             }
             for (name, value) in main_edits {
-                set_main(&mut main, &mut settings, &name, &value);
+                set_main(&mut main, plan.settings_mut(), &name, &value);
             }
             for (name, before, after) in edits {
                 master.set_override(index, &name, &after);
-                settings.push(SettingChange {
-                    file: master_path.clone(),
-                    name: format!("{scope}: {name}"),
-                    before: Some(before),
-                    after,
-                });
+                plan.set(master_path.clone(), format!("{scope}: {name}"), Some(before), after);
             }
         }
 
         let listeners = listeners::listeners(&main, &master);
-        let serves_tls = listeners.iter().any(|l| l.tls != ListenerTls::None);
-        let expected_cert_sha256 = match cert_files {
-            Some((cert_path, key_path)) => Some(check_certificate(
-                request,
-                &cert_path,
-                &key_path,
-                KEY_READERS,
-                &mut warnings,
-            )?),
-            None => {
-                warnings.push(format!(
-                    "Postfix has no server certificate (smtpd_tls_cert_file is empty): outbound (smtp_) settings are hardened, inbound TLS is left as is{}; give --cert and --key to harden it too",
-                    if serves_tls { " and not verified" } else { "" }
-                ));
-                None
-            }
+        let serves_tls = listeners.iter().any(|l| l.tls.is_tls());
+        match cert_files {
+            Some((cert_path, key_path)) => plan.check_certificate(&cert_path, &key_path, KEY_READERS)?,
+            None => plan.warn(format!(
+                "Postfix has no server certificate (smtpd_tls_cert_file is empty): outbound (smtp_) settings are hardened, inbound TLS is left as is{}; give --cert and --key to harden it too",
+                if serves_tls { " and not verified" } else { "" }
+            )),
+        }
+        let note = stacks::docker_mailserver_note(Path::new("/"), &self.config_dir, plan.settings());
+        plan.warnings_mut().extend(note);
+        match &mailcow {
+            Some(m) => plan.change(FileChange {
+                path: m.extra.clone(),
+                before: m.extra_before.clone().unwrap_or_default(),
+                after: main.overlay_text(),
+                created: m.extra_before.is_none(),
+            }),
+            None => plan.file(self.main_path(), main_before, main.to_string()),
+        }
+        plan.file(self.master_path(), master_before, master.to_string());
+        let reload = match (&mailcow, &request.reload_command) {
+            (Some(m), None) => m.reload().unwrap_or_else(|| self.reload(request)),
+            _ => self.reload(request),
         };
-
-        warnings.extend(stacks::docker_mailserver_note(
-            Path::new("/"),
-            &self.config_dir,
-            &settings,
-        ));
-        Ok(Plan {
-            mta: MtaKind::Postfix,
-            instance: self.config_dir.clone(),
-            profile: profile.name.clone(),
-            changes: [
-                match &mailcow {
-                    Some(m) => FileChange {
-                        path: m.extra.clone(),
-                        before: m.extra_before.clone().unwrap_or_default(),
-                        after: main.overlay_text(),
-                        created: m.extra_before.is_none(),
-                    },
-                    None => FileChange {
-                        path: self.main_path(),
-                        before: main_before,
-                        after: main.to_string(),
-                        created: false,
-                    },
-                },
-                FileChange {
-                    path: self.master_path(),
-                    before: master_before,
-                    after: master.to_string(),
-                    created: false,
-                },
-            ]
-            .into_iter()
-            .filter(|c| !(c.created && c.after.is_empty()))
-            .collect(),
-            settings,
-            warnings,
-            regenerate: None,
-            reload: match (&mailcow, &request.reload_command) {
-                (Some(m), None) => m.reload().unwrap_or_else(|| self.reload(request)),
-                _ => self.reload(request),
-            },
-            listeners: listeners
-                .into_iter()
-                .filter(|l| inbound && l.tls != ListenerTls::None)
-                .collect(),
-            expected_cert_sha256,
-        })
+        // Without a server certificate inbound TLS is left alone, so there is nothing to verify.
+        Ok(plan.finish(reload, if inbound { listeners } else { Vec::new() }))
     }
 
     fn reload(&self, request: &Request) -> Reload {
@@ -529,22 +482,14 @@ impl Postfix {
     /// directory and runs `postfix check` and `postconf -n` on it: any
     /// failure, or a postconf warning the live config does not have, refuses the plan.
     pub fn validate(&self, plan: &Plan) -> Result<()> {
-        let postfix = find_program("postfix").ok_or_else(|| Error::MissingProgram {
-            program: "postfix".into(),
-            hint: "applying needs Postfix's own checker (`postfix check`); `mailtls plan` works without it".into(),
-        })?;
+        let staged = Staging::new("Postfix", "postfix", find_program("postfix"), "postfix check")?;
         let postconf = self.postconf.clone().ok_or_else(|| Error::MissingProgram {
             program: "postconf".into(),
             hint: "applying needs Postfix's postconf".into(),
         })?;
-        let staged = tempfile::Builder::new()
-            .prefix("mailtls-check-")
-            .tempdir()
-            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
         for change in &plan.changes {
             let name = change.path.file_name().expect("config files have names");
-            fs_err::write(staged.path().join(name), &change.after)
-                .map_err(Error::io(staged.path(), "cannot stage the new config"))?;
+            staged.write(name, &change.after)?;
         }
         // mailcow: the container's main.cf is its own part of main.cf followed by extra.cf.
         let live_main = read_text(&self.main_path())?;
@@ -564,8 +509,8 @@ impl Postfix {
             .path()
             .to_str()
             .ok_or_else(|| Error::Config("temporary directory path is not UTF-8".into()))?;
-        if let Err(error) = run_program(&postfix, &["-c", staged_dir, "check"]) {
-            return Err(check_reason(&postfix, staged.path(), error));
+        if let Err(error) = run_program(staged.checker(), &["-c", staged_dir, "check"]) {
+            return Err(check_reason(staged.checker(), staged.path(), error));
         }
         let live_dir = self.config_dir.to_string_lossy().into_owned();
         let warnings = |dir: &str| -> Result<Vec<String>> {
@@ -586,7 +531,7 @@ impl Postfix {
                 .collect())
         };
         let before = warnings(&live_dir)?;
-        refuse_new_warnings("postconf -n", before, warnings(staged_dir)?)
+        Staging::refuse_new_warnings("postconf -n", before, warnings(staged_dir)?)
     }
 }
 

@@ -2,7 +2,7 @@
 //! daemon really runs with, and its listeners (`DaemonPortOptions`). mailtls
 //! never edits this file by hand; it is regenerated from the m4 sources.
 
-use crate::mta::{Listener, ListenerTls};
+use crate::mta::{Listener, Proto, TlsStart};
 
 /// The last `O NAME=value` line of a sendmail.cf.
 pub fn option(cf: &str, name: &str) -> Option<String> {
@@ -55,15 +55,15 @@ pub fn listeners(cf: &str) -> Vec<Listener> {
             };
             let modifiers = field("M").or_else(|| field("Modifiers")).unwrap_or_default();
             let tls = if modifiers.contains('s') {
-                ListenerTls::Implicit
+                TlsStart::Implicit
             } else if modifiers.contains('S') {
-                ListenerTls::None
+                TlsStart::Off
             } else {
-                ListenerTls::Starttls
+                TlsStart::Starttls(Proto::Smtp)
             };
             Some(Listener {
                 service: field("Name").unwrap_or_else(|| format!("{host}:{port}")),
-                protocol: "smtp".into(),
+                protocol: Proto::Smtp,
                 host,
                 port,
                 tls,
@@ -81,14 +81,14 @@ mod tests {
         let cf = "O DaemonPortOptions=Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1\n\
                   O DaemonPortOptions=Family=inet,  Name=MSP-v4, Port=submission, M=Ea, Addr=127.0.0.1\n\
                   O DaemonPortOptions=Name=TLS, Port=2465, M=s\n";
-        let found: Vec<(String, u16, ListenerTls)> =
+        let found: Vec<(String, u16, TlsStart)> =
             listeners(cf).into_iter().map(|l| (l.service, l.port, l.tls)).collect();
         assert_eq!(
             found,
             [
-                ("MTA-v4".to_string(), 25, ListenerTls::Starttls),
-                ("MSP-v4".to_string(), 587, ListenerTls::Starttls),
-                ("TLS".to_string(), 2465, ListenerTls::Implicit)
+                ("MTA-v4".to_string(), 25, TlsStart::Starttls(Proto::Smtp)),
+                ("MSP-v4".to_string(), 587, TlsStart::Starttls(Proto::Smtp)),
+                ("TLS".to_string(), 2465, TlsStart::Implicit)
             ]
         );
         assert_eq!(

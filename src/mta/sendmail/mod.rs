@@ -16,6 +16,7 @@
 //! Reload is SIGHUP to the pid in `PidFile`: the daemon re-execs and, started
 //! with `-bd`, forks again under a new pid that it writes to the pid file.
 
+pub(crate) mod backend;
 mod cf;
 mod harden;
 mod safety;
@@ -24,8 +25,9 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::sendmail_mc::McFile;
 use crate::error::{Error, Result};
-use crate::mta::{check_certificate, path_read_back, path_value, Detected, ListenerTls, MtaKind, Reload, Request};
-use crate::plan::{FileChange, Plan, SettingChange};
+use crate::mta::backend::{PlanBuilder, Staging, ANCHOR_M4 as ANCHOR};
+use crate::mta::{path_read_back, path_value, read_text, Detected, MtaKind, Reload, Request};
+use crate::plan::{FileChange, Plan};
 use harden::Place;
 
 /// Where platforms install Sendmail's cf macros: Debian and FreeBSD, RHEL and Fedora, FreeBSD ports.
@@ -44,9 +46,6 @@ const PATHS: crate::mta::PathSyntax = crate::mta::PathSyntax {
     special: &['`', '\'', ',', '(', ')', '#', '$', '\\'],
 };
 
-/// No m4 quote characters: inside a quoted block (Debian's starttls.m4 is one) `dnl` is not
-/// yet expanded, so a backtick in the comment would open a string that never closes.
-const ANCHOR: &str = "# TLS settings added by mailtls (mailtls history lists its changes)";
 const DEFAULT_MC: &str = "/etc/mail/sendmail.mc";
 /// Where Debian's Sendmail writes its pid when the cf names none.
 const DEBIAN_PID_FILE: &str = "/run/sendmail/mta/sendmail.pid";
@@ -144,7 +143,7 @@ impl Sendmail {
     }
 
     fn sources(&self) -> Result<Sources> {
-        let text = read(&self.mc)?;
+        let text = read_text(&self.mc)?;
         looks_like_m4(&self.mc, &text)?;
         let mc = McFile::parse(&text);
         let dir = self.mc.parent().unwrap_or(Path::new("/"));
@@ -154,7 +153,7 @@ impl Sendmail {
             .find(|(p, _)| p.ends_with("starttls.m4"))
             .map(|(arg, line)| -> Result<_> {
                 let path = dir.join(&arg);
-                Ok((path.clone(), arg, line, McFile::parse(&read(&path)?)))
+                Ok((path.clone(), arg, line, McFile::parse(&read_text(&path)?)))
             })
             .transpose()?;
         Ok(Sources {
@@ -166,7 +165,7 @@ impl Sendmail {
 
     pub fn detect(&self) -> Result<Detected> {
         let sources = self.sources()?;
-        let cf_text = read(&self.cf_path()).unwrap_or_default();
+        let cf_text = read_text(&self.cf_path()).unwrap_or_default();
         let profile = crate::profile::Profile::load(crate::profile::DEFAULT)?;
         let option = |name: &str| cf::option(&cf_text, name);
         let mut tls_settings = Vec::new();
@@ -241,11 +240,15 @@ impl Sendmail {
         let sources = self.sources()?;
         let mut mc = sources.mc.clone();
         let mut tls = sources.tls.as_ref().map(|t| t.3.clone());
-        let mut settings = Vec::new();
-        let mut warnings = Vec::new();
+        let mut plan = PlanBuilder::new(MtaKind::Sendmail, self.mc.clone(), request);
         let tls_path = sources.tls.as_ref().map(|t| t.0.clone());
 
-        let mut set = |mc: &mut McFile, tls: &mut Option<McFile>, name: &str, place: Place, value: &str| {
+        let set = |plan: &mut PlanBuilder,
+                   mc: &mut McFile,
+                   tls: &mut Option<McFile>,
+                   name: &str,
+                   place: Place,
+                   value: &str| {
             let before = sources.value(name, place);
             if before.as_deref() == Some(value) {
                 return;
@@ -279,25 +282,27 @@ impl Sendmail {
                     }
                 },
             };
-            settings.push(SettingChange {
-                file,
-                name: name.into(),
-                before,
-                after: value.into(),
-            });
+            plan.set(file, name, before, value);
         };
 
         for (name, place, wanted) in harden::desired(profile, |n| sources.value(n, Place::Macro)) {
             let current = sources.value(name, place);
             if !harden::acceptable(name, current.as_deref(), &wanted, profile) {
-                set(&mut mc, &mut tls, name, place, &wanted);
+                set(&mut plan, &mut mc, &mut tls, name, place, &wanted);
             }
         }
         if let Some((cert_path, key_path)) = &request.cert {
             let cert_text = path_value("--cert", cert_path, &PATHS)?.display().to_string();
             let key_text = path_value("--key", key_path, &PATHS)?.display().to_string();
-            set(&mut mc, &mut tls, "confSERVER_CERT", Place::Macro, &cert_text);
-            set(&mut mc, &mut tls, "confSERVER_KEY", Place::Macro, &key_text);
+            set(
+                &mut plan,
+                &mut mc,
+                &mut tls,
+                "confSERVER_CERT",
+                Place::Macro,
+                &cert_text,
+            );
+            set(&mut plan, &mut mc, &mut tls, "confSERVER_KEY", Place::Macro, &key_text);
         }
 
         let cf_path = self.cf_path();
@@ -306,7 +311,7 @@ impl Sendmail {
         let cf_after = if changed {
             let generated_before = self.generate(&sources)?;
             if !cf_before.is_empty() && cf::without_stamp(&generated_before) != cf::without_stamp(&cf_before) {
-                warnings.push(format!(
+                plan.warn(format!(
                     "{} was not generated from the current {}: the regenerated file also carries those other edits",
                     cf_path.display(),
                     self.mc.display()
@@ -346,10 +351,10 @@ impl Sendmail {
             }
         }
         let listeners = cf::listeners(&cf_after);
-        let expected_cert_sha256 = match (option("ServerCertFile"), option("ServerKeyFile")) {
+        match (option("ServerCertFile"), option("ServerKeyFile")) {
             (Some(cert_value), Some(key_value)) => {
                 let (cert_path, key_path) = (PathBuf::from(&cert_value), PathBuf::from(&key_value));
-                let sha256 = check_certificate(request, &cert_path, &key_path, KEY_READERS, &mut warnings)?;
+                plan.check_certificate(&cert_path, &key_path, KEY_READERS)?;
                 let relaxed = safety::Relaxed::from_option(option("DontBlameSendmail").as_deref());
                 let unsafe_now = safety::problems(&cert_path, &key_path, relaxed);
                 if let Some(first) = unsafe_now.first() {
@@ -358,60 +363,38 @@ impl Sendmail {
                             "Sendmail would silently not offer STARTTLS with this certificate: {first}; nothing was changed"
                         )));
                     }
-                    warnings.extend(unsafe_now.iter().map(|p| {
+                    plan.warnings_mut().extend(unsafe_now.iter().map(|p| {
                         format!("Sendmail silently does not offer STARTTLS today and will not after this change: {p}")
                     }));
                 }
-                Some(sha256)
             }
             _ => {
-                warnings.push("no certificate (confSERVER_CERT/confSERVER_KEY): Sendmail offers no STARTTLS; give --cert and --key".into());
-                None
+                plan.warn("no certificate (confSERVER_CERT/confSERVER_KEY): Sendmail offers no STARTTLS; give --cert and --key");
             }
-        };
+        }
         if let Some(name) = unqualified_hostname() {
-            warnings.push(format!(
+            plan.warn(format!(
                 "this host's name {name:?} has no domain: Sendmail waits 60 s at every start (and so does its config check) unless the name resolves to a fully qualified one"
             ));
         }
 
-        let mut changes = vec![FileChange {
-            path: self.mc.clone(),
-            before: sources.mc.to_string(),
-            after: mc.to_string(),
-            created: false,
-        }];
+        plan.file(self.mc.clone(), sources.mc.to_string(), mc.to_string());
         if let (Some(old), Some(new)) = (&sources.tls, &tls) {
-            changes.push(FileChange {
-                path: old.0.clone(),
-                before: old.3.to_string(),
-                after: new.to_string(),
-                created: false,
-            });
+            plan.file(old.0.clone(), old.3.to_string(), new.to_string());
         }
-        changes.push(FileChange {
+        plan.change(FileChange {
             created: !cf_path.exists(),
             path: cf_path,
             before: cf_before,
             after: cf_after.clone(),
         });
-        Ok(Plan {
-            mta: MtaKind::Sendmail,
-            instance: self.mc.clone(),
-            profile: profile.name.clone(),
-            changes,
-            settings,
-            warnings,
-            regenerate: None,
-            reload: match &request.reload_command {
-                Some(cmd) => Reload::Shell(cmd.clone()),
-                None => Reload::Hup {
-                    pid_file: pid_file(&cf_after),
-                },
+        let reload = match &request.reload_command {
+            Some(cmd) => Reload::Shell(cmd.clone()),
+            None => Reload::Hup {
+                pid_file: pid_file(&cf_after),
             },
-            listeners: listeners.into_iter().filter(|l| l.tls != ListenerTls::None).collect(),
-            expected_cert_sha256,
-        })
+        };
+        Ok(plan.finish(reload, listeners))
     }
 
     /// Runs m4 on a staged copy of the sources, from the .mc's folder, and returns the sendmail.cf it makes.
@@ -488,7 +471,7 @@ impl Sendmail {
     }
 
     pub fn running(&self) -> bool {
-        let cf_text = read(&self.cf_path()).unwrap_or_default();
+        let cf_text = read_text(&self.cf_path()).unwrap_or_default();
         crate::mta::pid_alive(&pid_file(&cf_text))
     }
 
@@ -496,30 +479,22 @@ impl Sendmail {
     /// `sendmail -C STAGED -bt -d0.1 </dev/null` (exit 70 and "line N:
     /// readcf: ..." on an error).
     pub fn validate(&self, plan: &Plan) -> Result<()> {
-        let program = self.program.clone().ok_or_else(|| Error::MissingProgram {
-            program: "sendmail".into(),
-            hint: "applying needs Sendmail's own checker (`sendmail -C FILE -bt`); `mailtls plan` works without it"
-                .into(),
-        })?;
+        let staged = Staging::new("Sendmail", "sendmail", self.program.clone(), "sendmail -C FILE -bt")?;
+        let program = staged.checker();
         let cf_path = self.cf_path();
         let change = plan
             .changes
             .iter()
             .find(|c| c.path == cf_path)
             .expect("the plan holds sendmail.cf");
-        let staged = tempfile::Builder::new()
-            .prefix("mailtls-check-")
-            .tempdir()
-            .map_err(Error::io(std::env::temp_dir(), "cannot create a staging directory"))?;
-        let path = staged.path().join("sendmail.cf");
-        fs_err::write(&path, &change.after).map_err(Error::io(&path, "cannot stage the new config"))?;
-        let output = std::process::Command::new(&program)
+        let path = staged.write("sendmail.cf", &change.after)?;
+        let output = std::process::Command::new(program)
             .arg("-C")
             .arg(&path)
             .args(["-bt", "-d0.1"])
             .stdin(std::process::Stdio::null())
             .output()
-            .map_err(Error::io(&program, "cannot run sendmail"))?;
+            .map_err(Error::io(program, "cannot run sendmail"))?;
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
@@ -555,10 +530,6 @@ fn pid_file(cf_text: &str) -> PathBuf {
     cf::option(cf_text, "PidFile")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(DEBIAN_PID_FILE))
-}
-
-fn read(path: &Path) -> Result<String> {
-    crate::mta::read_text(path)
 }
 
 /// An m4 source starts (after `dnl` and `#` comments) with a macro call,

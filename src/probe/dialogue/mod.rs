@@ -16,7 +16,7 @@ use crate::probe::wire::Wire;
 pub use lines::Lines;
 
 use super::deadline::Deadline;
-use super::{ScanOptions, Starttls, Target};
+use super::{Proto, ScanOptions, Target, TlsStart};
 
 /// Why a connection did not reach the point where TLS starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,20 +82,21 @@ pub fn open(target: &Target, opts: &ScanOptions, deadline: Deadline) -> Result<T
 }
 
 /// Runs the plaintext dialogue up to the go-ahead for TLS on any wire.
-pub fn run<S: Wire>(stream: S, starttls: Starttls, ehlo: &str, deadline: Deadline) -> Result<S, DialogueError> {
+pub fn run<S: Wire>(stream: S, starttls: TlsStart, ehlo: &str, deadline: Deadline) -> Result<S, DialogueError> {
     match starttls {
-        Starttls::None => Ok(stream),
-        Starttls::Smtp => smtp::ExpectBanner::new(Lines::new(stream, deadline))
+        // A listener without TLS is never a target; scanning one would send the hello at once too.
+        TlsStart::Implicit | TlsStart::Off => Ok(stream),
+        TlsStart::Starttls(Proto::Smtp) => smtp::ExpectBanner::new(Lines::new(stream, deadline))
             .read_banner()?
             .ehlo(ehlo)?
             .starttls()?
             .into_stream(),
-        Starttls::Imap => imap::ExpectGreeting::new(Lines::new(stream, deadline))
+        TlsStart::Starttls(Proto::Imap) => imap::ExpectGreeting::new(Lines::new(stream, deadline))
             .read_greeting()?
             .capability()?
             .starttls()?
             .into_stream(),
-        Starttls::Pop3 => pop3::ExpectGreeting::new(Lines::new(stream, deadline))
+        TlsStart::Starttls(Proto::Pop3) => pop3::ExpectGreeting::new(Lines::new(stream, deadline))
             .read_greeting()?
             .capa()?
             .stls()?

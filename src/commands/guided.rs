@@ -14,12 +14,11 @@ use crate::apply::{self, ApplyOptions};
 use crate::cli::{ApplyArgs, Global};
 use crate::error::{exit, Error, Result};
 use crate::escape::escape;
-use crate::mta::{Listener, ListenerTls};
+use crate::mta::Listener;
 use crate::output::Output;
-use crate::plan::HostPlan;
 use crate::probe::{Severity, TargetReport};
 use crate::profile::Profile;
-use crate::{cert, commands, resolve, table, verify};
+use crate::{cert, resolve, table, verify};
 
 /// Someone is there to answer: stdin and stderr are terminals.
 pub fn at_terminal() -> bool {
@@ -40,8 +39,8 @@ pub fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8> {
     for server in &resolved.servers {
         match server.detect() {
             Ok(found) => {
-                commands::show_detected(&found, out);
-                for l in found.listeners.into_iter().filter(|l| l.tls != ListenerTls::None) {
+                super::detect::show_detected(&found, out);
+                for l in found.listeners.into_iter().filter(|l| l.tls.is_tls()) {
                     if !listeners
                         .iter()
                         .any(|seen| (&seen.host, seen.port) == (&l.host, l.port))
@@ -67,7 +66,7 @@ pub fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8> {
     }
     crate::dane::guard::for_target(&resolved, &args.target, out)?;
 
-    let changes = !HostPlan::of(&resolved.servers, &resolved.request)?.is_noop();
+    let changes = !crate::mta::plan_all(&resolved.servers, &resolved.request)?.is_noop();
     let options = ApplyOptions {
         journal_root: &global.state_dir,
         yes: false,
@@ -114,7 +113,10 @@ fn probe_all(listeners: &[Listener], out: &Output) -> Vec<TargetReport> {
             .zip(listeners)
             .map(|(handle, l)| {
                 handle.join().unwrap_or_else(|_| {
-                    let mut r = TargetReport::empty(format!("{}:{}", l.host, l.port), crate::probe::Starttls::Smtp);
+                    let mut r = TargetReport::empty(
+                        format!("{}:{}", l.host, l.port),
+                        crate::vocabulary::TlsStart::Starttls(crate::vocabulary::Proto::Smtp),
+                    );
                     r.error = Some("internal error: the scan panicked".into());
                     r
                 })

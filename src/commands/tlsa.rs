@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 
-use super::Tlsa;
+use crate::dane::Tlsa;
 use crate::error::{exit, Error, Result};
 use crate::output::Output;
 
 /// `mailtls tlsa (--cert PEM | --key PEM) [--host NAME] [--port N]`.
 #[derive(clap::Args, Debug, Clone)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["cert", "key"])))]
-pub struct TlsaArgs {
+pub(crate) struct TlsaArgs {
     /// The certificate (PEM, leaf first) whose key the record pins.
     #[arg(long, value_name = "PEM")]
     pub cert: Option<PathBuf>,
@@ -29,7 +29,7 @@ pub struct TlsaArgs {
     pub port: u16,
 }
 
-pub fn run(args: &TlsaArgs, out: &Output) -> Result<u8> {
+pub(crate) fn run(args: &TlsaArgs, out: &Output) -> Result<u8> {
     let spki = match (&args.cert, &args.key) {
         (Some(cert), _) => cert_spki(cert)?,
         (None, Some(key)) => key_spki(key)?,
