@@ -32,7 +32,9 @@ use crate::output::Output;
 pub fn check(cert: Option<&Path>, instances: &[PathBuf], args: &GuardArgs, out: &Output) -> Result<()> {
     let Some(cert) = cert else { return Ok(()) };
     let resolver = Resolver::from_option(args.dns.resolver.as_deref()).map_err(Error::Usage)?;
-    let chain = read_chain(cert)?;
+    // A certificate that cannot be read is the plan's to report, with the
+    // backend's own checks on the path: nothing to guard here.
+    let Some(chain) = read_chain(cert) else { return Ok(()) };
     let mut hosts: Vec<String> = args
         .mx_hosts
         .iter()
@@ -48,6 +50,9 @@ pub fn check(cert: Option<&Path>, instances: &[PathBuf], args: &GuardArgs, out: 
             domains.extend(domain.filter(|d| !domains.contains(d)));
         }
     }
+    // A name that is not in public DNS (localhost, localdomain, no dot) has
+    // no TLSA records or policy any sender could see: not looked up.
+    domains.retain(|d| public_name(d));
     let mut refusals = Vec::new();
     for host in &hosts {
         if let Some(refusal) = dane(&resolver, host, &chain, out) {
@@ -91,7 +96,7 @@ pub fn check(cert: Option<&Path>, instances: &[PathBuf], args: &GuardArgs, out: 
 
 /// The DANE check for one host: None when the change may go ahead.
 fn dane(resolver: &Resolver, host: &str, chain: &[Vec<u8>], out: &Output) -> Option<String> {
-    if !host.contains('.') || host.eq_ignore_ascii_case("localhost") || host.ends_with(".localdomain") {
+    if !public_name(host) {
         out.say(&format!(
             "DANE: {host} is not a public DNS name; no TLSA records to check"
         ));
@@ -149,22 +154,19 @@ fn dane(resolver: &Resolver, host: &str, chain: &[Vec<u8>], out: &Output) -> Opt
     ))
 }
 
-/// The certificates of a PEM file, leaf first.
-fn read_chain(path: &Path) -> Result<Vec<Vec<u8>>> {
+/// Whether senders could look `name` up in public DNS.
+fn public_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name.contains('.') && !["localhost", "localdomain", "local"].iter().any(|tld| name.ends_with(&format!(".{tld}")))
+}
+
+/// The certificates of a PEM file, leaf first; None when there are none.
+fn read_chain(path: &Path) -> Option<Vec<Vec<u8>>> {
     let certs: Vec<Vec<u8>> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| Error::Certificate {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?
+        .ok()?
         .filter_map(|c| c.ok().map(|c| c.as_ref().to_vec()))
         .collect();
-    if certs.is_empty() {
-        return Err(Error::Certificate {
-            path: path.to_path_buf(),
-            message: "no certificate in the file".into(),
-        });
-    }
-    Ok(certs)
+    (!certs.is_empty()).then_some(certs)
 }
 
 /// The host name senders reach an instance by, and its mail domain: Postfix
