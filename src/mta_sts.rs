@@ -169,7 +169,8 @@ fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
         }
     }
     if let Some(path) = ca_file {
-        let certs = CertificateDer::pem_file_iter(path).map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
+        let bytes = crate::dane::read_pem_file(path).map_err(|e| format!("--ca-file {e}"))?;
+        let certs = CertificateDer::pem_slice_iter(&bytes);
         let before = store.len();
         for cert in certs {
             let cert = cert.map_err(|e| format!("--ca-file {}: {e}", path.display()))?;

@@ -58,8 +58,8 @@ fn cert_spki(path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         message,
     };
-    let cert = CertificateDer::pem_file_iter(path)
-        .map_err(|e| bad(e.to_string()))?
+    let bytes = crate::dane::read_pem_file(path).map_err(bad)?;
+    let cert = CertificateDer::pem_slice_iter(&bytes)
         .next()
         .ok_or_else(|| bad("no certificate in the file".into()))?
         .map_err(|e| bad(e.to_string()))?;
@@ -72,7 +72,8 @@ fn key_spki(path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         message,
     };
-    let key = PrivateKeyDer::from_pem_file(path).map_err(|e| bad(format!("not a PEM private key: {e}")))?;
+    let bytes = crate::dane::read_pem_file(path).map_err(bad)?;
+    let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| bad(format!("not a PEM private key: {e}")))?;
     let signer = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| bad(e.to_string()))?;
     let spki = signer
         .public_key()

@@ -157,13 +157,16 @@ fn dane(resolver: &Resolver, host: &str, chain: &[Vec<u8>], out: &Output) -> Opt
 /// Whether senders could look `name` up in public DNS.
 fn public_name(name: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    name.contains('.') && !["localhost", "localdomain", "local"].iter().any(|tld| name.ends_with(&format!(".{tld}")))
+    name.contains('.')
+        && !["localhost", "localdomain", "local"]
+            .iter()
+            .any(|tld| name.ends_with(&format!(".{tld}")))
 }
 
 /// The certificates of a PEM file, leaf first; None when there are none.
 fn read_chain(path: &Path) -> Option<Vec<Vec<u8>>> {
-    let certs: Vec<Vec<u8>> = CertificateDer::pem_file_iter(path)
-        .ok()?
+    let bytes = super::read_pem_file(path).ok()?;
+    let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&bytes)
         .filter_map(|c| c.ok().map(|c| c.as_ref().to_vec()))
         .collect();
     (!certs.is_empty()).then_some(certs)

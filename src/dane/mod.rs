@@ -93,6 +93,15 @@ pub fn chain_matches(records: &[Tlsa], chain: &[Vec<u8>], host: &str) -> bool {
     })
 }
 
+/// A PEM file's bytes: a regular file of at most 1 MiB (never /dev/zero or a FIFO).
+pub fn read_pem_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() || meta.len() > 1 << 20 {
+        return Err(format!("{}: not a regular file of at most 1 MiB", path.display()));
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// The SubjectPublicKeyInfo of a DER certificate.
 fn spki(cert_der: &[u8]) -> Option<&[u8]> {
     let (_, cert) = x509_parser::parse_x509_certificate(cert_der).ok()?;
