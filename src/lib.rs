@@ -15,6 +15,8 @@
 //!   go, text from outside made safe for a terminal.
 //! - `dns`, `dane`, `mta_sts`: a DNSSEC-aware resolver client, TLSA and
 //!   MTA-STS checks, the guard on certificate changes and `probe --mx`.
+//! - `impact`: who would lose TLS, from the servers' own logs; `report`:
+//!   probe and plan results as Prometheus text or JUnit XML.
 //! - `vocabulary`: the words every layer shares (server kind, listener, how
 //!   TLS starts); it imports nothing of ours.
 
@@ -28,6 +30,7 @@ pub mod edit;
 pub(crate) mod error;
 pub(crate) mod escape;
 pub(crate) mod fsutil;
+pub(crate) mod impact;
 pub(crate) mod journal;
 pub(crate) mod mta;
 pub(crate) mod mta_sts;
@@ -37,6 +40,7 @@ pub mod probe;
 pub mod profile;
 pub(crate) mod recover;
 pub(crate) mod reload;
+pub(crate) mod report;
 pub(crate) mod resolve;
 pub(crate) mod rollback;
 pub(crate) mod table;

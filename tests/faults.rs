@@ -536,9 +536,16 @@ fn a_manifest_with_a_shell_rebuild_or_a_foreign_path_is_left_alone() {
         Path::new("../../../etc/x/main.cf"),
         &marker,
     );
+    // Its commands have the shapes mailtls records, so only the path is wrong.
+    let second = state.join("backups/20200101-000000-001/manifest.json");
+    let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&second).unwrap()).unwrap();
+    manifest["services"][0]["regenerate"] = serde_json::json!({"argv": ["/bin/true"]});
+    manifest["services"][0]["reload"] = serde_json::json!({"argv": ["/bin/true"]});
+    std::fs::write(&second, manifest.to_string()).unwrap();
     let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0);
+    // A rebuild is a program and its arguments by type: a shell one does not even parse.
     assert!(
-        history.stderr.contains("regenerate is not a command mailtls records"),
+        history.stderr.contains("unknown variant `shell`, expected `argv`"),
         "{}",
         history.stderr
     );

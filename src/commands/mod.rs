@@ -8,6 +8,7 @@ mod completions;
 mod detect;
 mod guided;
 mod history;
+mod impact;
 mod man;
 mod plan;
 mod profiles;
@@ -36,16 +37,17 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     };
     match command {
         Command::Detect => detect::run(out),
-        Command::Plan(target) => {
-            let resolved = resolve::target(&target, None)?;
-            crate::dane::guard::for_target(&resolved, &target, out)?;
-            plan::run(resolved, out)
+        Command::Plan(args) => {
+            let resolved = resolve::target(&args.target, None)?;
+            crate::dane::guard::for_target(&resolved, &args.target, out)?;
+            plan::run(resolved, args.output, out)
         }
         Command::Apply(args) => apply::run(&args, global, out),
         Command::Rollback(args) => rollback::run(&args, global, out),
         Command::History => history::run(Journal::existing(&global.state_dir)?, out),
         Command::Profiles { name } => profiles::run(name.as_deref(), out),
         Command::Probe(args) => crate::probe::command::run(&args, global.json),
+        Command::Impact(args) => impact::run(&args, global, out),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),
         Command::Tlsa(args) => tlsa::run(&args, out),
