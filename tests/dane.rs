@@ -345,6 +345,11 @@ fn probe_mx_with_a_dead_resolver_reports_the_failure() {
             .contains("MX lookup of dane.test"),
         "{json}"
     );
+    let ran = Mailtls::new(&dir.path().join("state"))
+        .args(["probe", "--mx", "dane.test", "--output", "junit"])
+        .run()
+        .code(1);
+    assert!(ran.stderr.contains("probe --mx prints text or JSON"), "{}", ran.stderr);
 }
 
 /// `--mx-host` names the host senders reach when it is not myhostname (here

@@ -209,7 +209,13 @@ pub fn apply_profile(report: &mut TargetReport, profile: &Profile) {
 /// Runs `mailtls probe`; returns the exit code.
 pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
     if let Some(domain) = &args.mx.mx {
-        return crate::dane::mx::run(args, domain, json);
+        return match args.output {
+            None | Some(OutputArg::Text) => crate::dane::mx::run(args, domain, json),
+            Some(OutputArg::Json) => crate::dane::mx::run(args, domain, true),
+            Some(_) => Err(Error::Usage(
+                "probe --mx prints text or JSON (--json, --output json)".into(),
+            )),
+        };
     }
     let r = args.resolve()?;
     let total = r.targets.len();
