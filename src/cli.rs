@@ -79,6 +79,8 @@ pub enum Command {
     },
     /// Scan mail servers' TLS (SMTP/IMAP/POP3 STARTTLS or implicit TLS), optionally against a profile.
     Probe(crate::probe::command::ProbeArgs),
+    /// Print the DANE TLSA record ("3 1 1") to publish for a certificate or key.
+    Tlsa(crate::commands::TlsaArgs),
     /// Who would lose TLS: what each peer negotiated, from the servers' own logs, against a profile.
     Impact(ImpactArgs),
     /// Print a shell completion script (e.g. `mailtls completions bash > /etc/bash_completion.d/mailtls`).
@@ -120,6 +122,9 @@ pub struct TargetArgs {
     /// The private key (PEM) matching --cert.
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// DANE and MTA-STS: what a certificate change is checked against.
+    #[command(flatten)]
+    pub guard: crate::dane::args::GuardArgs,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -13,6 +13,8 @@
 //! - `profile`, `tls`, `cert`: profiles, TLS names, certificate checks;
 //!   `error`, `output`, `escape`: errors with exit codes, where text and JSON
 //!   go, text from outside made safe for a terminal.
+//! - `dns`, `dane`, `mta_sts`: a DNSSEC-aware resolver client, TLSA and
+//!   MTA-STS checks, the guard on certificate changes and `probe --mx`.
 //! - `impact`: who would lose TLS, from the servers' own logs; `report`:
 //!   probe and plan results as Prometheus text or JUnit XML.
 //! - `vocabulary`: the words every layer shares (server kind, listener, how
@@ -22,6 +24,8 @@ pub(crate) mod apply;
 pub(crate) mod cert;
 pub(crate) mod cli;
 pub(crate) mod commands;
+pub mod dane;
+pub(crate) mod dns;
 pub mod edit;
 pub(crate) mod error;
 pub(crate) mod escape;
@@ -29,6 +33,7 @@ pub(crate) mod fsutil;
 pub(crate) mod impact;
 pub(crate) mod journal;
 pub(crate) mod mta;
+pub(crate) mod mta_sts;
 pub(crate) mod output;
 pub(crate) mod plan;
 pub mod probe;

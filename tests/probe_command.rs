@@ -23,6 +23,7 @@ fn args(targets: &[String]) -> ProbeArgs {
         concurrency: 4,
         connections_per_target: 4,
         timeout: 3,
+        mx: Default::default(),
         output: None,
     }
 }

@@ -13,6 +13,9 @@ mod man;
 mod plan;
 mod profiles;
 mod rollback;
+mod tlsa;
+
+pub(crate) use tlsa::TlsaArgs;
 
 use crate::cli::{ApplyArgs, Cli, Command};
 use crate::error::Result;
@@ -34,7 +37,11 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     };
     match command {
         Command::Detect => detect::run(out),
-        Command::Plan(args) => plan::run(resolve::target(&args.target, None)?, args.output, out),
+        Command::Plan(args) => {
+            let resolved = resolve::target(&args.target, None)?;
+            crate::dane::guard::for_target(&resolved, &args.target, out)?;
+            plan::run(resolved, args.output, out)
+        }
         Command::Apply(args) => apply::run(&args, global, out),
         Command::Rollback(args) => rollback::run(&args, global, out),
         Command::History => history::run(Journal::existing(&global.state_dir)?, out),
@@ -43,5 +50,6 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::Impact(args) => impact::run(&args, global, out),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),
+        Command::Tlsa(args) => tlsa::run(&args, out),
     }
 }

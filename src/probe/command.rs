@@ -74,6 +74,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=crate::vocabulary::MAX_SECONDS))]
     pub timeout: u64,
+    #[command(flatten)]
+    pub mx: crate::dane::args::MxArgs,
     /// text, json (as --json), jsonl (one line per target as it finishes),
     /// prometheus (node_exporter's textfile collector) or junit (XML).
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -206,6 +208,15 @@ pub fn apply_profile(report: &mut TargetReport, profile: &Profile) {
 
 /// Runs `mailtls probe`; returns the exit code.
 pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
+    if let Some(domain) = &args.mx.mx {
+        return match args.output {
+            None | Some(OutputArg::Text) => crate::dane::mx::run(args, domain, json),
+            Some(OutputArg::Json) => crate::dane::mx::run(args, domain, true),
+            Some(_) => Err(Error::Usage(
+                "probe --mx prints text or JSON (--json, --output json)".into(),
+            )),
+        };
+    }
     let r = args.resolve()?;
     let total = r.targets.len();
     let stderr_tty = std::io::stderr().is_terminal();

@@ -9,6 +9,7 @@
 
 mod cert;
 mod cyrus;
+pub mod dns;
 mod dovecot;
 mod exim;
 mod opensmtpd;
@@ -19,6 +20,7 @@ mod sendmail;
 
 pub use cert::{self_signed, KeyKind};
 pub use cyrus::{key_for_cyrus, Cyrus};
+pub use dns::DnsSandbox;
 pub use dovecot::Dovecot;
 pub use exim::Exim;
 pub use opensmtpd::Opensmtpd;
