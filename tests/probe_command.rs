@@ -23,6 +23,7 @@ fn args(targets: &[String]) -> ProbeArgs {
         concurrency: 4,
         connections_per_target: 4,
         timeout: 3,
+        output: None,
     }
 }
 
@@ -105,7 +106,13 @@ fn one_bad_target_never_stops_the_others_and_exit_codes_follow_the_verdicts() {
 
     // Hardened to the profile: compliant, exit 0.
     let list = "tls_high_cipherlist=ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384";
-    postfix.postconf_e(&["smtpd_tls_protocols=>=TLSv1.2", "smtpd_tls_ciphers=high", list]);
+    // The profile's groups too: --profile judges them.
+    postfix.postconf_e(&[
+        "smtpd_tls_protocols=>=TLSv1.2",
+        "smtpd_tls_ciphers=high",
+        list,
+        "tls_eecdh_auto_curves=X25519 prime256v1 secp384r1",
+    ]);
     postfix.reload();
     std::thread::sleep(std::time::Duration::from_millis(500));
     let mut reports = scan_all(

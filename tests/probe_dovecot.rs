@@ -67,3 +67,60 @@ fn dovecot_imap_pop3_and_implicit_tls_match_openssl() {
         assert_eq!(truth.len(), 3);
     }
 }
+
+/// IPv6 targets (`[::1]:PORT`) and SNI (`--servername`): a Dovecot on ::1
+/// with a second certificate for one name (`local_name`) serves it only to
+/// a client that asks for that name.
+#[test]
+fn ipv6_target_and_sni_pick_the_named_certificate() {
+    let names = tempfile::tempdir().unwrap();
+    let (cert, key) = (names.path().join("mail.pem"), names.path().join("mail.key"));
+    support::run(
+        std::process::Command::new("openssl")
+            .args(["req", "-x509", "-nodes", "-days", "30", "-newkey", "rsa:2048"])
+            .args([
+                "-subj",
+                "/CN=mail.example.org",
+                "-addext",
+                "subjectAltName=DNS:mail.example.org",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+    );
+    let extra = format!(
+        "local_name mail.example.org {{\n  ssl_cert = <{}\n  ssl_key = <{}\n}}",
+        cert.display(),
+        key.display()
+    );
+    let dovecot = Dovecot::start_on("127.0.0.1, ::1", &extra);
+    let target = mailtls::probe::parse_target(&format!("[::1]:{}", dovecot.imap_port), Some(TlsStart::Starttls(Proto::Imap))).unwrap();
+    assert_eq!(target.host, "::1");
+    let plain = probe::scan(&target, &ScanOptions::default());
+    assert_eq!(plain.error, None, "{}", plain.render());
+    assert_eq!(plain.target, format!("[::1]:{}", dovecot.imap_port));
+    assert!(
+        plain.accepts(Protocol::TlsV1_3) && plain.accepts(Protocol::TlsV1_2),
+        "{}",
+        plain.render()
+    );
+    let served = plain.certificate.as_ref().expect("a certificate");
+    assert_eq!(served.subject, "CN=localhost");
+    let named = probe::scan(
+        &target,
+        &ScanOptions {
+            servername: Some("mail.example.org".into()),
+            ..ScanOptions::default()
+        },
+    );
+    assert_eq!(named.error, None, "{}", named.render());
+    let served = named.certificate.as_ref().expect("a certificate");
+    assert_eq!(served.subject, "CN=mail.example.org");
+    assert!(served.hostname_match, "{served:?}");
+    // The same suites either way: SNI picks the certificate, not the TLS settings.
+    assert_eq!(
+        named.protocols[&Protocol::TlsV1_2].cipher_suites.len(),
+        plain.protocols[&Protocol::TlsV1_2].cipher_suites.len()
+    );
+}

@@ -5,72 +5,11 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::process::Command;
 
 use mailtls::probe::{self, Proto, ScanOptions, Target, TargetReport, TlsStart};
 use mailtls::tls::{CipherSuite, Protocol};
-use support::{openssl_accepts, KeyKind, Postfix};
-
-/// (protocol, s_client flag) for the versions this OpenSSL can speak.
-const VERSIONS: [(Protocol, &str); 4] = [
-    (Protocol::TlsV1_0, "-tls1"),
-    (Protocol::TlsV1_1, "-tls1_1"),
-    (Protocol::TlsV1_2, "-tls1_2"),
-    (Protocol::TlsV1_3, "-tls1_3"),
-];
-
-/// Every suite the local OpenSSL knows, as (code, OpenSSL name).
-fn openssl_suites() -> Vec<(CipherSuite, String)> {
-    let out = Command::new("openssl")
-        .args(["ciphers", "-V", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"])
-        .output()
-        .expect("openssl ciphers");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let mut words = l.split_whitespace();
-            let code = words.next()?; // 0xC0,0x2C
-            let name = words.nth(1)?;
-            let hex = code.replace("0x", "").replace(',', "");
-            Some((CipherSuite(u16::from_str_radix(&hex, 16).ok()?), name.to_string()))
-        })
-        .collect()
-}
-
-/// What `openssl s_client` says the server accepts: per protocol, the set
-/// of suites. Runs the handshakes on a few threads.
-fn ground_truth(port: u16, starttls: &str) -> Vec<(Protocol, bool, BTreeSet<CipherSuite>)> {
-    let suites = openssl_suites();
-    VERSIONS
-        .iter()
-        .map(|&(p, flag)| {
-            let accepted = openssl_accepts(port, starttls, flag, None);
-            let mut set = BTreeSet::new();
-            if accepted {
-                let candidates: Vec<_> = suites
-                    .iter()
-                    .filter(|(s, _)| s.is_tls13() == (p == Protocol::TlsV1_3))
-                    .collect();
-                let found = std::sync::Mutex::new(BTreeSet::new());
-                std::thread::scope(|s| {
-                    for part in candidates.chunks(candidates.len().div_ceil(4).max(1)) {
-                        let found = &found;
-                        s.spawn(move || {
-                            for (suite, name) in part {
-                                if openssl_accepts(port, starttls, flag, Some(name)) {
-                                    found.lock().unwrap().insert(*suite);
-                                }
-                            }
-                        });
-                    }
-                });
-                set = found.into_inner().unwrap();
-            }
-            (p, accepted, set)
-        })
-        .collect()
-}
+use support::{ground_truth, KeyKind, Postfix};
 
 fn scan_port(port: u16, starttls: TlsStart) -> TargetReport {
     let target = Target {
@@ -87,23 +26,7 @@ fn scan_port(port: u16, starttls: TlsStart) -> TargetReport {
 
 /// Asserts the probe's protocols and suites equal the ground truth.
 fn assert_matches_ground_truth(report: &TargetReport, port: u16, starttls: &str) {
-    assert_eq!(report.error, None, "{}", report.render());
-    for (p, accepted, suites) in ground_truth(port, starttls) {
-        let got = &report.protocols[&p];
-        assert_eq!(
-            got.accepted,
-            accepted,
-            "{p} acceptance differs from openssl s_client\n{}",
-            report.render()
-        );
-        let got: BTreeSet<CipherSuite> = got.cipher_suites.iter().copied().collect();
-        let missing: Vec<_> = suites.difference(&got).map(|s| s.to_string()).collect();
-        let extra: Vec<_> = got.difference(&suites).map(|s| s.to_string()).collect();
-        assert!(
-            missing.is_empty() && extra.is_empty(),
-            "{p}: probe misses {missing:?}, probe has extra {extra:?}"
-        );
-    }
+    support::assert_matches(report, &ground_truth(port, starttls));
     // Debian's OpenSSL has no SSLv2/SSLv3 at all: a server linked to it cannot accept them.
     assert!(
         !report.accepts(Protocol::SslV2) && !report.accepts(Protocol::SslV3),
@@ -187,6 +110,7 @@ fn hardened_postfix_matches_ground_truth_imposes_its_order_and_complies() {
         "smtpd_tls_ciphers=high",
         &list,
         "tls_preempt_cipherlist=yes",
+        "tls_eecdh_auto_curves=X25519 prime256v1 secp384r1",
     ]);
     postfix.start();
     let report = scan_port(postfix.port, TlsStart::Starttls(Proto::Smtp));
@@ -257,4 +181,92 @@ fn dual_certificate_postfix_matches_ground_truth() {
         .collect();
     keys.sort();
     assert_eq!(keys, ["ECDSA", "RSA"], "both certificates are reported");
+}
+
+/// What `openssl s_client` says of one TLS 1.2 session: (extended master
+/// secret, secure renegotiation, compression other than NONE).
+fn openssl_session_facts(port: u16) -> (bool, bool, bool) {
+    let out = Command::new("timeout")
+        .args(["10", "openssl", "s_client", "-starttls", "smtp", "-tls1_2", "-connect"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    (
+        text.contains("Extended master secret: yes"),
+        text.contains("Secure Renegotiation IS supported"),
+        !text.contains("Compression: NONE"),
+    )
+}
+
+/// Whether the server goes through a renegotiation `openssl s_client`
+/// starts (its `R` command) in TLS 1.2 with RSA key exchange.
+fn openssl_renegotiates(port: u16) -> bool {
+    use std::io::Write as _;
+    let mut child = Command::new("timeout")
+        .args([
+            "10",
+            "openssl",
+            "s_client",
+            "-starttls",
+            "smtp",
+            "-tls1_2",
+            "-cipher",
+            "AES128-GCM-SHA256",
+        ])
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl s_client");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let _ = child.stdin.as_mut().unwrap().write_all(b"R\n");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("RENEGOTIATING"), "{text}");
+    !text.contains("no renegotiation") && !text.contains(":error:")
+}
+
+/// A 1024-bit DH group (smtpd_tls_dh1024_param_file) is what scanners flag
+/// first on old Postfix setups: the probe reports its size, and the
+/// intermediate profile (dh_min_bits = 2048) fails it.
+#[test]
+fn postfix_with_a_1024_bit_dh_group_reports_it_and_fails_intermediate() {
+    let postfix = Postfix::new();
+    let params = postfix.root.path().join("dh1024.pem");
+    support::run(
+        Command::new("openssl")
+            .args(["dhparam", "-out"])
+            .arg(&params)
+            .arg("1024"),
+    );
+    let setting = format!("smtpd_tls_dh1024_param_file={}", params.display());
+    postfix.postconf_e(&[&setting]);
+    postfix.start();
+    let report = scan_port(postfix.port, TlsStart::Starttls(Proto::Smtp));
+    println!("{}", report.render());
+    assert_matches_ground_truth(&report, postfix.port, "smtp");
+    assert_eq!(report.dh_bits, Some(1024), "{}", report.render());
+    let (ems, reneg, compression) = openssl_session_facts(postfix.port);
+    assert_eq!(report.extended_master_secret, Some(ems));
+    assert_eq!(report.secure_renegotiation, Some(reneg));
+    assert_eq!(report.compression, Some(compression));
+    assert_eq!(report.client_renegotiation, Some(openssl_renegotiates(postfix.port)));
+    let profile = mailtls::profile::Profile::load("intermediate").unwrap();
+    let verdict = probe::judge(&report, &profile);
+    assert!(
+        verdict
+            .iter()
+            .any(|f| f.id == "profile-dh-too-small" && f.message.contains("1024")),
+        "{verdict:?}"
+    );
 }

@@ -35,6 +35,17 @@ pub struct ServerHello {
     pub retry_request: bool,
     /// The certificate chain as sent in the clear (TLS 1.2 and older, when asked for).
     pub chain: Vec<Vec<u8>>,
+    /// The extensions the server answered with, by code point.
+    pub extensions: Vec<u16>,
+    /// The compression method chosen (0: none).
+    pub compression: u8,
+    /// The size of the DHE prime in the ServerKeyExchange, in bits.
+    pub dh_bits: Option<u32>,
+    /// With `Depth::Flight`: the flight ended with ServerHelloDone. False when
+    /// an alert or a closed connection cut it short: the server chose the
+    /// suite and then could not go on with it (say, DHE without parameters),
+    /// so no client can complete a handshake with that suite.
+    pub complete: bool,
 }
 
 impl ServerHello {
@@ -62,6 +73,8 @@ pub enum Answer {
 #[derive(Debug)]
 pub enum AnswerError {
     Timeout,
+    /// The connection was reset (RST) before the answer was complete.
+    Reset,
     Io(std::io::Error),
     /// Bytes that are no TLS record.
     Garbage(String),
@@ -71,6 +84,7 @@ impl std::fmt::Display for AnswerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AnswerError::Timeout => f.write_str("no answer to the ClientHello in time"),
+            AnswerError::Reset => f.write_str("the connection was reset before the answer to the ClientHello"),
             AnswerError::Io(e) => write!(f, "reading the answer to the ClientHello: {e}"),
             AnswerError::Garbage(what) => {
                 write!(f, "the answer to the ClientHello is not TLS: {what}")
@@ -102,8 +116,9 @@ pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result
     let mut hello: Option<ServerHello> = None;
     loop {
         let Some((content, fragment)) = rx.next()? else {
+            // Closed in the middle of the flight: the server gave up on its own choice.
             return Ok(match hello {
-                Some(h) => Answer::Hello(h),
+                Some(h) => Answer::Hello(ServerHello { complete: false, ..h }),
                 None => Answer::Closed,
             });
         };
@@ -116,6 +131,13 @@ pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result
                 });
             }
             CONTENT_HANDSHAKE => handshake.extend_from_slice(&fragment),
+            CONTENT_ALERT => {
+                // An alert after the ServerHello: the server gave up on its own choice.
+                return Ok(match hello {
+                    Some(h) => Answer::Hello(ServerHello { complete: false, ..h }),
+                    None => Answer::Closed,
+                });
+            }
             other => {
                 // Anything else after the ServerHello ends what we can read in the clear.
                 return match hello {
@@ -143,7 +165,8 @@ pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result
                         parse_server_hello(body).ok_or_else(|| AnswerError::Garbage("malformed ServerHello".into()))?;
                     let done = depth == Depth::Hello || h.retry_request || h.version >= Protocol::TlsV1_3.wire();
                     if done {
-                        return Ok(Answer::Hello(h));
+                        // Not read any further: as complete as can be told here.
+                        return Ok(Answer::Hello(ServerHello { complete: true, ..h }));
                     }
                     hello = Some(h);
                 }
@@ -154,14 +177,19 @@ pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result
                 }
                 (Some(h), HANDSHAKE_CERTIFICATE) => h.chain = parse_certificates(body),
                 (Some(h), HANDSHAKE_SERVER_KEY_EXCHANGE) => {
-                    // ECDHE: curve_type named_curve (3), then the group.
                     let mut r = Reader::new(body);
-                    if r.u8() == Some(3) {
+                    if is_finite_field_dh(h.suite) {
+                        // DHE: dh_p, dh_g, dh_Ys; the size of p is the group's.
+                        h.dh_bits = r.vec16().map(|mut p| bits(p.rest()));
+                    } else if r.u8() == Some(3) {
+                        // ECDHE: curve_type named_curve (3), then the group.
                         h.group = r.u16().map(Group);
                     }
                 }
                 (Some(h), HANDSHAKE_SERVER_HELLO_DONE) => {
-                    return Ok(Answer::Hello(std::mem::replace(h, empty_hello())));
+                    let mut done = std::mem::replace(h, empty_hello());
+                    done.complete = true;
+                    return Ok(Answer::Hello(done));
                 }
                 (Some(_), _) => {}
             }
@@ -181,7 +209,27 @@ fn empty_hello() -> ServerHello {
         group: None,
         retry_request: false,
         chain: Vec::new(),
+        extensions: Vec::new(),
+        compression: 0,
+        dh_bits: None,
+        complete: false,
     }
+}
+
+/// Suites whose ServerKeyExchange carries a finite-field DH group.
+pub fn is_finite_field_dh(suite: CipherSuite) -> bool {
+    suite
+        .iana_name()
+        .is_some_and(|n| n.starts_with("TLS_DHE_") || n.starts_with("TLS_DH_anon_"))
+}
+
+/// The size in bits of a big-endian unsigned number.
+fn bits(n: &[u8]) -> u32 {
+    let n: &[u8] = match n.iter().position(|b| *b != 0) {
+        Some(i) => &n[i..],
+        None => return 0,
+    };
+    (n.len() as u32 - 1) * 8 + (8 - n[0].leading_zeros())
 }
 
 fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
@@ -190,14 +238,16 @@ fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
     let random = r.take(32)?;
     r.vec8()?; // session id
     let suite = CipherSuite(r.u16()?);
-    r.u8()?; // compression
+    let compression = r.u8()?;
     let retry_request = random == HRR_RANDOM;
     let mut group = None;
+    let mut extensions = Vec::new();
     if !r.is_empty() {
         let mut exts = r.vec16()?;
         while !exts.is_empty() {
             let kind = exts.u16()?;
             let mut data = exts.vec16()?;
+            extensions.push(kind);
             match kind {
                 EXT_SUPPORTED_VERSIONS => version = data.u16()?,
                 EXT_KEY_SHARE => group = Some(Group(data.u16()?)),
@@ -205,12 +255,17 @@ fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
             }
         }
     }
+    let complete = version >= Protocol::TlsV1_3.wire() || retry_request;
     Some(ServerHello {
         version,
         suite,
         group,
         retry_request,
         chain: Vec::new(),
+        extensions,
+        compression,
+        dh_bits: None,
+        complete,
     })
 }
 
@@ -226,16 +281,28 @@ fn parse_certificates(body: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// Reads whole TLS records (or one SSLv2 record) against a deadline.
-struct RecordReader<'a, W: Wire> {
+pub(super) struct RecordReader<'a, W: Wire> {
     stream: &'a mut W,
     deadline: Deadline,
     buf: Vec<u8>,
 }
 
-impl<W: Wire> RecordReader<'_, W> {
+impl<'a, W: Wire> RecordReader<'a, W> {
+    pub(super) fn new(stream: &'a mut W, deadline: Deadline) -> Self {
+        RecordReader {
+            stream,
+            deadline,
+            buf: Vec::new(),
+        }
+    }
+
+    pub(super) fn stream(&mut self) -> &mut W {
+        self.stream
+    }
+
     /// The next record as (content type, fragment), or None at end of stream.
     /// An SSLv2 SERVER-HELLO comes back as content type 0x80 with the message.
-    fn next(&mut self) -> Result<Option<(u8, Vec<u8>)>, AnswerError> {
+    pub(super) fn next(&mut self) -> Result<Option<(u8, Vec<u8>)>, AnswerError> {
         if !self.fill(1)? {
             return Ok(None);
         }
@@ -290,7 +357,7 @@ impl<W: Wire> RecordReader<'_, W> {
                         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
                     ) =>
                 {
-                    return Ok(false)
+                    return Err(AnswerError::Reset)
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(AnswerError::Io(e)),

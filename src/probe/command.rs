@@ -22,6 +22,18 @@ pub enum StarttlsArg {
     None,
 }
 
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputArg {
+    /// Tables for people (or one JSON document with --json).
+    Text,
+    /// One JSON document with every target, printed at the end.
+    Json,
+    /// One JSON line per target as soon as it is scanned, then one line with
+    /// the summary: memory stays flat however many targets there are.
+    Jsonl,
+}
+
 /// `mailtls probe TARGET...`: scan mail servers' TLS.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ProbeArgs {
@@ -58,6 +70,9 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=crate::vocabulary::MAX_SECONDS))]
     pub timeout: u64,
+    /// text, json (as --json) or jsonl (one line per target as it finishes).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputArg>,
 }
 
 /// The arguments, resolved: targets parsed, profile loaded.
@@ -128,6 +143,27 @@ impl ProbeArgs {
     }
 }
 
+/// Scans every target, at most `concurrency` at once, and hands each report
+/// to `each` (with its index in `targets`) as soon as it is done; nothing
+/// is kept here.
+pub fn scan_each(
+    targets: &[Target],
+    opts: &ScanOptions,
+    concurrency: usize,
+    each: &(dyn Fn(usize, TargetReport) + Sync),
+) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..concurrency.min(targets.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(target) = targets.get(i) else { break };
+                each(i, scan(target, opts));
+            });
+        }
+    });
+}
+
 /// Scans every target, at most `concurrency` at once; reports come back in
 /// the targets' order. `progress` is called after each target.
 pub fn scan_all(
@@ -136,19 +172,11 @@ pub fn scan_all(
     concurrency: usize,
     progress: &(dyn Fn(usize, &TargetReport) + Sync),
 ) -> Vec<TargetReport> {
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<TargetReport>>> = targets.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..concurrency.min(targets.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(target) = targets.get(i) else { break };
-                let report = scan(target, opts);
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, &report);
-                *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(report);
-            });
-        }
+    scan_each(targets, opts, concurrency, &|i, report| {
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1, &report);
+        *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(report);
     });
     slots
         .into_iter()
@@ -190,6 +218,10 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
             let _ = err.flush();
         }
     };
+    if args.output == Some(OutputArg::Jsonl) {
+        return run_jsonl(&r, &progress);
+    }
+    let json = json || args.output == Some(OutputArg::Json);
     let mut reports = scan_all(&r.targets, &r.opts, r.concurrency, &progress);
     if let Some(profile) = &r.profile {
         for report in &mut reports {
@@ -217,6 +249,54 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
         }
     }
     Ok(exit_code(&reports))
+}
+
+/// `--output jsonl`: each report is judged, printed as one JSON line and
+/// dropped as soon as its target is done; only the summaries stay, for the
+/// last line (`{"summary": [...]}`) and the exit code.
+fn run_jsonl(r: &Resolved, progress: &(dyn Fn(usize, &TargetReport) + Sync)) -> Result<u8> {
+    let done = AtomicUsize::new(0);
+    let summaries: Mutex<Vec<(usize, super::Summary)>> = Mutex::new(Vec::new());
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    scan_each(&r.targets, &r.opts, r.concurrency, &|i, mut report| {
+        if let Some(profile) = &r.profile {
+            apply_profile(&mut report, profile);
+        }
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1, &report);
+        match serde_json::to_string(&report) {
+            Ok(line) => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            Err(_) => failed.store(true, Ordering::Relaxed),
+        }
+        summaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((i, report.summary()));
+    });
+    let mut summaries = summaries.into_inner().unwrap_or_else(|p| p.into_inner());
+    summaries.sort_by_key(|(i, _)| *i);
+    let summaries: Vec<super::Summary> = summaries.into_iter().map(|(_, s)| s).collect();
+    let line = serde_json::to_string(&serde_json::json!({ "summary": summaries }))
+        .map_err(|e| Error::State(format!("cannot write JSON: {e}")))?;
+    if failed.load(Ordering::Relaxed) {
+        return Err(Error::State("cannot write JSON for a target".into()));
+    }
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+    Ok(summary_exit_code(&summaries))
+}
+
+/// Like `exit_code`, from the summaries alone.
+fn summary_exit_code(summaries: &[super::Summary]) -> u8 {
+    if summaries.iter().any(|s| s.error.is_some()) {
+        exit::ERROR
+    } else if summaries.iter().any(|s| s.compliant == Some(false)) {
+        exit::NOT_COMPLIANT
+    } else {
+        exit::OK
+    }
 }
 
 /// 1 when some target could not be scanned, else 3 when some target does

@@ -48,6 +48,8 @@ pub struct ClientHello {
     pub suites: Vec<CipherSuite>,
     pub groups: Vec<Group>,
     pub server_name: Option<String>,
+    /// Offer DEFLATE compression before null (to learn whether the server takes it).
+    pub deflate: bool,
 }
 
 impl ClientHello {
@@ -83,7 +85,11 @@ impl ClientHello {
                 w.u16(s.0);
             }
         });
-        w.u8(1).u8(0); // compression: null only
+        if self.deflate {
+            w.u8(2).u8(1).u8(0); // compression: DEFLATE, then null
+        } else {
+            w.u8(1).u8(0); // compression: null only
+        }
         let before_extensions = w.buf.len() + 4 /* handshake header */;
         w.nested(2, |w| self.extensions(w, tls13, before_extensions));
         w.buf
@@ -191,6 +197,7 @@ mod tests {
                 suites: (0..n).map(CipherSuite).collect(),
                 groups: Group::known().collect(),
                 server_name: Some("mx.example.org".into()),
+                deflate: false,
             };
             let rec = hello.to_record();
             let mut r = Reader::new(&rec);

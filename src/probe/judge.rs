@@ -1,6 +1,7 @@
 //! Compliance: a scan result held against a profile. What the server
-//! accepts that the profile forbids, and what it refuses that the profile
-//! wants. `apply` calls this after a reload; `probe --profile` prints it.
+//! accepts that the profile forbids (protocols, suites, groups, a DHE group
+//! below `dh_min_bits`), what it refuses that the profile wants, and the
+//! profile's certificate policy (RSA size, lifespan). `apply` calls this after a reload; `probe --profile` prints it.
 
 use super::report::{Finding, Severity, TargetReport};
 use crate::profile::Profile;
@@ -86,6 +87,63 @@ pub fn judge(report: &TargetReport, profile: &Profile) -> Vec<Finding> {
                     extra.len(),
                     profile.name,
                     names(&extra)
+                ),
+            ));
+        }
+    }
+    // Groups: the elliptic curves (and hybrids) offered must be the
+    // profile's; finite-field groups are held to dh_min_bits instead.
+    let extra: Vec<String> = report
+        .groups
+        .iter()
+        .filter(|g| !(0x0100..0x0200).contains(&g.0) && !profile.groups.contains(g))
+        .map(|g| g.to_string())
+        .collect();
+    if !extra.is_empty() {
+        out.push(Finding::new(
+            Severity::Medium,
+            id("group-not-allowed"),
+            format!(
+                "the server accepts {} group(s) outside profile {}: {}",
+                extra.len(),
+                profile.name,
+                extra.join(", ")
+            ),
+        ));
+    }
+    if let (Some(min), Some(bits)) = (profile.dh_min_bits, report.dh_bits) {
+        if bits < min {
+            out.push(Finding::new(
+                Severity::High,
+                id("dh-too-small"),
+                format!(
+                    "the DHE group has {bits} bits; profile {} wants {min} at least",
+                    profile.name
+                ),
+            ));
+        }
+    }
+    let policy = &profile.certificate;
+    for c in report.certificate.iter().chain(&report.other_certificates) {
+        if c.key_type == "RSA" && c.key_bits.is_some_and(|b| b < policy.rsa_min_bits) {
+            out.push(Finding::new(
+                Severity::High,
+                id("cert-rsa-too-small"),
+                format!(
+                    "the certificate's RSA key has {} bits; profile {} wants {} at least",
+                    c.key_bits.unwrap_or(0),
+                    profile.name,
+                    policy.rsa_min_bits
+                ),
+            ));
+        }
+        if c.lifespan_days > i64::from(policy.max_lifespan_days) {
+            out.push(Finding::new(
+                Severity::Medium,
+                id("cert-lifespan"),
+                format!(
+                    "the certificate is valid for {} days; profile {} wants {} at most",
+                    c.lifespan_days, profile.name, policy.max_lifespan_days
                 ),
             ));
         }

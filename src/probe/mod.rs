@@ -5,7 +5,8 @@
 //! Layout: `dialogue` speaks SMTP/IMAP/POP3 up to STARTTLS; `hello`,
 //! `answer` and `sslv2` are the hand-built wire messages (any version, any
 //! suite, SSLv2 included); `connector` paces connections per target (421
-//! back-off); `enumerate` finds suites and groups by elimination; `cert`
+//! back-off); `enumerate` finds suites and groups by elimination; `rsa_kx`
+//! proves RSA key exchange completes where a ServerHello is no proof; `cert`
 //! does one real rustls handshake for the chain; `report`, `findings` and
 //! `judge` turn results into verdicts; `command` is `mailtls probe`.
 //! The probe never changes anything on the server.
@@ -26,6 +27,7 @@ pub mod fuzzing;
 pub mod hello;
 mod judge;
 mod report;
+mod rsa_kx;
 mod scan;
 pub mod sslv2;
 mod target;

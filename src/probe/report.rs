@@ -15,7 +15,11 @@
 //!     "TLSv1.2": {"accepted": true, "cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", ...]},
 //!     "TLSv1.3": {"accepted": true, "cipher_suites": ["TLS_AES_128_GCM_SHA256", ...]}},
 //!   "groups": ["X25519", "secp256r1", ...],   IANA names; unknown code points as "0x1234"
+//!   "dh_bits": 2048,                     size of the DHE group; null without DHE suites
 //!   "server_cipher_order": true,         null when it cannot be told (under two suites)
+//!   "extended_master_secret": true,      RFC 7627; these three are null without TLS 1.2 or older
+//!   "secure_renegotiation": true,        RFC 5746 renegotiation_info answered
+//!   "compression": false,                DEFLATE taken when offered (CRIME)
 //!   "certificate": {"sha256", "subject", "issuer", "not_before", "not_after" (RFC 3339),
 //!     "expired", "not_yet_valid", "lifespan_days", "key_type", "key_bits", "curve",
 //!     "signature_algorithm", "subject_alt_names", "chain_length", "self_signed",
@@ -23,7 +27,7 @@
 //!   "other_certificates": [...],         only for servers holding RSA and ECDSA certificates
 //!   "findings": [{"severity": "info|low|medium|high", "id": "protocol-tlsv1.0", "message": "..."}],
 //!   "profile": "intermediate", "compliant": false,   only with --profile
-//!   "connections": 126, "elapsed_ms": 80
+//!   "connections": 126, "elapsed_ms": 80   connections opened, retries included
 //! }],
 //! "summary": [{"target", "starttls_offered", "lowest_protocol": "TLSv1.0" or null,
 //!   "compliant": null|bool, "findings": 4, "worst": "medium" or null, "error": null}]}
@@ -106,7 +110,20 @@ pub struct TargetReport {
     #[serde(serialize_with = "by_protocol_name")]
     pub protocols: BTreeMap<Protocol, ProtocolReport>,
     pub groups: Vec<Group>,
+    /// The size of the finite-field DHE group the server uses (the smallest
+    /// seen), in bits; null without DHE suites.
+    pub dh_bits: Option<u32>,
     pub server_cipher_order: Option<bool>,
+    /// RFC 7627, answered in a TLS 1.2-or-older ServerHello; null without those.
+    pub extended_master_secret: Option<bool>,
+    /// RFC 5746 (renegotiation_info answered); null without TLS 1.2 or older.
+    pub secure_renegotiation: Option<bool>,
+    /// The server takes DEFLATE compression (CRIME); null without TLS 1.2 or older.
+    pub compression: Option<bool>,
+    /// The server accepts a renegotiation the client starts (a DoS lever);
+    /// null when it could not be tried (it needs RSA key exchange with
+    /// AES-GCM in TLS 1.2, the one full handshake the probe does by hand).
+    pub client_renegotiation: Option<bool>,
     pub certificate: Option<CertificateReport>,
     /// Further certificates of a server that holds several (RSA and ECDSA).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -139,7 +156,12 @@ impl TargetReport {
                 .map(|p| (p, ProtocolReport::default()))
                 .collect(),
             groups: Vec::new(),
+            dh_bits: None,
             server_cipher_order: None,
+            extended_master_secret: None,
+            secure_renegotiation: None,
+            compression: None,
+            client_renegotiation: None,
             certificate: None,
             other_certificates: Vec::new(),
             findings: Vec::new(),
@@ -213,6 +235,28 @@ impl TargetReport {
                 None => "unknown",
             };
             let _ = writeln!(out, "  order    {order} chooses the cipher suite");
+            let yes_no = |v: Option<bool>| match v {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "-",
+            };
+            let dh = self.dh_bits.map(|b| format!("{b} bits")).unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                out,
+                "  dh       {dh}   extended master secret {}   secure renegotiation {}   client renegotiation {}   compression {}",
+                yes_no(self.extended_master_secret),
+                yes_no(self.secure_renegotiation),
+                match self.client_renegotiation {
+                    Some(true) => "ACCEPTED",
+                    Some(false) => "refused",
+                    None => "-",
+                },
+                match self.compression {
+                    Some(true) => "DEFLATE",
+                    Some(false) => "none",
+                    None => "-",
+                }
+            );
         }
         for c in self.certificate.iter().chain(&self.other_certificates) {
             let bits = c.key_bits.map(|b| format!(" {b}")).unwrap_or_default();

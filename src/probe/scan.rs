@@ -14,17 +14,15 @@ use super::connector::{ConnectError, Connector};
 use super::dialogue::DialogueError;
 use super::enumerate::{self, Eliminated};
 use super::report::TargetReport;
-use super::{cert, findings, sslv2, Proto, ScanOptions, Target, TlsStart};
+use super::{cert, findings, rsa_kx, sslv2, Proto, ScanOptions, Target, TlsStart};
 use crate::tls::{CipherSuite, Group, Protocol};
 
 /// Scans one target. Never panics: failures go in `report.error`.
 pub fn scan(target: &Target, opts: &ScanOptions) -> TargetReport {
     let started = Instant::now();
     let mut report = TargetReport::empty(target.display(), target.starttls);
-    let counter = AtomicUsize::new(0);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run(target, opts, &mut report, &counter)
-    }));
+    let c = Connector::new(target, opts);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&c, opts, &mut report)));
     match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => report.error = Some(e),
@@ -46,9 +44,14 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> TargetReport {
             ),
         );
     }
-    report.connections = counter.load(Ordering::Relaxed);
+    report.connections = c.opened();
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// A helper thread's answer; None also when it panicked.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Option<T>>) -> Option<T> {
+    h.join().ok().flatten()
 }
 
 fn dialogue_label(s: TlsStart) -> &'static str {
@@ -59,6 +62,10 @@ fn dialogue_label(s: TlsStart) -> &'static str {
         TlsStart::Implicit | TlsStart::Off => "TLS",
     }
 }
+
+/// ServerHello extensions reported as such (RFC 7627, RFC 5746).
+const EXT_EXTENDED_MASTER_SECRET: u16 = 0x0017;
+const EXT_RENEGOTIATION_INFO: u16 = 0xff01;
 
 /// One unit of work for the worker threads.
 enum Job {
@@ -83,15 +90,14 @@ enum Outcome {
     Failed(String),
 }
 
-fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: &AtomicUsize) -> Result<(), String> {
-    let c = Connector::new(target, opts);
+fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(), String> {
+    let target = c.target;
     let name = opts.servername.clone().unwrap_or_else(|| target.host.clone());
     let sni = Some(name.as_str());
 
     // First: one real handshake. It proves the dialogue works (or says why
     // not, e.g. "STARTTLS not supported") and fetches the chain.
-    counter.fetch_add(1, Ordering::Relaxed);
-    let first = cert::fetch(&c, &name, cert::KeyFilter::Any);
+    let first = cert::fetch(c, &name, cert::KeyFilter::Any);
     let chain = match first {
         Err(ConnectError::Dialogue(e)) => {
             // Offered, then refused or abused: the server did advertise it.
@@ -133,6 +139,7 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
     let wake = Condvar::new();
     let outcomes = Mutex::new(Vec::new());
     let tls13_suites = enumerate::candidates(Protocol::TlsV1_3);
+    let learned = enumerate::Learned::default();
 
     let next_job = || -> Option<Job> {
         let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -150,7 +157,6 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
     let work = |job: Job| -> Vec<Outcome> {
         let result = match job {
             Job::Sslv2 => {
-                counter.fetch_add(1, Ordering::Relaxed);
                 match c.sslv2_hello(&sslv2::client_hello()) {
                     Ok(Answer::Sslv2Hello { ciphers }) => Ok(Outcome::Sslv2(ciphers)),
                     Ok(_) => Ok(Outcome::Sslv2(Vec::new())),
@@ -167,17 +173,12 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
                     .map(|(_, c)| c.as_slice())
                     .unwrap_or(&[]);
                 match offer.get(chunk) {
-                    Some(offer) => enumerate::suites(&c, protocol, offer, sni).map(|found| {
-                        counter.fetch_add(found.accepted.len() + 1, Ordering::Relaxed);
-                        Outcome::Suites { protocol, chunk, found }
-                    }),
+                    Some(offer) => enumerate::suites(c, protocol, offer, sni, &learned, true)
+                        .map(|found| Outcome::Suites { protocol, chunk, found }),
                     None => return Vec::new(),
                 }
             }
-            Job::Groups => enumerate::groups_tls13(&c, &tls13_suites, sni).map(|g| {
-                counter.fetch_add(g.len() + 1, Ordering::Relaxed);
-                Outcome::Groups13(g)
-            }),
+            Job::Groups => enumerate::groups_tls13(c, &tls13_suites, sni).map(Outcome::Groups13),
         };
         vec![result.unwrap_or_else(|e| Outcome::Failed(e.to_string()))]
     };
@@ -218,6 +219,50 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
         Outcome::Suites { protocol, chunk, .. } => (*protocol as usize, *chunk),
         _ => (0, 0),
     });
+    // Offers left in doubt: settled now that every chunk has been tried. A
+    // protocol that completed no suite at all refuses them; otherwise they
+    // are eliminated again, with a canary or by halves.
+    let doubts: Vec<(Protocol, Vec<CipherSuite>)> = outcomes
+        .iter_mut()
+        .filter_map(|o| match o {
+            Outcome::Suites { protocol, found, .. } => Some((*protocol, std::mem::take(&mut found.deferred))),
+            _ => None,
+        })
+        .flat_map(|(p, offers)| offers.into_iter().map(move |o| (p, o)))
+        .collect();
+    let completes = |p: Protocol| {
+        outcomes.iter().any(
+            |o| matches!(o, Outcome::Suites { protocol, found, .. } if *protocol == p && !found.accepted.is_empty()),
+        )
+    };
+    let doubts: Vec<_> = doubts.into_iter().filter(|(p, _)| completes(*p)).collect();
+    let settled: Vec<Outcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = doubts
+            .iter()
+            .map(|(protocol, offer)| {
+                let learned = &learned;
+                s.spawn(
+                    move || match enumerate::suites(c, *protocol, offer, sni, learned, false) {
+                        Ok(found) => Outcome::Suites {
+                            protocol: *protocol,
+                            chunk: usize::MAX,
+                            found,
+                        },
+                        Err(e) => Outcome::Failed(e.to_string()),
+                    },
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Outcome::Failed("internal error: a scan thread panicked".into()))
+            })
+            .collect()
+    });
+    outcomes.extend(settled);
+
     let mut failures = Vec::new();
     let mut notes = Vec::new();
     for o in outcomes {
@@ -228,6 +273,16 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
                 r.sslv2_ciphers = ciphers.into_iter().map(sslv2::kind_name).collect();
             }
             Outcome::Suites { protocol, found, .. } => {
+                if let Some(bits) = found.dh_bits {
+                    report.dh_bits = Some(report.dh_bits.map_or(bits, |b| b.min(bits)));
+                }
+                if protocol != Protocol::TlsV1_3 && !found.accepted.is_empty() {
+                    let has = |e: u16| found.extensions.contains(&e);
+                    let ems = report.extended_master_secret.unwrap_or(false) || has(EXT_EXTENDED_MASTER_SECRET);
+                    let reneg = report.secure_renegotiation.unwrap_or(false) || has(EXT_RENEGOTIATION_INFO);
+                    report.extended_master_secret = Some(ems);
+                    report.secure_renegotiation = Some(reneg);
+                }
                 let r = report.protocols.entry(protocol).or_default();
                 r.cipher_suites.extend(found.accepted);
                 r.accepted = !r.cipher_suites.is_empty();
@@ -238,23 +293,23 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
         }
     }
 
-    // Groups: TLS 1.3 names them directly; without TLS 1.3, ask ECDHE.
-    if report.groups.is_empty() && failures.is_empty() {
-        if let Some(p) = [Protocol::TlsV1_2, Protocol::TlsV1_1, Protocol::TlsV1_0, Protocol::SslV3]
-            .into_iter()
-            .find(|p| report.accepts(*p))
-        {
-            let suites = report.protocols[&p].cipher_suites.clone();
-            match enumerate::groups_ecdhe(&c, p, &suites, sni) {
-                Ok(g) => {
-                    counter.fetch_add(g.len() + 1, Ordering::Relaxed);
-                    report.groups = g;
-                }
-                Err(e) => failures.push(e.to_string()),
-            }
-        }
-    }
-
+    // The last questions, asked at once: whether RSA key exchange really
+    // completes, compression, the groups of a server without TLS 1.3, and
+    // the cipher order. Each needs what the suites showed, not each other.
+    let accepted: Vec<(Protocol, CipherSuite)> = report
+        .protocols
+        .iter()
+        .flat_map(|(p, r)| r.cipher_suites.iter().map(move |s| (*p, *s)))
+        .collect();
+    let suites_of = |p: Protocol| report.protocols[&p].cipher_suites.clone();
+    let pre13 = [Protocol::TlsV1_2, Protocol::TlsV1_1, Protocol::TlsV1_0, Protocol::SslV3]
+        .into_iter()
+        .find(|p| report.accepts(*p))
+        .map(|p| (p, suites_of(p)));
+    let rsa = rsa_kx::pick(&accepted).filter(|_| failures.is_empty());
+    let ecdhe = pre13
+        .clone()
+        .filter(|_| report.groups.is_empty() && failures.is_empty());
     // Cipher order: on the newest pre-1.3 version with two suites or more, else TLS 1.3.
     let order_on = [
         Protocol::TlsV1_2,
@@ -264,14 +319,64 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
         Protocol::TlsV1_3,
     ]
     .into_iter()
-    .find(|p| report.protocols.get(p).is_some_and(|r| r.cipher_suites.len() >= 2));
-    if let Some(p) = order_on {
-        let suites = report.protocols[&p].cipher_suites.clone();
-        counter.fetch_add(2, Ordering::Relaxed);
-        match enumerate::server_order(&c, p, &suites, sni) {
-            Ok(o) => report.server_cipher_order = o,
-            Err(e) => failures.push(e.to_string()),
+    .find(|p| report.protocols.get(p).is_some_and(|r| r.cipher_suites.len() >= 2))
+    .map(|p| (p, suites_of(p)));
+    let (rsa_result, compression, groups, order) = std::thread::scope(|s| {
+        let rsa = s.spawn(|| rsa.map(|(p, suite)| (p, suite, rsa_kx::check(c, p, suite, sni))));
+        let compression = s.spawn(|| {
+            pre13
+                .as_ref()
+                .map(|(p, suites)| enumerate::compression(c, *p, suites, sni))
+        });
+        let groups = s.spawn(|| {
+            ecdhe
+                .as_ref()
+                .map(|(p, suites)| enumerate::groups_ecdhe(c, *p, suites, sni))
+        });
+        let order = order_on
+            .as_ref()
+            .map(|(p, suites)| enumerate::server_order(c, *p, suites, sni));
+        (joined(rsa), joined(compression), joined(groups), order)
+    });
+    match rsa_result {
+        Some((_, _, Ok(rsa_kx::Outcome::Completes { client_renegotiation }))) => {
+            report.client_renegotiation = client_renegotiation;
         }
+        Some((_, _, Ok(rsa_kx::Outcome::Untried(why)))) => notes.push(format!("RSA key exchange not confirmed: {why}")),
+        Some((p, suite, Ok(rsa_kx::Outcome::Fails(why)))) => {
+            let mut dropped = 0;
+            for r in report.protocols.values_mut() {
+                let before = r.cipher_suites.len();
+                r.cipher_suites.retain(|s| !rsa_kx::is_rsa_kx(*s));
+                dropped += before - r.cipher_suites.len();
+                r.accepted = !r.cipher_suites.is_empty() || !r.sslv2_ciphers.is_empty();
+            }
+            report.findings.push(super::Finding::new(
+                super::Severity::Low,
+                "rsa-key-exchange-fails",
+                format!(
+                    "the server picks RSA key exchange suites but cannot complete them ({p} {suite}: {why}); \
+                     {dropped} such suite(s) are not counted as accepted"
+                ),
+            ));
+        }
+        Some((_, _, Err(e))) => failures.push(e.to_string()),
+        None => {}
+    }
+    match compression {
+        Some(Ok(v)) => report.compression = v,
+        Some(Err(e)) => failures.push(e.to_string()),
+        None => {}
+    }
+    match groups {
+        Some(Ok(g)) => report.groups = g,
+        Some(Err(e)) => failures.push(e.to_string()),
+        None => {}
+    }
+    match order {
+        Some(Ok(o)) => report.server_cipher_order = o,
+        Some(Err(e)) => failures.push(e.to_string()),
+        None => {}
     }
 
     // The certificate: from the real handshake, else as sent in the clear.
@@ -289,8 +394,7 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
                     .copied()
                     .filter(|s| !s.to_string().contains("_anon_"))
                     .collect();
-                counter.fetch_add(1, Ordering::Relaxed);
-                if let Ok(chain) = enumerate::chain_in_clear(&c, p, &suites, sni) {
+                if let Ok(chain) = enumerate::chain_in_clear(c, p, &suites, sni) {
                     if !chain.is_empty() {
                         report.certificate =
                             cert::analyse(&chain, name_ref, opts.ca_file.as_deref(), format!("{p} in the clear")).ok();
@@ -316,8 +420,7 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
             _ => None,
         };
         if let Some(filter) = other {
-            counter.fetch_add(1, Ordering::Relaxed);
-            if let Ok(Ok((chain, how))) = cert::fetch(&c, &name, filter) {
+            if let Ok(Ok((chain, how))) = cert::fetch(c, &name, filter) {
                 if let Ok(second) = cert::analyse(&chain, name_ref, opts.ca_file.as_deref(), how) {
                     if second.sha256 != primary.sha256 {
                         report.other_certificates.push(second);
@@ -342,7 +445,8 @@ fn run(target: &Target, opts: &ScanOptions, report: &mut TargetReport, counter: 
         ));
     }
     if let Some(first) = failures.into_iter().next() {
-        return Err(format!("the scan is incomplete: {first}"));
+        // Some answers never came (retries ran out): say so rather than guess.
+        return Err(format!("inconclusive, the scan is incomplete: {first}"));
     }
     Ok(())
 }

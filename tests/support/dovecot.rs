@@ -21,6 +21,12 @@ impl Dovecot {
     /// `tls_settings` are extra dovecot.conf lines, e.g.
     /// `ssl_min_protocol = TLSv1.2`.
     pub fn start(tls_settings: &str) -> Dovecot {
+        Dovecot::start_on("127.0.0.1", tls_settings)
+    }
+
+    /// Like `start`, listening on `listen` (Dovecot's syntax, e.g.
+    /// `127.0.0.1, ::1`), which must include 127.0.0.1.
+    pub fn start_on(listen: &str, tls_settings: &str) -> Dovecot {
         let root = tempfile::Builder::new()
             .prefix("mailtls-dovecot-")
             .tempdir()
@@ -37,7 +43,7 @@ impl Dovecot {
              state_dir = {d}/state\n\
              log_path = {d}/dovecot.log\n\
              protocols = imap pop3\n\
-             listen = 127.0.0.1\n\
+             listen = {listen}\n\
              ssl = yes\n\
              ssl_cert = <{cert}\n\
              ssl_key = <{key}\n\

@@ -22,7 +22,7 @@ pub use cyrus::{key_for_cyrus, Cyrus};
 pub use dovecot::Dovecot;
 pub use exim::Exim;
 pub use opensmtpd::Opensmtpd;
-pub use openssl::{openssl_accepts, openssl_negotiates};
+pub use openssl::{assert_matches, ground_truth, openssl_accepts, openssl_negotiates, openssl_suites};
 pub use postfix::Postfix;
 pub use sendmail::{qualify_hostname, sendmail_bin, Sendmail};
 

@@ -2,7 +2,11 @@
 //! linked against the same OpenSSL this is exact, and it shares no code with
 //! the probe.
 
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
+
+use mailtls::probe::TargetReport;
+use mailtls::tls::{CipherSuite, Protocol};
 
 /// Whether a handshake with `openssl s_client` succeeds on 127.0.0.1:`port`.
 ///
@@ -55,4 +59,98 @@ pub fn openssl_negotiates(
     text.lines()
         .find_map(|l| l.strip_prefix("Ciphersuite: "))
         .map(|s| s.trim().to_string())
+}
+
+/// (protocol, s_client flag) for the versions this OpenSSL can speak.
+const VERSIONS: [(Protocol, &str); 4] = [
+    (Protocol::TlsV1_0, "-tls1"),
+    (Protocol::TlsV1_1, "-tls1_1"),
+    (Protocol::TlsV1_2, "-tls1_2"),
+    (Protocol::TlsV1_3, "-tls1_3"),
+];
+
+/// Every TLS 1.3 suite OpenSSL 3 implements.
+const TLS13_ALL: &str =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256";
+
+/// Every suite the local OpenSSL knows, as (code, OpenSSL name).
+pub fn openssl_suites() -> Vec<(CipherSuite, String)> {
+    let out = Command::new("openssl")
+        // TLS 1.3: every suite OpenSSL has, not only its default three.
+        .args([
+            "ciphers",
+            "-V",
+            "-ciphersuites",
+            TLS13_ALL,
+            "ALL:COMPLEMENTOFALL:@SECLEVEL=0",
+        ])
+        .output()
+        .expect("openssl ciphers");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let code = words.next()?; // 0xC0,0x2C
+            let name = words.nth(1)?;
+            let hex = code.replace("0x", "").replace(',', "");
+            Some((CipherSuite(u16::from_str_radix(&hex, 16).ok()?), name.to_string()))
+        })
+        .collect()
+}
+
+/// What `openssl s_client` says the server accepts: per protocol, the set
+/// of suites. Runs the handshakes on a few threads.
+pub fn ground_truth(port: u16, starttls: &str) -> Vec<(Protocol, bool, BTreeSet<CipherSuite>)> {
+    let suites = openssl_suites();
+    VERSIONS
+        .iter()
+        .map(|&(p, flag)| {
+            let accepted = openssl_accepts(port, starttls, flag, None);
+            let mut set = BTreeSet::new();
+            if accepted {
+                let candidates: Vec<_> = suites
+                    .iter()
+                    .filter(|(s, _)| s.is_tls13() == (p == Protocol::TlsV1_3))
+                    .collect();
+                let found = std::sync::Mutex::new(BTreeSet::new());
+                std::thread::scope(|s| {
+                    for part in candidates.chunks(candidates.len().div_ceil(4).max(1)) {
+                        let found = &found;
+                        s.spawn(move || {
+                            for (suite, name) in part {
+                                if openssl_accepts(port, starttls, flag, Some(name)) {
+                                    found.lock().unwrap().insert(*suite);
+                                }
+                            }
+                        });
+                    }
+                });
+                set = found.into_inner().unwrap();
+            }
+            (p, accepted, set)
+        })
+        .collect()
+}
+
+/// Asserts the probe's protocols and suites equal `truth` (from `ground_truth`).
+pub fn assert_matches(report: &TargetReport, truth: &[(Protocol, bool, BTreeSet<CipherSuite>)]) {
+    assert_eq!(report.error, None, "{}", report.render());
+    for (p, accepted, suites) in truth {
+        let got = &report.protocols[p];
+        assert_eq!(
+            got.accepted,
+            *accepted,
+            "{p} acceptance differs from openssl s_client\n{}",
+            report.render()
+        );
+        let got: BTreeSet<CipherSuite> = got.cipher_suites.iter().copied().collect();
+        let missing: Vec<_> = suites.difference(&got).map(|s| s.to_string()).collect();
+        let extra: Vec<_> = got.difference(suites).map(|s| s.to_string()).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{}: {p}: probe misses {missing:?}, probe has extra {extra:?}\n{}",
+            report.target,
+            report.render()
+        );
+    }
 }

@@ -93,7 +93,7 @@ pub fn read_client_hello(stream: &mut TcpStream) -> Option<(u16, Vec<u16>)> {
     Some((version, suites))
 }
 
-/// A ServerHello record (no extensions) for `version` and `suite`.
+/// A ServerHello (no extensions) for `version` and `suite`, and ServerHelloDone, in one record.
 pub fn server_hello(version: u16, suite: u16) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(&version.to_be_bytes());
@@ -103,6 +103,8 @@ pub fn server_hello(version: u16, suite: u16) -> Vec<u8> {
     body.push(0); // compression
     let mut hs = vec![0x02, 0, (body.len() >> 8) as u8, body.len() as u8];
     hs.extend_from_slice(&body);
+    // ServerHelloDone: the flight is complete (the probe counts only complete ones).
+    hs.extend_from_slice(&[0x0e, 0, 0, 0]);
     let mut rec = vec![
         0x16,
         (version >> 8) as u8,
