@@ -35,6 +35,7 @@ pub(crate) mod reload;
 pub(crate) mod resolve;
 pub(crate) mod rollback;
 pub(crate) mod table;
+pub mod tiers;
 pub mod tls;
 pub(crate) mod verify;
 pub mod vocabulary;
