@@ -154,6 +154,27 @@ impl Profile {
         })
     }
 
+    /// Whether the TLS 1.3 suites are OpenSSL's default three, which a
+    /// server without a TLS 1.3 suite setting (Postfix 3.7, OpenSMTPD,
+    /// Cyrus 3.6) leaves on.
+    pub fn tls13_is_openssl_default(&self) -> bool {
+        let mut wanted: Vec<u16> = self.tls13_ciphersuites.iter().map(|s| s.0).collect();
+        wanted.sort_unstable();
+        wanted == [0x1301, 0x1302, 0x1303]
+    }
+
+    /// The plan's warning for a server with no TLS 1.3 suite setting, when
+    /// the profile wants fewer than OpenSSL's default three.
+    pub fn tls13_unexpressible(&self, server: &str) -> Option<String> {
+        (!self.tls13_is_openssl_default()).then(|| {
+            format!(
+                "{server} has no setting for TLS 1.3 suites: OpenSSL's default three stay on, so profile {} (TLS 1.3: {}) cannot be met there and verification will fail",
+                self.name,
+                self.tls13_ciphersuites.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+
     /// Whether the profile allows a protocol version.
     pub fn allows(&self, protocol: Protocol) -> bool {
         protocol >= self.min_protocol

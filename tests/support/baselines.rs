@@ -1,0 +1,42 @@
+//! The bundled baselines every backend must plan (issue 12), and what a
+//! plan for each must show.
+
+/// The baseline profiles beside Mozilla's intermediate and modern.
+pub const BASELINES: [&str; 4] = ["old", "ncsc-nl-2025", "bsi-tr-02102-2", "nist-sp800-52r2"];
+
+/// Checks a `plan --json` for `profile`: changes are planned, the suite
+/// list is the profile's (`openssl_names`: the server takes OpenSSL cipher
+/// strings), and a server without a TLS 1.3 suite setting
+/// (`tls13_setting` false) says so for profiles that drop one of
+/// OpenSSL's default three, instead of planning as if it could.
+pub fn check_baseline_plan(server: &str, profile: &str, json: &serde_json::Value, openssl_names: bool, tls13_setting: bool) {
+    let diff = json["diff"].as_str().unwrap_or_else(|| panic!("{server} {profile}: no diff: {json}"));
+    assert_eq!(json["changed"], true, "{server} {profile}: {json}");
+    let added: String = diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if openssl_names {
+        let (wanted, absent): (&str, &[&str]) = match profile {
+            "old" => ("DES-CBC3-SHA", &[]),
+            "ncsc-nl-2025" => ("ECDHE-ECDSA-AES256-GCM-SHA384", &["DHE-RSA-", "ECDHE-RSA-AES128-SHA256"]),
+            "bsi-tr-02102-2" => ("ECDHE-RSA-AES128-SHA256", &["CHACHA20"]),
+            "nist-sp800-52r2" => ("ECDHE-ECDSA-AES128-GCM-SHA256", &["CHACHA20"]),
+            other => panic!("unknown baseline {other}"),
+        };
+        assert!(added.contains(wanted), "{server} {profile}: {wanted} not planned:\n{diff}");
+        // OpenSSL names, one per token: DHE-RSA- must not match ECDHE-RSA-.
+        let tokens: Vec<&str> = added.split([':', ' ', '"', ',', '\n', '=']).collect();
+        for a in absent {
+            assert!(!tokens.iter().any(|t| t.starts_with(a) || (a == &"CHACHA20" && t.contains(a))), "{server} {profile}: {a} planned:\n{diff}");
+        }
+    }
+    let warnings = json["warnings"].to_string();
+    let drops_a_default = matches!(profile, "bsi-tr-02102-2" | "nist-sp800-52r2");
+    assert_eq!(
+        warnings.contains("no setting for TLS 1.3 suites"),
+        drops_a_default && !tls13_setting,
+        "{server} {profile}: warnings {warnings}"
+    );
+}
