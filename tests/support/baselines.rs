@@ -40,3 +40,34 @@ pub fn check_baseline_plan(server: &str, profile: &str, json: &serde_json::Value
         "{server} {profile}: warnings {warnings}"
     );
 }
+
+/// The arguments of `mailtls probe --profile PROFILE` against one listener.
+pub fn probe_args(port: u16, starttls: &str, profile: &str) -> Vec<String> {
+    ["--json", "probe", "--servername", "localhost", "--starttls", starttls, "--profile", profile]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("127.0.0.1:{port}")])
+        .collect()
+}
+
+/// After `apply --profile PROFILE` on a live server: the JSON of `mailtls
+/// probe` with `probe_args` finds the listener compliant (by the profile's
+/// tiers when it has them), and an independent OpenSSL client is refused
+/// `refused` and served `served` at TLS 1.2.
+pub fn check_live_baseline(probe: &serde_json::Value, port: u16, starttls: &str, profile: &str, refused: &str, served: &str) {
+    assert!(
+        !super::openssl_accepts(port, starttls, "-tls1_2", Some(refused)),
+        "{profile}: {refused} still accepted on {port}"
+    );
+    assert!(
+        super::openssl_accepts(port, starttls, "-tls1_2", Some(served)),
+        "{profile}: {served} refused on {port}"
+    );
+    assert!(!super::openssl_accepts(port, starttls, "-tls1_1", None), "{profile}: TLS 1.1 on {port}");
+    let target = &probe["targets"][0];
+    assert_eq!(target["compliant"], true, "{profile} on {port}: {target}");
+    if profile == "ncsc-nl-2025" {
+        let tiers = target["protocols"]["TLSv1.2"]["tiers"].as_object().expect("tiers per suite");
+        assert!(!tiers.is_empty() && tiers.values().all(|t| t == "good" || t == "sufficient"), "{target}");
+    }
+}
