@@ -64,7 +64,7 @@ pub enum Command {
     /// Show the installed mail servers, their TLS listeners and what is weak today.
     Detect,
     /// Print the diff `apply` would make. Exit 0: nothing to change, 2: changes pending.
-    Plan(TargetArgs),
+    Plan(PlanArgs),
     /// Back up, change, reload and verify; roll back by itself if verification fails.
     /// At a terminal without --yes it guides you: findings, profile, certificate, diff, before/after.
     Apply(ApplyArgs),
@@ -108,6 +108,16 @@ pub struct TargetArgs {
     /// The private key (PEM) matching --cert.
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// A testssl.sh (--jsonfile) or sslyze (--json_out) JSON report: plan the bundled
+    /// profile that closes its findings, and say which setting closes which finding.
+    #[arg(long, value_name = "FILE", conflicts_with = "profile")]
+    pub from_scan: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

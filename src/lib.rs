@@ -34,6 +34,7 @@ pub(crate) mod recover;
 pub(crate) mod reload;
 pub(crate) mod resolve;
 pub(crate) mod rollback;
+pub mod scanreport;
 pub(crate) mod table;
 pub mod tiers;
 pub mod tls;

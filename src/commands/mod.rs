@@ -33,7 +33,10 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     };
     match command {
         Command::Detect => detect::run(out),
-        Command::Plan(target) => plan::run(resolve::target(&target, None)?, out),
+        Command::Plan(args) => match &args.from_scan {
+            Some(report) => plan::from_scan(&args.target, report, out),
+            None => plan::run(resolve::target(&args.target, None)?, out),
+        },
         Command::Apply(args) => apply::run(&args, global, out),
         Command::Rollback(args) => rollback::run(&args, global, out),
         Command::History => history::run(Journal::existing(&global.state_dir)?, out),
