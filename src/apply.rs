@@ -23,9 +23,26 @@ pub struct ApplyOptions<'a> {
     pub check: bool,
     pub no_reload: bool,
     pub no_verify: bool,
+    /// Refuse when more peers than this would lose TLS (`impact`).
+    pub max_lose_tls: Option<usize>,
+    /// Read the logs this long after the reload; roll back on new handshake failures.
+    pub watch: Option<std::time::Duration>,
+}
+
+/// `--watch DURATION`, parsed like `impact --since`.
+pub fn watch_duration(text: Option<&str>) -> Result<Option<std::time::Duration>> {
+    text.map(|t| crate::impact::analysis::parse_duration(t).map(|(s, _)| std::time::Duration::from_secs(s as u64)))
+        .transpose()
 }
 
 pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Result<u8> {
+    run_plans(resolved, None, options, out)
+}
+
+/// `run` with the plans made elsewhere, one per server in order (`impact
+/// --enable-logging` plans log settings, not a profile): the same backup,
+/// write, reload, verify and rollback.
+pub fn run_plans(resolved: Resolved, planned: Option<HostPlan>, options: ApplyOptions<'_>, out: &Output) -> Result<u8> {
     let Resolved { servers, request } = resolved;
     let journal = if options.check {
         None
@@ -43,7 +60,10 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
     } else if Journal::existing(options.journal_root)?.is_some_and(|j| j.interrupted().is_ok_and(|i| !i.is_empty())) {
         out.warn("an interrupted mailtls run left a change half done; the next apply or rollback undoes it first");
     }
-    let host = crate::mta::plan_all(&servers, &request)?;
+    let host = match planned {
+        Some(host) => host,
+        None => crate::mta::plan_all(&servers, &request)?,
+    };
     for warning in host.warnings() {
         out.warn(warning);
     }
@@ -53,6 +73,13 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
         return Ok(exit::OK);
     }
     show(&host, out);
+    let impact = crate::impact::flow::of(&servers, &request.profile);
+    if let Some(impact) = &impact {
+        crate::impact::flow::show(impact, out);
+    }
+    if let Some(max) = options.max_lose_tls {
+        crate::impact::flow::enforce_max(impact.as_ref(), max)?;
+    }
     if options.check {
         out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": host.changed_paths(), "settings": host.settings(), "verified": null, "diff": host.diff(false), "file_diffs": host.file_diffs(), "servers": host.servers_json()}));
         return Ok(exit::CHANGES_PENDING);
@@ -104,6 +131,18 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
                 Err(failure) => return Err(undo(&manifest, &failure.to_string(), out)),
             }
         }
+        if let (Some(duration), Some(impact)) = (options.watch, &impact) {
+            for source in crate::impact::flow::unwatched(impact) {
+                out.warn(&format!("--watch follows log files only, not {source}"));
+            }
+            let mut watch = crate::impact::flow::Watch::start(impact, &crate::impact::flow::instances(&servers));
+            match watch.run(duration, out) {
+                Ok(note) => summaries.push(note),
+                Err(failure) => return Err(undo(&manifest, &failure, out)),
+            }
+        } else if options.watch.is_some() {
+            out.warn("--watch: no server log could be read; nothing was watched");
+        }
         let summary = summaries.join("; ");
         crashpoint("verified");
         out.say(&format!("Verified: {summary}"));
@@ -136,13 +175,8 @@ pub fn run(resolved: Resolved, options: ApplyOptions<'_>, out: &Output) -> Resul
 
 fn show(host: &HostPlan, out: &Output) {
     out.say(host.diff(out.color).trim_end());
-    for s in host.settings() {
-        out.say(&format!(
-            "  {}: {} -> {}",
-            s.name,
-            s.before.as_deref().unwrap_or("(unset)"),
-            s.after
-        ));
+    for line in host.setting_lines() {
+        out.say(&format!("  {line}"));
     }
 }
 

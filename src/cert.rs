@@ -273,10 +273,10 @@ fn describe_key(x509: &X509Certificate<'_>) -> (String, Option<u32>) {
             (format!("RSA {bits}"), Some(bits))
         }
         Ok(PublicKey::EC(point)) => (format!("EC {}", point.key_size()), None),
-        Ok(other) => (
-            format!("{other:?}").split('(').next().unwrap_or("other").to_string(),
-            None,
-        ),
+        Ok(PublicKey::DSA(_)) => ("DSA".to_string(), None),
+        Ok(PublicKey::GostR3410(_)) => ("GOST R 34.10-94".to_string(), None),
+        Ok(PublicKey::GostR3410_2012(_)) => ("GOST R 34.10-2012".to_string(), None),
+        Ok(PublicKey::Unknown(_)) => ("unknown".to_string(), None),
         Err(_) => ("unknown".to_string(), None),
     }
 }

@@ -79,6 +79,8 @@ pub enum Command {
     },
     /// Scan mail servers' TLS (SMTP/IMAP/POP3 STARTTLS or implicit TLS), optionally against a profile.
     Probe(crate::probe::command::ProbeArgs),
+    /// Who would lose TLS: what each peer negotiated, from the servers' own logs, against a profile.
+    Impact(ImpactArgs),
     /// Print a shell completion script (e.g. `mailtls completions bash > /etc/bash_completion.d/mailtls`).
     Completions {
         #[arg(value_enum)]
@@ -86,6 +88,20 @@ pub enum Command {
     },
     /// Print the man page (roff) generated from these same definitions.
     Man,
+}
+
+/// `plan`'s arguments: the target, and a report format for CI.
+#[derive(Args, Debug, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print the pending changes as JUnit XML (one failing test case per change).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<crate::report::ReportFormat>,
+    /// A testssl.sh (--jsonfile) or sslyze (--json_out) JSON report: plan the bundled
+    /// profile that closes its findings, and say which setting closes which finding.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "output"])]
+    pub from_scan: Option<PathBuf>,
 }
 
 /// Which server to harden, and how.
@@ -110,16 +126,6 @@ pub struct TargetArgs {
     pub key: Option<PathBuf>,
 }
 
-#[derive(Args, Debug, Clone)]
-pub struct PlanArgs {
-    #[command(flatten)]
-    pub target: TargetArgs,
-    /// A testssl.sh (--jsonfile) or sslyze (--json_out) JSON report: plan the bundled
-    /// profile that closes its findings, and say which setting closes which finding.
-    #[arg(long, value_name = "FILE", conflicts_with = "profile")]
-    pub from_scan: Option<PathBuf>,
-}
-
 #[derive(Args, Debug, Clone, Default)]
 pub struct ApplyArgs {
     #[command(flatten)]
@@ -136,6 +142,13 @@ pub struct ApplyArgs {
     /// Report what would change and write nothing (same as `plan`).
     #[arg(long)]
     pub check: bool,
+    /// Refuse when more than N peers in the last 30 days of the servers' logs would lose TLS.
+    #[arg(long, value_name = "N")]
+    pub max_lose_tls: Option<usize>,
+    /// After the reload, read the logs this long (30s, 10m) and roll back on new
+    /// TLS handshake failures from peers that negotiated fine before.
+    #[arg(long, value_name = "DURATION")]
+    pub watch: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -145,4 +158,28 @@ pub struct RollbackArgs {
     /// Restore even when a file was changed by someone since mailtls wrote it.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `mailtls impact`: who would lose TLS, read from the servers' logs.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ImpactArgs {
+    /// Only this server's logs and formats (default: every server found, or every format for --log files).
+    #[arg(long, value_enum)]
+    pub mta: Option<MtaKind>,
+    /// A server instance's config, as `plan` takes it: its logs are found from it. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub config: Vec<PathBuf>,
+    /// The profile to judge against (bundled name or .toml file) [default: intermediate].
+    #[arg(long, value_name = "NAME|FILE")]
+    pub profile: Option<String>,
+    /// Read this log file instead of finding the servers' logs (plain, .gz or `journalctl -o export`). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub log: Vec<PathBuf>,
+    /// Only lines newer than this: 30d, 12h, 90m, 2w [default: everything].
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Turn on the logging the coverage gaps name (e.g. smtpd_tls_loglevel = 1), through
+    /// apply's backup, diff, confirmation, reload and rollback.
+    #[arg(long)]
+    pub enable_logging: bool,
 }

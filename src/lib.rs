@@ -13,6 +13,8 @@
 //! - `profile`, `tls`, `cert`: profiles, TLS names, certificate checks;
 //!   `error`, `output`, `escape`: errors with exit codes, where text and JSON
 //!   go, text from outside made safe for a terminal.
+//! - `impact`: who would lose TLS, from the servers' own logs; `report`:
+//!   probe and plan results as Prometheus text or JUnit XML.
 //! - `vocabulary`: the words every layer shares (server kind, listener, how
 //!   TLS starts); it imports nothing of ours.
 
@@ -24,6 +26,7 @@ pub mod edit;
 pub(crate) mod error;
 pub(crate) mod escape;
 pub(crate) mod fsutil;
+pub(crate) mod impact;
 pub(crate) mod journal;
 pub(crate) mod mta;
 pub(crate) mod output;
@@ -32,6 +35,7 @@ pub mod probe;
 pub mod profile;
 pub(crate) mod recover;
 pub(crate) mod reload;
+pub(crate) mod report;
 pub(crate) mod resolve;
 pub(crate) mod rollback;
 pub mod scanreport;

@@ -2,6 +2,7 @@
 //! computed before anything is written. `plan` prints it, `apply` executes
 //! it, tests assert on it.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -108,14 +109,57 @@ fn paint(text: &str, code: &str, color: bool) -> String {
     )
 }
 
+/// The names of the plan's settings that were unset and have a server
+/// default (scoped names such as "submission/inet: smtpd_tls_protocols"
+/// inherit instead).
+pub fn unset_names(plan: &Plan) -> Vec<&str> {
+    plan.settings
+        .iter()
+        .filter(|s| s.before.is_none() && !s.name.contains(": "))
+        .map(|s| s.name.as_str())
+        .collect()
+}
+
 /// The plans of every server a run covers (a host may run Postfix and
 /// Dovecot): one diff, one confirmation, one backup set, one verification.
 #[derive(Clone, Debug)]
 pub struct HostPlan {
     pub plans: Vec<Plan>,
+    /// Per plan, the server's own defaults of the settings it sets that
+    /// were unset, as its tool prints them (see `server_defaults`).
+    defaults: Vec<HashMap<String, String>>,
 }
 
 impl HostPlan {
+    /// The plans, with each server's own defaults of the settings they
+    /// set that were unset (see `Instance::defaults`), one map per plan.
+    pub fn new(plans: Vec<Plan>, defaults: Vec<HashMap<String, String>>) -> HostPlan {
+        HostPlan { plans, defaults }
+    }
+
+    /// One line per setting for people, such as
+    /// `smtpd_tls_protocols: (default >=TLSv1) -> >=TLSv1.2`. An unset
+    /// setting shows the server's default when its tool tells it, a scoped
+    /// one (a master.cf service) what it inherits.
+    pub fn setting_lines(&self) -> Vec<String> {
+        self.plans
+            .iter()
+            .zip(&self.defaults)
+            .flat_map(|(plan, defaults)| {
+                plan.settings.iter().map(move |s| {
+                    let before = match (&s.before, defaults.get(&s.name)) {
+                        (Some(value), _) => value.clone(),
+                        (None, Some(default)) if default.is_empty() => "(default: empty)".to_string(),
+                        (None, Some(default)) => format!("(default {default})"),
+                        (None, None) if s.name.contains(": ") => "(inherited)".to_string(),
+                        (None, None) => "(server's default)".to_string(),
+                    };
+                    format!("{}: {before} -> {}", s.name, s.after)
+                })
+            })
+            .collect()
+    }
+
     /// "postfix at /etc/postfix already meet(s) profile ...": said when there is nothing to do.
     pub fn nothing_to_do(&self, profile: &str) -> String {
         format!(

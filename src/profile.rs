@@ -179,6 +179,17 @@ impl Profile {
     pub fn allows(&self, protocol: Protocol) -> bool {
         protocol >= self.min_protocol
     }
+
+    /// Whether the profile allows a suite negotiated under `protocol`: TLS 1.3
+    /// suites from `tls13_ciphersuites`, the others from `tls12_ciphers`.
+    pub fn allows_suite(&self, protocol: Protocol, suite: CipherSuite) -> bool {
+        self.allows(protocol)
+            && if protocol == Protocol::TlsV1_3 {
+                self.tls13_ciphersuites.contains(&suite)
+            } else {
+                !suite.is_tls13() && self.tls12_ciphers.contains(&suite)
+            }
+    }
 }
 
 /// A profile with tiers configures only what its tiers allow: a listed

@@ -95,7 +95,11 @@ fn ipv6_target_and_sni_pick_the_named_certificate() {
         key.display()
     );
     let dovecot = Dovecot::start_on("127.0.0.1, ::1", &extra);
-    let target = mailtls::probe::parse_target(&format!("[::1]:{}", dovecot.imap_port), Some(TlsStart::Starttls(Proto::Imap))).unwrap();
+    let target = mailtls::probe::parse_target(
+        &format!("[::1]:{}", dovecot.imap_port),
+        Some(mailtls::probe::TlsStart::Starttls(mailtls::probe::Proto::Imap)),
+    )
+    .unwrap();
     assert_eq!(target.host, "::1");
     let plain = probe::scan(&target, &ScanOptions::default());
     assert_eq!(plain.error, None, "{}", plain.render());

@@ -20,6 +20,8 @@ pub(crate) fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8>
         check: args.check,
         no_reload: args.no_reload,
         no_verify: args.no_verify,
+        max_lose_tls: args.max_lose_tls,
+        watch: pipeline::watch_duration(args.watch.as_deref())?,
     };
     pipeline::run(resolved, options, out)
 }

@@ -72,6 +72,8 @@ pub fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8> {
         check: false,
         no_reload: args.no_reload,
         no_verify: args.no_verify,
+        max_lose_tls: args.max_lose_tls,
+        watch: apply::watch_duration(args.watch.as_deref())?,
     };
     match apply::run(resolved, options, out) {
         Err(Error::RolledBack(failure)) => {

@@ -8,6 +8,7 @@ mod completions;
 mod detect;
 mod guided;
 mod history;
+mod impact;
 mod man;
 mod plan;
 mod profiles;
@@ -35,13 +36,14 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::Detect => detect::run(out),
         Command::Plan(args) => match &args.from_scan {
             Some(report) => plan::from_scan(&args.target, report, out),
-            None => plan::run(resolve::target(&args.target, None)?, out),
+            None => plan::run(resolve::target(&args.target, None)?, args.output, out),
         },
         Command::Apply(args) => apply::run(&args, global, out),
         Command::Rollback(args) => rollback::run(&args, global, out),
         Command::History => history::run(Journal::existing(&global.state_dir)?, out),
         Command::Profiles { name } => profiles::run(name.as_deref(), out),
         Command::Probe(args) => crate::probe::command::run(&args, global.json),
+        Command::Impact(args) => impact::run(&args, global, out),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),
     }

@@ -40,6 +40,7 @@ pub(crate) fn from_scan(target: &TargetArgs, report_path: &Path, out: &Output) -
     let mut args = target.clone();
     args.profile = Some(profile.name.clone());
     let resolved = resolve::target(&args, None)?;
+    // Planned once here for the settings, and again by `run_with` (plans only read).
     let host = mta::plan_all(&resolved.servers, &resolved.request)?;
     let closes: Vec<(String, Vec<String>)> = host
         .settings()
@@ -67,12 +68,12 @@ pub(crate) fn from_scan(target: &TargetArgs, report_path: &Path, out: &Output) -
             out.say(&format!("  {name} closes {}", ids.join(", ")));
         }
     }
-    let code = run_host(host, &resolved.request.profile.name, out, Some(serde_json::json!({
+    let scan = json!({
         "tool": report.tool,
         "findings": report.findings,
         "closes": closes.iter().map(|(n, ids)| json!({"setting": n, "findings": ids})).collect::<Vec<_>>(),
-    })))?;
-    Ok(code)
+    });
+    run_with(resolved, None, out, Some(scan))
 }
 
 /// Whether a setting sets protocol versions or suites, by its name (and,
@@ -88,24 +89,37 @@ fn lever_of(name: &str, value: &str) -> Option<Lever> {
     }
 }
 
-pub(crate) fn run(resolved: Resolved, out: &Output) -> Result<u8> {
-    let Resolved { servers, request } = resolved;
-    let host = mta::plan_all(&servers, &request)?;
-    run_host(host, &request.profile.name, out, None)
+pub(crate) fn run(resolved: Resolved, format: Option<crate::report::ReportFormat>, out: &Output) -> Result<u8> {
+    run_with(resolved, format, out, None)
 }
 
-fn run_host(host: crate::plan::HostPlan, profile: &str, out: &Output, scan: Option<serde_json::Value>) -> Result<u8> {
+/// `plan` itself; `scan` is `--from-scan`'s part of the JSON.
+fn run_with(
+    resolved: Resolved,
+    format: Option<crate::report::ReportFormat>,
+    out: &Output,
+    scan: Option<serde_json::Value>,
+) -> Result<u8> {
+    let Resolved { servers, request } = resolved;
+    let host = mta::plan_all(&servers, &request)?;
     for warning in host.warnings() {
         out.warn(warning);
     }
-    if host.is_noop() {
-        out.say(&host.nothing_to_do(profile));
+    if let Some(format) = format {
+        print!("{}", crate::report::plan(format, &host, &request.profile.name)?);
+    } else if host.is_noop() {
+        out.say(&host.nothing_to_do(&request.profile.name));
     } else {
         out.say(host.diff(out.color).trim_end());
     }
+    let impact = crate::impact::flow::of(&servers, &request.profile);
+    if let Some(impact) = &impact {
+        crate::impact::flow::show(impact, out);
+    }
     out.result(&json!({
+        "impact": impact.as_ref().map(|i| json!({"summary": i.report.summary, "coverage_complete": i.gaps.is_empty()})),
         "changed": !host.is_noop(),
-        "profile": profile,
+        "profile": request.profile.name,
         "from_scan": scan,
         "servers": host.servers_json(),
         "files": host.changed_paths(),

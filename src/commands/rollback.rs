@@ -12,5 +12,12 @@ pub(crate) fn run(args: &RollbackArgs, global: &Global, out: &Output) -> Result<
     let _lock = journal.lock()?;
     let mut locks = InstanceLocks::default();
     let recovered = recover::run(&journal, &mut locks, args.force, out)?;
-    rollback::run(&journal, args.backup_id.as_deref(), args.force, &recovered, &mut locks, out)
+    rollback::run(
+        &journal,
+        args.backup_id.as_deref(),
+        args.force,
+        &recovered,
+        &mut locks,
+        out,
+    )
 }

@@ -98,6 +98,35 @@ pub fn check_one_line(what: &str, value: &str) -> Result<(), NotOneLine> {
     }
 }
 
+/// The template language a line is written in, when it is not config syntax
+/// but a generator's (mail stacks ship templates that their tooling renders):
+/// Jinja (`{% ... %}`, `{{ ... }}`), ERB (`<%= ... %>`), or Python `%`
+/// substitution at the start of a line (`%name`, `%{name}`).
+pub fn template_syntax(line: &str) -> Option<&'static str> {
+    let t = line.trim();
+    if t.contains("{%") || t.contains("{{") {
+        Some("Jinja `{% ... %}`/`{{ ... }}`")
+    } else if t.contains("<%") {
+        Some("ERB `<% ... %>`")
+    } else if t.starts_with('%') && t[1..].starts_with(|c: char| c == '{' || c.is_ascii_alphabetic()) {
+        Some("`%name` substitution")
+    } else {
+        None
+    }
+}
+
+/// A parse error's message, or, when the line is template syntax, why the
+/// file cannot be planned.
+pub fn syntax_message(line: &str, message: String) -> String {
+    match template_syntax(line) {
+        Some(kind) => format!(
+            "{:?} is {kind}: this file is a template, not the config the server reads; plan the file it generates",
+            line.trim()
+        ),
+        None => message,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,34 +165,5 @@ mod tests {
         let e = "ok = 1\nbroken line\n".parse::<postfix_main::MainCf>().unwrap_err();
         assert_eq!(e.line, 2);
         assert_eq!(e.to_string(), format!("line 2: {}", e.message));
-    }
-}
-
-/// The template language a line is written in, when it is not config syntax
-/// but a generator's (mail stacks ship templates that their tooling renders):
-/// Jinja (`{% ... %}`, `{{ ... }}`), ERB (`<%= ... %>`), or Python `%`
-/// substitution at the start of a line (`%name`, `%{name}`).
-pub fn template_syntax(line: &str) -> Option<&'static str> {
-    let t = line.trim();
-    if t.contains("{%") || t.contains("{{") {
-        Some("Jinja `{% ... %}`/`{{ ... }}`")
-    } else if t.contains("<%") {
-        Some("ERB `<% ... %>`")
-    } else if t.starts_with('%') && t[1..].starts_with(|c: char| c == '{' || c.is_ascii_alphabetic()) {
-        Some("`%name` substitution")
-    } else {
-        None
-    }
-}
-
-/// A parse error's message, or, when the line is template syntax, why the
-/// file cannot be planned.
-pub fn syntax_message(line: &str, message: String) -> String {
-    match template_syntax(line) {
-        Some(kind) => format!(
-            "{:?} is {kind}: this file is a template, not the config the server reads; plan the file it generates",
-            line.trim()
-        ),
-        None => message,
     }
 }

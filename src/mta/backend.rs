@@ -55,6 +55,11 @@ pub(crate) trait Instance {
     fn validate(&self, plan: &Plan) -> Result<()>;
     /// Whether the server runs, so a reload makes sense.
     fn running(&self) -> bool;
+    /// The server's own defaults for these settings, as its tool prints
+    /// them (`postconf -d`, `doveconf -d`); empty where the tool prints none.
+    fn defaults(&self, _names: &[&str]) -> std::collections::HashMap<String, String> {
+        Default::default()
+    }
 }
 
 /// The comment under which new settings are added.

@@ -253,6 +253,19 @@ pub fn effective_values(program: &Path, config: &Path, names: &[&str]) -> std::c
         .collect()
 }
 
+/// The defaults `tool -d` prints for `names` (`postconf -d`, `doveconf -d`);
+/// empty when there are none to ask for, or the tool is missing or fails.
+pub fn server_defaults(tool: &str, config: &Path, names: &[&str]) -> std::collections::HashMap<String, String> {
+    match find_program(tool) {
+        Some(program) if !names.is_empty() => {
+            let mut args = vec!["-d"];
+            args.extend(names);
+            effective_values(&program, config, &args)
+        }
+        _ => Default::default(),
+    }
+}
+
 /// A program's path for an argv: where it was found, or its bare name.
 pub fn program_path(name: &str) -> String {
     find_program(name)

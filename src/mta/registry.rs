@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::plan::HostPlan;
+use crate::plan::{HostPlan, Plan};
 
 use super::backend::{Backend, Instance};
 use super::{Detected, MtaKind, Request};
@@ -79,9 +79,13 @@ pub(crate) fn detect_all() -> Vec<Result<Detected>> {
 
 /// Plans every server; the first that cannot be planned stops the lot.
 pub(crate) fn plan_all(servers: &[Box<dyn Instance>], request: &Request) -> Result<HostPlan> {
-    Ok(HostPlan {
-        plans: servers.iter().map(|s| s.plan(request)).collect::<Result<_>>()?,
-    })
+    let plans: Vec<Plan> = servers.iter().map(|s| s.plan(request)).collect::<Result<_>>()?;
+    let defaults = servers
+        .iter()
+        .zip(&plans)
+        .map(|(server, plan)| server.defaults(&crate::plan::unset_names(plan)))
+        .collect();
+    Ok(HostPlan::new(plans, defaults))
 }
 
 #[cfg(test)]

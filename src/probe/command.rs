@@ -32,6 +32,10 @@ pub enum OutputArg {
     /// One JSON line per target as soon as it is scanned, then one line with
     /// the summary: memory stays flat however many targets there are.
     Jsonl,
+    /// Prometheus text exposition format, for node_exporter's textfile collector.
+    Prometheus,
+    /// JUnit XML: one test case per finding.
+    Junit,
 }
 
 /// `mailtls probe TARGET...`: scan mail servers' TLS.
@@ -70,7 +74,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=crate::vocabulary::MAX_SECONDS))]
     pub timeout: u64,
-    /// text, json (as --json) or jsonl (one line per target as it finishes).
+    /// text, json (as --json), jsonl (one line per target as it finishes),
+    /// prometheus (node_exporter's textfile collector) or junit (XML).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputArg>,
 }
@@ -231,7 +236,14 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
     }
     let mut out = std::io::stdout().lock();
     let summaries: Vec<_> = reports.iter().map(TargetReport::summary).collect();
-    if json {
+    let report_format = match args.output {
+        Some(OutputArg::Prometheus) => Some(crate::report::ReportFormat::Prometheus),
+        Some(OutputArg::Junit) => Some(crate::report::ReportFormat::Junit),
+        _ => None,
+    };
+    if let Some(format) = report_format {
+        let _ = write!(out, "{}", crate::report::probe(format, &reports));
+    } else if json {
         let doc = serde_json::json!({ "targets": reports, "summary": summaries });
         let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::State(format!("cannot write JSON: {e}")))?;
         let _ = writeln!(out, "{text}");

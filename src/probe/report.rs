@@ -20,6 +20,8 @@
 //!   "extended_master_secret": true,      RFC 7627; these three are null without TLS 1.2 or older
 //!   "secure_renegotiation": true,        RFC 5746 renegotiation_info answered
 //!   "compression": false,                DEFLATE taken when offered (CRIME)
+//!   "client_renegotiation": false,       a renegotiation the client starts is accepted; null when
+//!                                        untried (needs TLS 1.2 RSA key exchange with AES-GCM)
 //!   "certificate": {"sha256", "subject", "issuer", "not_before", "not_after" (RFC 3339),
 //!     "expired", "not_yet_valid", "lifespan_days", "key_type", "key_bits", "curve",
 //!     "signature_algorithm", "subject_alt_names", "chain_length", "self_signed",

@@ -71,4 +71,8 @@ impl Instance for Dovecot {
     fn running(&self) -> bool {
         Dovecot::running(self)
     }
+
+    fn defaults(&self, names: &[&str]) -> std::collections::HashMap<String, String> {
+        crate::mta::server_defaults("doveconf", &self.instance(), names)
+    }
 }

@@ -202,7 +202,8 @@ impl Dovecot {
             harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
                 .map_err(Error::Config)?;
         plan.warnings_mut().extend(limits);
-        plan.warnings_mut().extend(crate::mta::crypto_policies::describe(Path::new("/")));
+        plan.warnings_mut()
+            .extend(crate::mta::crypto_policies::describe(Path::new("/")));
         if tree
             .global_value("ssl_cipher_list")
             .is_some_and(|v| v.contains("PROFILE=SYSTEM"))

@@ -65,4 +65,8 @@ impl Instance for Postfix {
     fn running(&self) -> bool {
         Postfix::running(self)
     }
+
+    fn defaults(&self, names: &[&str]) -> std::collections::HashMap<String, String> {
+        crate::mta::server_defaults("postconf", &self.instance(), names)
+    }
 }
