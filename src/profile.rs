@@ -207,7 +207,10 @@ fn check_tiers(
             t.allowed_words()
         ))
     };
-    for p in Protocol::ALL.into_iter().filter(|p| *p >= min && *p <= Protocol::TlsV1_3) {
+    for p in Protocol::ALL
+        .into_iter()
+        .filter(|p| *p >= min && *p <= Protocol::TlsV1_3)
+    {
         if !t.allows(t.protocol(p)) {
             return refuse(format!("min_protocol allows {p}, which"), t.protocol(p));
         }

@@ -102,7 +102,12 @@ impl ScanReport {
         ORDER
             .iter()
             .filter_map(|name| profiles.iter().find(|p| p.name == *name))
-            .find(|p| self.findings.iter().filter(|f| f.cause != Cause::Other).all(|f| f.closed_by(p)))
+            .find(|p| {
+                self.findings
+                    .iter()
+                    .filter(|f| f.cause != Cause::Other)
+                    .all(|f| f.closed_by(p))
+            })
             .cloned()
     }
 
@@ -198,8 +203,12 @@ fn testssl(entries: &[Value]) -> ScanReport {
     let mut accepted: Vec<(Protocol, CipherSuite)> = Vec::new();
     for e in entries {
         let id = field(e, "id");
-        let Some(rest) = id.strip_prefix("cipher-") else { continue };
-        let Some((proto, hex)) = rest.rsplit_once("_x") else { continue };
+        let Some(rest) = id.strip_prefix("cipher-") else {
+            continue;
+        };
+        let Some((proto, hex)) = rest.rsplit_once("_x") else {
+            continue;
+        };
         let protocol = match proto {
             "ssl3" => Protocol::SslV3,
             "tls1" => Protocol::TlsV1_0,
@@ -250,6 +259,9 @@ fn testssl(entries: &[Value]) -> ScanReport {
     }
 }
 
+/// One sslyze-derived finding: its id, what it is about, which suites.
+type SuiteCheck = (&'static str, &'static str, fn(&str) -> bool);
+
 /// sslyze: accepted suites per protocol; it grades nothing, so the findings
 /// are mailtls's reading of them: a protocol below TLS 1.2, and suites
 /// without forward secrecy, with CBC, with 3DES or RC4.
@@ -265,7 +277,10 @@ fn sslyze(json: &Value) -> ScanReport {
     ];
     let mut accepted: BTreeMap<Protocol, Vec<CipherSuite>> = BTreeMap::new();
     for (key, protocol) in commands {
-        let list = scan[key]["result"]["accepted_cipher_suites"].as_array().cloned().unwrap_or_default();
+        let list = scan[key]["result"]["accepted_cipher_suites"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for s in list {
             if let Some(suite) = s["cipher_suite"]["name"].as_str().and_then(CipherSuite::from_name) {
                 accepted.entry(protocol).or_default().push(suite);
@@ -283,9 +298,15 @@ fn sslyze(json: &Value) -> ScanReport {
             });
         }
     }
-    let checks: [(&str, &str, fn(&str) -> bool); 4] = [
-        ("no-forward-secrecy", "suites without forward secrecy (RSA key exchange)", |n| n.starts_with("TLS_RSA_")),
-        ("cbc", "CBC suites (LUCKY13-class padding oracles)", |n| n.contains("_CBC_")),
+    let checks: [SuiteCheck; 4] = [
+        (
+            "no-forward-secrecy",
+            "suites without forward secrecy (RSA key exchange)",
+            |n| n.starts_with("TLS_RSA_"),
+        ),
+        ("cbc", "CBC suites (LUCKY13-class padding oracles)", |n| {
+            n.contains("_CBC_")
+        }),
         ("3des", "3DES suites (SWEET32)", |n| n.contains("3DES")),
         ("rc4", "RC4 suites", |n| n.contains("RC4")),
     ];

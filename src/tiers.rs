@@ -151,12 +151,18 @@ mod tests {
             "allow = [\"good\", \"sufficient\"]\n[suites]\ngood = [\"TLS_AES_256_GCM_SHA384\"]\nphase_out = [\"DHE-RSA-AES128-GCM-SHA256\"]\n[groups]\ngood = [\"P-256\"]\n",
         )
         .unwrap();
-        assert_eq!(t.suite(CipherSuite::from_name("TLS_AES_256_GCM_SHA384").unwrap()), Tier::Good);
+        assert_eq!(
+            t.suite(CipherSuite::from_name("TLS_AES_256_GCM_SHA384").unwrap()),
+            Tier::Good
+        );
         assert_eq!(
             t.suite(CipherSuite::from_name("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256").unwrap()),
             Tier::PhaseOut
         );
-        assert_eq!(t.suite(CipherSuite::from_name("TLS_RSA_WITH_AES_128_CBC_SHA").unwrap()), Tier::Insufficient);
+        assert_eq!(
+            t.suite(CipherSuite::from_name("TLS_RSA_WITH_AES_128_CBC_SHA").unwrap()),
+            Tier::Insufficient
+        );
         assert_eq!(t.group(Group::SECP256R1), Tier::Good);
         assert_eq!(t.group(Group::X25519), Tier::Insufficient);
         assert!(t.allows(Tier::Sufficient) && !t.allows(Tier::PhaseOut));

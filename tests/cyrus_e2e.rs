@@ -219,6 +219,16 @@ fn ncsc_nl_2025_applies_and_verifies_on_cyrus() {
         .run()
         .code(0);
     assert_eq!(applied.json()["verified"], true, "{}\n{}", applied.stderr, cyrus.log());
-    let probe = mailtls(&cyrus).args(support::baselines::probe_args(cyrus.imap_port, "imap", "ncsc-nl-2025")).run().json();
-    support::baselines::check_live_baseline(&probe, cyrus.imap_port, "imap", "ncsc-nl-2025", "ECDHE-RSA-AES256-SHA", "ECDHE-RSA-AES256-GCM-SHA384");
+    let probe = mailtls(&cyrus)
+        .args(support::baselines::probe_args(cyrus.imap_port, "imap", "ncsc-nl-2025"))
+        .run()
+        .json();
+    support::baselines::check_live_baseline(
+        &probe,
+        cyrus.imap_port,
+        "imap",
+        "ncsc-nl-2025",
+        "ECDHE-RSA-AES256-SHA",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+    );
 }

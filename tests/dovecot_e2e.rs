@@ -174,8 +174,18 @@ fn bsi_tr_02102_2_applies_and_verifies_with_an_ecdsa_certificate() {
         .code(0);
     assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
     for (port, proto) in [(dc.imap_port, "imap"), (dc.pop3_port, "pop3")] {
-        let probe = Mailtls::new(&state).args(support::baselines::probe_args(port, proto, "bsi-tr-02102-2")).run().json();
-        support::baselines::check_live_baseline(&probe, port, proto, "bsi-tr-02102-2", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-AES256-GCM-SHA384");
+        let probe = Mailtls::new(&state)
+            .args(support::baselines::probe_args(port, proto, "bsi-tr-02102-2"))
+            .run()
+            .json();
+        support::baselines::check_live_baseline(
+            &probe,
+            port,
+            proto,
+            "bsi-tr-02102-2",
+            "ECDHE-ECDSA-CHACHA20-POLY1305",
+            "ECDHE-ECDSA-AES256-GCM-SHA384",
+        );
     }
     assert!(
         !support::openssl_accepts(dc.imap_port, "imap", "-tls1_3", Some("TLS_CHACHA20_POLY1305_SHA256")),

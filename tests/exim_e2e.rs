@@ -204,6 +204,16 @@ fn nist_sp800_52r2_applies_and_verifies_on_gnutls_exim() {
         .run()
         .code(0);
     assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
-    let probe = mailtls(&exim).args(support::baselines::probe_args(exim.port, "smtp", "nist-sp800-52r2")).run().json();
-    support::baselines::check_live_baseline(&probe, exim.port, "smtp", "nist-sp800-52r2", "ECDHE-RSA-CHACHA20-POLY1305", "ECDHE-RSA-AES128-GCM-SHA256");
+    let probe = mailtls(&exim)
+        .args(support::baselines::probe_args(exim.port, "smtp", "nist-sp800-52r2"))
+        .run()
+        .json();
+    support::baselines::check_live_baseline(
+        &probe,
+        exim.port,
+        "smtp",
+        "nist-sp800-52r2",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+    );
 }

@@ -51,7 +51,14 @@ fn closes<'a>(json: &'a serde_json::Value, setting: &str) -> Vec<&'a str> {
         .unwrap()
         .iter()
         .find(|c| c["setting"] == setting)
-        .map(|c| c["findings"].as_array().unwrap().iter().filter_map(|f| f.as_str()).collect())
+        .map(|c| {
+            c["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|f| f.as_str())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -68,13 +75,21 @@ fn a_testssl_report_picks_the_profile_that_closes_its_findings() {
     let chosen = mailtls::profile::Profile::load(&profile).unwrap();
     assert!(!chosen.allows(mailtls::tls::Protocol::TlsV1_1), "{profile}");
     let protocols = closes(&json, "smtpd_tls_protocols");
-    assert!(protocols.contains(&"TLS1") && protocols.contains(&"TLS1_1"), "{}", json["from_scan"]["closes"]);
+    assert!(
+        protocols.contains(&"TLS1") && protocols.contains(&"TLS1_1"),
+        "{}",
+        json["from_scan"]["closes"]
+    );
     // Every finding about protocols or suites is closed by some planned setting.
     for f in findings {
         let id = f["id"].as_str().unwrap();
         if f["cause"] != "other" {
             assert!(
-                json["from_scan"]["closes"].as_array().unwrap().iter().any(|c| c["findings"].as_array().unwrap().iter().any(|x| x == id)),
+                json["from_scan"]["closes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["findings"].as_array().unwrap().iter().any(|x| x == id)),
                 "{id} closed by no setting: {}",
                 json["from_scan"]["closes"]
             );
@@ -91,11 +106,20 @@ fn an_sslyze_report_picks_the_profile_that_closes_its_findings() {
     let (ran, json) = plan_from(&report("sslyze-postfix-debian-12.json"));
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert_eq!(json["from_scan"]["tool"], "sslyze");
-    let ids: Vec<&str> = json["from_scan"]["findings"].as_array().unwrap().iter().filter_map(|f| f["id"].as_str()).collect();
+    let ids: Vec<&str> = json["from_scan"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
     assert!(ids.contains(&"tls_1_0_cipher_suites"), "{ids:?}");
     assert!(ids.contains(&"cbc") && ids.contains(&"no-forward-secrecy"), "{ids:?}");
     assert!(closes(&json, "smtpd_tls_protocols").contains(&"tls_1_0_cipher_suites"));
-    assert!(closes(&json, "tls_high_cipherlist").contains(&"cbc"), "{}", json["from_scan"]["closes"]);
+    assert!(
+        closes(&json, "tls_high_cipherlist").contains(&"cbc"),
+        "{}",
+        json["from_scan"]["closes"]
+    );
 }
 
 #[test]

@@ -201,6 +201,16 @@ fn ncsc_nl_2025_applies_and_verifies_by_its_tiers() {
         .run()
         .code(0);
     assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
-    let probe = Mailtls::new(&state).args(support::baselines::probe_args(pf.port, "smtp", "ncsc-nl-2025")).run().json();
-    support::baselines::check_live_baseline(&probe, pf.port, "smtp", "ncsc-nl-2025", "DHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384");
+    let probe = Mailtls::new(&state)
+        .args(support::baselines::probe_args(pf.port, "smtp", "ncsc-nl-2025"))
+        .run()
+        .json();
+    support::baselines::check_live_baseline(
+        &probe,
+        pf.port,
+        "smtp",
+        "ncsc-nl-2025",
+        "DHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+    );
 }

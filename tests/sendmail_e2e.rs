@@ -136,6 +136,16 @@ fn nist_sp800_52r2_applies_and_verifies_on_sendmail() {
         .code(0);
     assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
     let port = sendmail.port;
-    let probe = mailtls(&sendmail).args(support::baselines::probe_args(port, "smtp", "nist-sp800-52r2")).run().json();
-    support::baselines::check_live_baseline(&probe, port, "smtp", "nist-sp800-52r2", "ECDHE-RSA-CHACHA20-POLY1305", "ECDHE-RSA-AES256-GCM-SHA384");
+    let probe = mailtls(&sendmail)
+        .args(support::baselines::probe_args(port, "smtp", "nist-sp800-52r2"))
+        .run()
+        .json();
+    support::baselines::check_live_baseline(
+        &probe,
+        port,
+        "smtp",
+        "nist-sp800-52r2",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+    );
 }

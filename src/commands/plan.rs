@@ -6,12 +6,12 @@ use std::path::Path;
 
 use crate::cli::TargetArgs;
 use crate::error::{exit, Error, Result};
-use crate::profile::Profile;
-use crate::resolve;
-use crate::scanreport::{Lever, ScanReport};
 use crate::mta;
 use crate::output::Output;
+use crate::profile::Profile;
+use crate::resolve;
 use crate::resolve::Resolved;
+use crate::scanreport::{Lever, ScanReport};
 
 /// `plan --from-scan FILE`: the bundled profile that closes every finding
 /// of the report a profile can close, planned, with each setting's findings.
@@ -50,7 +50,11 @@ pub(crate) fn from_scan(target: &TargetArgs, report_path: &Path, out: &Output) -
             let ids = report
                 .findings
                 .iter()
-                .filter(|f| lever.is_some_and(|l| f.lever() == Some(l) || (l == Lever::Suites && f.lever().is_some() && s.after.contains("VERS-"))))
+                .filter(|f| {
+                    lever.is_some_and(|l| {
+                        f.lever() == Some(l) || (l == Lever::Suites && f.lever().is_some() && s.after.contains("VERS-"))
+                    })
+                })
                 .filter(|f| f.closed_by(&profile))
                 .map(|f| f.id.clone())
                 .collect();

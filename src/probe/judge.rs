@@ -29,7 +29,12 @@ fn tier_findings(report: &TargetReport, p: Protocol, profile: &Profile, tiers: &
         if tiers.allows(tier) {
             continue;
         }
-        let extra: Vec<CipherSuite> = r.cipher_suites.iter().copied().filter(|s| tiers.suite(*s) == tier).collect();
+        let extra: Vec<CipherSuite> = r
+            .cipher_suites
+            .iter()
+            .copied()
+            .filter(|s| tiers.suite(*s) == tier)
+            .collect();
         if !extra.is_empty() {
             out.push(Finding::new(
                 Severity::High,

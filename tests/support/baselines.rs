@@ -9,8 +9,16 @@ pub const BASELINES: [&str; 4] = ["old", "ncsc-nl-2025", "bsi-tr-02102-2", "nist
 /// strings), and a server without a TLS 1.3 suite setting
 /// (`tls13_setting` false) says so for profiles that drop one of
 /// OpenSSL's default three, instead of planning as if it could.
-pub fn check_baseline_plan(server: &str, profile: &str, json: &serde_json::Value, openssl_names: bool, tls13_setting: bool) {
-    let diff = json["diff"].as_str().unwrap_or_else(|| panic!("{server} {profile}: no diff: {json}"));
+pub fn check_baseline_plan(
+    server: &str,
+    profile: &str,
+    json: &serde_json::Value,
+    openssl_names: bool,
+    tls13_setting: bool,
+) {
+    let diff = json["diff"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{server} {profile}: no diff: {json}"));
     assert_eq!(json["changed"], true, "{server} {profile}: {json}");
     let added: String = diff
         .lines()
@@ -20,16 +28,27 @@ pub fn check_baseline_plan(server: &str, profile: &str, json: &serde_json::Value
     if openssl_names {
         let (wanted, absent): (&str, &[&str]) = match profile {
             "old" => ("DES-CBC3-SHA", &[]),
-            "ncsc-nl-2025" => ("ECDHE-ECDSA-AES256-GCM-SHA384", &["DHE-RSA-", "ECDHE-RSA-AES128-SHA256"]),
+            "ncsc-nl-2025" => (
+                "ECDHE-ECDSA-AES256-GCM-SHA384",
+                &["DHE-RSA-", "ECDHE-RSA-AES128-SHA256"],
+            ),
             "bsi-tr-02102-2" => ("ECDHE-RSA-AES128-SHA256", &["CHACHA20"]),
             "nist-sp800-52r2" => ("ECDHE-ECDSA-AES128-GCM-SHA256", &["CHACHA20"]),
             other => panic!("unknown baseline {other}"),
         };
-        assert!(added.contains(wanted), "{server} {profile}: {wanted} not planned:\n{diff}");
+        assert!(
+            added.contains(wanted),
+            "{server} {profile}: {wanted} not planned:\n{diff}"
+        );
         // OpenSSL names, one per token: DHE-RSA- must not match ECDHE-RSA-.
         let tokens: Vec<&str> = added.split([':', ' ', '"', ',', '\n', '=']).collect();
         for a in absent {
-            assert!(!tokens.iter().any(|t| t.starts_with(a) || (a == &"CHACHA20" && t.contains(a))), "{server} {profile}: {a} planned:\n{diff}");
+            assert!(
+                !tokens
+                    .iter()
+                    .any(|t| t.starts_with(a) || (a == &"CHACHA20" && t.contains(a))),
+                "{server} {profile}: {a} planned:\n{diff}"
+            );
         }
     }
     let warnings = json["warnings"].to_string();
@@ -43,18 +62,34 @@ pub fn check_baseline_plan(server: &str, profile: &str, json: &serde_json::Value
 
 /// The arguments of `mailtls probe --profile PROFILE` against one listener.
 pub fn probe_args(port: u16, starttls: &str, profile: &str) -> Vec<String> {
-    ["--json", "probe", "--servername", "localhost", "--starttls", starttls, "--profile", profile]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([format!("127.0.0.1:{port}")])
-        .collect()
+    [
+        "--json",
+        "probe",
+        "--servername",
+        "localhost",
+        "--starttls",
+        starttls,
+        "--profile",
+        profile,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("127.0.0.1:{port}")])
+    .collect()
 }
 
 /// After `apply --profile PROFILE` on a live server: the JSON of `mailtls
 /// probe` with `probe_args` finds the listener compliant (by the profile's
 /// tiers when it has them), and an independent OpenSSL client is refused
 /// `refused` and served `served` at TLS 1.2.
-pub fn check_live_baseline(probe: &serde_json::Value, port: u16, starttls: &str, profile: &str, refused: &str, served: &str) {
+pub fn check_live_baseline(
+    probe: &serde_json::Value,
+    port: u16,
+    starttls: &str,
+    profile: &str,
+    refused: &str,
+    served: &str,
+) {
     assert!(
         !super::openssl_accepts(port, starttls, "-tls1_2", Some(refused)),
         "{profile}: {refused} still accepted on {port}"
@@ -63,11 +98,19 @@ pub fn check_live_baseline(probe: &serde_json::Value, port: u16, starttls: &str,
         super::openssl_accepts(port, starttls, "-tls1_2", Some(served)),
         "{profile}: {served} refused on {port}"
     );
-    assert!(!super::openssl_accepts(port, starttls, "-tls1_1", None), "{profile}: TLS 1.1 on {port}");
+    assert!(
+        !super::openssl_accepts(port, starttls, "-tls1_1", None),
+        "{profile}: TLS 1.1 on {port}"
+    );
     let target = &probe["targets"][0];
     assert_eq!(target["compliant"], true, "{profile} on {port}: {target}");
     if profile == "ncsc-nl-2025" {
-        let tiers = target["protocols"]["TLSv1.2"]["tiers"].as_object().expect("tiers per suite");
-        assert!(!tiers.is_empty() && tiers.values().all(|t| t == "good" || t == "sufficient"), "{target}");
+        let tiers = target["protocols"]["TLSv1.2"]["tiers"]
+            .as_object()
+            .expect("tiers per suite");
+        assert!(
+            !tiers.is_empty() && tiers.values().all(|t| t == "good" || t == "sufficient"),
+            "{target}"
+        );
     }
 }
