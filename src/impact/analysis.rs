@@ -62,12 +62,17 @@ pub fn analyse_instances(
 ) -> Result<Impact> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let since = window.as_ref().map(|(seconds, _)| now - seconds);
+    // Servers whose log mailtls does not read (Cyrus IMAP) are left out.
+    let instances: Vec<&Instance> = instances.iter().filter(|(k, _)| formats::of(*k).is_some()).collect();
     let mut kinds: Vec<MtaKind> = instances.iter().map(|(k, _)| *k).chain(mta).collect();
     kinds.dedup();
     let sources = match sources {
         Some(s) => s,
         None => {
-            let located: Vec<Located> = instances.iter().map(|(k, c)| formats::of(*k).locate(c)).collect();
+            let located: Vec<Located> = instances
+                .iter()
+                .filter_map(|(k, c)| formats::of(*k).map(|f| f.locate(c)))
+                .collect();
             sources::sources(&located, since)
         }
     };
@@ -81,7 +86,8 @@ pub fn analyse_instances(
     let stats: Vec<SourceStats> = sources.iter().map(|s| scanner.scan(s)).collect();
     let gaps = instances
         .iter()
-        .flat_map(|(k, c)| formats::of(*k).coverage(c))
+        .filter_map(|(k, c)| formats::of(*k).map(|f| f.coverage(c)))
+        .flatten()
         .collect();
     let checked = instances
         .iter()

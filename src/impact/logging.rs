@@ -15,7 +15,9 @@ pub fn plans(servers: &[Box<dyn Server>], request: &Request) -> Result<HostPlan>
     let mut plans = Vec::new();
     for server in servers {
         let detected = server.detect()?;
+        // A server whose log mailtls does not read (Cyrus IMAP) gets an empty plan.
         let format = formats::of(detected.mta);
+        let gaps = format.map_or_else(Vec::new, |f| f.coverage(&detected.config));
         let mut plan = server.plan(request).map_err(|e| {
             Error::Config(format!(
                 "{} at {}: cannot work out how to reload it: {e}",
@@ -33,7 +35,7 @@ pub fn plans(servers: &[Box<dyn Server>], request: &Request) -> Result<HostPlan>
         plan.warnings.clear();
         plan.listeners.clear();
         plan.expected_cert_sha256 = None;
-        for gap in format.coverage(&detected.config) {
+        for gap in gaps {
             let Some((path, _, _)) = &gap.change else { continue };
             let index = match plan.changes.iter().position(|c| &c.path == path) {
                 Some(i) => i,
@@ -50,7 +52,7 @@ pub fn plans(servers: &[Box<dyn Server>], request: &Request) -> Result<HostPlan>
             };
             let change = &mut plan.changes[index];
             change.after = format
-                .enable(&change.after, &gap)
+                .and_then(|f| f.enable(&change.after, &gap))
                 .ok_or_else(|| Error::Config(format!("{}: cannot set {} in it", path.display(), gap.setting)))?;
             plan.settings.push(SettingChange {
                 file: path.clone(),
