@@ -100,6 +100,10 @@ pub struct PlanArgs {
     /// Print the pending changes as JUnit XML (one failing test case per change).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub output: Option<crate::report::ReportFormat>,
+    /// A testssl.sh (--jsonfile) or sslyze (--json_out) JSON report: plan the bundled
+    /// profile that closes its findings, and say which setting closes which finding.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "output"])]
+    pub from_scan: Option<PathBuf>,
 }
 
 /// Which server to harden, and how.

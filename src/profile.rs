@@ -5,12 +5,17 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::tiers::{RawTiers, Tier, Tiers};
 use crate::tls::{CipherSuite, Group, Protocol};
 
 /// The bundled profiles, by name; the first is the default.
 pub const BUNDLED: &[(&str, &str)] = &[
     ("intermediate", include_str!("../profiles/intermediate.toml")),
     ("modern", include_str!("../profiles/modern.toml")),
+    ("old", include_str!("../profiles/old.toml")),
+    ("ncsc-nl-2025", include_str!("../profiles/ncsc-nl-2025.toml")),
+    ("bsi-tr-02102-2", include_str!("../profiles/bsi-tr-02102-2.toml")),
+    ("nist-sp800-52r2", include_str!("../profiles/nist-sp800-52r2.toml")),
 ];
 
 pub const DEFAULT: &str = "intermediate";
@@ -29,6 +34,7 @@ struct RawProfile {
     server_cipher_order: bool,
     dh_min_bits: Option<u32>,
     certificate: CertificatePolicy,
+    tiers: Option<RawTiers>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -54,6 +60,10 @@ pub struct Profile {
     pub server_cipher_order: bool,
     pub dh_min_bits: Option<u32>,
     pub certificate: CertificatePolicy,
+    /// How the baseline grades suites, protocols and groups, and which
+    /// grades it allows; None: the lists above are the whole judgement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Tiers>,
 }
 
 impl Profile {
@@ -124,6 +134,10 @@ impl Profile {
                 return Err(fail("name and description must be one line".into()));
             }
         }
+        let tiers = raw.tiers.map(Tiers::from_raw).transpose().map_err(fail)?;
+        if let Some(t) = &tiers {
+            check_tiers(t, raw.min_protocol, &tls12_ciphers, &tls13_ciphersuites, &raw.groups).map_err(fail)?;
+        }
         Ok(Profile {
             name: raw.name,
             description: raw.description,
@@ -136,6 +150,28 @@ impl Profile {
             server_cipher_order: raw.server_cipher_order,
             dh_min_bits: raw.dh_min_bits,
             certificate: raw.certificate,
+            tiers,
+        })
+    }
+
+    /// Whether the TLS 1.3 suites are OpenSSL's default three, which a
+    /// server without a TLS 1.3 suite setting (Postfix 3.7, OpenSMTPD,
+    /// Cyrus 3.6) leaves on.
+    pub fn tls13_is_openssl_default(&self) -> bool {
+        let mut wanted: Vec<u16> = self.tls13_ciphersuites.iter().map(|s| s.0).collect();
+        wanted.sort_unstable();
+        wanted == [0x1301, 0x1302, 0x1303]
+    }
+
+    /// The plan's warning for a server with no TLS 1.3 suite setting, when
+    /// the profile wants fewer than OpenSSL's default three.
+    pub fn tls13_unexpressible(&self, server: &str) -> Option<String> {
+        (!self.tls13_is_openssl_default()).then(|| {
+            format!(
+                "{server} has no setting for TLS 1.3 suites: OpenSSL's default three stay on, so profile {} (TLS 1.3: {}) cannot be met there and verification will fail",
+                self.name,
+                self.tls13_ciphersuites.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+            )
         })
     }
 
@@ -154,6 +190,42 @@ impl Profile {
                 !suite.is_tls13() && self.tls12_ciphers.contains(&suite)
             }
     }
+}
+
+/// A profile with tiers configures only what its tiers allow: a listed
+/// suite, group or protocol graded below them is a contradiction.
+fn check_tiers(
+    t: &Tiers,
+    min: Protocol,
+    tls12: &[CipherSuite],
+    tls13: &[CipherSuite],
+    groups: &[crate::tls::Group],
+) -> Result<(), String> {
+    let refuse = |what: String, tier: Tier| {
+        Err(format!(
+            "{what} is graded {tier} by the profile's tiers, which allow {} only",
+            t.allowed_words()
+        ))
+    };
+    for p in Protocol::ALL
+        .into_iter()
+        .filter(|p| *p >= min && *p <= Protocol::TlsV1_3)
+    {
+        if !t.allows(t.protocol(p)) {
+            return refuse(format!("min_protocol allows {p}, which"), t.protocol(p));
+        }
+    }
+    for s in tls12.iter().chain(tls13) {
+        if !t.allows(t.suite(*s)) {
+            return refuse(format!("suite {s}"), t.suite(*s));
+        }
+    }
+    for g in groups {
+        if !t.allows(t.group(*g)) {
+            return refuse(format!("group {g}"), t.group(*g));
+        }
+    }
+    Ok(())
 }
 
 /// Resolves suite names (IANA or OpenSSL) for one profile key.
@@ -189,7 +261,10 @@ mod tests {
     #[test]
     fn bundled_profiles_load() {
         let all = Profile::bundled();
-        assert_eq!(all.len(), 2);
+        assert_eq!(all.len(), BUNDLED.len());
+        for p in &all {
+            assert!(p.guidelines.is_some(), "{} names no source", p.name);
+        }
         let i = Profile::load("intermediate").unwrap();
         assert_eq!(i.min_protocol, Protocol::TlsV1_2);
         assert_eq!(i.tls12_ciphers.len(), 9);

@@ -128,6 +128,7 @@ mod tests {
                     accepted: true,
                     cipher_suites: suites.to_vec(),
                     sslv2_ciphers: Vec::new(),
+                    ..Default::default()
                 },
             );
         }

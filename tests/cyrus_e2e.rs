@@ -209,3 +209,26 @@ fn a_stopped_cyrus_gets_its_file_written_and_a_warning() {
     mailtls(&cyrus).args(["rollback"]).run().code(0);
     assert_eq!(std::fs::read(&cyrus.config).unwrap(), original);
 }
+
+#[test]
+fn ncsc_nl_2025_applies_and_verifies_on_cyrus() {
+    let cyrus = Cyrus::start(LEGACY);
+    let applied = mailtls(&cyrus)
+        .args(["--json", "-y", "apply", "--profile", "ncsc-nl-2025", "--config"])
+        .args([&cyrus.config])
+        .run()
+        .code(0);
+    assert_eq!(applied.json()["verified"], true, "{}\n{}", applied.stderr, cyrus.log());
+    let probe = mailtls(&cyrus)
+        .args(support::baselines::probe_args(cyrus.imap_port, "imap", "ncsc-nl-2025"))
+        .run()
+        .json();
+    support::baselines::check_live_baseline(
+        &probe,
+        cyrus.imap_port,
+        "imap",
+        "ncsc-nl-2025",
+        "ECDHE-RSA-AES256-SHA",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+    );
+}

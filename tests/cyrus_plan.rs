@@ -4,6 +4,7 @@
 //! runs here; tests/cyrus_e2e.rs runs one.
 
 mod cmd;
+mod support;
 
 use std::path::{Path, PathBuf};
 
@@ -327,4 +328,22 @@ fn settings_in_an_included_file_count_and_are_never_edited_there() {
     let error = refused.json()["error"].as_str().unwrap().to_string();
     assert!(error.contains(&format!("{}:3: tls_versions", tls.display())), "{error}");
     assert_eq!(std::fs::read_to_string(&config).unwrap(), main);
+}
+
+#[test]
+fn every_baseline_profile_plans_on_debian_cyrus() {
+    let stock = std::fs::read_to_string(fixture("debian-12/cyrus/imapd.conf")).unwrap();
+    for profile in support::baselines::BASELINES {
+        let (dir, config) = instance(&stock);
+        let (c, k) = cert(dir.path());
+        let json = mailtls(dir.path())
+            .args(["--json", "plan", "--mta", "cyrus", "--profile", profile, "--config"])
+            .args([&config])
+            .arg_pair("--cert", &c)
+            .arg_pair("--key", &k)
+            .run()
+            .code(2)
+            .json();
+        support::baselines::check_baseline_plan("cyrus", profile, &json, true, false);
+    }
 }

@@ -158,3 +158,37 @@ fn postfix_and_dovecot_in_one_run_and_one_failure_rolls_back_both() {
     assert_eq!(snapshot(&pf.config_dir), before_pf);
     assert!(openssl_accepts(pf.port, "smtp", "-tls1", None) && openssl_accepts(dc.pop3_port, "pop3", "-tls1", None));
 }
+
+#[test]
+fn bsi_tr_02102_2_applies_and_verifies_with_an_ecdsa_certificate() {
+    // BSI wants RSA keys of 3000 bits or more: give the server a P-256 key.
+    let dc = Dovecot::start(LEGACY);
+    let state = dc.root.path().join("state");
+    let (cert, key) = support::self_signed(dc.root.path(), "bsi", support::KeyKind::EcdsaP256);
+    let applied = Mailtls::new(&state)
+        .args(["--json", "-y", "apply", "--profile", "bsi-tr-02102-2", "--config"])
+        .args([&dc.config])
+        .arg_pair("--cert", &cert)
+        .arg_pair("--key", &key)
+        .run()
+        .code(0);
+    assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
+    for (port, proto) in [(dc.imap_port, "imap"), (dc.pop3_port, "pop3")] {
+        let probe = Mailtls::new(&state)
+            .args(support::baselines::probe_args(port, proto, "bsi-tr-02102-2"))
+            .run()
+            .json();
+        support::baselines::check_live_baseline(
+            &probe,
+            port,
+            proto,
+            "bsi-tr-02102-2",
+            "ECDHE-ECDSA-CHACHA20-POLY1305",
+            "ECDHE-ECDSA-AES256-GCM-SHA384",
+        );
+    }
+    assert!(
+        !support::openssl_accepts(dc.imap_port, "imap", "-tls1_3", Some("TLS_CHACHA20_POLY1305_SHA256")),
+        "BSI has no ChaCha20 in TLS 1.3"
+    );
+}

@@ -101,3 +101,12 @@ fn rhel_s_profile_system_cipher_list_is_replaced_and_said() {
         json["diff"]
     );
 }
+
+#[test]
+fn every_baseline_profile_plans_on_dovecot_2_3() {
+    for profile in support::baselines::BASELINES {
+        let (root, config, path, cert, key) = setup("2.3.21", "2.3.21 (47349e2482)");
+        let json = plan(root.path(), &config, &path, profile, &cert, &key).code(2).json();
+        support::baselines::check_baseline_plan("dovecot", profile, &json, true, true);
+    }
+}

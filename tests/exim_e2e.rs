@@ -193,3 +193,27 @@ fn a_daemon_that_does_not_serve_the_profile_after_the_hup_is_rolled_back() {
     now.retain(|name, _| originals.contains_key(name));
     assert_eq!(now, originals);
 }
+
+#[test]
+fn nist_sp800_52r2_applies_and_verifies_on_gnutls_exim() {
+    let exim = Exim::new("");
+    exim.start();
+    let applied = mailtls(&exim)
+        .args(["--json", "--yes", "apply", "--profile", "nist-sp800-52r2", "--config"])
+        .args([&exim.config])
+        .run()
+        .code(0);
+    assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
+    let probe = mailtls(&exim)
+        .args(support::baselines::probe_args(exim.port, "smtp", "nist-sp800-52r2"))
+        .run()
+        .json();
+    support::baselines::check_live_baseline(
+        &probe,
+        exim.port,
+        "smtp",
+        "nist-sp800-52r2",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+    );
+}

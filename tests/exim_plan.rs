@@ -370,3 +370,25 @@ fn a_per_sni_certificate_expression_is_not_flattened() {
     );
     assert_eq!(tree(&dir), before);
 }
+
+#[test]
+fn every_baseline_profile_plans_on_exim_with_gnutls_and_openssl() {
+    for library in ["GnuTLS", "OpenSSL"] {
+        for profile in support::baselines::BASELINES {
+            let (root, dir) = fixture_copy("exim-debian-12-split");
+            let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
+            let path = fake_exim(root.path(), library);
+            let json = mailtls(root.path())
+                .env("PATH", &path)
+                .args(["--json", "plan", "--mta", "exim", "--profile", profile, "--config"])
+                .args([&dir])
+                .arg_pair("--cert", &cert)
+                .arg_pair("--key", &key)
+                .run()
+                .code(2)
+                .json();
+            let server = format!("exim/{library}");
+            support::baselines::check_baseline_plan(&server, profile, &json, library == "OpenSSL", true);
+        }
+    }
+}

@@ -103,3 +103,36 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
         "the old ciphers are back"
     );
 }
+
+#[test]
+fn ncsc_nl_2025_applies_and_verifies_on_opensmtpd() {
+    let smtpd = Opensmtpd::new(" ciphers \"legacy\"");
+    smtpd.start();
+    let applied = mailtls(&smtpd)
+        .args([
+            "--json",
+            "--yes",
+            "apply",
+            "--profile",
+            "ncsc-nl-2025",
+            "--reload-command",
+            &smtpd.restart_command(),
+            "--config",
+        ])
+        .args([&smtpd.config])
+        .run()
+        .code(0);
+    assert_eq!(applied.json()["verified"], true, "{}\n{}", applied.stderr, smtpd.log());
+    let probe = mailtls(&smtpd)
+        .args(support::baselines::probe_args(smtpd.port, "smtp", "ncsc-nl-2025"))
+        .run()
+        .json();
+    support::baselines::check_live_baseline(
+        &probe,
+        smtpd.port,
+        "smtp",
+        "ncsc-nl-2025",
+        "ECDHE-RSA-AES128-SHA",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+    );
+}

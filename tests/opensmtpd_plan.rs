@@ -3,6 +3,7 @@
 //! TLS: mailtls adds a pki and `tls` when given --cert/--key.
 
 mod cmd;
+mod support;
 
 use std::path::Path;
 
@@ -126,5 +127,23 @@ fn pre_6_4_syntax_is_refused_as_such() {
             ran.stderr
         );
         assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "nothing written");
+    }
+}
+
+#[test]
+fn every_baseline_profile_plans_on_opensmtpd() {
+    for profile in support::baselines::BASELINES {
+        let (dir, config) = copy("opensmtpd-bookworm-backports");
+        let (c, k) = cert(dir.path());
+        let json = Mailtls::new(&dir.path().join("state"))
+            .env("PATH", "/nonexistent")
+            .args(["--json", "plan", "--profile", profile, "--config"])
+            .args([&config])
+            .arg_pair("--cert", &c)
+            .arg_pair("--key", &k)
+            .run()
+            .code(2)
+            .json();
+        support::baselines::check_baseline_plan("opensmtpd", profile, &json, true, false);
     }
 }

@@ -310,3 +310,18 @@ fn mailcow_settings_go_to_extra_cf_which_its_start_script_appends() {
         json["warnings"]
     );
 }
+
+#[test]
+fn every_baseline_profile_plans_on_debian_postfix() {
+    for profile in support::baselines::BASELINES {
+        let (root, dir) = fixture_copy("debian-12");
+        use_cert(&dir);
+        let json = Mailtls::new(&root.path().join("state"))
+            .args(["--json", "plan", "--mta", "postfix", "--profile", profile, "--config"])
+            .args([&dir])
+            .run()
+            .code(2)
+            .json();
+        support::baselines::check_baseline_plan("postfix", profile, &json, true, false);
+    }
+}

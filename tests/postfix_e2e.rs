@@ -189,3 +189,28 @@ fn a_second_mailtls_waits_for_no_one_it_fails_on_the_lock() {
     assert!(ran.stderr.contains("another mailtls is running"), "{}", ran.stderr);
     drop(held);
 }
+
+#[test]
+fn ncsc_nl_2025_applies_and_verifies_by_its_tiers() {
+    let pf = Postfix::new();
+    pf.start();
+    let state = pf.root.path().join("state");
+    let applied = Mailtls::new(&state)
+        .args(["--json", "--yes", "apply", "--profile", "ncsc-nl-2025", "--config"])
+        .args([&pf.config_dir])
+        .run()
+        .code(0);
+    assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
+    let probe = Mailtls::new(&state)
+        .args(support::baselines::probe_args(pf.port, "smtp", "ncsc-nl-2025"))
+        .run()
+        .json();
+    support::baselines::check_live_baseline(
+        &probe,
+        pf.port,
+        "smtp",
+        "ncsc-nl-2025",
+        "DHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+    );
+}

@@ -124,3 +124,28 @@ fn a_certificate_in_a_world_writable_folder_is_refused_before_anything_is_writte
     );
     assert_eq!(snapshot(sendmail.root.path()), before, "nothing written");
 }
+
+#[test]
+fn nist_sp800_52r2_applies_and_verifies_on_sendmail() {
+    let sendmail = Sendmail::new(LEGACY);
+    sendmail.start();
+    let applied = mailtls(&sendmail)
+        .args(["--json", "--yes", "apply", "--profile", "nist-sp800-52r2", "--config"])
+        .args([&sendmail.mc])
+        .run()
+        .code(0);
+    assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
+    let port = sendmail.port;
+    let probe = mailtls(&sendmail)
+        .args(support::baselines::probe_args(port, "smtp", "nist-sp800-52r2"))
+        .run()
+        .json();
+    support::baselines::check_live_baseline(
+        &probe,
+        port,
+        "smtp",
+        "nist-sp800-52r2",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+    );
+}

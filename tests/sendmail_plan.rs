@@ -157,3 +157,18 @@ fn a_missing_cf_m4_says_to_install_sendmail_cf() {
         .code(1);
     assert!(ran.stderr.contains("install sendmail-cf"), "{}", ran.stderr);
 }
+
+#[test]
+fn every_baseline_profile_plans_on_debian_sendmail() {
+    for profile in support::baselines::BASELINES {
+        let dir = debian_etc_mail();
+        let mc = dir.path().join("sendmail.mc");
+        let json = Mailtls::new(&dir.path().join("state"))
+            .args(["--json", "plan", "--mta", "sendmail", "--profile", profile, "--config"])
+            .args([&mc])
+            .run()
+            .code(2)
+            .json();
+        support::baselines::check_baseline_plan("sendmail", profile, &json, true, true);
+    }
+}

@@ -37,11 +37,14 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     };
     match command {
         Command::Detect => detect::run(out),
-        Command::Plan(args) => {
-            let resolved = resolve::target(&args.target, None)?;
-            crate::dane::guard::for_target(&resolved, &args.target, out)?;
-            plan::run(resolved, args.output, out)
-        }
+        Command::Plan(args) => match &args.from_scan {
+            Some(report) => plan::from_scan(&args.target, report, out),
+            None => {
+                let resolved = resolve::target(&args.target, None)?;
+                crate::dane::guard::for_target(&resolved, &args.target, out)?;
+                plan::run(resolved, args.output, out)
+            }
+        },
         Command::Apply(args) => apply::run(&args, global, out),
         Command::Rollback(args) => rollback::run(&args, global, out),
         Command::History => history::run(Journal::existing(&global.state_dir)?, out),

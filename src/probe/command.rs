@@ -200,6 +200,7 @@ pub fn scan_all(
 
 /// Adds the profile's verdict to a report.
 pub fn apply_profile(report: &mut TargetReport, profile: &Profile) {
+    super::judge::grade(report, profile);
     let verdict = judge(report, profile);
     report.profile = Some(profile.name.clone());
     report.compliant = Some(verdict.is_empty());

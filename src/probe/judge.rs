@@ -5,7 +5,51 @@
 
 use super::report::{Finding, Severity, TargetReport};
 use crate::profile::Profile;
+use crate::tiers::{Tier, Tiers};
 use crate::tls::{CipherSuite, Protocol};
+
+/// Writes each accepted suite's tier into the report's protocol objects
+/// (nothing when the profile has no tiers).
+pub fn grade(report: &mut TargetReport, profile: &Profile) {
+    let Some(tiers) = &profile.tiers else { return };
+    for r in report.protocols.values_mut() {
+        r.tiers = r
+            .cipher_suites
+            .iter()
+            .map(|s| (s.to_string(), tiers.suite(*s)))
+            .collect();
+    }
+}
+
+/// With tiers: the accepted suites of `p` graded outside the allowed tiers,
+/// one finding per tier, naming it.
+fn tier_findings(report: &TargetReport, p: Protocol, profile: &Profile, tiers: &Tiers, out: &mut Vec<Finding>) {
+    let Some(r) = report.protocols.get(&p) else { return };
+    for tier in [Tier::Good, Tier::Sufficient, Tier::PhaseOut, Tier::Insufficient] {
+        if tiers.allows(tier) {
+            continue;
+        }
+        let extra: Vec<CipherSuite> = r
+            .cipher_suites
+            .iter()
+            .copied()
+            .filter(|s| tiers.suite(*s) == tier)
+            .collect();
+        if !extra.is_empty() {
+            out.push(Finding::new(
+                Severity::High,
+                format!("profile-suite-{tier}"),
+                format!(
+                    "{p} accepts {} {tier} suite(s); profile {} allows {} only: {}",
+                    extra.len(),
+                    profile.name,
+                    tiers.allowed_words(),
+                    names(&extra)
+                ),
+            ));
+        }
+    }
+}
 
 /// Findings that make the target non-compliant with `profile` (empty: complies).
 pub fn judge(report: &TargetReport, profile: &Profile) -> Vec<Finding> {
@@ -28,11 +72,15 @@ pub fn judge(report: &TargetReport, profile: &Profile) -> Vec<Finding> {
     for p in Protocol::ALL {
         let accepted = report.accepts(p);
         if accepted && !profile.allows(p) {
+            let tier = match &profile.tiers {
+                Some(t) => format!(" ({} there)", t.protocol(p)),
+                None => String::new(),
+            };
             out.push(Finding::new(
                 Severity::High,
                 id("protocol-accepted"),
                 format!(
-                    "{p} is accepted; profile {} wants {} or later",
+                    "{p} is accepted{tier}; profile {} wants {} or later",
                     profile.name, profile.min_protocol
                 ),
             ));
@@ -62,6 +110,10 @@ pub fn judge(report: &TargetReport, profile: &Profile) -> Vec<Finding> {
         if !profile.allows(p) {
             continue; // already reported as a protocol
         }
+        if let Some(tiers) = &profile.tiers {
+            tier_findings(report, p, profile, tiers, &mut out);
+            continue;
+        }
         let extra = outside(p, &profile.tls12_ciphers);
         if !extra.is_empty() {
             out.push(Finding::new(
@@ -76,7 +128,9 @@ pub fn judge(report: &TargetReport, profile: &Profile) -> Vec<Finding> {
             ));
         }
     }
-    if profile.allows(Protocol::TlsV1_3) {
+    if let (true, Some(tiers)) = (profile.allows(Protocol::TlsV1_3), &profile.tiers) {
+        tier_findings(report, Protocol::TlsV1_3, profile, tiers, &mut out);
+    } else if profile.allows(Protocol::TlsV1_3) {
         let extra = outside(Protocol::TlsV1_3, &profile.tls13_ciphersuites);
         if !extra.is_empty() {
             out.push(Finding::new(
@@ -96,8 +150,15 @@ pub fn judge(report: &TargetReport, profile: &Profile) -> Vec<Finding> {
     let extra: Vec<String> = report
         .groups
         .iter()
-        .filter(|g| !(0x0100..0x0200).contains(&g.0) && !profile.groups.contains(g))
-        .map(|g| g.to_string())
+        .filter(|g| !(0x0100..0x0200).contains(&g.0))
+        .filter(|g| match &profile.tiers {
+            Some(t) => !t.allows(t.group(**g)),
+            None => !profile.groups.contains(g),
+        })
+        .map(|g| match &profile.tiers {
+            Some(t) => format!("{g} ({})", t.group(*g)),
+            None => g.to_string(),
+        })
         .collect();
     if !extra.is_empty() {
         out.push(Finding::new(

@@ -58,6 +58,10 @@ pub struct ProtocolReport {
     /// SSLv2 cipher kinds (they have no TLS code point).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sslv2_ciphers: Vec<String>,
+    /// Each accepted suite's tier, by name, when judged against a profile
+    /// with `[tiers]` (`probe --profile`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tiers: BTreeMap<String, crate::tiers::Tier>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -7,6 +7,7 @@
 //! own /etc/postfix or /etc/dovecot. Use it from a test file as `mod support;`.
 #![allow(dead_code, unused_imports)]
 
+pub mod baselines;
 mod cert;
 mod cyrus;
 pub mod dns;

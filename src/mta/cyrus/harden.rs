@@ -78,21 +78,6 @@ fn curve_allowed(name: &str, profile: &Profile) -> bool {
     CURVES.contains(&name) && profile.groups.iter().any(|g| g.openssl_name() == Some(name))
 }
 
-/// Whether the profile's TLS 1.3 suites are OpenSSL's default three, which
-/// Cyrus 3.6 leaves on (it has no setting for them).
-pub fn tls13_is_openssl_default(profile: &Profile) -> bool {
-    let default = [
-        "TLS_AES_256_GCM_SHA384",
-        "TLS_CHACHA20_POLY1305_SHA256",
-        "TLS_AES_128_GCM_SHA256",
-    ];
-    let mut wanted: Vec<_> = profile.tls13_ciphersuites.clone();
-    wanted.sort_by_key(|s| s.0);
-    let mut default: Vec<_> = default.iter().filter_map(|n| CipherSuite::from_name(n)).collect();
-    default.sort_by_key(|s| s.0);
-    wanted == default
-}
-
 /// The protocols a `tls_versions` value leaves enabled: Cyrus looks for each
 /// name as a substring (`strstr`), so that is what this does.
 pub fn enabled_versions(value: &str) -> Vec<Protocol> {

@@ -285,9 +285,7 @@ impl Cyrus {
             }
         }
 
-        if !harden::tls13_is_openssl_default(profile) {
-            warnings.push("Cyrus 3.6 has no setting for TLS 1.3 suites: OpenSSL's default three stay on".to_string());
-        }
+        warnings.extend(profile.tls13_unexpressible("Cyrus 3.6"));
 
         // Listeners as they will be, each with the certificate it will use.
         let services = self.mail_services(&loaded, &mut warnings);

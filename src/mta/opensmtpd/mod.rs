@@ -258,6 +258,8 @@ impl Opensmtpd {
         refuse_pre_6_4(&statements, &self.config)?;
         let mut plan = PlanBuilder::new(MtaKind::Opensmtpd, self.config.clone(), request);
         plan.warnings_mut().extend(self.broken_tls());
+        plan.warnings_mut()
+            .extend(request.profile.tls13_unexpressible("OpenSMTPD"));
         if self.program.is_none() {
             plan.warn("no OpenSMTPD smtpd found: assuming 7.x syntax (protocols and ciphers on listen); applying needs smtpd to validate");
         }

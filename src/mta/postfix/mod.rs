@@ -280,6 +280,7 @@ impl Postfix {
         plan.warnings_mut().extend(stacks::mail_in_a_box_note(&main));
         plan.warnings_mut()
             .extend(crate::mta::crypto_policies::describe(Path::new("/")));
+        plan.warnings_mut().extend(profile.tls13_unexpressible("Postfix"));
         let main_path = mailcow.as_ref().map_or_else(|| self.main_path(), |m| m.extra.clone());
         let master_path = self.master_path();
         if self.version.is_none() {
