@@ -77,12 +77,19 @@ fn validating_resolver_plans_dane_and_rollback_restores() {
     assert_eq!(snapshot(&pf.config_dir), before, "rollback restores byte for byte");
 }
 
-/// A stricter level than dane is left alone, and the plan says so.
+/// A stricter level than dane is left alone, and the plan says so; so is a
+/// transport's own level in master.cf.
 #[test]
 fn a_stricter_level_is_left_alone() {
     let dns = DnsSandbox::shared();
     let pf = Postfix::new();
     pf.postconf_e(&["smtp_tls_security_level=secure"]);
+    let master = pf.config_dir.join("master.cf");
+    let mut text = std::fs::read_to_string(&master).unwrap();
+    text.push_str(
+        "partner   unix  -       -       n       -       -       smtp\n  -o smtp_tls_security_level=encrypt\n",
+    );
+    std::fs::write(&master, text).unwrap();
     let planned = outbound(&pf, &dns.resolver, &["--json", "plan"]).run();
     let json = planned.json();
     assert!(

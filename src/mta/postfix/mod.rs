@@ -353,6 +353,14 @@ impl Postfix {
                     set_main(&mut main, plan.settings_mut(), "smtp_tls_security_level", "dane");
                 }
             }
+            for service in master.services() {
+                if let Some(value) = service.override_of("smtp_tls_security_level") {
+                    plan.warn(format!(
+                        "{}/{} (master.cf line {}) sets -o smtp_tls_security_level={value}, which wins over main.cf for its deliveries; left as is",
+                        service.name, service.kind, service.line
+                    ));
+                }
+            }
         }
         let level = main.get("smtpd_tls_security_level").unwrap_or_default();
         let legacy_on = main.get("smtpd_use_tls").as_deref() == Some("yes");
