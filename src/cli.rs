@@ -129,6 +129,14 @@ pub struct TargetArgs {
     /// DANE and MTA-STS: what a certificate change is checked against.
     #[command(flatten)]
     pub guard: crate::dane::args::GuardArgs,
+    /// Outbound DANE: Postfix delivers with `smtp_tls_security_level = dane` and
+    /// `smtp_dns_support_level = dnssec`. Refused unless the resolver validates DNSSEC.
+    #[arg(long)]
+    pub outbound_dane: bool,
+    /// The signed name whose SOA record must come back with the AD bit before
+    /// --outbound-dane is planned (tests; default: the root zone).
+    #[arg(long, value_name = "NAME", default_value = ".", hide = true)]
+    pub dnssec_probe_name: String,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -26,6 +26,10 @@ pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolve
         check_one_line("--reload-command", cmd).map_err(|e| Error::Usage(e.to_string()))?;
     }
     let servers = crate::mta::open_all(args.mta, &args.config)?;
+    if args.outbound_dane {
+        let resolver = crate::dns::Resolver::from_option(args.guard.dns.resolver.as_deref()).map_err(Error::Usage)?;
+        crate::dane::outbound::resolver_validates(&resolver, &args.dnssec_probe_name)?;
+    }
     let cert = args.cert.clone().zip(args.key.clone());
     Ok(Resolved {
         servers,
@@ -33,6 +37,7 @@ pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolve
             profile,
             cert,
             reload_command: reload_command.map(str::to_string),
+            outbound_dane: args.outbound_dane,
         },
     })
 }

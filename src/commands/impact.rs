@@ -23,6 +23,7 @@ fn enable_logging(args: &ImpactArgs, global: &crate::cli::Global, out: &Output) 
         profile,
         cert: None,
         reload_command: None,
+        outbound_dane: false,
     };
     let host = crate::impact::logging::plans(&servers, &request)?;
     let options = crate::apply::ApplyOptions {

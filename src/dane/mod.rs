@@ -10,6 +10,7 @@
 pub mod args;
 pub mod guard;
 pub mod mx;
+pub mod outbound;
 pub mod served;
 
 use hickory_proto::rr::{RData, RecordType};

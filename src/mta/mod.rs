@@ -45,6 +45,8 @@ pub struct Request {
     /// A new certificate and key (`--cert`/`--key`), or keep the current ones.
     pub cert: Option<(PathBuf, PathBuf)>,
     pub reload_command: Option<String>,
+    /// `--outbound-dane`: deliver with DANE (the resolver was checked to validate).
+    pub outbound_dane: bool,
 }
 
 /// What `detect` found of one server.

@@ -79,7 +79,12 @@ pub(crate) fn detect_all() -> Vec<Result<Detected>> {
 
 /// Plans every server; the first that cannot be planned stops the lot.
 pub(crate) fn plan_all(servers: &[Box<dyn Instance>], request: &Request) -> Result<HostPlan> {
-    let plans: Vec<Plan> = servers.iter().map(|s| s.plan(request)).collect::<Result<_>>()?;
+    let mut plans: Vec<Plan> = servers.iter().map(|s| s.plan(request)).collect::<Result<_>>()?;
+    if request.outbound_dane {
+        for plan in &mut plans {
+            plan.warnings.extend(crate::dane::outbound::other_server(plan.mta)?);
+        }
+    }
     let defaults = servers
         .iter()
         .zip(&plans)

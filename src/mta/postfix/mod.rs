@@ -337,6 +337,31 @@ impl Postfix {
                 }
             }
         }
+        if request.outbound_dane {
+            // TLS_README "DANE": the dane level, with DNSSEC lookups through a validating resolver.
+            let level = main.get("smtp_tls_security_level").unwrap_or_default();
+            match level.trim() {
+                "verify" | "secure" => plan.warn(format!(
+                    "smtp_tls_security_level = {} is stricter than dane: left as it is (--outbound-dane)",
+                    level.trim()
+                )),
+                "dane-only" => {
+                    set_main(&mut main, plan.settings_mut(), "smtp_dns_support_level", "dnssec");
+                }
+                _ => {
+                    set_main(&mut main, plan.settings_mut(), "smtp_dns_support_level", "dnssec");
+                    set_main(&mut main, plan.settings_mut(), "smtp_tls_security_level", "dane");
+                }
+            }
+            for service in master.services() {
+                if let Some(value) = service.override_of("smtp_tls_security_level") {
+                    plan.warn(format!(
+                        "{}/{} (master.cf line {}) sets -o smtp_tls_security_level={value}, which wins over main.cf for its deliveries; left as is",
+                        service.name, service.kind, service.line
+                    ));
+                }
+            }
+        }
         let level = main.get("smtpd_tls_security_level").unwrap_or_default();
         let legacy_on = main.get("smtpd_use_tls").as_deref() == Some("yes");
         if inbound && ((level.is_empty() && !legacy_on) || level == "none") {
