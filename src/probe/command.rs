@@ -307,27 +307,26 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
         };
     }
     let r = args.resolve()?;
-    let total = r.targets.len();
-    let stderr_tty = std::io::stderr().is_terminal();
-    let progress = |done: usize, report: &TargetReport| {
-        if stderr_tty {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(
-                err,
-                "\r\x1b[2K[{done}/{total}] {}",
-                crate::escape::escape(&report.target)
-            );
-            if done == total {
-                let _ = write!(err, "\r\x1b[2K");
-            }
-            let _ = err.flush();
+    let bar = fleet_bar(r.targets.len());
+    let progress = |_done: usize, report: &TargetReport| {
+        if let Some(bar) = &bar {
+            bar.set_message(crate::escape::escape(&report.target).into_owned());
+            bar.inc(1);
+        }
+    };
+    let finish = || {
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
         }
     };
     if args.output == Some(OutputArg::Jsonl) {
-        return run_jsonl(&r, &progress);
+        let code = run_jsonl(&r, &progress);
+        finish();
+        return code;
     }
     let json = json || args.output == Some(OutputArg::Json);
     let mut reports = scan_all(&r.targets, &r.opts, r.concurrency, &progress);
+    finish();
     if let Some(profile) = &r.profile {
         for report in &mut reports {
             apply_profile(report, profile);
@@ -367,6 +366,21 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
         }
     }
     Ok(exit_code(&reports))
+}
+
+/// A progress bar on stderr for a scan of several targets (`[2/10] ####---
+/// mx1.example.org:25`), only when stderr is a terminal; drawn by indicatif
+/// as `Output`'s spinner is.
+fn fleet_bar(total: usize) -> Option<indicatif::ProgressBar> {
+    if total < 2 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("[{pos}/{len}] {wide_bar} {elapsed} {msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
 }
 
 /// `--output jsonl`: each report is judged, printed as one JSON line and
