@@ -25,6 +25,7 @@ fn args(targets: &[String]) -> ProbeArgs {
         timeout: 3,
         mx: Default::default(),
         output: None,
+        nagios: Default::default(),
     }
 }
 

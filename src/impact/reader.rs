@@ -141,7 +141,9 @@ impl<'t> Scanner<'t> {
                 .spawn()
                 .map_err(|e| format!("cannot run gzip -dc: {e}"))?;
             let stdout = child.stdout.take().expect("piped");
-            let read = self.scan_text(stdout, stats);
+            let bar = read_bar(&stats.source, None);
+            let read = self.scan_text(with_bar(stdout, &bar), stats);
+            finish(bar);
             let status = child.wait().map_err(|e| format!("gzip -dc: {e}"))?;
             read?;
             if !status.success() {
@@ -151,12 +153,20 @@ impl<'t> Scanner<'t> {
             }
             return Ok(());
         }
-        let reader = std::io::Cursor::new(head.to_vec()).chain(file);
-        if head.starts_with(b"__CURSOR=") || head.starts_with(b"__REALTIM") {
+        // Regular files only: a FIFO's length says nothing.
+        let len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+        let bar = len
+            .filter(|n| *n >= BAR_FROM)
+            .and_then(|n| read_bar(&stats.source, Some(n)));
+        let reader = with_bar(std::io::Cursor::new(head.to_vec()).chain(file), &bar);
+        let read = if head.starts_with(b"__CURSOR=") || head.starts_with(b"__REALTIM") {
             stats.kind = "journal-export";
-            return self.scan_export(reader, stats);
-        }
-        self.scan_text(reader, stats)
+            self.scan_export(reader, stats)
+        } else {
+            self.scan_text(reader, stats)
+        };
+        finish(bar);
+        read
     }
 
     fn scan_journal(&mut self, matches: &[String], stats: &mut SourceStats) -> Result<(), String> {
@@ -174,7 +184,9 @@ impl<'t> Scanner<'t> {
             .spawn()
             .map_err(|e| format!("cannot run journalctl: {e}"))?;
         let stdout = child.stdout.take().expect("piped");
-        let read = self.scan_text(stdout, stats);
+        let bar = read_bar(&stats.source, None);
+        let read = self.scan_text(with_bar(stdout, &bar), stats);
+        finish(bar);
         let status = child.wait().map_err(|e| format!("journalctl: {e}"))?;
         read?;
         if !status.success() {
@@ -383,6 +395,46 @@ impl<'t> Scanner<'t> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Files smaller than this are read without a progress bar (it would only flicker).
+const BAR_FROM: u64 = 8 << 20;
+
+/// A progress bar on stderr while one source is read, only when stderr is a
+/// terminal: bytes of `len` with an ETA for a file, a byte counter for a
+/// stream (gzip -dc, journalctl). Drawn by indicatif, as `Output`'s spinner.
+fn read_bar(source: &str, len: Option<u64>) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let (bar, template) = match len {
+        Some(n) => (
+            indicatif::ProgressBar::new(n),
+            "Reading {msg} {wide_bar} {bytes}/{total_bytes} {eta}",
+        ),
+        None => (indicatif::ProgressBar::new_spinner(), "Reading {msg} {spinner} {bytes}"),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.set_message(crate::escape::escape(source).into_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
+}
+
+/// `reader`, counting its bytes into `bar` when there is one.
+fn with_bar<'a>(reader: impl Read + 'a, bar: &Option<indicatif::ProgressBar>) -> Box<dyn Read + 'a> {
+    match bar {
+        Some(bar) => Box::new(bar.wrap_read(reader)),
+        None => Box::new(reader),
+    }
+}
+
+fn finish(bar: Option<indicatif::ProgressBar>) {
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
 }
 

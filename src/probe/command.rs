@@ -36,6 +36,39 @@ pub enum OutputArg {
     Prometheus,
     /// JUnit XML: one test case per finding.
     Junit,
+    /// A Nagios/Icinga plugin result: one status line with performance data,
+    /// exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    Nagios,
+}
+
+/// A finding severity for `--warn-severity` / `--crit-severity`; `none` never triggers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    None,
+}
+
+impl SeverityArg {
+    fn severity(self) -> Option<super::Severity> {
+        match self {
+            SeverityArg::Info => Some(super::Severity::Info),
+            SeverityArg::Low => Some(super::Severity::Low),
+            SeverityArg::Medium => Some(super::Severity::Medium),
+            SeverityArg::High => Some(super::Severity::High),
+            SeverityArg::None => None,
+        }
+    }
+}
+
+/// `--not-compliant`: the Nagios state of a target that does not comply with `--profile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateArg {
+    Ok,
+    Warning,
+    Critical,
 }
 
 /// `mailtls probe TARGET...`: scan mail servers' TLS.
@@ -77,9 +110,64 @@ pub struct ProbeArgs {
     #[command(flatten)]
     pub mx: crate::dane::args::MxArgs,
     /// text, json (as --json), jsonl (one line per target as it finishes),
-    /// prometheus (node_exporter's textfile collector) or junit (XML).
+    /// prometheus (node_exporter's textfile collector), junit (XML) or
+    /// nagios (a monitoring plugin's status line and exit code).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputArg>,
+    #[command(flatten)]
+    pub nagios: NagiosArgs,
+}
+
+/// The thresholds of `--output nagios`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct NagiosArgs {
+    /// --output nagios: WARNING when the certificate expires in fewer than N days.
+    #[arg(long, value_name = "N", default_value_t = 30,
+          value_parser = clap::value_parser!(i64).range(0..=36500))]
+    pub warn_days: i64,
+    /// --output nagios: CRITICAL when the certificate expires in fewer than N days.
+    #[arg(long, value_name = "N", default_value_t = 14,
+          value_parser = clap::value_parser!(i64).range(0..=36500))]
+    pub crit_days: i64,
+    /// --output nagios: WARNING for a finding of this severity or worse.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "medium")]
+    pub warn_severity: SeverityArg,
+    /// --output nagios: CRITICAL for a finding of this severity or worse.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "high")]
+    pub crit_severity: SeverityArg,
+    /// --output nagios: the state of a target that does not comply with --profile.
+    #[arg(long, value_enum, value_name = "STATE", default_value = "critical")]
+    pub not_compliant: StateArg,
+}
+
+impl Default for NagiosArgs {
+    fn default() -> NagiosArgs {
+        NagiosArgs {
+            warn_days: 30,
+            crit_days: 14,
+            warn_severity: SeverityArg::Medium,
+            crit_severity: SeverityArg::High,
+            not_compliant: StateArg::Critical,
+        }
+    }
+}
+
+impl NagiosArgs {
+    /// The `--output nagios` thresholds.
+    pub fn thresholds(&self) -> crate::report::nagios::Thresholds {
+        use crate::report::nagios::State;
+        crate::report::nagios::Thresholds {
+            warn_days: self.warn_days,
+            crit_days: self.crit_days,
+            warn_severity: self.warn_severity.severity(),
+            crit_severity: self.crit_severity.severity(),
+            not_compliant: match self.not_compliant {
+                StateArg::Ok => State::Ok,
+                StateArg::Warning => State::Warning,
+                StateArg::Critical => State::Critical,
+            },
+        }
+    }
 }
 
 /// The arguments, resolved: targets parsed, profile loaded.
@@ -219,27 +307,26 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
         };
     }
     let r = args.resolve()?;
-    let total = r.targets.len();
-    let stderr_tty = std::io::stderr().is_terminal();
-    let progress = |done: usize, report: &TargetReport| {
-        if stderr_tty {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(
-                err,
-                "\r\x1b[2K[{done}/{total}] {}",
-                crate::escape::escape(&report.target)
-            );
-            if done == total {
-                let _ = write!(err, "\r\x1b[2K");
-            }
-            let _ = err.flush();
+    let bar = fleet_bar(r.targets.len());
+    let progress = |_done: usize, report: &TargetReport| {
+        if let Some(bar) = &bar {
+            bar.set_message(crate::escape::escape(&report.target).into_owned());
+            bar.inc(1);
+        }
+    };
+    let finish = || {
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
         }
     };
     if args.output == Some(OutputArg::Jsonl) {
-        return run_jsonl(&r, &progress);
+        let code = run_jsonl(&r, &progress);
+        finish();
+        return code;
     }
     let json = json || args.output == Some(OutputArg::Json);
     let mut reports = scan_all(&r.targets, &r.opts, r.concurrency, &progress);
+    finish();
     if let Some(profile) = &r.profile {
         for report in &mut reports {
             apply_profile(report, profile);
@@ -252,6 +339,12 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
         Some(OutputArg::Junit) => Some(crate::report::ReportFormat::Junit),
         _ => None,
     };
+    if args.output == Some(OutputArg::Nagios) {
+        let (state, text) = crate::report::nagios::render(&reports, &args.nagios.thresholds());
+        let _ = write!(out, "{text}");
+        let _ = out.flush();
+        return Ok(state as u8);
+    }
     if let Some(format) = report_format {
         let _ = write!(out, "{}", crate::report::probe(format, &reports));
     } else if json {
@@ -273,6 +366,21 @@ pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
         }
     }
     Ok(exit_code(&reports))
+}
+
+/// A progress bar on stderr for a scan of several targets (`[2/10] ####---
+/// mx1.example.org:25`), only when stderr is a terminal; drawn by indicatif
+/// as `Output`'s spinner is.
+fn fleet_bar(total: usize) -> Option<indicatif::ProgressBar> {
+    if total < 2 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("[{pos}/{len}] {wide_bar} {elapsed} {msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
 }
 
 /// `--output jsonl`: each report is judged, printed as one JSON line and

@@ -1,9 +1,11 @@
 //! Reports for the tools admins already run: Prometheus's text exposition
-//! format (node_exporter's textfile collector) and JUnit XML (CI). They
+//! format (node_exporter's textfile collector), JUnit XML (CI) and a
+//! Nagios/Icinga plugin result (`nagios`, which `probe` calls itself). They
 //! format the probe's `TargetReport`s and a `HostPlan`; they scan, plan and
 //! write nothing themselves.
 
 pub mod junit;
+pub mod nagios;
 pub mod prometheus;
 
 use crate::error::{Error, Result};
