@@ -15,7 +15,7 @@ pub mod answer;
 pub mod cert;
 mod codec;
 pub mod command;
-mod connector;
+pub(crate) mod connector;
 mod deadline;
 pub mod dialogue;
 mod enumerate;
