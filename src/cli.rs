@@ -120,6 +120,15 @@ pub struct TargetArgs {
     /// at a terminal without --yes, `apply` asks].
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<String>,
+    /// Hold every listener of a kind (smtp, submission, imap, pop3) to another
+    /// profile, such as `smtp=old` (port 25 stays open to old senders). Repeatable.
+    #[arg(long, value_name = "KIND=PROFILE")]
+    pub listener_profile: Vec<String>,
+    /// Keep one named listener (service name, port or host:port) at another
+    /// profile, with the reason recorded in the journal and shown by plan,
+    /// apply and history: `'submission=old:a legacy scanner'`. Repeatable.
+    #[arg(long = "except", value_name = "LISTENER=PROFILE:REASON")]
+    pub except: Vec<String>,
     /// A new certificate (PEM, leaf first) for the server to use.
     #[arg(long, value_name = "PEM", requires = "key")]
     pub cert: Option<PathBuf>,

@@ -69,4 +69,8 @@ impl Instance for Cyrus {
     fn running(&self) -> bool {
         Cyrus::running(self)
     }
+
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Err("mailtls sets tls_versions and tls_ciphers in imapd.conf for every Cyrus service and does not write per-service overrides (SERVICE_tls_versions) yet".into())
+    }
 }

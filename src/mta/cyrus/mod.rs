@@ -355,6 +355,11 @@ impl Cyrus {
             warnings,
             regenerate: None,
             reload: self.reload(request),
+            floors: listeners
+                .iter()
+                .filter(|l| l.tls.is_tls())
+                .filter_map(|l| request.floors.floor(&request.profile, l))
+                .collect(),
             listeners,
             expected_cert_sha256,
         })

@@ -75,4 +75,9 @@ impl Instance for Dovecot {
     fn defaults(&self, names: &[&str]) -> std::collections::HashMap<String, String> {
         crate::mta::server_defaults("doveconf", &self.instance(), names)
     }
+
+    /// `protocol imap {}` / `protocol pop3 {}` blocks (per protocol, not per port: `plan` refuses the rest).
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }

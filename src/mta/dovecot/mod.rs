@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
     certificate_weaknesses, effective_values, find_program, path_value, program_path, run_program, service_reload,
-    Detected, MtaKind, Reload, Request,
+    Detected, Listener, MtaKind, Proto, Reload, Request,
 };
 use crate::plan::{FileChange, Plan};
 
@@ -268,12 +268,18 @@ impl Dovecot {
             plan.set(file_path, *key, current.map(|(_, v)| v), wanted);
         }
 
+        let ssl_on = tree.global_value("ssl").as_deref() != Some("no") || desired.iter().any(|(k, _)| *k == "ssl");
+        let own = own_floors(request, &listeners::listeners_with(&tree, ssl_on))?;
         for placed in &tree.flat {
             let Some((key, value)) = placed.setting() else { continue };
             let Some((section, arg)) = placed.entry.sections.first() else {
                 continue;
             };
             if !OVERRIDING_SECTIONS.contains(&section.as_str()) {
+                continue;
+            }
+            // A protocol held to its own floor is set below, from its own profile.
+            if section == "protocol" && own.iter().any(|(p, _)| Some(p.name()) == arg.as_deref()) {
                 continue;
             }
             let scope = format!("{section} {}", arg.as_deref().unwrap_or(""));
@@ -301,7 +307,61 @@ impl Dovecot {
             );
         }
 
-        let ssl_on = tree.global_value("ssl").as_deref() != Some("no") || desired.iter().any(|(k, _)| *k == "ssl");
+        // Per-listener floors: the protocol's own `protocol imap {}` block,
+        // edited where it sets a key, else added in the file globals go to.
+        for (proto, own_profile) in &own {
+            let p = proto.name();
+            let (wanted, notes) = harden::for_version(
+                harden::desired(own_profile, generation),
+                own_profile,
+                self.version.as_deref(),
+            )
+            .map_err(Error::Config)?;
+            for note in notes {
+                if !plan.warnings_mut().contains(&note) {
+                    plan.warn(note);
+                }
+            }
+            for (key, value) in wanted {
+                let in_block = tree
+                    .flat
+                    .iter()
+                    .filter(|placed| {
+                        placed.entry.sections == [("protocol".to_string(), Some(p.to_string()))]
+                            && placed.setting().is_some_and(|(k, _)| k == key)
+                    })
+                    .next_back();
+                if let Some(placed) = in_block {
+                    let before = placed.setting().map(|(_, v)| v.to_string()).unwrap_or_default();
+                    if before != value {
+                        edited_conf(&mut edited, &tree, placed.file).set_line(placed.entry.line, &value);
+                        plan.set(
+                            tree.files[placed.file].path.clone(),
+                            format!("protocol {p}: {key}"),
+                            Some(before),
+                            value,
+                        );
+                    }
+                    continue;
+                }
+                let global_stays = tree.global_value(key).as_deref() == Some(value.as_str())
+                    && desired.iter().all(|(k, v)| *k != key || *v == value);
+                if global_stays {
+                    continue;
+                }
+                let (file_path, conf) = match (&local_path, local_index) {
+                    (Some(_), Some(index)) => (tree.files[index].path.clone(), edited_conf(&mut edited, &tree, index)),
+                    (Some(path), None) => (
+                        path.clone(),
+                        local_new.get_or_insert_with(|| DovecotConf::parse("").expect("empty parses")),
+                    ),
+                    (None, _) => (tree.files[0].path.clone(), edited_conf(&mut edited, &tree, 0)),
+                };
+                conf.set_in_section("protocol", p, key, &value, ANCHOR);
+                plan.set(file_path, format!("protocol {p}: {key}"), None, value);
+            }
+        }
+
         plan.require_certificate(cert_files, ssl_on, KEY_READERS, || {
             format!(
                 "Dovecot has no server certificate ({} is empty): give one with --cert and --key",
@@ -397,6 +457,35 @@ impl Dovecot {
         let before = warnings(&self.main)?;
         Staging::refuse_new_warnings("doveconf -n", before, warnings(&staged_main)?)
     }
+}
+
+/// The protocols whose listeners are held to their own profile. Dovecot
+/// 2.3 takes the ssl settings in a `protocol imap {}` block, not per
+/// `inet_listener`: every listener of a protocol must share its floor.
+fn own_floors<'a>(request: &'a Request, listeners: &[Listener]) -> Result<Vec<(Proto, &'a crate::profile::Profile)>> {
+    let mut out = Vec::new();
+    for proto in [Proto::Imap, Proto::Pop3] {
+        let of: Vec<&Listener> = listeners
+            .iter()
+            .filter(|l| l.protocol == proto && l.tls.is_tls())
+            .collect();
+        if of.iter().all(|l| request.floors.floor(&request.profile, l).is_none()) {
+            continue;
+        }
+        let names: Vec<String> = of
+            .iter()
+            .map(|l| format!("{} -> {}", l.service, request.profile_for(l).name))
+            .collect();
+        let first = request.profile_for(of[0]);
+        if of.iter().any(|l| request.profile_for(l).name != first.name) {
+            return Err(Error::Config(format!(
+                "Dovecot sets TLS per protocol (`protocol {proto} {{}}`) or per address (`local`, `remote`), not per inet_listener port: {} cannot differ; hold every {proto} listener to one profile",
+                names.join(", ")
+            )));
+        }
+        out.push((proto, first));
+    }
+    Ok(out)
 }
 
 fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index: usize) -> &'a mut DovecotConf {

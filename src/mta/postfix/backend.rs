@@ -69,4 +69,9 @@ impl Instance for Postfix {
     fn defaults(&self, names: &[&str]) -> std::collections::HashMap<String, String> {
         crate::mta::server_defaults("postconf", &self.instance(), names)
     }
+
+    /// master.cf `-o` overrides on the service line (postscreen listeners are refused in `plan`).
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }

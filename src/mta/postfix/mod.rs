@@ -401,6 +401,30 @@ impl Postfix {
         for index in 0..master.services().len() {
             let service = &master.services()[index];
             let scope = format!("{}/{}", service.name, service.kind);
+            // A listener held to its own floor gets it as `-o` overrides on its service line.
+            if let Some(listener) = listeners::listener_of(service, &main).filter(|l| inbound && l.tls.is_tls()) {
+                if request.floors.floor(profile, &listener).is_some() {
+                    let own = request.profile_for(&listener);
+                    if service.command == "postscreen" {
+                        return Err(Error::Config(format!(
+                            "{scope} (master.cf line {}) runs postscreen, which hands STARTTLS to tlsproxy and to the `smtpd pass` service every postscreen listener shares: Postfix cannot hold this listener to profile {} from its service line; set the floor on the smtpd pass and tlsproxy services by hand, or drop it",
+                            service.line, own.name
+                        )));
+                    }
+                    for (name, wanted) in harden::listener_desired(own, self.version()) {
+                        let service = &master.services()[index];
+                        let current = service.override_of(name);
+                        let inherited = current.clone().or_else(|| main.get(name));
+                        if inherited.as_deref().map(str::trim) == Some(wanted.as_str()) {
+                            continue;
+                        }
+                        master.set_or_add_override(index, name, &wanted);
+                        plan.set(master_path.clone(), format!("{scope}: {name}"), current, wanted);
+                    }
+                    continue;
+                }
+            }
+            let service = &master.services()[index];
             let mut edits = Vec::new();
             let mut main_edits: Vec<(String, String)> = Vec::new();
             for o in service.overrides() {

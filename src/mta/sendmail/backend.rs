@@ -65,4 +65,8 @@ impl Instance for Sendmail {
     fn running(&self) -> bool {
         Sendmail::running(self)
     }
+
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Err("Sendmail builds one server TLS context (CipherList, ServerSSLOptions) for every DaemonPortOptions port; no option or ruleset selects them by port".into())
+    }
 }
