@@ -29,15 +29,28 @@ fn postfix_port_25_looser_with_old_submission_strict_and_a_named_exception() {
     let (strict, printer) = add_submissions(&pf);
     pf.start();
     for port in [strict, printer] {
-        assert!(wait_for_port(port, std::time::Duration::from_secs(10)), "{}", pf.maillog());
+        assert!(
+            wait_for_port(port, std::time::Duration::from_secs(10)),
+            "{}",
+            pf.maillog()
+        );
     }
     let state = pf.root.path().join("state");
     let except = format!("127.0.0.1:{printer}=old:a legacy scanner that speaks TLS 1.0 only");
     let args = |m: Mailtls| {
-        m.args(["--json", "-y", "apply", "--profile", "intermediate", "--listener-profile", "smtp=old", "--except"])
-            .args([&except])
-            .args(["--config"])
-            .args([&pf.config_dir])
+        m.args([
+            "--json",
+            "-y",
+            "apply",
+            "--profile",
+            "intermediate",
+            "--listener-profile",
+            "smtp=old",
+            "--except",
+        ])
+        .args([&except])
+        .args(["--config"])
+        .args([&pf.config_dir])
     };
 
     let applied = args(Mailtls::new(&state)).run().code(0);
@@ -45,16 +58,38 @@ fn postfix_port_25_looser_with_old_submission_strict_and_a_named_exception() {
     assert_eq!(json["verified"], true, "{}\n{}", applied.stderr, pf.maillog());
     let floors = json["floors"].as_array().unwrap();
     assert_eq!(floors.len(), 2, "{json}");
-    assert!(applied.stderr.contains("profile old (floor for smtp listeners)"), "{}", applied.stderr);
+    assert!(
+        applied.stderr.contains("profile old (floor for smtp listeners)"),
+        "{}",
+        applied.stderr
+    );
     // Verification judged each listener by its own floor.
-    assert!(applied.stderr.contains(&format!("127.0.0.1:{} accepts TLSv1.0", pf.port)), "{}", applied.stderr);
+    assert!(
+        applied
+            .stderr
+            .contains(&format!("127.0.0.1:{} accepts TLSv1.0", pf.port)),
+        "{}",
+        applied.stderr
+    );
     assert!(applied.stderr.contains("(profile intermediate)"), "{}", applied.stderr);
 
     // An independent client: TLS 1.0 on 25 and on the exception, not on strict submission.
-    assert!(openssl_accepts(pf.port, "smtp", "-tls1", None), "port 25 accepts TLS 1.0 (old)");
-    assert!(openssl_accepts(printer, "none", "-tls1", None), "the exception accepts TLS 1.0");
-    assert!(!openssl_accepts(strict, "none", "-tls1", None), "submission refuses TLS 1.0");
-    assert!(!openssl_accepts(strict, "none", "-tls1_1", None), "submission refuses TLS 1.1");
+    assert!(
+        openssl_accepts(pf.port, "smtp", "-tls1", None),
+        "port 25 accepts TLS 1.0 (old)"
+    );
+    assert!(
+        openssl_accepts(printer, "none", "-tls1", None),
+        "the exception accepts TLS 1.0"
+    );
+    assert!(
+        !openssl_accepts(strict, "none", "-tls1", None),
+        "submission refuses TLS 1.0"
+    );
+    assert!(
+        !openssl_accepts(strict, "none", "-tls1_1", None),
+        "submission refuses TLS 1.1"
+    );
     assert!(openssl_accepts(strict, "none", "-tls1_2", None));
     assert!(
         !openssl_accepts(strict, "none", "-tls1_2", Some("AES128-SHA:@SECLEVEL=0")),
@@ -122,15 +157,33 @@ fn dovecot_pop3_held_to_old_while_imap_follows_modern() {
     let dc = Dovecot::start("");
     let state = dc.root.path().join("state");
     let applied = Mailtls::new(&state)
-        .args(["--json", "-y", "apply", "--profile", "modern", "--listener-profile", "pop3=old", "--config"])
+        .args([
+            "--json",
+            "-y",
+            "apply",
+            "--profile",
+            "modern",
+            "--listener-profile",
+            "pop3=old",
+            "--config",
+        ])
         .args([&dc.config])
         .run()
         .code(0);
     let json = applied.json();
     assert_eq!(json["verified"], true, "{}\n{}", applied.stderr, dc.log());
-    assert!(openssl_accepts(dc.pop3_port, "pop3", "-tls1", None), "POP3 accepts TLS 1.0 (old)");
-    assert!(!openssl_accepts(dc.imap_port, "imap", "-tls1_2", None), "IMAP refuses TLS 1.2 (modern)");
-    assert!(!openssl_accepts(dc.imaps_port, "none", "-tls1_2", None), "IMAPS refuses TLS 1.2 (modern)");
+    assert!(
+        openssl_accepts(dc.pop3_port, "pop3", "-tls1", None),
+        "POP3 accepts TLS 1.0 (old)"
+    );
+    assert!(
+        !openssl_accepts(dc.imap_port, "imap", "-tls1_2", None),
+        "IMAP refuses TLS 1.2 (modern)"
+    );
+    assert!(
+        !openssl_accepts(dc.imaps_port, "none", "-tls1_2", None),
+        "IMAPS refuses TLS 1.2 (modern)"
+    );
     assert!(openssl_accepts(dc.imap_port, "imap", "-tls1_3", None));
     let doveconf = std::process::Command::new("doveconf")
         .arg("-c")
@@ -138,10 +191,22 @@ fn dovecot_pop3_held_to_old_while_imap_follows_modern() {
         .args(["-f", "protocol=pop3", "ssl_min_protocol"])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&doveconf.stdout).trim(), "ssl_min_protocol = TLSv1");
+    assert_eq!(
+        String::from_utf8_lossy(&doveconf.stdout).trim(),
+        "ssl_min_protocol = TLSv1"
+    );
 
     let again = Mailtls::new(&state)
-        .args(["--json", "-y", "apply", "--profile", "modern", "--listener-profile", "pop3=old", "--config"])
+        .args([
+            "--json",
+            "-y",
+            "apply",
+            "--profile",
+            "modern",
+            "--listener-profile",
+            "pop3=old",
+            "--config",
+        ])
         .args([&dc.config])
         .run()
         .code(0)
@@ -157,4 +222,47 @@ fn dovecot_pop3_held_to_old_while_imap_follows_modern() {
         .run()
         .code(1);
     assert!(ran.stderr.contains("Dovecot sets TLS per protocol"), "{}", ran.stderr);
+}
+
+#[test]
+fn cyrus_pop3_held_to_old_by_its_service_prefixed_options_while_imap_stays_intermediate() {
+    let cyrus = support::Cyrus::start("");
+    let mailtls = || {
+        Mailtls::new(&cyrus.root.path().join("state"))
+            .env("PATH", &cyrus.path_env())
+            .env("LD_LIBRARY_PATH", &cyrus.library_path())
+            .args([
+                "--json",
+                "-y",
+                "apply",
+                "--mta",
+                "cyrus",
+                "--listener-profile",
+                "pop3=old",
+                "--config",
+            ])
+            .args([&cyrus.config])
+    };
+    let applied = mailtls().run().code(0);
+    let json = applied.json();
+    assert_eq!(json["verified"], true, "{}\n{}", applied.stderr, cyrus.log());
+    let conf = std::fs::read_to_string(&cyrus.config).unwrap();
+    assert!(
+        conf.contains("\npop3_tls_versions: tls1_0 tls1_1 tls1_2 tls1_3\n"),
+        "{conf}"
+    );
+    assert!(
+        openssl_accepts(cyrus.pop3_port, "pop3", "-tls1", None),
+        "POP3 accepts TLS 1.0 (old)"
+    );
+    assert!(
+        !openssl_accepts(cyrus.imap_port, "imap", "-tls1", None),
+        "IMAP refuses TLS 1.0"
+    );
+    assert!(
+        !openssl_accepts(cyrus.imaps_port, "none", "-tls1_1", None),
+        "IMAPS refuses TLS 1.1"
+    );
+    let again = mailtls().run().code(0).json();
+    assert_eq!(again["changed"], false, "{again}");
 }

@@ -70,7 +70,8 @@ impl Instance for Cyrus {
         Cyrus::running(self)
     }
 
+    /// imapd.conf options prefixed with the cyrus.conf service name (`pop3s_tls_versions`).
     fn per_listener(&self) -> std::result::Result<(), String> {
-        Err("mailtls sets tls_versions and tls_ciphers in imapd.conf for every Cyrus service and does not write per-service overrides (SERVICE_tls_versions) yet".into())
+        Ok(())
     }
 }
