@@ -175,3 +175,24 @@ fn postfix_refuses_a_floor_on_a_postscreen_listener() {
     assert!(ran.stderr.contains("runs postscreen"), "{}", ran.stderr);
     assert_eq!(files(&config), before);
 }
+
+#[test]
+fn sendmail_refuses_a_floor_of_its_own_and_says_why() {
+    let path = format!("{}:/usr/bin:/bin", support::sendmail_bin().display());
+    // Sendmail refuses a key below a world-writable folder such as /tmp.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mc = dir.path().join("freebsd.mc");
+    std::fs::copy(fixture("real-world/sendmail-freebsd-14/freebsd.mc"), &mc).unwrap();
+    let (cert, key) = self_signed(dir.path(), "server", KeyKind::Rsa2048);
+    let before = std::fs::read(&mc).unwrap();
+    let ran = Mailtls::new(&dir.path().join("state"))
+        .env("PATH", &path)
+        .args(["plan", "--listener-profile", "smtp=old", "--config"])
+        .args([&mc])
+        .arg_pair("--cert", &cert)
+        .arg_pair("--key", &key)
+        .run()
+        .code(1);
+    assert!(ran.stderr.contains("one server TLS context"), "{}", ran.stderr);
+    assert_eq!(std::fs::read(&mc).unwrap(), before, "nothing written");
+}
