@@ -89,7 +89,15 @@ fn opensmtpd_7_holds_each_listen_line_to_its_own_floor() {
     let before = std::fs::read(&config).unwrap();
     let planned = Mailtls::new(&dir.path().join("state"))
         .env("PATH", "/nonexistent")
-        .args(["--json", "plan", "--profile", "modern", "--listener-profile", "smtp=intermediate", "--config"])
+        .args([
+            "--json",
+            "plan",
+            "--profile",
+            "modern",
+            "--listener-profile",
+            "smtp=intermediate",
+            "--config",
+        ])
         .args([&config])
         .run()
         .code(2)
@@ -105,7 +113,10 @@ fn opensmtpd_7_holds_each_listen_line_to_its_own_floor() {
     );
     let floors = planned["floors"].as_array().unwrap();
     assert_eq!(floors.len(), 1, "{planned}");
-    assert_eq!((floors[0]["port"].as_u64(), floors[0]["profile"].as_str()), (Some(25), Some("intermediate")));
+    assert_eq!(
+        (floors[0]["port"].as_u64(), floors[0]["profile"].as_str()),
+        (Some(25), Some("intermediate"))
+    );
     assert_eq!(std::fs::read(&config).unwrap(), before, "plan wrote nothing");
 }
 
@@ -129,7 +140,13 @@ fn a_profiles_listeners_table_sets_a_floor_and_a_bad_one_is_refused() {
     let json = planned.json();
     assert_eq!(json["floors"][0]["profile"], "old", "{json}");
     assert_eq!(json["floors"][0]["kind"], "smtp", "{json}");
-    assert!(json["diff"].as_str().unwrap().contains("+  -o smtpd_tls_protocols=>=TLSv1\n"), "{json}");
+    assert!(
+        json["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+  -o smtpd_tls_protocols=>=TLSv1\n"),
+        "{json}"
+    );
     // The command line wins over the table.
     let json = Mailtls::new(&root.path().join("state"))
         .args(["--json", "plan", "--mta", "postfix", "--listener-profile"])
@@ -151,7 +168,11 @@ fn a_profiles_listeners_table_sets_a_floor_and_a_bad_one_is_refused() {
         .args([&config])
         .run()
         .code(1);
-    assert!(ran.stderr.contains("[listeners.ftp]: unknown listener kind"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("[listeners.ftp]: unknown listener kind"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]
@@ -163,8 +184,14 @@ fn postfix_refuses_a_floor_on_a_postscreen_listener() {
     let text = std::fs::read_to_string(&master)
         .unwrap()
         .replacen("smtp      inet  n       -       y       -       -       smtpd\n", "", 1)
-        .replace("#smtp      inet  n       -       y       -       1       postscreen", "smtp      inet  n       -       y       -       1       postscreen")
-        .replace("#smtpd     pass  -       -       y       -       -       smtpd", "smtpd     pass  -       -       y       -       -       smtpd");
+        .replace(
+            "#smtp      inet  n       -       y       -       1       postscreen",
+            "smtp      inet  n       -       y       -       1       postscreen",
+        )
+        .replace(
+            "#smtpd     pass  -       -       y       -       -       smtpd",
+            "smtpd     pass  -       -       y       -       -       smtpd",
+        );
     std::fs::write(&master, text).unwrap();
     let before = files(&config);
     let ran = Mailtls::new(&root.path().join("state"))

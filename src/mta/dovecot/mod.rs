@@ -323,14 +323,10 @@ impl Dovecot {
                 }
             }
             for (key, value) in wanted {
-                let in_block = tree
-                    .flat
-                    .iter()
-                    .filter(|placed| {
-                        placed.entry.sections == [("protocol".to_string(), Some(p.to_string()))]
-                            && placed.setting().is_some_and(|(k, _)| k == key)
-                    })
-                    .next_back();
+                let in_block = tree.flat.iter().rfind(|placed| {
+                    placed.entry.sections == [("protocol".to_string(), Some(p.to_string()))]
+                        && placed.setting().is_some_and(|(k, _)| k == key)
+                });
                 if let Some(placed) = in_block {
                     let before = placed.setting().map(|(_, v)| v.to_string()).unwrap_or_default();
                     if before != value {
