@@ -266,3 +266,56 @@ fn cyrus_pop3_held_to_old_by_its_service_prefixed_options_while_imap_stays_inter
     let again = mailtls().run().code(0).json();
     assert_eq!(again["changed"], false, "{again}");
 }
+
+#[test]
+fn exim_gnutls_port_25_intermediate_while_implicit_tls_submission_is_modern() {
+    // Exim's default smtp_accept_max (20) answers the probe's parallel handshakes on the
+    // second port with "421 Too many concurrent SMTP connections" while the first port's
+    // connections are still being reaped; a busy real server has the same limit.
+    let exim = support::Exim::new("smtp_accept_max = 100\n");
+    let submissions = free_port();
+    let text = std::fs::read_to_string(&exim.config).unwrap().replace(
+        &format!("daemon_smtp_ports = {}\n", exim.port),
+        &format!(
+            "daemon_smtp_ports = {} : {submissions}\ntls_on_connect_ports = {submissions}\n",
+            exim.port
+        ),
+    );
+    std::fs::write(&exim.config, text).unwrap();
+    exim.start();
+    assert!(
+        wait_for_port(submissions, std::time::Duration::from_secs(10)),
+        "{}",
+        exim.log("panic")
+    );
+    let mailtls = || {
+        Mailtls::new(&exim.root.path().join("state"))
+            .env("PATH", &exim.path_env())
+            .args([
+                "--json",
+                "-y",
+                "apply",
+                "--profile",
+                "modern",
+                "--listener-profile",
+                "smtp=intermediate",
+                "--config",
+            ])
+            .args([&exim.config])
+    };
+    let applied = mailtls().run().code(0);
+    let json = applied.json();
+    assert_eq!(json["verified"], true, "{}\n{}", applied.stderr, exim.log("main"));
+    assert!(
+        openssl_accepts(exim.port, "smtp", "-tls1_2", None),
+        "port 25's floor is intermediate"
+    );
+    assert!(!openssl_accepts(exim.port, "smtp", "-tls1_1", None));
+    assert!(
+        !openssl_accepts(submissions, "none", "-tls1_2", None),
+        "submission is modern"
+    );
+    assert!(openssl_accepts(submissions, "none", "-tls1_3", None));
+    let again = mailtls().run().code(0).json();
+    assert_eq!(again["changed"], false, "{again}");
+}

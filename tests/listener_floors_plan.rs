@@ -43,31 +43,63 @@ fn files(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// A stand-in exim4 that says which TLS library it is built with, on a PATH of its own.
+fn fake_exim(root: &Path, library: &str) -> String {
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("exim4"),
+        format!("#!/bin/sh\necho 'Exim version 4.96 #2 built 01-Jan-2024 00:00:00'\necho 'Support for: iconv() IPv6 {library} DKIM'\necho 'Configuration file is /nonexistent'\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("exim4"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:/usr/bin:/bin", bin.display())
+}
+
 #[test]
-fn exim_refuses_a_floor_of_its_own_for_port_25_and_says_why() {
+fn exim_chooses_the_priority_string_by_port_with_gnutls_and_refuses_with_openssl() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("exim4");
     copy_dir(&fixture("exim-debian-12-split"), &dir);
     let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
-    // A stand-in exim4 that says it is built with GnuTLS, as Debian's is.
-    let bin = root.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    std::fs::write(
-        bin.join("exim4"),
-        "#!/bin/sh\necho 'Exim version 4.96 #2 built 01-Jan-2024 00:00:00'\necho 'Support for: iconv() IPv6 GnuTLS DKIM'\necho 'Configuration file is /nonexistent'\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(bin.join("exim4"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let before = files(&dir);
-    let ran = Mailtls::new(&root.path().join("state"))
-        .env("PATH", &format!("{}:/usr/bin:/bin", bin.display()))
-        .args(["plan", "--mta", "exim", "--listener-profile", "smtp=old", "--config"])
-        .args([&dir])
-        .arg_pair("--cert", &cert)
-        .arg_pair("--key", &key)
-        .run()
-        .code(1);
-    assert!(ran.stderr.contains("cannot hold"), "{}", ran.stderr);
+    let plan = |library: &str| {
+        Mailtls::new(&root.path().join("state"))
+            .env("PATH", &fake_exim(root.path(), library))
+            .args([
+                "--json",
+                "plan",
+                "--mta",
+                "exim",
+                "--profile",
+                "modern",
+                "--listener-profile",
+                "smtp=intermediate",
+                "--config",
+            ])
+            .args([&dir])
+            .arg_pair("--cert", &cert)
+            .arg_pair("--key", &key)
+            .run()
+    };
+    let json = plan("GnuTLS").code(2).json();
+    let diff = json["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+tls_require_ciphers = ${if eq{$received_port}{25}{NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("}{NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:"),
+        "the other ports get modern: {diff}"
+    );
+    assert_eq!(json["floors"][0]["port"], 25, "{json}");
+
+    let ran = plan("OpenSSL").code(1);
+    assert!(
+        ran.stderr.contains("Exim with OpenSSL cannot hold port 25"),
+        "{}",
+        ran.stderr
+    );
     assert!(ran.stderr.contains("openssl_options"), "{}", ran.stderr);
     assert_eq!(files(&dir), before, "nothing written");
 }
