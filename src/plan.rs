@@ -221,6 +221,7 @@ impl HostPlan {
                     "changed": !p.is_noop(),
                     "files": p.changed_files().map(|c| &c.path).collect::<Vec<_>>(),
                     "listeners": p.listeners,
+                    "reload": p.reload,
                 })
             })
             .collect()

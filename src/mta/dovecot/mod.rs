@@ -188,6 +188,7 @@ impl Dovecot {
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
         refuse_mailcow(&self.main)?;
+        refuse_container_stacks(&self.main)?;
         let tree = ConfTree::load(&self.main)?;
         let generation = self.generation(&tree);
         let mut edited: Vec<Option<DovecotConf>> = vec![None; tree.files.len()];
@@ -401,6 +402,31 @@ impl Dovecot {
 
 fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index: usize) -> &'a mut DovecotConf {
     edited[index].get_or_insert_with(|| tree.files[index].conf.clone())
+}
+
+/// docker-mailserver's `dovecot.cf` (copied to the container's local.conf at
+/// start) is for the image's Dovecot, whose version this host cannot tell
+/// (2.4 since the image moved to Debian 13; 2.3 before), and Mailu's Dovecot
+/// serves no TLS at all: its front container (nginx) terminates it.
+fn refuse_container_stacks(main: &Path) -> Result<()> {
+    let dms = main.file_name().is_some_and(|n| n == "dovecot.cf")
+        || crate::mta::container::Compose::mounting(main.parent().unwrap_or(main), "/tmp/docker-mailserver").is_some();
+    if dms {
+        return Err(Error::Config(format!(
+            "{} is docker-mailserver's Dovecot override file: not supported yet, because the Dovecot inside its image (2.4 from Debian 13 on, 2.3 before) decides the setting names and this host cannot check them; set ssl_min_protocol there by hand, or use TLS_LEVEL in mailserver.env",
+            main.display()
+        )));
+    }
+    let mailu = crate::mta::container::Compose::mounting(main.parent().unwrap_or(main), "/overrides")
+        .is_some_and(|(_, s)| s.image.contains("dovecot"))
+        || main.ends_with("overrides/dovecot/dovecot.conf");
+    if mailu {
+        return Err(Error::Config(format!(
+            "{} is Mailu's Dovecot override file: nothing to harden there, because Mailu's Dovecot serves no TLS (ssl = no); its front container (nginx, TLS_FLAVOR in mailu.env) terminates TLS for IMAP and POP3",
+            main.display()
+        )));
+    }
+    Ok(())
 }
 
 /// mailcow's dovecot.conf names paths inside its container and is replaced by
