@@ -67,11 +67,7 @@ const CASES: &[Case] = &[
     plans("postfix-docker-mailserver", ""),
     // docker-mailserver and Mailu as their hosts hold them: the override folders (tests/stacks.rs says more).
     plans_without_cert("postfix-docker-mailserver-host", "docker-data/dms/config"),
-    refused(
-        "postfix-docker-mailserver-host",
-        "docker-data/dms/config/dovecot.cf",
-        "is docker-mailserver's Dovecot override file: not supported yet",
-    ),
+    plans_without_cert("postfix-docker-mailserver-host", "docker-data/dms/config/dovecot.cf"),
     plans_without_cert("postfix-mailu-host", "overrides/postfix"),
     plans("postfix-iredmail", ""),
     plans("postfix-mailcow", ""),

@@ -294,6 +294,23 @@ fn stacks_refuse_what_they_cannot_take_with_the_reason() {
         ran.stderr
     );
 
+    // docker-mailserver's dovecot.cf is not on this host yet: say how to start.
+    let (dms_root, dms) = fixture("postfix-docker-mailserver-host");
+    let config = dms.join("docker-data/dms/config");
+    std::fs::remove_file(config.join("dovecot.cf")).unwrap();
+    let ran = Mailtls::new(&dms_root.path().join("state"))
+        .args(["plan", "--mta", "dovecot", "--config"])
+        .args([&config])
+        .run()
+        .code(1);
+    assert!(
+        ran.stderr.contains(
+            "dovecot.cf does not exist: docker-mailserver reads its Dovecot settings from it; create it empty"
+        ),
+        "{}",
+        ran.stderr
+    );
+
     // Mailu's Dovecot override file: its front terminates TLS, Dovecot serves none.
     let dovecot = dir.join("overrides/dovecot/dovecot.conf");
     std::fs::create_dir_all(dovecot.parent().unwrap()).unwrap();
@@ -319,4 +336,98 @@ fn stacks_refuse_what_they_cannot_take_with_the_reason() {
         "{}",
         ran.stderr
     );
+}
+
+/// The lines a plan added to a file (its `after` minus its `before`).
+fn added(before: &str, after: &str) -> String {
+    let old: Vec<&str> = before.lines().collect();
+    after
+        .lines()
+        .filter(|l| !old.contains(l))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Plans docker-mailserver's dovecot.cf with the compose file's image set to `image`.
+fn dms_dovecot(image: &str) -> (tempfile::TempDir, PathBuf, serde_json::Value) {
+    let (root, dir) = fixture("postfix-docker-mailserver-host");
+    let compose = dir.join("compose.yaml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(
+        &compose,
+        text.replace("ghcr.io/docker-mailserver/docker-mailserver:latest", image),
+    )
+    .unwrap();
+    let (bin, _) = fake_runtimes(root.path());
+    let file = dir.join("docker-data/dms/config/dovecot.cf");
+    let json = plan(&root.path().join("state"), &path_with(&bin), &file, &[])
+        .code(2)
+        .json();
+    (root, file, json)
+}
+
+#[test]
+fn docker_mailserver_dovecot_settings_go_to_dovecot_cf_in_the_images_dovecot_names() {
+    // `latest`: 2.3.19 (v15) or 2.4 (v16), so only the names both know.
+    let (_root, file, json) = dms_dovecot("ghcr.io/docker-mailserver/docker-mailserver:latest");
+    let files = json["file_diffs"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0]["path"], file.to_str().unwrap());
+    let (before, after) = (
+        files[0]["before"].as_str().unwrap(),
+        files[0]["after"].as_str().unwrap(),
+    );
+    assert!(after.starts_with(before), "{after}");
+    let new = added(before, after);
+    assert!(new.contains("ssl_min_protocol = TLSv1.2\n"), "{new}");
+    assert!(
+        !new.contains("prefer"),
+        "2.3 and 2.4 name the cipher order differently: {new}"
+    );
+    assert_eq!(
+        json["servers"][0]["reload"],
+        serde_json::json!({"argv": ["docker", "restart", "mailserver"]})
+    );
+    assert!(json["warnings"]
+        .to_string()
+        .contains("only the settings both know are written"));
+
+    // The image of v15 runs Dovecot 2.3.19, the version installed here: its doveconf takes the new lines.
+    let (_root, _, json) = dms_dovecot("ghcr.io/docker-mailserver/docker-mailserver:15.1.0");
+    let diff = &json["file_diffs"][0];
+    let new = added(diff["before"].as_str().unwrap(), diff["after"].as_str().unwrap());
+    assert!(new.contains("ssl_prefer_server_ciphers = "), "{new}");
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("c.pem"), certs.path().join("k.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=mx",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let conf = certs.path().join("dovecot.conf");
+    std::fs::write(
+        &conf,
+        format!("ssl_cert = <{}\nssl_key = <{}\n{new}", cert.display(), key.display()),
+    )
+    .unwrap();
+    let out = std::process::Command::new("doveconf")
+        .arg("-n")
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // edge and v16 run Debian 13's Dovecot 2.4: its name for the cipher order.
+    let (_root, _, json) = dms_dovecot("ghcr.io/docker-mailserver/docker-mailserver:edge");
+    let diff = &json["file_diffs"][0];
+    let new = added(diff["before"].as_str().unwrap(), diff["after"].as_str().unwrap());
+    assert!(new.contains("ssl_server_prefer_ciphers = "), "{new}");
+    assert!(!new.contains("ssl_prefer_server_ciphers"), "{new}");
 }
