@@ -156,7 +156,7 @@ fn docker_mailserver_settings_go_to_postfix_main_cf_and_the_container_is_restart
             .filter_map(|l| l.split_once(" = "))
             .filter(|(n, _)| *n == name)
             .map(|(_, v)| v.to_string())
-            .last()
+            .next_back()
     };
     assert_eq!(last("smtpd_tls_protocols").as_deref(), Some(">=TLSv1.2"), "{effective}");
     assert_eq!(
