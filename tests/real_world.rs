@@ -88,6 +88,7 @@ const CASES: &[Case] = &[
     refused("dovecot-mailu", "dovecot.conf", TEMPLATE),
     refused("dovecot-modoboa-2.3", "dovecot.conf", TEMPLATE),
     refused("dovecot-modoboa-2.4", "dovecot.conf", TEMPLATE),
+    plans("dovecot-rhel-2.3.16", "dovecot.conf"),
     plans("dovecot-upstream-2.2.36", "dovecot.conf"),
     plans("dovecot-upstream-2.3.7", "dovecot.conf"),
     plans("dovecot-upstream-2.3.13", "dovecot.conf"),
@@ -133,6 +134,12 @@ const CASES: &[Case] = &[
         "cannot open `/etc/mail/m4/provider.m4'",
     ),
     plans("sendmail-freebsd-14", "freebsd.mc"),
+    // RHEL's names its cf.m4 by path, and sendmail-cf is not installed here.
+    refused(
+        "sendmail-rhel-7",
+        "sendmail.mc",
+        "cannot open `/usr/share/sendmail-cf/m4/cf.m4'",
+    ),
 ];
 
 const PROFILES: &[&str] = &["intermediate", "modern"];
