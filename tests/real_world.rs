@@ -73,6 +73,7 @@ const CASES: &[Case] = &[
     plans("postfix-mailcow", ""),
     refused("postfix-mailu", "", TEMPLATE),
     refused("postfix-modoboa", "", TEMPLATE),
+    plans("postfix-rhel-9", ""),
     plans("postfix-upstream", ""),
     // Dovecot
     plans("dovecot-debian-12", "dovecot.conf"),
