@@ -182,6 +182,18 @@ fn docker_mailserver_settings_go_to_postfix_main_cf_and_the_container_is_restart
         );
     }
     plan(&state, &path_with(&bin), &config, &[]).code(0);
+
+    // rollback puts the file back and restarts the container again.
+    Mailtls::new(&state)
+        .env("PATH", &path_with(&bin))
+        .args(["--yes", "rollback"])
+        .run()
+        .code(0);
+    assert_eq!(cmd::snapshot(&config), before);
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        "docker restart mailserver\ndocker restart mailserver\n"
+    );
 }
 
 #[test]
