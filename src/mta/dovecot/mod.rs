@@ -459,7 +459,16 @@ fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index
 }
 
 /// Mailu's Dovecot serves no TLS at all: its front container (nginx) terminates it.
+/// Inside docker-mailserver's container (where its config folder is mounted at
+/// /tmp/docker-mailserver) /etc/dovecot is the image's, and its override file
+/// applies only at start: that is done from the host.
 fn refuse_container_stacks(main: &Path) -> Result<()> {
+    if main == Path::new("/etc/dovecot/dovecot.conf") && Path::new("/tmp/docker-mailserver").is_dir() {
+        return Err(Error::Config(format!(
+            "{} is the image's inside docker-mailserver's container: not edited there; run mailtls on the host with --config docker-data/dms/config/dovecot.cf (mounted here as /tmp/docker-mailserver/dovecot.cf), which writes it and restarts the container",
+            main.display()
+        )));
+    }
     let mailu = crate::mta::container::Compose::mounting(main.parent().unwrap_or(main), "/overrides")
         .is_some_and(|(_, s)| s.image.contains("dovecot"))
         || main.ends_with("overrides/dovecot/dovecot.conf");

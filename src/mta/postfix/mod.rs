@@ -265,6 +265,7 @@ impl Postfix {
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
+        stacks::refuse_inside_docker_mailserver(Path::new("/"), &self.config_dir)?;
         // docker-mailserver or Mailu on their host: the folder of local settings, no main.cf.
         let host_stack = stacks::Overrides::detect(&self.config_dir)?;
         let (main_before, mut main, master_before, mut master) = match &host_stack {
@@ -484,8 +485,6 @@ impl Postfix {
                 if serves_tls { " and not verified" } else { "" }
             )),
         }
-        let note = stacks::docker_mailserver_note(Path::new("/"), &self.config_dir, plan.settings());
-        plan.warnings_mut().extend(note);
         let overlay = match (&mailcow, &host_stack) {
             (Some(m), _) => Some((m.extra.clone(), m.extra_before.clone())),
             (_, Some(stack)) => Some((stack.file.clone(), stack.before.clone())),

@@ -16,7 +16,6 @@ use crate::edit::postfix_main::MainCf;
 use crate::error::{Error, Result};
 use crate::mta::container::{self, Compose};
 use crate::mta::Reload;
-use crate::plan::SettingChange;
 
 /// The line mailcow's main.cf ends its own part with.
 const MAILCOW_MARKER: &str = "# Overrides #";
@@ -258,30 +257,19 @@ pub fn refuse_mail_in_a_box(main: &MainCf, main_path: &Path) -> Result<()> {
     )))
 }
 
-/// docker-mailserver: inside its container `/tmp/docker-mailserver` is the
-/// host's `docker-data/dms/config`, and /etc/postfix is rebuilt from the image
-/// when the container is recreated, `postfix-main.cf` appended. mailtls edits
-/// the live main.cf; this says which lines to keep in postfix-main.cf.
+/// docker-mailserver, inside its container (`/tmp/docker-mailserver` is the
+/// host's `docker-data/dms/config`): /etc/postfix is generated from the image
+/// at every start, and the override files apply only then, which a process in
+/// the container cannot bring about. Refused, saying where to run instead.
 /// `root` is `/` except in tests.
-pub fn docker_mailserver_note(root: &Path, config_dir: &Path, settings: &[SettingChange]) -> Option<String> {
-    let overrides = root.join("tmp/docker-mailserver");
-    if config_dir != root.join("etc/postfix") || !overrides.is_dir() {
-        return None;
+pub fn refuse_inside_docker_mailserver(root: &Path, config_dir: &Path) -> Result<()> {
+    if config_dir != root.join("etc/postfix") || !root.join("tmp/docker-mailserver").is_dir() {
+        return Ok(());
     }
-    let main = config_dir.join("main.cf");
-    let lines: Vec<String> = settings
-        .iter()
-        .filter(|s| s.file == main)
-        .map(|s| format!("{} = {}", s.name, s.after))
-        .collect();
-    (!lines.is_empty()).then(|| {
-        format!(
-            "docker-mailserver: {} is rebuilt when the container is recreated; to keep this change, put these lines in docker-data/dms/config/postfix-main.cf ({} in the container): {}",
-            main.display(),
-            overrides.join("postfix-main.cf").display(),
-            lines.join("; ")
-        )
-    })
+    Err(Error::Config(format!(
+        "{} is generated inside docker-mailserver's container at every start: not edited there; run mailtls on the host with --config docker-data/dms/config (mounted here as /tmp/docker-mailserver), which writes postfix-main.cf and restarts the container",
+        config_dir.display()
+    )))
 }
 
 /// main.cf up to and including the first line holding `Overrides`, as `sed '/Overrides/q'` keeps it.
@@ -308,30 +296,18 @@ mod tests {
     }
 
     #[test]
-    fn docker_mailserver_is_told_which_lines_to_keep() {
+    fn docker_mailserver_is_refused_inside_its_container() {
         let root = tempfile::tempdir().unwrap();
         let etc = root.path().join("etc/postfix");
-        let change = |file: &str, name: &str| SettingChange {
-            file: etc.join(file),
-            name: name.into(),
-            before: None,
-            after: ">=TLSv1.2".into(),
-        };
-        let settings = [
-            change("main.cf", "smtpd_tls_protocols"),
-            change("master.cf", "submission/inet: smtpd_tls_protocols"),
-        ];
-        assert_eq!(
-            docker_mailserver_note(root.path(), &etc, &settings),
-            None,
+        assert!(
+            refuse_inside_docker_mailserver(root.path(), &etc).is_ok(),
             "not in its container"
         );
         std::fs::create_dir_all(root.path().join("tmp/docker-mailserver")).unwrap();
-        let note = docker_mailserver_note(root.path(), &etc, &settings).unwrap();
-        assert!(
-            note.ends_with("postfix-main.cf in the container): smtpd_tls_protocols = >=TLSv1.2"),
-            "{note}"
-        );
+        let refusal = refuse_inside_docker_mailserver(root.path(), &etc)
+            .unwrap_err()
+            .to_string();
+        assert!(refusal.contains("--config docker-data/dms/config"), "{refusal}");
     }
 
     #[test]
