@@ -135,6 +135,13 @@ pub struct TargetArgs {
     /// The private key (PEM) matching --cert.
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// A mail stack in containers (docker-mailserver, Mailu, mailcow): the container to
+    /// restart or reload it through [default: the compose file's container_name, else its service].
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// docker or podman, for a mail stack in containers [default: the one installed, docker first].
+    #[arg(long, value_enum, value_name = "RUNTIME")]
+    pub container_runtime: Option<crate::mta::container::Runtime>,
     /// DANE and MTA-STS: what a certificate change is checked against.
     #[command(flatten)]
     pub guard: crate::dane::args::GuardArgs,

@@ -237,6 +237,7 @@ impl HostPlan {
                     "files": p.changed_files().map(|c| &c.path).collect::<Vec<_>>(),
                     "listeners": p.listeners,
                     "floors": p.floors,
+                    "reload": p.reload,
                 })
             })
             .collect()

@@ -40,6 +40,10 @@ pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolve
             cert,
             reload_command: reload_command.map(str::to_string),
             outbound_dane: args.outbound_dane,
+            container: crate::mta::container::Choice {
+                runtime: args.container_runtime,
+                name: args.container.clone(),
+            },
         },
     })
 }

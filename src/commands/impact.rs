@@ -25,6 +25,7 @@ fn enable_logging(args: &ImpactArgs, global: &crate::cli::Global, out: &Output) 
         cert: None,
         reload_command: None,
         outbound_dane: false,
+        container: Default::default(),
     };
     let host = crate::impact::logging::plans(&servers, &request)?;
     let options = crate::apply::ApplyOptions {

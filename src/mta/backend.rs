@@ -125,11 +125,6 @@ impl<'a> PlanBuilder<'a> {
         &mut self.warnings
     }
 
-    /// The setting changes recorded so far.
-    pub(crate) fn settings(&self) -> &[SettingChange] {
-        &self.settings
-    }
-
     /// For helpers that record setting changes themselves (Postfix's references).
     pub(crate) fn settings_mut(&mut self) -> &mut Vec<SettingChange> {
         &mut self.settings

@@ -6,6 +6,7 @@
 //! checking paths and certificates).
 
 pub(crate) mod backend;
+pub mod container;
 mod crypto_policies;
 pub mod cyrus;
 pub mod dovecot;
@@ -49,6 +50,8 @@ pub struct Request {
     pub reload_command: Option<String>,
     /// `--outbound-dane`: deliver with DANE (the resolver was checked to validate).
     pub outbound_dane: bool,
+    /// `--container`, `--container-runtime`: how to reach a mail stack in containers.
+    pub container: container::Choice,
 }
 
 impl Request {

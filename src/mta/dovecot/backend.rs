@@ -26,7 +26,10 @@ impl Backend for DovecotBackend {
     }
 
     fn recognizes(&self, config: &Path) -> bool {
-        config.join("dovecot.conf").is_file() || config.file_name().is_some_and(|n| n == "dovecot.conf")
+        config.join("dovecot.conf").is_file()
+            || config
+                .file_name()
+                .is_some_and(|n| n == "dovecot.conf" || n == "dovecot.cf")
     }
 
     fn open(&self, config: Option<&Path>) -> Result<Box<dyn Instance>> {

@@ -14,6 +14,7 @@
 pub(crate) mod backend;
 mod harden;
 mod listeners;
+mod stack;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -73,6 +74,8 @@ pub fn settings_for(profile: &crate::profile::Profile, dovecot_2_4: bool) -> Vec
 pub struct Dovecot {
     main: PathBuf,
     version: Option<String>,
+    /// docker-mailserver's `dovecot.cf` on its host: the image's Dovecot reads it.
+    stack: Option<stack::DmsDovecot>,
 }
 
 impl Dovecot {
@@ -81,22 +84,41 @@ impl Dovecot {
     }
 
     pub fn open(config: Option<&Path>) -> Result<Dovecot> {
+        let dms_folder = |dir: &Path| {
+            !dir.join("dovecot.conf").exists()
+                && (dir.join("dovecot.cf").exists()
+                    || dir.join("postfix-main.cf").exists()
+                    || crate::mta::container::Compose::mounting(dir, "/tmp/docker-mailserver").is_some())
+        };
         let main = match config {
+            Some(path) if path.is_dir() && dms_folder(path) => path.join("dovecot.cf"),
             Some(path) if path.is_dir() => path.join("dovecot.conf"),
             Some(path) => path.to_path_buf(),
             None => default_config(),
         };
         let main = std::path::absolute(&main).map_err(Error::io(&main, "cannot resolve the path"))?;
+        if !main.is_file() && main.file_name().is_some_and(|n| n == "dovecot.cf") {
+            return Err(Error::Config(format!(
+                "{} does not exist: docker-mailserver reads its Dovecot settings from it; create it empty and plan again",
+                main.display()
+            )));
+        }
         if !main.is_file() {
             return Err(Error::Config(format!(
                 "{} does not exist: --config takes Dovecot's main config file (like /etc/dovecot/dovecot.conf)",
                 main.display()
             )));
         }
-        let version = find_program("dovecot")
-            .and_then(|d| run_program(&d, &["--version"]).ok())
-            .and_then(|v| v.split_whitespace().next().map(str::to_string));
-        Ok(Dovecot { main, version })
+        let stack = stack::DmsDovecot::detect(&main);
+        let version = match stack.as_ref().map(|s| s.dovecot()) {
+            Some(stack::ImageDovecot::Known(v)) => Some(v.to_string()),
+            // Names 2.3.19 and 2.4 share are kept to; 2.3.19 decides what exists.
+            Some(stack::ImageDovecot::Either) => Some("2.3.19".into()),
+            None => find_program("dovecot")
+                .and_then(|d| run_program(&d, &["--version"]).ok())
+                .and_then(|v| v.split_whitespace().next().map(str::to_string)),
+        };
+        Ok(Dovecot { main, version, stack })
     }
 
     pub fn config_file(&self) -> &Path {
@@ -188,6 +210,7 @@ impl Dovecot {
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
         refuse_mailcow(&self.main)?;
+        refuse_container_stacks(&self.main)?;
         let tree = ConfTree::load(&self.main)?;
         let generation = self.generation(&tree);
         let mut edited: Vec<Option<DovecotConf>> = vec![None; tree.files.len()];
@@ -202,6 +225,16 @@ impl Dovecot {
             harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
                 .map_err(Error::Config)?;
         plan.warnings_mut().extend(limits);
+        if let Some(stack) = &self.stack {
+            if request.cert.is_some() {
+                stack.refuse_cert(&self.main)?;
+            }
+            plan.warn(stack.note(&self.main));
+            if stack.dovecot() == stack::ImageDovecot::Either {
+                // 2.3 says ssl_prefer_server_ciphers, 2.4 ssl_server_prefer_ciphers; either fails the other.
+                desired.retain(|(k, _)| *k != "ssl_prefer_server_ciphers");
+            }
+        }
         plan.warnings_mut()
             .extend(crate::mta::crypto_policies::describe(Path::new("/")));
         if tree
@@ -358,6 +391,19 @@ impl Dovecot {
             }
         }
 
+        // The stack's certificate is inside its container (SSL_TYPE); its listeners are the container's.
+        if let Some(stack) = &self.stack {
+            for (file, conf) in tree.files.iter().zip(edited) {
+                if let Some(c) = conf {
+                    plan.file(file.path.clone(), file.text.clone(), c.to_string());
+                }
+            }
+            let reload = match &request.reload_command {
+                Some(_) => self.reload(request),
+                None => stack.reload(&request.container, &self.main)?,
+            };
+            return Ok(plan.finish(reload, Vec::new()));
+        }
         plan.require_certificate(cert_files, ssl_on, KEY_READERS, || {
             format!(
                 "Dovecot has no server certificate ({} is empty): give one with --cert and --key",
@@ -400,6 +446,10 @@ impl Dovecot {
 
     /// Whether the master process named in `base_dir/master.pid` is alive.
     pub fn running(&self) -> bool {
+        // A stack's container: the reload (a restart, which also starts it) is what tells.
+        if self.stack.is_some() {
+            return true;
+        }
         let base_dir = ConfTree::load(&self.main)
             .ok()
             .and_then(|t| t.global_value("base_dir"))
@@ -414,6 +464,11 @@ impl Dovecot {
     /// with the plan's files in place and runs `doveconf -n` on it; failure or a
     /// new warning refuses the plan.
     pub fn validate(&self, plan: &Plan) -> Result<()> {
+        // The image's Dovecot reads docker-mailserver's dovecot.cf, with the image's
+        // settings and plugins around it; this host's doveconf would judge another config.
+        if self.stack.is_some() {
+            return Ok(());
+        }
         let staged = Staging::new("Dovecot", "doveconf", find_program("doveconf"), "doveconf -n")?;
         let doveconf = staged.checker();
         let tree = ConfTree::load(&self.main)?;
@@ -486,6 +541,29 @@ fn own_floors<'a>(request: &'a Request, listeners: &[Listener]) -> Result<Vec<(P
 
 fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index: usize) -> &'a mut DovecotConf {
     edited[index].get_or_insert_with(|| tree.files[index].conf.clone())
+}
+
+/// Mailu's Dovecot serves no TLS at all: its front container (nginx) terminates it.
+/// Inside docker-mailserver's container (where its config folder is mounted at
+/// /tmp/docker-mailserver) /etc/dovecot is the image's, and its override file
+/// applies only at start: that is done from the host.
+fn refuse_container_stacks(main: &Path) -> Result<()> {
+    if main == Path::new("/etc/dovecot/dovecot.conf") && Path::new("/tmp/docker-mailserver").is_dir() {
+        return Err(Error::Config(format!(
+            "{} is the image's inside docker-mailserver's container: not edited there; run mailtls on the host with --config docker-data/dms/config/dovecot.cf (mounted here as /tmp/docker-mailserver/dovecot.cf), which writes it and restarts the container",
+            main.display()
+        )));
+    }
+    let mailu = crate::mta::container::Compose::mounting(main.parent().unwrap_or(main), "/overrides")
+        .is_some_and(|(_, s)| s.image.contains("dovecot"))
+        || main.ends_with("overrides/dovecot/dovecot.conf");
+    if mailu {
+        return Err(Error::Config(format!(
+            "{} is Mailu's Dovecot override file: nothing to harden there, because Mailu's Dovecot serves no TLS (ssl = no); its front container (nginx, TLS_FLAVOR in mailu.env) terminates TLS for IMAP and POP3",
+            main.display()
+        )));
+    }
+    Ok(())
 }
 
 /// mailcow's dovecot.conf names paths inside its container and is replaced by

@@ -27,6 +27,7 @@ impl Backend for PostfixBackend {
 
     fn recognizes(&self, config: &Path) -> bool {
         config.join("main.cf").is_file()
+            || (config.is_dir() && matches!(super::stacks::Overrides::detect(config), Ok(Some(_))))
     }
 
     fn open(&self, config: Option<&Path>) -> Result<Box<dyn Instance>> {
