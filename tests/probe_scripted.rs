@@ -1,6 +1,6 @@
 //! The probe against scripted fake servers: legacy SSLv2/SSLv3 answers, 421
-//! back-off, silence, garbage, disconnects, missing STARTTLS, and data
-//! injected after the STARTTLS go-ahead.
+//! back-off, silence, garbage, disconnects, missing STARTTLS (tried once, not
+//! once per job), and data injected after the STARTTLS go-ahead.
 
 mod support;
 
@@ -94,6 +94,34 @@ fn missing_starttls_is_reported_like_sslyze_does() {
     assert_eq!(report.findings[0].message, "SMTP STARTTLS not supported");
     let profile = mailtls::profile::Profile::load("intermediate").unwrap();
     assert_eq!(probe::judge(&report, &profile)[0].id, "profile-starttls-not-offered");
+}
+
+/// The jobs start beside the first handshake, but none connects before the
+/// dialogue is known to work: a server without STARTTLS sees one connection,
+/// one that is always busy only the first connection's retries.
+#[test]
+fn a_dialogue_that_fails_is_tried_once_not_once_per_job() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let port = serve(move |mut s, _| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        smtp_until_starttls(&mut s, false);
+    });
+    let report = scan(port, quick());
+    assert_eq!(report.error.as_deref(), Some("STARTTLS not supported"));
+    assert_eq!((seen.load(Ordering::SeqCst), report.connections), (1, 1));
+
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let port = serve(move |mut s, _| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let _ = s.write_all(b"421 4.7.0 fake.example Error: too many connections\r\n");
+    });
+    let opts = quick();
+    let report = scan(port, opts.clone());
+    assert!(report.error.unwrap_or_default().contains("421"));
+    let tries = opts.busy_retries as usize + 1;
+    assert_eq!((seen.load(Ordering::SeqCst), report.connections), (tries, tries));
 }
 
 #[test]

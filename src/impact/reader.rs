@@ -88,6 +88,17 @@ impl<'t> Scanner<'t> {
                 }
             }
         }
+        // A needle that contains another is found by that one: one pass less.
+        while let Some(i) =
+            (0..needles.len()).find(|&i| (0..needles.len()).any(|j| j != i && needles[i].0.contains(needles[j].0)))
+        {
+            let (needle, mask) = needles.remove(i);
+            for (n, m) in needles.iter_mut() {
+                if needle.contains(*n) {
+                    *m |= mask;
+                }
+            }
+        }
         Scanner {
             formats,
             finders: needles.into_iter().map(|(n, mask)| (Finder::new(n), mask)).collect(),
@@ -334,7 +345,9 @@ impl<'t> Scanner<'t> {
                 return;
             }
             if format.lacks_protocol(text) {
+                // That format's line, only without the protocol: no other's.
                 stats.without_protocol += 1;
+                return;
             }
         }
     }
@@ -522,6 +535,23 @@ mod tests {
             .scan_text(input, &mut stats)
             .unwrap();
         (stats, tally)
+    }
+
+    #[test]
+    fn one_pass_per_needle_that_contains_no_other() {
+        let mut tally = Tally::default();
+        let scanner = Scanner::new(FORMATS.to_vec(), 1_796_000_000, None, &mut tally);
+        let needles: Vec<&[u8]> = scanner.finders.iter().map(|(f, _)| f.needle()).collect();
+        assert_eq!(needles, [&b"TLS"[..], b"address=", b"SSL"]);
+        // "SSL_accept error" (Postfix) is found by OpenSMTPD's "SSL".
+        let postfix = FORMATS
+            .iter()
+            .position(|f| f.mta() == crate::mta::MtaKind::Postfix)
+            .unwrap();
+        assert_ne!(scanner.finders[2].1 & (1 << postfix), 0);
+        let line = "Dec  1 02:56:08 mx postfix/smtpd[1]: SSL_accept error from unknown[127.0.0.9]: -1\n";
+        let (stats, tally) = scan(line.as_bytes());
+        assert_eq!((stats.events, tally.len()), (1, 1));
     }
 
     #[test]

@@ -27,62 +27,76 @@ struct Counts {
     last: Option<i64>,
 }
 
-/// Every peer seen so far, keyed by "server\0address\0listener" (one string,
+impl Counts {
+    fn add(&mut self, event: &Event<'_>, time: Option<i64>, pair: &mut String) {
+        if let Some(name) = &event.name {
+            if self.name.as_deref() != Some(name) {
+                self.name = Some(name.to_string());
+            }
+        }
+        if let Some(t) = time {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+        match &event.outcome {
+            Outcome::Negotiated { protocol, suite } => {
+                pair.clear();
+                pair.push_str(protocol);
+                pair.push('\0');
+                pair.push_str(suite);
+                match self.negotiated.get_mut(pair.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.negotiated.insert(pair.clone(), 1);
+                    }
+                }
+            }
+            Outcome::Failed { reason } => {
+                self.failures += 1;
+                if self.last_failure.as_deref() != Some(reason) {
+                    self.last_failure = Some(reason.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Every peer seen so far, keyed by "K\0address\0listener", K the server's
+/// kind as one digit (one string,
 /// so a lookup borrows a reused buffer and allocates only for a new peer).
 #[derive(Default, Debug)]
 pub struct Tally {
     peers: HashMap<String, Counts>,
     key: String,
+    /// "protocol\0suite" of the line at hand.
+    pair: String,
 }
 
 impl Tally {
     pub fn add(&mut self, event: &Event<'_>, time: Option<i64>) {
-        use std::fmt::Write as _;
         self.key.clear();
-        // Written in place: no allocation per line (the server's name comes from Display).
-        let _ = write!(self.key, "{}\0{}\0{}", event.mta, event.address, event.listener);
-        if !self.peers.contains_key(self.key.as_str()) {
-            let counts = Counts {
-                mta: event.mta,
-                name: None,
-                negotiated: BTreeMap::new(),
-                failures: 0,
-                last_failure: None,
-                first: None,
-                last: None,
-            };
-            self.peers.insert(self.key.clone(), counts);
+        // Built in place: no allocation, no formatting, one hash per line
+        // for a peer already seen. The server part only has to be unique.
+        self.key.push(char::from(b'0' + event.mta as u8));
+        self.key.push('\0');
+        self.key.push_str(&event.address);
+        self.key.push('\0');
+        self.key.push_str(&event.listener);
+        if let Some(counts) = self.peers.get_mut(self.key.as_str()) {
+            counts.add(event, time, &mut self.pair);
+            return;
         }
-        let counts = self.peers.get_mut(self.key.as_str()).expect("inserted above");
-        if let Some(name) = &event.name {
-            if counts.name.as_deref() != Some(name) {
-                counts.name = Some(name.to_string());
-            }
-        }
-        if let Some(t) = time {
-            counts.first = Some(counts.first.map_or(t, |f| f.min(t)));
-            counts.last = Some(counts.last.map_or(t, |l| l.max(t)));
-        }
-        match &event.outcome {
-            Outcome::Negotiated { protocol, suite } => {
-                self.key.clear();
-                self.key.push_str(protocol);
-                self.key.push('\0');
-                self.key.push_str(suite);
-                match counts.negotiated.get_mut(self.key.as_str()) {
-                    Some(n) => *n += 1,
-                    None => {
-                        counts.negotiated.insert(self.key.clone(), 1);
-                    }
-                }
-            }
-            Outcome::Failed { reason } => {
-                counts.failures += 1;
-                if counts.last_failure.as_deref() != Some(reason) {
-                    counts.last_failure = Some(reason.to_string());
-                }
-            }
-        }
+        let mut counts = Counts {
+            mta: event.mta,
+            name: None,
+            negotiated: BTreeMap::new(),
+            failures: 0,
+            last_failure: None,
+            first: None,
+            last: None,
+        };
+        counts.add(event, time, &mut self.pair);
+        self.peers.insert(self.key.clone(), counts);
     }
 
     #[cfg(test)]

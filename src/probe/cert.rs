@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -194,8 +194,21 @@ impl ServerCertVerifier for Recorder {
     }
 }
 
+/// Trust anchors, loaded once per file for every target of a scan.
+fn roots(ca_file: Option<&Path>) -> Result<Arc<RootCertStore>, String> {
+    type Loaded = Vec<(Option<PathBuf>, Result<Arc<RootCertStore>, String>)>;
+    static LOADED: Mutex<Loaded> = Mutex::new(Vec::new());
+    let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, r)) = loaded.iter().find(|(p, _)| p.as_deref() == ca_file) {
+        return r.clone();
+    }
+    let r = load_roots(ca_file).map(Arc::new);
+    loaded.push((ca_file.map(Path::to_path_buf), r.clone()));
+    r
+}
+
 /// Loads trust anchors: the PEM file given, or the system bundle.
-fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
+fn load_roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
     use rustls::pki_types::pem::PemObject;
     let path = match ca_file {
         Some(p) => p.to_path_buf(),

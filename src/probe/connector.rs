@@ -35,8 +35,7 @@ impl std::fmt::Display for ConnectError {
 pub struct Connector<'a> {
     pub target: &'a Target,
     pub opts: &'a ScanOptions,
-    /// (open now, allowed at once)
-    slots: Mutex<(usize, usize)>,
+    slots: Mutex<Slots>,
     freed: Condvar,
     /// A dialogue reached the go-ahead once: later failures are transient.
     proven: AtomicBool,
@@ -47,6 +46,48 @@ pub struct Connector<'a> {
     /// Connections that reached the go-ahead: a retry that sees this grow
     /// while it waited knows the server still serves, just not everyone at once.
     served: AtomicUsize,
+    /// Until a dialogue reaches the go-ahead, one connection at a time tries.
+    gate: Mutex<Gate>,
+    gate_changed: Condvar,
+}
+
+/// Connections open now and allowed at once, handed out first come, first
+/// served: a job waiting for a connection is never overtaken again and again
+/// by the busier threads (it may be the longest job of the scan).
+struct Slots {
+    open: usize,
+    allowed: usize,
+    /// Tickets taken, and the one whose turn it is.
+    taken: u64,
+    serving: u64,
+}
+
+/// Whether the target's dialogue has been shown to work.
+enum Gate {
+    /// Not yet; `trying` while one connection is finding out.
+    Unproven {
+        trying: bool,
+    },
+    Proven,
+    /// The first dialogue failed for good: every later connection would too.
+    Failed(DialogueError),
+}
+
+/// The turn to prove the dialogue; given back undecided if dropped unused.
+struct Turn<'c, 'a>(&'c Connector<'a>);
+
+impl Turn<'_, '_> {
+    fn decided(self, dialogue: Result<(), &DialogueError>) {
+        self.0.leave_gate(Some(dialogue));
+        // Decided: nothing left for drop to undo.
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Turn<'_, '_> {
+    fn drop(&mut self) {
+        self.0.leave_gate(None);
+    }
 }
 
 /// An open slot; gives it back on drop.
@@ -55,8 +96,8 @@ struct Slot<'c, 'a>(&'c Connector<'a>);
 impl Drop for Slot<'_, '_> {
     fn drop(&mut self) {
         let mut s = self.0.slots.lock().unwrap_or_else(|p| p.into_inner());
-        s.0 -= 1;
-        self.0.freed.notify_one();
+        s.open -= 1;
+        self.0.freed.notify_all();
     }
 }
 
@@ -65,13 +106,57 @@ impl<'a> Connector<'a> {
         Connector {
             target,
             opts,
-            slots: Mutex::new((0, opts.connections_per_target.max(1))),
+            slots: Mutex::new(Slots {
+                open: 0,
+                allowed: opts.connections_per_target.max(1),
+                taken: 0,
+                serving: 0,
+            }),
             freed: Condvar::new(),
             proven: AtomicBool::new(false),
             opened: AtomicUsize::new(0),
             retried: AtomicUsize::new(0),
             served: AtomicUsize::new(0),
+            gate: Mutex::new(Gate::Unproven { trying: false }),
+            gate_changed: Condvar::new(),
         }
+    }
+
+    /// Waits until the dialogue is proven, or until it is this caller's turn
+    /// to prove it (`Ok(true)`); the first failure for good is everyone's. So
+    /// the scan's jobs can start together with its first handshake and a
+    /// target that refuses STARTTLS still sees one connection, not one per job.
+    fn pass_gate(&self) -> Result<Option<Turn<'_, 'a>>, DialogueError> {
+        if self.proven.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let mut gate = self.gate.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match &mut *gate {
+                Gate::Proven => return Ok(None),
+                Gate::Failed(e) => return Err(e.clone()),
+                Gate::Unproven { trying } if !*trying => {
+                    *trying = true;
+                    return Ok(Some(Turn(self)));
+                }
+                Gate::Unproven { .. } => {
+                    gate = self.gate_changed.wait(gate).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+        }
+    }
+
+    /// What the connection that held the gate found: proven, or failed for
+    /// good (busy answers included, once its retries ran out); None when it
+    /// found nothing (the next one tries).
+    fn leave_gate(&self, dialogue: Option<Result<(), &DialogueError>>) {
+        let mut gate = self.gate.lock().unwrap_or_else(|p| p.into_inner());
+        *gate = match dialogue {
+            Some(Ok(())) => Gate::Proven,
+            Some(Err(e)) => Gate::Failed(e.clone()),
+            None => Gate::Unproven { trying: false },
+        };
+        self.gate_changed.notify_all();
     }
 
     /// Connections opened so far, retries included.
@@ -98,22 +183,27 @@ impl<'a> Connector<'a> {
 
     fn slot(&self) -> Slot<'_, 'a> {
         let mut s = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        while s.0 >= s.1 {
+        let ticket = s.taken;
+        s.taken += 1;
+        while s.serving != ticket || s.open >= s.allowed {
             s = self.freed.wait(s).unwrap_or_else(|p| p.into_inner());
         }
-        s.0 += 1;
+        s.serving += 1;
+        s.open += 1;
+        // The next ticket may go too, if a connection is free.
+        self.freed.notify_all();
         Slot(self)
     }
 
     /// Allows fewer connections at once (never fewer than one).
     fn back_off(&self) {
         let mut s = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        s.1 = (s.1 / 2).max(1);
+        s.allowed = (s.allowed / 2).max(1);
     }
 
     /// The connections allowed at once now (lowered by busy answers).
     pub fn allowed(&self) -> usize {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner()).1
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).allowed
     }
 
     /// Opens a connection that is ready for TLS and runs `then` on it,
@@ -125,13 +215,29 @@ impl<'a> Connector<'a> {
         let mut pause = self.opts.busy_pause;
         let mut attempt = 0;
         let mut served = self.served.load(Ordering::Relaxed);
+        // Held across busy retries: the others wait for a proof, not their turn to be told "busy".
+        let mut turn = None;
         loop {
+            if turn.is_none() {
+                turn = self.pass_gate().map_err(ConnectError::Dialogue)?;
+            }
             let slot = self.slot();
             let deadline = Deadline::after(self.opts.timeout);
             self.opened.fetch_add(1, Ordering::Relaxed);
-            let result = match dialogue::open(self.target, self.opts, deadline) {
+            let opened = dialogue::open(self.target, self.opts, deadline);
+            if opened.is_ok() {
+                self.proven.store(true, Ordering::Release);
+            }
+            match &opened {
+                Err(e) if e.is_busy() => {}
+                _ => {
+                    if let Some(t) = turn.take() {
+                        t.decided(opened.as_ref().map(|_| ()));
+                    }
+                }
+            }
+            let result = match opened {
                 Ok(mut stream) => {
-                    self.proven.store(true, Ordering::Relaxed);
                     self.served.fetch_add(1, Ordering::Relaxed);
                     then(&mut stream, deadline)
                 }
@@ -155,7 +261,13 @@ impl<'a> Connector<'a> {
                     std::thread::sleep(pause);
                     pause *= 2;
                 }
-                other => return other,
+                other => {
+                    // Still holding the gate: the dialogue failed for good (busy to the end).
+                    if let (Some(t), Err(ConnectError::Dialogue(e))) = (turn.take(), &other) {
+                        t.decided(Err(e));
+                    }
+                    return other;
+                }
             }
         }
     }

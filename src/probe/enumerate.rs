@@ -181,7 +181,9 @@ const ALERT_INSUFFICIENT_SECURITY: u8 = 71;
 /// settle it either, down to single suites if need be. With `may_defer`,
 /// an offer in doubt while no canary is known yet goes to `deferred`
 /// instead, so that the cost and the result do not depend on which job ran
-/// first.
+/// first. `first_answer` hears, once, whether the first answer refused the
+/// version itself (the scan queues the protocol's other chunks then, not
+/// when this offer is settled).
 pub fn suites(
     c: &Connector,
     protocol: Protocol,
@@ -189,6 +191,7 @@ pub fn suites(
     sni: Option<&str>,
     learned: &Learned,
     may_defer: bool,
+    first_answer: &mut dyn FnMut(bool),
 ) -> Result<Eliminated<CipherSuite>, ConnectError> {
     let groups: Vec<Group> = Group::known().collect();
     let depth = if protocol == Protocol::TlsV1_3 {
@@ -208,6 +211,14 @@ pub fn suites(
             let record = hello(protocol, &offered, &groups, sni).to_record();
             let answer = c.hello(&record, depth)?;
             let was_first = std::mem::replace(&mut first, false);
+            if was_first {
+                let refused = match &answer {
+                    Answer::Hello(h) => !speaks(h, protocol),
+                    Answer::Alert { description, .. } => *description == ALERT_PROTOCOL_VERSION,
+                    _ => false,
+                };
+                first_answer(refused);
+            }
             match &answer {
                 Answer::Hello(h) if speaks(h, protocol) && Some(h.suite) == canary => {
                     // Nothing in `left` comes before the canary: all refused.
@@ -368,7 +379,13 @@ pub fn server_order(
     let forward = accepted.to_vec();
     let mut backward = forward.clone();
     backward.reverse();
-    Ok(match (pick(&forward)?, pick(&backward)?) {
+    // Both at once: neither depends on the other.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| pick(&forward));
+        let b = pick(&backward);
+        (a.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), b)
+    });
+    Ok(match (a?, b?) {
         (Some(a), Some(b)) => Some(!(a == forward[0] && b == backward[0])),
         _ => None,
     })

@@ -95,25 +95,6 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
     let name = opts.servername.clone().unwrap_or_else(|| target.host.clone());
     let sni = Some(name.as_str());
 
-    // First: one real handshake. It proves the dialogue works (or says why
-    // not, e.g. "STARTTLS not supported") and fetches the chain.
-    let first = cert::fetch(c, &name, cert::KeyFilter::Any);
-    let chain = match first {
-        Err(ConnectError::Dialogue(e)) => {
-            // Offered, then refused or abused: the server did advertise it.
-            report.starttls_offered = matches!(e, DialogueError::StarttlsRefused(_) | DialogueError::DataAfterReady);
-            return Err(e.to_string());
-        }
-        Err(ConnectError::Answer(e)) => {
-            report.starttls_offered = true;
-            return Err(e.to_string());
-        }
-        Ok(r) => {
-            report.starttls_offered = true;
-            r
-        }
-    };
-
     let chunk_size = opts.suites_per_hello.clamp(1, 127);
     let chunks: Vec<(Protocol, Vec<Vec<CipherSuite>>)> = Protocol::ALL[1..]
         .iter()
@@ -172,8 +153,18 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
                     .find(|(p, _)| *p == protocol)
                     .map(|(_, c)| c.as_slice())
                     .unwrap_or(&[]);
+                // The first chunk's first answer decides whether the rest are
+                // worth trying: queued then, to run beside the rest of this one.
+                let mut first_answer = |version_refused: bool| {
+                    if chunk == 0 && !version_refused {
+                        let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+                        q.extend((1..offer.len()).map(|chunk| Job::Suites { protocol, chunk }));
+                        drop(q);
+                        wake.notify_all();
+                    }
+                };
                 match offer.get(chunk) {
-                    Some(offer) => enumerate::suites(c, protocol, offer, sni, &learned, true)
+                    Some(this) => enumerate::suites(c, protocol, this, sni, &learned, true, &mut first_answer)
                         .map(|found| Outcome::Suites { protocol, chunk, found }),
                     None => return Vec::new(),
                 }
@@ -183,28 +174,24 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
         vec![result.unwrap_or_else(|e| Outcome::Failed(e.to_string()))]
     };
 
+    // One real handshake, beside the jobs: it proves the dialogue works (or
+    // says why not, e.g. "STARTTLS not supported"; the connector lets no job
+    // connect before that is known) and fetches the chain, analysed at once.
+    let fetch_first = || {
+        let first = cert::fetch(c, &name, cert::KeyFilter::Any);
+        let analysed = match &first {
+            Ok(Ok((chain, how))) => Some(cert::analyse(chain, &name, opts.ca_file.as_deref(), how.clone())),
+            _ => None,
+        };
+        (first, analysed)
+    };
     let workers = opts.connections_per_target.max(1);
-    std::thread::scope(|s| {
+    let (first, analysed) = std::thread::scope(|s| {
+        let first = s.spawn(fetch_first);
         for _ in 0..workers {
             s.spawn(|| {
                 while let Some(job) = next_job() {
                     for outcome in work(job) {
-                        // The first chunk of a version decides whether the rest are worth trying.
-                        if let Outcome::Suites {
-                            protocol,
-                            chunk: 0,
-                            found,
-                        } = &outcome
-                        {
-                            if !found.version_refused {
-                                let n = chunks.iter().find(|(p, _)| p == protocol).map_or(0, |(_, c)| c.len());
-                                let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
-                                q.extend((1..n).map(|chunk| Job::Suites {
-                                    protocol: *protocol,
-                                    chunk,
-                                }));
-                            }
-                        }
                         outcomes.lock().unwrap_or_else(|p| p.into_inner()).push(outcome);
                     }
                     busy.fetch_sub(1, Ordering::SeqCst);
@@ -212,7 +199,23 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
                 }
             });
         }
+        first.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
     });
+    let chain = match first {
+        Err(ConnectError::Dialogue(e)) => {
+            // Offered, then refused or abused: the server did advertise it.
+            report.starttls_offered = matches!(e, DialogueError::StarttlsRefused(_) | DialogueError::DataAfterReady);
+            return Err(e.to_string());
+        }
+        Err(ConnectError::Answer(e)) => {
+            report.starttls_offered = true;
+            return Err(e.to_string());
+        }
+        Ok(r) => {
+            report.starttls_offered = true;
+            r
+        }
+    };
 
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
     outcomes.sort_by_key(|o| match o {
@@ -242,7 +245,7 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
             .map(|(protocol, offer)| {
                 let learned = &learned;
                 s.spawn(
-                    move || match enumerate::suites(c, *protocol, offer, sni, learned, false) {
+                    move || match enumerate::suites(c, *protocol, offer, sni, learned, false, &mut |_| {}) {
                         Ok(found) => Outcome::Suites {
                             protocol: *protocol,
                             chunk: usize::MAX,
@@ -389,7 +392,7 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
     // The certificate: from the real handshake, else as sent in the clear.
     let name_ref = name.as_str();
     match chain {
-        Ok((chain, how)) => report.certificate = cert::analyse(&chain, name_ref, opts.ca_file.as_deref(), how).ok(),
+        Ok(_) => report.certificate = analysed.and_then(Result::ok),
         Err(why) => {
             let clear = [Protocol::TlsV1_2, Protocol::TlsV1_1, Protocol::TlsV1_0, Protocol::SslV3]
                 .into_iter()

@@ -50,7 +50,8 @@ impl LogFormat for Dovecot {
                 suite,
             ));
         }
-        let failure = HANDSHAKING.find(line).or_else(|| line.find("TLS handshake failed"))?;
+        static FAILED: Needle = Needle::new("TLS handshake failed");
+        let failure = HANDSHAKING.find(line).or_else(|| FAILED.find(line))?;
         let reason = line[failure..].trim_start_matches("TLS handshaking: ");
         let reason = reason.split(", session=").next().unwrap_or(reason);
         Some(Event::failed(MtaKind::Dovecot, address, None::<&str>, service, reason))
@@ -58,7 +59,10 @@ impl LogFormat for Dovecot {
 
     fn lacks_protocol(&self, line: &str) -> bool {
         static LOGIN: Needle = Needle::new("-login: ");
-        LOGIN.in_(line) && (line.contains(", TLS,") || line.contains(", TLS:")) && !line.contains(" with cipher ")
+        static TLS_COMMA: Needle = Needle::new(", TLS,");
+        static TLS_COLON: Needle = Needle::new(", TLS:");
+        static WITH_CIPHER: Needle = Needle::new(" with cipher ");
+        LOGIN.in_(line) && (TLS_COMMA.in_(line) || TLS_COLON.in_(line)) && !WITH_CIPHER.in_(line)
     }
 
     /// `info_log_path`, else `log_path`; `syslog` (the default) means syslog,

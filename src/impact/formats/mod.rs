@@ -146,8 +146,8 @@ fn field<'a>(line: &'a str, key: &str, ends: &[char]) -> Option<&'a str> {
 
 /// `NAME[ADDR]` (Postfix): the name and the address.
 fn name_and_address(text: &str) -> Option<(&str, &str)> {
-    let open = text.find('[')?;
-    let close = open + text[open..].find(']')?;
+    let open = memchr::memchr(b'[', text.as_bytes())?;
+    let close = open + memchr::memchr(b']', &text.as_bytes()[open..])?;
     Some((&text[..open], &text[open + 1..close]))
 }
 
@@ -156,7 +156,7 @@ fn name_and_address(text: &str) -> Option<(&str, &str)> {
 fn syslog_tag(line: &str) -> Option<&str> {
     static END: Needle = Needle::new("]: ");
     let end = END.find(line)?;
-    let open = line[..end].rfind('[')?;
-    let start = line[..open].rfind(' ').map_or(0, |s| s + 1);
+    let open = memchr::memrchr(b'[', &line.as_bytes()[..end])?;
+    let start = memchr::memrchr(b' ', &line.as_bytes()[..open]).map_or(0, |s| s + 1);
     Some(&line[start..open])
 }

@@ -25,23 +25,20 @@ impl LogFormat for Postfix {
     }
 
     fn parse<'a>(&self, line: &'a str, _: &mut Sessions) -> Option<Event<'a>> {
-        static POSTFIX: Needle = Needle::new("postfix");
         static ESTABLISHED: Needle = Needle::new(" TLS connection established ");
         static WITH_CIPHER: Needle = Needle::new(" with cipher ");
-        if !POSTFIX.in_(line) {
-            return None;
-        }
         let tag = syslog_tag(line).filter(|t| t.starts_with("postfix"))?;
         let listener = listener(tag);
         if let Some(rest) = ESTABLISHED.after(line) {
             let rest = rest.strip_prefix("from ").or_else(|| rest.strip_prefix("to "))?;
             let (name, address) = name_and_address(rest)?;
             static COLON: Needle = Needle::new(": ");
-            let (_, after) = rest.split_once(']')?;
+            // After NAME[ADDR] (the address ends at the first ']').
+            let after = &rest[name.len() + 1 + address.len() + 1..];
             let negotiated = COLON.after(after)?;
             let at = WITH_CIPHER.find(negotiated)?;
             let (protocol, rest) = (&negotiated[..at], &negotiated[at + " with cipher ".len()..]);
-            let suite = rest.split(' ').next()?;
+            let suite = &rest[..memchr::memchr(b' ', rest.as_bytes()).unwrap_or(rest.len())];
             return Some(Event::negotiated(
                 MtaKind::Postfix,
                 address,
