@@ -103,9 +103,9 @@ fn handshake(
     let _ = stream.flush();
     let how = match (conn.protocol_version(), conn.negotiated_cipher_suite()) {
         (Some(v), Some(s)) => {
-            let v = crate::tls::Protocol::from_wire(u16::from(v))
-                .map(|p| p.name())
-                .unwrap_or("TLS");
+            let v = super::enums::ProtocolVersion(u16::from(v))
+                .protocol()
+                .map_or("TLS", |p| p.name());
             format!("{v} {}", crate::tls::CipherSuite(u16::from(s.suite())))
         }
         _ => "TLS".into(),

@@ -7,11 +7,9 @@ use std::sync::Mutex;
 
 use super::answer::{Answer, Depth, ServerHello};
 use super::connector::{ConnectError, Connector};
+use super::enums::{AlertDescription, ExtensionType, ProtocolVersion};
 use super::hello::ClientHello;
 use crate::tls::{suite::REGISTRY, CipherSuite, Group, Protocol};
-
-/// TLS alert 70: protocol_version.
-const ALERT_PROTOCOL_VERSION: u8 = 70;
 
 /// What one elimination run learned.
 #[derive(Debug)]
@@ -28,7 +26,7 @@ pub struct Eliminated<T> {
     /// The smallest finite-field DHE group seen, in bits.
     pub dh_bits: Option<u32>,
     /// Extensions the server answered with in its completed hellos.
-    pub extensions: Vec<u16>,
+    pub extensions: Vec<ExtensionType>,
     /// Offers left in doubt while no canary was known: to settle again
     /// once every chunk of the protocol has been tried.
     pub deferred: Vec<Vec<T>>,
@@ -158,12 +156,12 @@ pub fn hello(protocol: Protocol, suites: &[CipherSuite], groups: &[Group], sni: 
 /// Whether a ServerHello really is for the version asked, TLS 1.3 retry
 /// requests included.
 fn speaks(h: &ServerHello, protocol: Protocol) -> bool {
-    h.version == protocol.wire()
+    h.version == ProtocolVersion::from(protocol)
 }
 
 /// TLS alerts that mean "no suite in common".
-const ALERT_HANDSHAKE_FAILURE: u8 = 40;
-const ALERT_INSUFFICIENT_SECURITY: u8 = 71;
+const NO_SUITE_IN_COMMON: [AlertDescription; 2] =
+    [AlertDescription::HANDSHAKE_FAILURE, AlertDescription::INSUFFICIENT_SECURITY];
 
 /// Finds every suite of `offer` the server accepts with `protocol`.
 ///
@@ -237,15 +235,11 @@ pub fn suites(
                     out.version_refused = was_first;
                     break;
                 }
-                Answer::Alert { description, .. } if *description == ALERT_PROTOCOL_VERSION => {
+                Answer::Alert(a) if a.description == AlertDescription::PROTOCOL_VERSION => {
                     out.version_refused = was_first;
                     break;
                 }
-                Answer::Alert { description, .. }
-                    if [ALERT_HANDSHAKE_FAILURE, ALERT_INSUFFICIENT_SECURITY].contains(description) =>
-                {
-                    break
-                }
+                Answer::Alert(a) if NO_SUITE_IN_COMMON.contains(&a.description) => break,
                 _ if left.len() == 1 => {
                     // One suite, and no handshake: not accepted (what it chose failed).
                     if canary.is_some() {
@@ -255,7 +249,7 @@ pub fn suites(
                 }
                 _ => {
                     let refusal = learned.refusal(c, protocol, sni)?;
-                    if matches!(refusal, Answer::Alert { .. }) && refusal == answer {
+                    if matches!(refusal, Answer::Alert(_)) && refusal == answer {
                         break;
                     }
                     match (canary, learned.canary(c, protocol, sni)?) {

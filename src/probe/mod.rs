@@ -2,9 +2,10 @@
 //! mail server accepts, whether it imposes its cipher order, and what
 //! certificate it serves; then findings, and compliance against a profile.
 //!
-//! Layout: `dialogue` speaks SMTP/IMAP/POP3 up to STARTTLS; `hello`,
-//! `answer` and `sslv2` are the hand-built wire messages (any version, any
-//! suite, SSLv2 included); `connector` paces connections per target (421
+//! Layout: `dialogue` speaks SMTP/IMAP/POP3 up to STARTTLS; `codec` and
+//! `enums` are the wire layer (a `Reader` with typed errors, newtype wire
+//! enums); `hello`, `answer` and `sslv2` are the hand-built wire messages
+//! (any version, any suite, SSLv2 included); `connector` paces connections per target (421
 //! back-off); `enumerate` finds suites and groups by elimination; `rsa_kx`
 //! proves RSA key exchange completes where a ServerHello is no proof; `cert`
 //! does one real rustls handshake for the chain; `report`, `findings` and
@@ -19,6 +20,7 @@ pub(crate) mod connector;
 mod deadline;
 pub mod dialogue;
 mod enumerate;
+pub mod enums;
 mod findings;
 /// Only in fuzz builds (cargo-fuzz passes `--cfg fuzzing`) and unit tests.
 #[cfg(any(fuzzing, test))]

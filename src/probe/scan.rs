@@ -13,6 +13,7 @@ use super::answer::{Answer, AnswerError};
 use super::connector::{ConnectError, Connector};
 use super::dialogue::DialogueError;
 use super::enumerate::{self, Eliminated};
+use super::enums::ExtensionType;
 use super::report::TargetReport;
 use super::{cert, findings, rsa_kx, sslv2, Proto, ScanOptions, Target, TlsStart};
 use crate::tls::{CipherSuite, Group, Protocol};
@@ -63,9 +64,6 @@ fn dialogue_label(s: TlsStart) -> &'static str {
     }
 }
 
-/// ServerHello extensions reported as such (RFC 7627, RFC 5746).
-const EXT_EXTENDED_MASTER_SECRET: u16 = 0x0017;
-const EXT_RENEGOTIATION_INFO: u16 = 0xff01;
 
 /// One unit of work for the worker threads.
 enum Job {
@@ -277,9 +275,12 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
                     report.dh_bits = Some(report.dh_bits.map_or(bits, |b| b.min(bits)));
                 }
                 if protocol != Protocol::TlsV1_3 && !found.accepted.is_empty() {
-                    let has = |e: u16| found.extensions.contains(&e);
-                    let ems = report.extended_master_secret.unwrap_or(false) || has(EXT_EXTENDED_MASTER_SECRET);
-                    let reneg = report.secure_renegotiation.unwrap_or(false) || has(EXT_RENEGOTIATION_INFO);
+                    // ServerHello extensions reported as such (RFC 7627, RFC 5746).
+                    let has = |e: ExtensionType| found.extensions.contains(&e);
+                    let ems = report.extended_master_secret.unwrap_or(false)
+                        || has(ExtensionType::EXTENDED_MASTER_SECRET);
+                    let reneg =
+                        report.secure_renegotiation.unwrap_or(false) || has(ExtensionType::RENEGOTIATION_INFO);
                     report.extended_master_secret = Some(ems);
                     report.secure_renegotiation = Some(reneg);
                 }
