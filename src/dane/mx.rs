@@ -76,11 +76,11 @@ pub fn run(args: &ProbeArgs, domain: &str, json: bool) -> Result<u8> {
                 }
                 Err(e) => {
                     if dane.applies() {
-                        dane.error = Some(e.clone());
+                        dane.error = Some(e.to_string());
                     }
                     if sts.mode.is_some() {
                         sts.valid = Some(false);
-                        sts.error = sts.error.or_else(|| Some(e.clone()));
+                        sts.error = sts.error.or_else(|| Some(e.to_string()));
                     }
                 }
             }

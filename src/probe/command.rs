@@ -195,10 +195,10 @@ impl ProbeArgs {
                 if line.is_empty() {
                     continue;
                 }
-                parse_target(line, starttls).map_err(|message| Error::Parse {
+                parse_target(line, starttls).map_err(|e| Error::Parse {
                     path: path.clone(),
                     line: n + 1,
-                    message,
+                    message: e.to_string(),
                 })?;
                 specs.push(line.to_string());
             }
@@ -210,7 +210,7 @@ impl ProbeArgs {
         }
         let targets = specs
             .iter()
-            .map(|s| parse_target(s, starttls).map_err(Error::Usage))
+            .map(|s| parse_target(s, starttls).map_err(|e| Error::Usage(e.to_string())))
             .collect::<Result<Vec<_>>>()?;
         if !(1..=crate::vocabulary::MAX_SECONDS).contains(&self.timeout) {
             return Err(Error::Usage(format!(

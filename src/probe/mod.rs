@@ -41,7 +41,7 @@ pub use cert::CertificateReport;
 pub use judge::judge;
 pub use report::{Finding, ProtocolReport, Severity, Summary, TargetReport};
 pub use scan::scan;
-pub use target::parse_target;
+pub use target::{parse_target, TargetError};
 
 pub use crate::vocabulary::{Proto, TlsStart};
 

@@ -15,6 +15,7 @@ use super::dialogue::DialogueError;
 use super::enumerate::{self, Eliminated};
 use super::enums::ExtensionType;
 use super::report::TargetReport;
+use super::cert::FetchError;
 use super::{cert, findings, rsa_kx, sslv2, Proto, ScanOptions, Target, TlsStart};
 use crate::tls::{CipherSuite, Group, Protocol};
 
@@ -26,7 +27,7 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> TargetReport {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&c, opts, &mut report)));
     match result {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => report.error = Some(e),
+        Ok(Err(e)) => report.error = Some(e.to_string()),
         Err(_) => report.error = Some("internal error: the scan panicked (please report this)".into()),
     }
     let mut all = findings::general(&report);
@@ -88,7 +89,18 @@ enum Outcome {
     Failed(String),
 }
 
-fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(), String> {
+/// Why a scan has no verdict.
+#[derive(Debug, thiserror::Error)]
+enum ScanError {
+    /// The first connection got nowhere: nothing else is worth trying.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// Some questions got no answer; the first such failure.
+    #[error("inconclusive, the scan is incomplete: {0}")]
+    Incomplete(String),
+}
+
+fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(), ScanError> {
     let target = c.target;
     let name = opts.servername.clone().unwrap_or_else(|| target.host.clone());
     let sni = Some(name.as_str());
@@ -97,18 +109,23 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
     // not, e.g. "STARTTLS not supported") and fetches the chain.
     let first = cert::fetch(c, &name, cert::KeyFilter::Any);
     let chain = match first {
-        Err(ConnectError::Dialogue(e)) => {
+        Err(FetchError::Connect(e)) => {
             // Offered, then refused or abused: the server did advertise it.
-            report.starttls_offered = matches!(e, DialogueError::StarttlsRefused(_) | DialogueError::DataAfterReady);
-            return Err(e.to_string());
+            report.starttls_offered = match &e {
+                ConnectError::Dialogue(d) => {
+                    matches!(d, DialogueError::StarttlsRefused(_) | DialogueError::DataAfterReady)
+                }
+                ConnectError::Answer(_) => true,
+            };
+            return Err(e.into());
         }
-        Err(ConnectError::Answer(e)) => {
+        Err(FetchError::Handshake(e)) => {
             report.starttls_offered = true;
-            return Err(e.to_string());
+            Err(e)
         }
         Ok(r) => {
             report.starttls_offered = true;
-            r
+            Ok(r)
         }
     };
 
@@ -421,7 +438,7 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
             _ => None,
         };
         if let Some(filter) = other {
-            if let Ok(Ok((chain, how))) = cert::fetch(c, &name, filter) {
+            if let Ok((chain, how)) = cert::fetch(c, &name, filter) {
                 if let Ok(second) = cert::analyse(&chain, name_ref, opts.ca_file.as_deref(), how) {
                     if second.sha256 != primary.sha256 {
                         report.other_certificates.push(second);
@@ -447,7 +464,7 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
     }
     if let Some(first) = failures.into_iter().next() {
         // Some answers never came (retries ran out): say so rather than guess.
-        return Err(format!("inconclusive, the scan is incomplete: {first}"));
+        return Err(ScanError::Incomplete(first));
     }
     Ok(())
 }
