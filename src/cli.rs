@@ -78,7 +78,7 @@ pub enum Command {
         name: Option<String>,
     },
     /// Scan mail servers' TLS (SMTP/IMAP/POP3 STARTTLS or implicit TLS), optionally against a profile.
-    Probe(crate::probe::command::ProbeArgs),
+    Probe(crate::commands::ProbeArgs),
     /// Print the DANE TLSA record ("3 1 1") to publish for a certificate or key.
     Tlsa(crate::commands::TlsaArgs),
     /// Who would lose TLS: what each peer negotiated, from the servers' own logs, against a profile.

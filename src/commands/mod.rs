@@ -11,10 +11,12 @@ mod history;
 mod impact;
 mod man;
 mod plan;
+pub mod probe;
 mod profiles;
 mod rollback;
 mod tlsa;
 
+pub(crate) use probe::ProbeArgs;
 pub(crate) use tlsa::TlsaArgs;
 
 use crate::cli::{ApplyArgs, Cli, Command};
@@ -49,7 +51,7 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::Rollback(args) => rollback::run(&args, global, out),
         Command::History => history::run(Journal::existing(&global.state_dir)?, out),
         Command::Profiles { name } => profiles::run(name.as_deref(), out),
-        Command::Probe(args) => crate::probe::command::run(&args, global.json),
+        Command::Probe(args) => probe::run(&args, global.json),
         Command::Impact(args) => impact::run(&args, global, out),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),

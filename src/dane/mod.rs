@@ -5,11 +5,11 @@
 //! the resolver set the AD bit (`dns`); this module never validates DNSSEC.
 //!
 //! `guard` refuses certificate changes that would break DANE or MTA-STS
-//! senders; `mx` drives `probe --mx`.
+//! senders; `commands::probe` drives `probe --mx` with `lookup`, `served` and
+//! `chain_matches`.
 
 pub mod args;
 pub mod guard;
-pub mod mx;
 pub mod outbound;
 pub mod served;
 

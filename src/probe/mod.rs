@@ -9,13 +9,13 @@
 //! back-off); `enumerate` finds suites and groups by elimination; `rsa_kx`
 //! proves RSA key exchange completes where a ServerHello is no proof; `cert`
 //! does one real rustls handshake for the chain; `report`, `findings` and
-//! `judge` turn results into verdicts; `command` is `mailtls probe`.
+//! `judge` turn results into verdicts. `mailtls probe` itself lives in
+//! `commands::probe`: the probe knows nothing of commands or report formats.
 //! The probe never changes anything on the server.
 
 pub mod answer;
 pub mod cert;
 mod codec;
-pub mod command;
 pub(crate) mod connector;
 mod deadline;
 pub mod dialogue;
@@ -38,7 +38,7 @@ pub mod wire;
 use std::time::Duration;
 
 pub use cert::CertificateReport;
-pub use judge::judge;
+pub use judge::{apply_profile, judge};
 pub use report::{Finding, ProtocolReport, Severity, Summary, TargetReport};
 pub use scan::scan;
 pub use target::{parse_target, TargetError};

@@ -1,6 +1,9 @@
 //! `mailtls probe`: parse the targets, resolve the options, scan every target
 //! (several at once), print tables or one JSON document, and turn the
-//! verdicts into the exit code.
+//! verdicts into the exit code. `mx` is `probe --mx DOMAIN`: the domain's
+//! MX hosts through DNS, with their DANE and MTA-STS verdicts.
+
+mod mx;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,8 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{judge, parse_target, scan, Proto, ScanOptions, Target, TargetReport, TlsStart};
 use crate::error::{exit, Error, Result};
+use crate::probe::{
+    apply_profile, parse_target, scan, Proto, ScanOptions, Severity, Summary, Target, TargetReport, TlsStart,
+};
 use crate::profile::Profile;
 
 /// The dialogue to use, or `auto` to pick it from the port.
@@ -52,12 +57,12 @@ pub enum SeverityArg {
 }
 
 impl SeverityArg {
-    fn severity(self) -> Option<super::Severity> {
+    fn severity(self) -> Option<Severity> {
         match self {
-            SeverityArg::Info => Some(super::Severity::Info),
-            SeverityArg::Low => Some(super::Severity::Low),
-            SeverityArg::Medium => Some(super::Severity::Medium),
-            SeverityArg::High => Some(super::Severity::High),
+            SeverityArg::Info => Some(Severity::Info),
+            SeverityArg::Low => Some(Severity::Low),
+            SeverityArg::Medium => Some(Severity::Medium),
+            SeverityArg::High => Some(Severity::High),
             SeverityArg::None => None,
         }
     }
@@ -286,21 +291,12 @@ pub fn scan_all(
         .collect()
 }
 
-/// Adds the profile's verdict to a report.
-pub fn apply_profile(report: &mut TargetReport, profile: &Profile) {
-    super::judge::grade(report, profile);
-    let verdict = judge(report, profile);
-    report.profile = Some(profile.name.clone());
-    report.compliant = Some(verdict.is_empty());
-    report.findings.extend(verdict);
-}
-
 /// Runs `mailtls probe`; returns the exit code.
 pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
     if let Some(domain) = &args.mx.mx {
         return match args.output {
-            None | Some(OutputArg::Text) => crate::dane::mx::run(args, domain, json),
-            Some(OutputArg::Json) => crate::dane::mx::run(args, domain, true),
+            None | Some(OutputArg::Text) => mx::run(args, domain, json),
+            Some(OutputArg::Json) => mx::run(args, domain, true),
             Some(_) => Err(Error::Usage(
                 "probe --mx prints text or JSON (--json, --output json)".into(),
             )),
@@ -388,7 +384,7 @@ fn fleet_bar(total: usize) -> Option<indicatif::ProgressBar> {
 /// last line (`{"summary": [...]}`) and the exit code.
 fn run_jsonl(r: &Resolved, progress: &(dyn Fn(usize, &TargetReport) + Sync)) -> Result<u8> {
     let done = AtomicUsize::new(0);
-    let summaries: Mutex<Vec<(usize, super::Summary)>> = Mutex::new(Vec::new());
+    let summaries: Mutex<Vec<(usize, Summary)>> = Mutex::new(Vec::new());
     let failed = std::sync::atomic::AtomicBool::new(false);
     scan_each(&r.targets, &r.opts, r.concurrency, &|i, mut report| {
         if let Some(profile) = &r.profile {
@@ -410,7 +406,7 @@ fn run_jsonl(r: &Resolved, progress: &(dyn Fn(usize, &TargetReport) + Sync)) -> 
     });
     let mut summaries = summaries.into_inner().unwrap_or_else(|p| p.into_inner());
     summaries.sort_by_key(|(i, _)| *i);
-    let summaries: Vec<super::Summary> = summaries.into_iter().map(|(_, s)| s).collect();
+    let summaries: Vec<Summary> = summaries.into_iter().map(|(_, s)| s).collect();
     let line = serde_json::to_string(&serde_json::json!({ "summary": summaries }))
         .map_err(|e| Error::State(format!("cannot write JSON: {e}")))?;
     if failed.load(Ordering::Relaxed) {
@@ -421,7 +417,7 @@ fn run_jsonl(r: &Resolved, progress: &(dyn Fn(usize, &TargetReport) + Sync)) -> 
 }
 
 /// Like `exit_code`, from the summaries alone.
-fn summary_exit_code(summaries: &[super::Summary]) -> u8 {
+fn summary_exit_code(summaries: &[Summary]) -> u8 {
     if summaries.iter().any(|s| s.error.is_some()) {
         exit::ERROR
     } else if summaries.iter().any(|s| s.compliant == Some(false)) {

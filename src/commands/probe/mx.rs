@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{chain_matches, lookup, served};
+use super::ProbeArgs;
+use crate::dane::{chain_matches, lookup, served};
 use crate::dns::Resolver;
 use crate::error::{exit, Error, Result};
 use crate::mta_sts;
-use crate::probe::command::{apply_profile, ProbeArgs};
-use crate::probe::{scan, ScanOptions, Target, TargetReport};
+use crate::probe::{apply_profile, scan, ScanOptions, Target, TargetReport};
 use crate::vocabulary::{Proto, TlsStart};
 
 /// Runs `probe --mx`; returns the exit code (as `probe`'s: 1 when a target
@@ -117,7 +117,7 @@ pub fn run(args: &ProbeArgs, domain: &str, json: bool) -> Result<u8> {
     })
 }
 
-fn describe(dane: &super::DaneState, sts: &mta_sts::MtaSts) -> String {
+fn describe(dane: &crate::dane::DaneState, sts: &mta_sts::MtaSts) -> String {
     let dane_line = match (&dane.error, dane.applies(), dane.matches) {
         (Some(e), _, _) => format!("  DANE      {}: {e}", dane.name),
         (None, false, _) if !dane.records.is_empty() => format!(
