@@ -115,18 +115,36 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Why the key's owner or mode lets the wrong people at it.
+#[derive(Debug, thiserror::Error)]
+enum KeyAccess {
+    #[error("cannot stat the key: {0}")]
+    Stat(std::io::Error),
+    #[error("the private key is {what} by everyone (mode {mode:o}); run `chmod o-rwx {shown}`")]
+    World { what: &'static str, mode: u32, shown: String },
+    #[error("the private key is owned by {owner}, not root: that user could replace it; run `chown root {shown}`")]
+    Owner { owner: String, shown: String },
+    #[error("the private key is writable by its group (mode {mode:o}); run `chmod g-w {shown}`")]
+    GroupWritable { mode: u32, shown: String },
+    #[error("the private key is readable by group {group} (mode {mode:o}){allowed}; run `chmod g-rwx {shown}`")]
+    GroupReadable {
+        group: String,
+        mode: u32,
+        allowed: String,
+        shown: String,
+    },
+}
+
 /// Who may read and replace the key: its owner must be root (or the user
 /// mailtls runs as, for a plan made without root), it must not be readable
 /// by everyone, and its group may read it only when `readers` names it.
-fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result<(), String> {
-    let meta = std::fs::metadata(key_path).map_err(|e| format!("cannot stat the key: {e}"))?;
+fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result<(), KeyAccess> {
+    let meta = std::fs::metadata(key_path).map_err(KeyAccess::Stat)?;
     let mode = meta.mode() & 0o777;
-    let shown = key_path.display();
+    let shown = key_path.display().to_string();
     for (bit, what) in [(0o004, "readable"), (0o002, "writable")] {
         if mode & bit != 0 {
-            return Err(format!(
-                "the private key is {what} by everyone (mode {mode:o}); run `chmod o-rwx {shown}`"
-            ));
+            return Err(KeyAccess::World { what, mode, shown });
         }
     }
     let uid = meta.uid();
@@ -135,14 +153,10 @@ fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result
             .ok()
             .flatten()
             .map_or(format!("uid {uid}"), |u| u.name);
-        return Err(format!(
-            "the private key is owned by {owner}, not root: that user could replace it; run `chown root {shown}`"
-        ));
+        return Err(KeyAccess::Owner { owner, shown });
     }
     if mode & 0o020 != 0 {
-        return Err(format!(
-            "the private key is writable by its group (mode {mode:o}); run `chmod g-w {shown}`"
-        ));
+        return Err(KeyAccess::GroupWritable { mode, shown });
     }
     if mode & 0o040 != 0 {
         let group = nix::unistd::Group::from_gid(meta.gid().into())
@@ -155,9 +169,12 @@ fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result
             } else {
                 format!(" (this server accepts only group {})", readers.join(" or "))
             };
-            return Err(format!(
-                "the private key is readable by group {group} (mode {mode:o}){allowed}; run `chmod g-rwx {shown}`"
-            ));
+            return Err(KeyAccess::GroupReadable {
+                group,
+                mode,
+                allowed,
+                shown,
+            });
         }
     }
     Ok(())
@@ -194,7 +211,7 @@ pub fn check_pair(
     }
     let key = keys.remove(0);
 
-    check_key_access(key_path, readers).map_err(key_fail)?;
+    check_key_access(key_path, readers).map_err(|e| key_fail(e.to_string()))?;
 
     let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
         .map_err(|e| key_fail(format!("unsupported or corrupt private key: {e}")))?;

@@ -58,7 +58,7 @@ fn cert_spki(path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = crate::dane::read_pem_file(path).map_err(bad)?;
+    let bytes = crate::dane::read_pem_file(path).map_err(|e| bad(e.to_string()))?;
     let cert = CertificateDer::pem_slice_iter(&bytes)
         .next()
         .ok_or_else(|| bad("no certificate in the file".into()))?
@@ -72,7 +72,7 @@ fn key_spki(path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = crate::dane::read_pem_file(path).map_err(bad)?;
+    let bytes = crate::dane::read_pem_file(path).map_err(|e| bad(e.to_string()))?;
     let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| bad(format!("not a PEM private key: {e}")))?;
     let signer = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| bad(e.to_string()))?;
     let spki = signer

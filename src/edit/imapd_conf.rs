@@ -88,9 +88,9 @@ impl ImapdConf {
                 });
             }
             logical.push_str(body.unwrap_or(physical));
-            let kind = classify(&logical).map_err(|message| SyntaxError {
+            let kind = classify(&logical).map_err(|e| SyntaxError {
                 line: index + 1,
-                message,
+                message: e.to_string(),
             })?;
             if let Kind::Setting { key, .. } = &kind {
                 if let Some(earlier) = entries
@@ -231,8 +231,19 @@ impl ImapdConf {
     }
 }
 
+/// Why Cyrus would refuse a logical line.
+#[derive(Debug, thiserror::Error)]
+enum LineError {
+    #[error("not `key: value` (an option name is letters, digits, - and _, then a colon)")]
+    NotKeyValue,
+    #[error("option '{0}' has an empty value")]
+    EmptyValue(String),
+    #[error("unknown directive '{0}'")]
+    UnknownDirective(String),
+}
+
 /// What a logical line is, or why Cyrus would refuse it.
-fn classify(logical: &str) -> Result<Kind, String> {
+fn classify(logical: &str) -> Result<Kind, LineError> {
     let text = logical.trim_start_matches(is_space);
     if text.is_empty() || text.starts_with('#') {
         return Ok(Kind::Trivia);
@@ -241,18 +252,18 @@ fn classify(logical: &str) -> Result<Kind, String> {
     let key_len = body.len() - body.trim_start_matches(is_key_char).len();
     let key_end = text.len() - body.len() + key_len;
     if !text[key_end..].starts_with(':') {
-        return Err("not `key: value` (an option name is letters, digits, - and _, then a colon)".into());
+        return Err(LineError::NotKeyValue);
     }
     let key = text[..key_end].to_ascii_lowercase();
     let value = text[key_end + 1..].trim_matches(is_space).to_string();
     if value.is_empty() {
-        return Err(format!("option '{key}' has an empty value"));
+        return Err(LineError::EmptyValue(key));
     }
     if key.starts_with('@') {
         return if key == "@include" {
             Ok(Kind::Include { path: value })
         } else {
-            Err(format!("unknown directive '{key}'"))
+            Err(LineError::UnknownDirective(key))
         };
     }
     Ok(Kind::Setting { key, value })

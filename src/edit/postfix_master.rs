@@ -94,9 +94,9 @@ impl MasterCf {
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let tokens = tokenize(index, line).map_err(|message| SyntaxError {
+            let tokens = tokenize(index, line).map_err(|e| SyntaxError {
                 line: index + 1,
-                message,
+                message: e.to_string(),
             })?;
             if line.starts_with([' ', '\t']) {
                 match entries.last_mut() {
@@ -163,8 +163,13 @@ impl MasterCf {
     }
 }
 
+/// A `{` that no `}` closes on its line.
+#[derive(Debug, thiserror::Error)]
+#[error("unbalanced '{{' (no closing '}}' on this line)")]
+struct Unbalanced;
+
 /// Splits one physical line into tokens; `{ ... }` is one token.
-fn tokenize(index: usize, line: &str) -> Result<Vec<Token>, String> {
+fn tokenize(index: usize, line: &str) -> Result<Vec<Token>, Unbalanced> {
     let mut tokens = Vec::new();
     let bytes = line.as_bytes();
     let mut i = 0;
@@ -177,7 +182,7 @@ fn tokenize(index: usize, line: &str) -> Result<Vec<Token>, String> {
         if bytes[i] == b'{' || (line[i..].starts_with("-o{")) {
             match line[i..].find('}') {
                 Some(close) => i += close + 1,
-                None => return Err("unbalanced '{' (no closing '}' on this line)".into()),
+                None => return Err(Unbalanced),
             }
         } else {
             while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
