@@ -31,7 +31,7 @@ use crate::output::Output;
 /// before anything is written.
 pub fn check(cert: Option<&Path>, instances: &[PathBuf], args: &GuardArgs, out: &Output) -> Result<()> {
     let Some(cert) = cert else { return Ok(()) };
-    let resolver = Resolver::from_option(args.dns.resolver.as_deref()).map_err(Error::Usage)?;
+    let resolver = Resolver::from_option(args.dns.resolver.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
     // A certificate that cannot be read is the plan's to report, with the
     // backend's own checks on the path: nothing to guard here.
     let Some(chain) = read_chain(cert) else { return Ok(()) };

@@ -20,7 +20,7 @@ use crate::vocabulary::{Proto, TlsStart};
 /// Runs `probe --mx`; returns the exit code (as `probe`'s: 1 when a target
 /// could not be scanned or DNS failed, 3 when a target does not comply).
 pub fn run(args: &ProbeArgs, domain: &str, json: bool) -> Result<u8> {
-    let resolver = Resolver::from_option(args.mx.dns.resolver.as_deref()).map_err(Error::Usage)?;
+    let resolver = Resolver::from_option(args.mx.dns.resolver.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
     let profile = args.profile.as_deref().map(crate::profile::Profile::load).transpose()?;
     let timeout = Duration::from_secs(args.timeout);
     let (hosts, answer) = resolver.mx(domain);
