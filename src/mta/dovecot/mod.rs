@@ -200,7 +200,7 @@ impl Dovecot {
 
         let (mut desired, limits) =
             harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
-                .map_err(Error::Config)?;
+                .map_err(|e| Error::Config(e.to_string()))?;
         plan.warnings_mut().extend(limits);
         plan.warnings_mut()
             .extend(crate::mta::crypto_policies::describe(Path::new("/")));
