@@ -136,7 +136,7 @@ impl DovecotConf {
     }
 
     /// Rewrites the value on one setting line (1-based), keeping its indentation and `key = ` spacing.
-    pub fn set_line(&mut self, line: usize, value: &str) {
+    fn set_line(&mut self, line: usize, value: &str) {
         let l = &mut self.lines[line - 1];
         let Kind::Setting { key, .. } = &l.kind else { return };
         let eq = l.raw.find('=').expect("a setting line has '='");
@@ -156,7 +156,7 @@ impl DovecotConf {
 
     /// Sets a top-level `key`: its last top-level line is rewritten in place, or
     /// a line is added at the end, after `anchor` (a comment added once).
-    pub fn set(&mut self, key: &str, value: &str, anchor: &str) {
+    fn set_named(&mut self, key: &str, value: &str, anchor: &str) {
         if self.get(key).as_deref() == Some(value) {
             return;
         }
@@ -202,9 +202,29 @@ impl fmt::Display for DovecotConf {
     }
 }
 
+/// A value in a Dovecot config: a top-level setting by name, or the
+/// setting on one line (1-based), wherever it is nested.
+#[derive(Clone, Copy, Debug)]
+pub enum DovecotKey<'a> {
+    Named(super::Named<'a>),
+    Line(usize),
+}
+
+impl super::SetValue for DovecotConf {
+    type Key<'k> = DovecotKey<'k>;
+
+    fn set(&mut self, key: DovecotKey<'_>, value: &str) {
+        match key {
+            DovecotKey::Named(n) => self.set_named(n.name, value, n.anchor),
+            DovecotKey::Line(line) => self.set_line(line, value),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::{Named, SetValue};
 
     #[test]
     fn round_trips_every_fixture_file() {
@@ -233,8 +253,8 @@ mod tests {
         let inner = conf.entries().into_iter().find(|e| !e.sections.is_empty()).unwrap();
         assert_eq!(inner.sections, vec![("protocol".to_string(), Some("imap".to_string()))]);
         conf.set_line(inner.line, "TLSv1.2");
-        conf.set("ssl_min_protocol", "TLSv1.2", "# mailtls");
-        conf.set("ssl_cipher_list", "X", "# mailtls");
+        conf.set(DovecotKey::Named(Named::new("ssl_min_protocol", "# mailtls")), "TLSv1.2");
+        conf.set(DovecotKey::Named(Named::new("ssl_cipher_list", "# mailtls")), "X");
         assert_eq!(
             conf.to_string(),
             "ssl = yes\nprotocol imap {\n  ssl_min_protocol = TLSv1.2\n}\nssl_min_protocol=TLSv1.2\n\n# mailtls\nssl_cipher_list = X\n"

@@ -161,7 +161,7 @@ impl ImapdConf {
     /// continued over several lines becomes one line); or, when it is not
     /// set, on a new line at the end, after `anchor` (a comment line, added
     /// once).
-    pub fn set(&mut self, key: &str, value: &str, anchor: &str) {
+    fn set_named(&mut self, key: &str, value: &str, anchor: &str) {
         if let Some(i) = self.find(key) {
             let entry = &mut self.entries[i];
             let raw = if entry.raw.contains("\\\n") {
@@ -269,9 +269,18 @@ fn classify(logical: &str) -> Result<Kind, LineError> {
     Ok(Kind::Setting { key, value })
 }
 
+impl super::SetValue for ImapdConf {
+    type Key<'k> = super::Named<'k>;
+
+    fn set(&mut self, key: super::Named<'_>, value: &str) {
+        self.set_named(key.name, value, key.anchor);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::{Named, SetValue};
 
     const ANCHOR: &str = "# added by mailtls";
 
@@ -323,10 +332,10 @@ mod tests {
     #[test]
     fn set_edits_one_line_in_place() {
         let mut conf = ImapdConf::parse("a: 1\nTLS_Ciphers:\tDEFAULT  \r\nz: 2\n").unwrap();
-        conf.set("tls_ciphers", "HIGH", ANCHOR);
+        conf.set(Named::new("tls_ciphers", ANCHOR), "HIGH");
         assert_eq!(conf.to_string(), "a: 1\nTLS_Ciphers:\tHIGH  \r\nz: 2\n");
         let mut conf = ImapdConf::parse("x: HIGH:\\\n  !aNULL\ny: 1\n").unwrap();
-        conf.set("x", "LOW", ANCHOR);
+        conf.set(Named::new("x", ANCHOR), "LOW");
         assert_eq!(conf.to_string(), "x: LOW\ny: 1\n");
     }
 
@@ -348,7 +357,7 @@ mod tests {
             };
             assert_eq!(conf.to_string(), text);
             for key in ["tls_versions", "k", "a"] {
-                conf.set(key, "tls1_2 tls1_3", ANCHOR);
+                conf.set(Named::new(key, ANCHOR), "tls1_2 tls1_3");
                 let again = ImapdConf::parse(&conf.to_string()).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
                 assert_eq!(
                     again.get(key),
@@ -363,8 +372,8 @@ mod tests {
     #[test]
     fn set_appends_after_the_anchor_once() {
         let mut conf = ImapdConf::parse("a: 1").unwrap();
-        conf.set("tls_versions", "tls1_2 tls1_3", ANCHOR);
-        conf.set("tls_ciphers", "HIGH", ANCHOR);
+        conf.set(Named::new("tls_versions", ANCHOR), "tls1_2 tls1_3");
+        conf.set(Named::new("tls_ciphers", ANCHOR), "HIGH");
         let text = conf.to_string();
         assert_eq!(
             text,

@@ -139,7 +139,7 @@ impl MasterCf {
 
     /// Rewrites the last `-o name=...` of service number `index` to `value`,
     /// keeping the `-o` form it had.
-    pub fn set_override(&mut self, index: usize, name: &str, value: &str) {
+    fn set_override(&mut self, index: usize, name: &str, value: &str) {
         let service = &self.services[index];
         let Some(o) = service.overrides().into_iter().rev().find(|o| o.name == name) else {
             return;
@@ -202,6 +202,21 @@ fn tokenize(index: usize, line: &str) -> Result<Vec<Token>, Unbalanced> {
 impl fmt::Display for MasterCf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.lines.iter().try_for_each(|l| f.write_str(l))
+    }
+}
+
+/// The `-o name=` override of one service (its number in the file).
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceOverride<'a> {
+    pub service: usize,
+    pub name: &'a str,
+}
+
+impl super::SetValue for MasterCf {
+    type Key<'k> = ServiceOverride<'k>;
+
+    fn set(&mut self, key: ServiceOverride<'_>, value: &str) {
+        self.set_override(key.service, key.name, value);
     }
 }
 

@@ -171,7 +171,7 @@ impl McFile {
     }
 
     /// Sets the value of a definition `value` returned, keeping everything around it.
-    pub fn set(&mut self, define: &Define, value: &str) {
+    fn set_define(&mut self, define: &Define, value: &str) {
         let span = define
             .value_span
             .clone()
@@ -221,7 +221,7 @@ impl McFile {
 
     /// Sets `O NAME=value` in a LOCAL_CONFIG block: in place when there is
     /// one, else in a new block at the end of the file.
-    pub fn set_local_option(&mut self, name: &str, value: &str, anchor: &str) {
+    fn set_local_option(&mut self, name: &str, value: &str, anchor: &str) {
         if let Some(span) = self.local_option_span(name) {
             self.text.replace_range(span, value);
             self.reindex();
@@ -275,9 +275,29 @@ fn quoted_value(text: &str, mut at: usize) -> Option<Range<usize>> {
     None
 }
 
+/// A value in an m4 source: a definition `value` returned, or an
+/// `O NAME=value` option in a LOCAL_CONFIG block.
+#[derive(Clone, Copy, Debug)]
+pub enum McKey<'a> {
+    Define(&'a Define),
+    LocalOption(super::Named<'a>),
+}
+
+impl super::SetValue for McFile {
+    type Key<'k> = McKey<'k>;
+
+    fn set(&mut self, key: McKey<'_>, value: &str) {
+        match key {
+            McKey::Define(d) => self.set_define(d, value),
+            McKey::LocalOption(n) => self.set_local_option(n.name, value, n.anchor),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::SetValue;
 
     const MC: &str = "divert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n\
         define(`confPRIVACY_FLAGS',dnl\n`needmailhelo,authwarnings')dnl\n\
@@ -302,7 +322,7 @@ mod tests {
     fn an_edit_changes_one_value_and_additions_go_after_the_last_define() {
         let mut mc = McFile::parse(MC);
         let d = mc.value("confCIPHER_LIST").unwrap();
-        mc.set(&d, "HIGH");
+        mc.set(McKey::Define(&d), "HIGH");
         mc.add_define("confSERVER_SSL_OPTIONS", "+SSL_OP_NO_TLSv1", "added by mailtls");
         mc.add_define("confCLIENT_SSL_OPTIONS", "+SSL_OP_NO_TLSv1", "added by mailtls");
         assert_eq!(

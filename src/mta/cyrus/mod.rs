@@ -24,6 +24,7 @@ mod services;
 use std::path::{Path, PathBuf};
 
 use crate::edit::imapd_conf::ImapdConf;
+use crate::edit::{Named, SetValue};
 use crate::error::{Error, Result};
 use crate::mta::{check_certificate, find_program, path_value, read_text, MtaKind, Reload, Request};
 use crate::plan::{FileChange, Plan, SettingChange};
@@ -239,7 +240,7 @@ impl Cyrus {
                 }
             }
             let before = conf.get(key).map(str::to_string);
-            conf.set(key, wanted, ANCHOR);
+            conf.set(Named::new(key, ANCHOR), wanted);
             settings.push(SettingChange {
                 file: self.config.clone(),
                 name: key.to_string(),

@@ -18,7 +18,8 @@ mod tree;
 
 use std::path::{Path, PathBuf};
 
-use crate::edit::dovecot_conf::DovecotConf;
+use crate::edit::dovecot_conf::{DovecotConf, DovecotKey};
+use crate::edit::{Named, SetValue};
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
@@ -252,7 +253,7 @@ impl Dovecot {
                     Some((placed, _)) => {
                         let index = placed.file;
                         let conf = edited_conf(&mut edited, &tree, index);
-                        conf.set_line(placed.entry.line, wanted);
+                        conf.set(DovecotKey::Line(placed.entry.line), wanted);
                         plan.set(
                             tree.files[index].path.clone(),
                             *key,
@@ -264,7 +265,7 @@ impl Dovecot {
                     None => (tree.files[0].path.clone(), edited_conf(&mut edited, &tree, 0)),
                 },
             };
-            conf.set(key, wanted, ANCHOR);
+            conf.set(DovecotKey::Named(Named::new(key, ANCHOR)), wanted);
             plan.set(file_path, *key, current.map(|(_, v)| v), wanted);
         }
 
@@ -292,7 +293,7 @@ impl Dovecot {
                 continue;
             }
             let before = value.to_string();
-            edited_conf(&mut edited, &tree, placed.file).set_line(placed.entry.line, wanted);
+            edited_conf(&mut edited, &tree, placed.file).set(DovecotKey::Line(placed.entry.line), wanted);
             plan.set(
                 tree.files[placed.file].path.clone(),
                 format!("{}: {key}", scope.trim()),
