@@ -16,7 +16,8 @@ use super::Event;
 use crate::mta::MtaKind;
 
 /// The comment line above settings mailtls adds (as the backends write it).
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
+/// New lines go under the same comment `plan` and `apply` add.
+use crate::mta::backend::ANCHOR;
 
 /// How one server logs TLS.
 pub trait LogFormat: Sync {
