@@ -15,8 +15,7 @@ use super::sources::Located;
 use super::Event;
 use crate::mta::MtaKind;
 
-/// The comment line above settings mailtls adds (as the backends write it).
-/// New lines go under the same comment `plan` and `apply` add.
+// The comment line above settings mailtls adds, as the backends write it.
 use crate::mta::backend::ANCHOR;
 
 /// How one server logs TLS.
