@@ -30,12 +30,14 @@ pub struct McFile {
     index: Index,
 }
 
-/// Where the statements are: `define`, `undefine` and `include` lines.
+/// Where the statements are: `define`, `undefine` and `include` lines, and
+/// the `O NAME=value` options of LOCAL_CONFIG blocks (name, value span).
 #[derive(Clone, Debug, PartialEq, Default)]
 struct Index {
     defines: Vec<Define>,
     undefines: Vec<(String, usize)>,
     includes: Vec<(String, usize)>,
+    local_options: Vec<(String, Range<usize>)>,
 }
 
 impl fmt::Display for McFile {
@@ -60,6 +62,7 @@ impl McFile {
             defines: self.find_defines(),
             undefines: self.find_undefines(),
             includes: self.find_includes(),
+            local_options: self.find_local_options(),
         };
     }
 
@@ -146,23 +149,32 @@ impl McFile {
         self.reindex();
     }
 
-    /// The value of `O NAME=value` in a LOCAL_CONFIG block, and its span.
-    fn local_option_span(&self, name: &str) -> Option<Range<usize>> {
+    /// Every `O NAME=value` in a LOCAL_CONFIG block, with its value's span.
+    fn find_local_options(&self) -> Vec<(String, Range<usize>)> {
         let mut in_local = false;
-        let mut found = None;
-        let prefix = format!("O {name}=");
+        let mut found = Vec::new();
         for (start, _, text) in self.lines() {
             let trimmed = text.trim();
             if trimmed.starts_with("LOCAL_CONFIG") {
                 in_local = true;
-            } else if in_local && text.starts_with(&prefix) {
-                let from = start + prefix.len();
-                found = Some(from..start + text.trim_end_matches(['\n', '\r']).len());
+            } else if let Some((name, _)) = text.strip_prefix("O ").and_then(|o| o.split_once('=')).filter(|_| in_local) {
+                let from = start + 2 + name.len() + 1;
+                found.push((name.to_string(), from..start + text.trim_end_matches(['\n', '\r']).len()));
             } else if trimmed.starts_with("LOCAL_") || trimmed.starts_with("MAILER") || trimmed.starts_with("divert(") {
                 in_local = trimmed.starts_with("LOCAL_CONFIG");
             }
         }
         found
+    }
+
+    /// The span of the value of the last `O NAME=value` in a LOCAL_CONFIG block.
+    fn local_option_span(&self, name: &str) -> Option<Range<usize>> {
+        self.index
+            .local_options
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, span)| span.clone())
     }
 
     /// `O NAME=value` from a LOCAL_CONFIG block (TLS 1.3 suites have no m4 macro).
