@@ -121,7 +121,11 @@ enum KeyAccess {
     #[error("cannot stat the key: {0}")]
     Stat(std::io::Error),
     #[error("the private key is {what} by everyone (mode {mode:o}); run `chmod o-rwx {shown}`")]
-    World { what: &'static str, mode: u32, shown: String },
+    World {
+        what: &'static str,
+        mode: u32,
+        shown: String,
+    },
     #[error("the private key is owned by {owner}, not root: that user could replace it; run `chown root {shown}`")]
     Owner { owner: String, shown: String },
     #[error("the private key is writable by its group (mode {mode:o}); run `chmod g-w {shown}`")]

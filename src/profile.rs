@@ -135,7 +135,11 @@ impl Profile {
                 return Err(fail("name and description must be one line".into()));
             }
         }
-        let tiers = raw.tiers.map(Tiers::from_raw).transpose().map_err(|e| fail(e.to_string()))?;
+        let tiers = raw
+            .tiers
+            .map(Tiers::from_raw)
+            .transpose()
+            .map_err(|e| fail(e.to_string()))?;
         if let Some(t) = &tiers {
             check_tiers(t, raw.min_protocol, &tls12_ciphers, &tls13_ciphersuites, &raw.groups)
                 .map_err(|e| fail(e.to_string()))?;
@@ -199,9 +203,7 @@ impl Profile {
 enum ListError {
     #[error("{what} is graded {tier} by the profile's tiers, which allow {allowed} only")]
     BelowTiers { what: String, tier: Tier, allowed: String },
-    #[error(
-        "{key}: unknown cipher suite {name:?} (use IANA names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)"
-    )]
+    #[error("{key}: unknown cipher suite {name:?} (use IANA names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)")]
     UnknownSuite { key: String, name: String },
     #[error("{key}: {name} belongs in {other}")]
     WrongList {

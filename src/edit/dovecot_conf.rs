@@ -253,7 +253,10 @@ mod tests {
         let inner = conf.entries().into_iter().find(|e| !e.sections.is_empty()).unwrap();
         assert_eq!(inner.sections, vec![("protocol".to_string(), Some("imap".to_string()))]);
         conf.set_line(inner.line, "TLSv1.2");
-        conf.set(DovecotKey::Named(Named::new("ssl_min_protocol", "# mailtls")), "TLSv1.2");
+        conf.set(
+            DovecotKey::Named(Named::new("ssl_min_protocol", "# mailtls")),
+            "TLSv1.2",
+        );
         conf.set(DovecotKey::Named(Named::new("ssl_cipher_list", "# mailtls")), "X");
         assert_eq!(
             conf.to_string(),

@@ -157,9 +157,16 @@ impl McFile {
             let trimmed = text.trim();
             if trimmed.starts_with("LOCAL_CONFIG") {
                 in_local = true;
-            } else if let Some((name, _)) = text.strip_prefix("O ").and_then(|o| o.split_once('=')).filter(|_| in_local) {
+            } else if let Some((name, _)) = text
+                .strip_prefix("O ")
+                .and_then(|o| o.split_once('='))
+                .filter(|_| in_local)
+            {
                 let from = start + 2 + name.len() + 1;
-                found.push((name.to_string(), from..start + text.trim_end_matches(['\n', '\r']).len()));
+                found.push((
+                    name.to_string(),
+                    from..start + text.trim_end_matches(['\n', '\r']).len(),
+                ));
             } else if trimmed.starts_with("LOCAL_") || trimmed.starts_with("MAILER") || trimmed.starts_with("divert(") {
                 in_local = trimmed.starts_with("LOCAL_CONFIG");
             }

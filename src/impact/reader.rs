@@ -405,8 +405,7 @@ impl<'t> Scanner<'t> {
                     entry.set(&field, &data);
                 } else {
                     stats.overlong_lines += 1;
-                    std::io::copy(&mut (&mut reader).take(size), &mut std::io::sink())
-                        .map_err(ReadError::Read)?;
+                    std::io::copy(&mut (&mut reader).take(size), &mut std::io::sink()).map_err(ReadError::Read)?;
                 }
                 let mut newline = [0u8; 1];
                 let _ = reader.read_exact(&mut newline);

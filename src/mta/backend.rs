@@ -177,7 +177,13 @@ impl<'a> PlanBuilder<'a> {
     ) -> Result<()> {
         let mut shas = Vec::new();
         for (cert, key) in pairs {
-            shas.push(super::check_certificate(self.request, cert, key, readers, &mut self.warnings)?);
+            shas.push(super::check_certificate(
+                self.request,
+                cert,
+                key,
+                readers,
+                &mut self.warnings,
+            )?);
         }
         match shas.as_slice() {
             [one] => {

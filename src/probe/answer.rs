@@ -430,7 +430,10 @@ mod tests {
         assert_eq!(h.version, ProtocolVersion::TLSV1_3);
         assert_eq!(h.suite, CipherSuite::TLS_AES_256_GCM_SHA384);
         assert_eq!(h.group, Some(Group::X25519));
-        assert_eq!(h.extensions, [ExtensionType::SUPPORTED_VERSIONS, ExtensionType::KEY_SHARE]);
+        assert_eq!(
+            h.extensions,
+            [ExtensionType::SUPPORTED_VERSIONS, ExtensionType::KEY_SHARE]
+        );
         assert!(h.retry_request);
         // Truncated: no panic, no hello, and the error says what was short.
         let short = parse_server_hello(&body[..40]).unwrap_err();
@@ -449,6 +452,9 @@ mod tests {
             })
         );
         let err = read(&mut Replay(b"\x17\x03\x03\x00\x01\x00"), deadline, Depth::Hello).unwrap_err();
-        assert_eq!(err.to_string(), "the answer to the ClientHello is not TLS: record type 0x17");
+        assert_eq!(
+            err.to_string(),
+            "the answer to the ClientHello is not TLS: record type 0x17"
+        );
     }
 }

@@ -229,7 +229,10 @@ mod tests {
                 left: 1
             })
         );
-        assert_eq!(short.unwrap_err().to_string(), "vector cut short: 9 bytes wanted, 1 left");
+        assert_eq!(
+            short.unwrap_err().to_string(),
+            "vector cut short: 9 bytes wanted, 1 left"
+        );
     }
 
     #[test]

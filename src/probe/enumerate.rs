@@ -164,8 +164,10 @@ fn speaks(h: &ServerHello, protocol: Protocol) -> bool {
 }
 
 /// TLS alerts that mean "no suite in common".
-const NO_SUITE_IN_COMMON: [AlertDescription; 2] =
-    [AlertDescription::HANDSHAKE_FAILURE, AlertDescription::INSUFFICIENT_SECURITY];
+const NO_SUITE_IN_COMMON: [AlertDescription; 2] = [
+    AlertDescription::HANDSHAKE_FAILURE,
+    AlertDescription::INSUFFICIENT_SECURITY,
+];
 
 /// Finds every suite of `offer` the server accepts with `protocol`.
 ///

@@ -224,7 +224,10 @@ mod tests {
         assert_eq!(ContentType(0x99).to_string(), "0x99");
         assert_eq!(ExtensionType(0x1234).to_string(), "0x1234");
         assert_eq!(ExtensionType::RENEGOTIATION_INFO.to_string(), "renegotiation_info");
-        assert_eq!(format!("{:?}", HandshakeType::SERVER_HELLO), "HandshakeType(server_hello)");
+        assert_eq!(
+            format!("{:?}", HandshakeType::SERVER_HELLO),
+            "HandshakeType(server_hello)"
+        );
         assert_eq!(ProtocolVersion::TLSV1_2.to_string(), "TLSv1.2");
         assert_eq!(ProtocolVersion(0x7f1c).protocol(), None);
         for p in Protocol::ALL {

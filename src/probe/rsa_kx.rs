@@ -136,7 +136,9 @@ pub fn check(
                 Some(a) if a.description == AlertDescription::BAD_RECORD_MAC => Outcome::Completes {
                     client_renegotiation: None,
                 },
-                Some(a) if [AlertDescription::DECRYPT_ERROR, AlertDescription::INTERNAL_ERROR].contains(&a.description) => {
+                Some(a)
+                    if [AlertDescription::DECRYPT_ERROR, AlertDescription::INTERNAL_ERROR].contains(&a.description) =>
+                {
                     Outcome::Fails(format!("{a} after the key exchange"))
                 }
                 Some(a) => Outcome::Untried(format!("{a} after a key exchange with noise as Finished")),
@@ -186,7 +188,10 @@ pub fn check(
             };
             match content {
                 ContentType::ALERT => {
-                    return Ok(Outcome::Fails(format!("{} after the key exchange", alert_in(&fragment))));
+                    return Ok(Outcome::Fails(format!(
+                        "{} after the key exchange",
+                        alert_in(&fragment)
+                    )));
                 }
                 ContentType::HANDSHAKE if fragment.first() == Some(&HandshakeType::NEW_SESSION_TICKET.0) => {
                     // NewSessionTicket: part of the transcript the server's Finished covers.
@@ -222,7 +227,9 @@ pub fn check(
                     // a close is a refusal.
                     let accepted = match rx.next() {
                         Ok(Some(Record::Tls(ContentType::HANDSHAKE, _))) => Some(true),
-                        Ok(Some(Record::Tls(ContentType::ALERT, _))) | Ok(None) | Err(AnswerError::Reset) => Some(false),
+                        Ok(Some(Record::Tls(ContentType::ALERT, _))) | Ok(None) | Err(AnswerError::Reset) => {
+                            Some(false)
+                        }
                         Ok(Some(_)) | Err(_) => None,
                     };
                     return Ok(Outcome::Completes {

@@ -10,12 +10,12 @@ use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use super::answer::{Answer, AnswerError};
+use super::cert::FetchError;
 use super::connector::{ConnectError, Connector};
 use super::dialogue::DialogueError;
 use super::enumerate::{self, Eliminated};
 use super::enums::ExtensionType;
 use super::report::TargetReport;
-use super::cert::FetchError;
 use super::{cert, findings, rsa_kx, sslv2, Proto, ScanOptions, Target, TlsStart};
 use crate::tls::{CipherSuite, Group, Protocol};
 
@@ -64,7 +64,6 @@ fn dialogue_label(s: TlsStart) -> &'static str {
         TlsStart::Implicit | TlsStart::Off => "TLS",
     }
 }
-
 
 /// One unit of work for the worker threads.
 enum Job {
@@ -298,10 +297,9 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
                 if protocol != Protocol::TlsV1_3 && !found.accepted.is_empty() {
                     // ServerHello extensions reported as such (RFC 7627, RFC 5746).
                     let has = |e: ExtensionType| found.extensions.contains(&e);
-                    let ems = report.extended_master_secret.unwrap_or(false)
-                        || has(ExtensionType::EXTENDED_MASTER_SECRET);
-                    let reneg =
-                        report.secure_renegotiation.unwrap_or(false) || has(ExtensionType::RENEGOTIATION_INFO);
+                    let ems =
+                        report.extended_master_secret.unwrap_or(false) || has(ExtensionType::EXTENDED_MASTER_SECRET);
+                    let reneg = report.secure_renegotiation.unwrap_or(false) || has(ExtensionType::RENEGOTIATION_INFO);
                     report.extended_master_secret = Some(ems);
                     report.secure_renegotiation = Some(reneg);
                 }

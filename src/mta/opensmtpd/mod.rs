@@ -342,7 +342,13 @@ impl Opensmtpd {
                 let wanted = protocols(profile);
                 if !current.as_deref().is_some_and(|p| protocols_acceptable(p, profile)) {
                     plan.set(self.config.clone(), format!("{name}: protocols"), current, &wanted);
-                    conf.set(SmtpdKey::Option { line: s.line, keyword: "protocols" }, &wanted);
+                    conf.set(
+                        SmtpdKey::Option {
+                            line: s.line,
+                            keyword: "protocols",
+                        },
+                        &wanted,
+                    );
                 }
                 if let Some(wanted) = ciphers(profile) {
                     let s = conf
@@ -353,7 +359,13 @@ impl Opensmtpd {
                     let current = s.after("ciphers").map(|w| w.text.clone());
                     if !current.as_deref().is_some_and(|c| ciphers_acceptable(c, profile)) {
                         plan.set(self.config.clone(), format!("{name}: ciphers"), current, &wanted);
-                        conf.set(SmtpdKey::Option { line: s.line, keyword: "ciphers" }, &wanted);
+                        conf.set(
+                            SmtpdKey::Option {
+                                line: s.line,
+                                keyword: "ciphers",
+                            },
+                            &wanted,
+                        );
                     }
                 }
             }

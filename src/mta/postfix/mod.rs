@@ -442,7 +442,13 @@ impl Postfix {
                 set_main(&mut main, plan.settings_mut(), &name, &value);
             }
             for (name, before, after) in edits {
-                master.set(ServiceOverride { service: index, name: &name }, &after);
+                master.set(
+                    ServiceOverride {
+                        service: index,
+                        name: &name,
+                    },
+                    &after,
+                );
                 plan.set(master_path.clone(), format!("{scope}: {name}"), Some(before), after);
             }
         }
