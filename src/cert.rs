@@ -310,3 +310,30 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Why a PEM file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PemFileError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a regular file of at most 1 MiB", path.display())]
+    NotRegular { path: std::path::PathBuf },
+}
+
+/// A PEM file's bytes: a regular file of at most 1 MiB (never /dev/zero or a FIFO).
+pub fn read_pem_file(path: &std::path::Path) -> Result<Vec<u8>, PemFileError> {
+    let io = |source| PemFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() || meta.len() > 1 << 20 {
+        return Err(PemFileError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    std::fs::read(path).map_err(io)
+}

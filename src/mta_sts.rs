@@ -120,7 +120,7 @@ pub enum PolicyError {
 #[derive(Debug, thiserror::Error)]
 pub enum CaFileError {
     #[error("--ca-file {0}")]
-    Read(#[from] crate::dane::PemFileError),
+    Read(#[from] crate::cert::PemFileError),
     #[error("--ca-file {}: {source}", path.display())]
     Pem {
         path: std::path::PathBuf,
@@ -241,7 +241,7 @@ fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, CaFileError> {
         }
     }
     if let Some(path) = ca_file {
-        let bytes = crate::dane::read_pem_file(path)?;
+        let bytes = crate::cert::read_pem_file(path)?;
         let certs = CertificateDer::pem_slice_iter(&bytes);
         let before = store.len();
         let path = path.to_path_buf();

@@ -6,6 +6,7 @@
 mod apply;
 mod completions;
 mod detect;
+mod guard;
 mod guided;
 mod history;
 mod impact;
@@ -15,9 +16,6 @@ pub mod probe;
 mod profiles;
 mod rollback;
 mod tlsa;
-
-pub(crate) use probe::ProbeArgs;
-pub(crate) use tlsa::TlsaArgs;
 
 use crate::cli::{ApplyArgs, Cli, Command};
 use crate::error::Result;
@@ -43,7 +41,7 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
             Some(report) => plan::from_scan(&args.target, report, out),
             None => {
                 let resolved = resolve::target(&args.target, None)?;
-                crate::dane::guard::for_target(&resolved, &args.target, out)?;
+                guard::for_target(&resolved, &args.target, out)?;
                 plan::run(resolved, args.output, out)
             }
         },

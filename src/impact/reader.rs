@@ -9,27 +9,19 @@
 
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use memchr::memmem::Finder;
 use serde::Serialize;
 
 use super::formats::{LogFormat, Sessions};
+use super::sources::Source;
 use super::{stamp, Tally};
 
 /// The longest line looked at; longer ones are skipped and counted.
 pub const MAX_LINE: usize = 64 * 1024;
 const CHUNK: usize = 1 << 20;
-
-/// Where lines come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// A plain, gzipped or journal-exported file (told apart by their first bytes), or a FIFO.
-    File(PathBuf),
-    /// The systemd journal, read with `journalctl -o short-iso` and these matches.
-    Journal(Vec<String>),
-}
 
 /// Why a log source could not be read to its end.
 #[derive(Debug, thiserror::Error)]
@@ -50,15 +42,6 @@ pub enum ReadError {
     Read(std::io::Error),
     #[error("journal export truncated inside a binary field")]
     TruncatedExport,
-}
-
-impl Source {
-    pub fn describe(&self) -> String {
-        match self {
-            Source::File(p) => p.display().to_string(),
-            Source::Journal(m) => format!("journalctl {}", m.join(" ")),
-        }
-    }
 }
 
 /// What reading one source found.

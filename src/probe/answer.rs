@@ -151,7 +151,12 @@ pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result
         };
         handshake.extend_from_slice(&fragment);
         // Consume every complete handshake message.
-        while let Some((kind, body, consumed)) = next_message(&handshake)? {
+        while let Some(Message {
+            kind,
+            body,
+            len: consumed,
+        }) = next_message(&handshake)?
+        {
             match (&mut hello, kind) {
                 (None, HandshakeType::SERVER_HELLO) => {
                     let h = parse_server_hello(body).map_err(Garbage::ServerHello)?;
@@ -188,9 +193,17 @@ pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result
     }
 }
 
-/// The first whole handshake message buffered in `pending`: its type, its
-/// body and how many bytes it took; None while it is still incomplete.
-pub(super) fn next_message(pending: &[u8]) -> Result<Option<(HandshakeType, &[u8], usize)>, Garbage> {
+/// One whole handshake message at the front of a buffer.
+pub(super) struct Message<'a> {
+    pub(super) kind: HandshakeType,
+    pub(super) body: &'a [u8],
+    /// Bytes it takes in the buffer, header included.
+    pub(super) len: usize,
+}
+
+/// The first whole handshake message buffered in `pending`; None while it
+/// is still incomplete.
+pub(super) fn next_message(pending: &[u8]) -> Result<Option<Message<'_>>, Garbage> {
     let mut r = Reader::new(pending);
     let (Ok(kind), Ok(len)) = (r.read::<HandshakeType>(), r.u24()) else {
         return Ok(None);
@@ -198,7 +211,11 @@ pub(super) fn next_message(pending: &[u8]) -> Result<Option<(HandshakeType, &[u8
     if len > MAX_HANDSHAKE {
         return Err(Garbage::HandshakeClaims(len));
     }
-    Ok(r.take(len).ok().map(|body| (kind, body, 4 + len)))
+    Ok(r.take(len).ok().map(|body| Message {
+        kind,
+        body,
+        len: 4 + len,
+    }))
 }
 
 /// An alert record's answer; a record too short to hold one is as good as a close.

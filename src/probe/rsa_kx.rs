@@ -17,7 +17,7 @@ use ring::{aead, digest, hmac};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
-use super::answer::{next_message, AnswerError, Garbage, Record, RecordReader, MAX_HANDSHAKE};
+use super::answer::{next_message, AnswerError, Garbage, Message, Record, RecordReader, MAX_HANDSHAKE};
 use super::codec::{Reader, WireError, Writer};
 use super::connector::{ConnectError, Connector};
 use super::enumerate::hello;
@@ -325,7 +325,7 @@ fn read_flight<W: super::wire::Wire>(
             Some(Record::Tls(other, _)) => return Err(FlightError::Record(other)),
             Some(Record::Sslv2(_)) => return Err(FlightError::Sslv2),
         }
-        while let Some((kind, body, used)) = next_message(&pending)? {
+        while let Some(Message { kind, body, len: used }) = next_message(&pending)? {
             let body = body.to_vec();
             transcript.extend_from_slice(&pending[..used]);
             pending.drain(..used);
