@@ -145,7 +145,7 @@ pub fn run_plans(resolved: Resolved, planned: Option<HostPlan>, options: ApplyOp
             let mut watch = crate::impact::flow::Watch::start(impact, &crate::impact::flow::instances(&servers));
             match watch.run(duration, out) {
                 Ok(note) => summaries.push(note),
-                Err(failure) => return Err(undo(&manifest, &failure, out)),
+                Err(failure) => return Err(undo(&manifest, &failure.to_string(), out)),
             }
         } else if options.watch.is_some() {
             out.warn("--watch: no server log could be read; nothing was watched");

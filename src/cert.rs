@@ -115,18 +115,40 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Why the key's owner or mode lets the wrong people at it.
+#[derive(Debug, thiserror::Error)]
+enum KeyAccess {
+    #[error("cannot stat the key: {0}")]
+    Stat(std::io::Error),
+    #[error("the private key is {what} by everyone (mode {mode:o}); run `chmod o-rwx {shown}`")]
+    World {
+        what: &'static str,
+        mode: u32,
+        shown: String,
+    },
+    #[error("the private key is owned by {owner}, not root: that user could replace it; run `chown root {shown}`")]
+    Owner { owner: String, shown: String },
+    #[error("the private key is writable by its group (mode {mode:o}); run `chmod g-w {shown}`")]
+    GroupWritable { mode: u32, shown: String },
+    #[error("the private key is readable by group {group} (mode {mode:o}){allowed}; run `chmod g-rwx {shown}`")]
+    GroupReadable {
+        group: String,
+        mode: u32,
+        allowed: String,
+        shown: String,
+    },
+}
+
 /// Who may read and replace the key: its owner must be root (or the user
 /// mailtls runs as, for a plan made without root), it must not be readable
 /// by everyone, and its group may read it only when `readers` names it.
-fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result<(), String> {
-    let meta = std::fs::metadata(key_path).map_err(|e| format!("cannot stat the key: {e}"))?;
+fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result<(), KeyAccess> {
+    let meta = std::fs::metadata(key_path).map_err(KeyAccess::Stat)?;
     let mode = meta.mode() & 0o777;
-    let shown = key_path.display();
+    let shown = key_path.display().to_string();
     for (bit, what) in [(0o004, "readable"), (0o002, "writable")] {
         if mode & bit != 0 {
-            return Err(format!(
-                "the private key is {what} by everyone (mode {mode:o}); run `chmod o-rwx {shown}`"
-            ));
+            return Err(KeyAccess::World { what, mode, shown });
         }
     }
     let uid = meta.uid();
@@ -135,14 +157,10 @@ fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result
             .ok()
             .flatten()
             .map_or(format!("uid {uid}"), |u| u.name);
-        return Err(format!(
-            "the private key is owned by {owner}, not root: that user could replace it; run `chown root {shown}`"
-        ));
+        return Err(KeyAccess::Owner { owner, shown });
     }
     if mode & 0o020 != 0 {
-        return Err(format!(
-            "the private key is writable by its group (mode {mode:o}); run `chmod g-w {shown}`"
-        ));
+        return Err(KeyAccess::GroupWritable { mode, shown });
     }
     if mode & 0o040 != 0 {
         let group = nix::unistd::Group::from_gid(meta.gid().into())
@@ -155,9 +173,12 @@ fn check_key_access(key_path: &Path, readers: KeyReaders) -> std::result::Result
             } else {
                 format!(" (this server accepts only group {})", readers.join(" or "))
             };
-            return Err(format!(
-                "the private key is readable by group {group} (mode {mode:o}){allowed}; run `chmod g-rwx {shown}`"
-            ));
+            return Err(KeyAccess::GroupReadable {
+                group,
+                mode,
+                allowed,
+                shown,
+            });
         }
     }
     Ok(())
@@ -194,7 +215,7 @@ pub fn check_pair(
     }
     let key = keys.remove(0);
 
-    check_key_access(key_path, readers).map_err(key_fail)?;
+    check_key_access(key_path, readers).map_err(|e| key_fail(e.to_string()))?;
 
     let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
         .map_err(|e| key_fail(format!("unsupported or corrupt private key: {e}")))?;
@@ -288,4 +309,31 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why a PEM file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PemFileError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a regular file of at most 1 MiB", path.display())]
+    NotRegular { path: std::path::PathBuf },
+}
+
+/// A PEM file's bytes: a regular file of at most 1 MiB (never /dev/zero or a FIFO).
+pub fn read_pem_file(path: &std::path::Path) -> Result<Vec<u8>, PemFileError> {
+    let io = |source| PemFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() || meta.len() > 1 << 20 {
+        return Err(PemFileError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    std::fs::read(path).map_err(io)
 }

@@ -7,6 +7,12 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::mta::MtaKind;
 
+mod probe;
+mod tlsa;
+
+pub use probe::{NagiosArgs, OutputArg, ProbeArgs, SeverityArg, StarttlsArg, StateArg};
+pub use tlsa::TlsaArgs;
+
 pub use crate::vocabulary::MAX_SECONDS;
 
 #[derive(Parser, Debug)]
@@ -78,9 +84,9 @@ pub enum Command {
         name: Option<String>,
     },
     /// Scan mail servers' TLS (SMTP/IMAP/POP3 STARTTLS or implicit TLS), optionally against a profile.
-    Probe(crate::probe::command::ProbeArgs),
+    Probe(ProbeArgs),
     /// Print the DANE TLSA record ("3 1 1") to publish for a certificate or key.
-    Tlsa(crate::commands::TlsaArgs),
+    Tlsa(TlsaArgs),
     /// Who would lose TLS: what each peer negotiated, from the servers' own logs, against a profile.
     Impact(ImpactArgs),
     /// Print a shell completion script (e.g. `mailtls completions bash > /etc/bash_completion.d/mailtls`).

@@ -24,7 +24,7 @@
 pub(crate) mod apply;
 pub(crate) mod cert;
 pub(crate) mod cli;
-pub(crate) mod commands;
+pub mod commands;
 pub mod dane;
 pub(crate) mod dns;
 pub mod edit;

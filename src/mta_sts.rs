@@ -50,7 +50,7 @@ impl MtaSts {
                 self.mx.join(", ")
             ));
         }
-        chain_trusted(chain, mx_host, ca_file).err()
+        chain_trusted(chain, mx_host, ca_file).err().map(|e| e.to_string())
     }
 }
 
@@ -78,8 +78,80 @@ pub fn lookup(resolver: &Resolver, domain: &str, port: u16, ca_file: Option<&Pat
     }
 }
 
+/// Why a domain's policy could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("the policy has no `version: STSv1` line")]
+    NoVersion,
+    #[error("the policy's mode is {0:?}, not none, testing or enforce")]
+    Mode(Option<String>),
+    #[error("the policy has no valid max_age")]
+    MaxAge,
+    #[error("{host} has no address{}", .why.as_ref().map(|e| format!(" ({e})")).unwrap_or_default())]
+    NoAddress { host: String, why: Option<String> },
+    #[error(transparent)]
+    Tls(#[from] rustls::Error),
+    #[error("{host}: {source}")]
+    ServerName {
+        host: String,
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+    #[error("cannot connect to {host} ({addr}): {source}")]
+    Connect {
+        host: String,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Socket(std::io::Error),
+    #[error("HTTPS to {host}: {source}")]
+    Https { host: String, source: std::io::Error },
+    #[error("the policy is larger than 64 KB")]
+    TooLarge,
+    #[error("not an HTTP response")]
+    NotHttp,
+    #[error("https://{host}/.well-known/mta-sts.txt answered {status:?}")]
+    Status { host: String, status: String },
+    #[error(transparent)]
+    CaFile(#[from] CaFileError),
+}
+
+/// Why `--ca-file` gave no trust anchors.
+#[derive(Debug, thiserror::Error)]
+pub enum CaFileError {
+    #[error("--ca-file {0}")]
+    Read(#[from] crate::cert::PemFileError),
+    #[error("--ca-file {}: {source}", path.display())]
+    Pem {
+        path: std::path::PathBuf,
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("--ca-file {}: {source}", path.display())]
+    Add {
+        path: std::path::PathBuf,
+        source: rustls::Error,
+    },
+    #[error("--ca-file {}: no certificates", path.display())]
+    Empty { path: std::path::PathBuf },
+}
+
+/// Why a served chain fails an MTA-STS sender's check.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("no certificate")]
+    Empty,
+    #[error("the certificate does not parse: {0}")]
+    Parse(rustls::Error),
+    #[error(transparent)]
+    CaFile(#[from] CaFileError),
+    #[error("the certificate does not chain to a trusted root ({0}); self-signed?")]
+    Untrusted(rustls::Error),
+    #[error("the certificate does not name {0}")]
+    Name(String),
+}
+
 /// Parses a policy body (RFC 8461 3.2).
-pub fn parse_policy(body: &str) -> Result<MtaSts, String> {
+pub fn parse_policy(body: &str) -> Result<MtaSts, PolicyError> {
     let mut policy = MtaSts::default();
     let mut version = None;
     for line in body.lines() {
@@ -96,14 +168,14 @@ pub fn parse_policy(body: &str) -> Result<MtaSts, String> {
         }
     }
     if version.as_deref() != Some("STSv1") {
-        return Err("the policy has no `version: STSv1` line".into());
+        return Err(PolicyError::NoVersion);
     }
     match policy.mode.as_deref() {
         Some("none" | "testing" | "enforce") => {}
-        other => return Err(format!("the policy's mode is {other:?}, not none, testing or enforce")),
+        other => return Err(PolicyError::Mode(other.map(str::to_string))),
     }
     if policy.max_age.is_none() {
-        return Err("the policy has no valid max_age".into());
+        return Err(PolicyError::MaxAge);
     }
     Ok(policy)
 }
@@ -133,10 +205,10 @@ pub fn names_host(leaf_der: &[u8], host: &str) -> bool {
 
 /// Whether `chain` (leaf first, DER) chains to a trusted root (the system's
 /// plus `ca_file`) and names `host`, as an MTA-STS sender checks it.
-pub fn chain_trusted(chain: &[Vec<u8>], host: &str, ca_file: Option<&Path>) -> Result<(), String> {
-    let leaf = chain.first().ok_or("no certificate")?;
+pub fn chain_trusted(chain: &[Vec<u8>], host: &str, ca_file: Option<&Path>) -> Result<(), TrustError> {
+    let leaf = chain.first().ok_or(TrustError::Empty)?;
     let der = CertificateDer::from(leaf.as_slice());
-    let parsed = ParsedCertificate::try_from(&der).map_err(|e| format!("the certificate does not parse: {e}"))?;
+    let parsed = ParsedCertificate::try_from(&der).map_err(TrustError::Parse)?;
     let intermediates: Vec<CertificateDer> = chain[1..].iter().map(|c| CertificateDer::from(c.as_slice())).collect();
     let roots = roots(ca_file)?;
     rustls::client::verify_server_cert_signed_by_trust_anchor(
@@ -146,9 +218,9 @@ pub fn chain_trusted(chain: &[Vec<u8>], host: &str, ca_file: Option<&Path>) -> R
         UnixTime::now(),
         provider().signature_verification_algorithms.all,
     )
-    .map_err(|e| format!("the certificate does not chain to a trusted root ({e}); self-signed?"))?;
+    .map_err(TrustError::Untrusted)?;
     if !names_host(leaf, host) {
-        return Err(format!("the certificate does not name {host}"));
+        return Err(TrustError::Name(host.to_string()));
     }
     Ok(())
 }
@@ -158,7 +230,7 @@ fn provider() -> rustls::crypto::CryptoProvider {
 }
 
 /// The system's roots (SSL_CERT_FILE, else Debian's bundle, when present) plus `ca_file`.
-fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
+fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, CaFileError> {
     let mut store = RootCertStore::empty();
     let system = std::env::var_os("SSL_CERT_FILE")
         .map(std::path::PathBuf::from)
@@ -169,46 +241,58 @@ fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
         }
     }
     if let Some(path) = ca_file {
-        let bytes = crate::dane::read_pem_file(path).map_err(|e| format!("--ca-file {e}"))?;
+        let bytes = crate::cert::read_pem_file(path)?;
         let certs = CertificateDer::pem_slice_iter(&bytes);
         let before = store.len();
+        let path = path.to_path_buf();
         for cert in certs {
-            let cert = cert.map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
-            store
-                .add(cert)
-                .map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
+            let cert = cert.map_err(|source| CaFileError::Pem {
+                path: path.clone(),
+                source,
+            })?;
+            store.add(cert).map_err(|source| CaFileError::Add {
+                path: path.clone(),
+                source,
+            })?;
         }
         if store.len() == before {
-            return Err(format!("--ca-file {}: no certificates", path.display()));
+            return Err(CaFileError::Empty { path });
         }
     }
     Ok(store)
 }
 
 /// GET https://HOST:PORT/.well-known/mta-sts.txt, HOST resolved through `resolver`.
-fn fetch(resolver: &Resolver, host: &str, port: u16, ca_file: Option<&Path>) -> Result<String, String> {
+fn fetch(resolver: &Resolver, host: &str, port: u16, ca_file: Option<&Path>) -> Result<String, PolicyError> {
     let (addrs, errors) = resolver.addresses(host);
-    let addr = addrs.first().ok_or_else(|| {
-        format!(
-            "{host} has no address{}",
-            errors.first().map(|e| format!(" ({e})")).unwrap_or_default()
-        )
+    let addr = addrs.first().ok_or_else(|| PolicyError::NoAddress {
+        host: host.to_string(),
+        why: errors.first().map(|e| e.to_string()),
     })?;
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .with_safe_default_protocol_versions()?
         .with_root_certificates(roots(ca_file)?)
         .with_no_client_auth();
-    let name = ServerName::try_from(host.to_string()).map_err(|e| format!("{host}: {e}"))?;
-    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-    let mut sock = TcpStream::connect_timeout(&SocketAddr::new(*addr, port), TIMEOUT)
-        .map_err(|e| format!("cannot connect to {host} ({addr}:{port}): {e}"))?;
-    sock.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(host.to_string()).map_err(|source| PolicyError::ServerName {
+        host: host.to_string(),
+        source,
+    })?;
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name)?;
+    let addr = SocketAddr::new(*addr, port);
+    let mut sock = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|source| PolicyError::Connect {
+        host: host.to_string(),
+        addr,
+        source,
+    })?;
+    sock.set_read_timeout(Some(TIMEOUT)).map_err(PolicyError::Socket)?;
+    let https = |source| PolicyError::Https {
+        host: host.to_string(),
+        source,
+    };
     let mut tls = rustls::Stream::new(&mut conn, &mut sock);
     // HTTP/1.0: the server closes after the body and never chunks it.
     let request = format!("GET /.well-known/mta-sts.txt HTTP/1.0\r\nHost: {host}\r\nUser-Agent: mailtls\r\n\r\n");
-    tls.write_all(request.as_bytes())
-        .map_err(|e| format!("HTTPS to {host}: {e}"))?;
+    tls.write_all(request.as_bytes()).map_err(https)?;
     let mut response = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -217,19 +301,22 @@ fn fetch(resolver: &Resolver, host: &str, port: u16, ca_file: Option<&Path>) -> 
             Ok(n) => {
                 response.extend_from_slice(&buf[..n]);
                 if response.len() > MAX_POLICY + 8192 {
-                    return Err("the policy is larger than 64 KB".into());
+                    return Err(PolicyError::TooLarge);
                 }
             }
             // Many servers close without close_notify; the body is complete anyway.
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => break,
-            Err(e) => return Err(format!("HTTPS to {host}: {e}")),
+            Err(e) => return Err(https(e)),
         }
     }
     let text = String::from_utf8_lossy(&response);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("not an HTTP response")?;
+    let (head, body) = text.split_once("\r\n\r\n").ok_or(PolicyError::NotHttp)?;
     let status = head.lines().next().unwrap_or("");
     if status.split_whitespace().nth(1) != Some("200") {
-        return Err(format!("https://{host}/.well-known/mta-sts.txt answered {status:?}"));
+        return Err(PolicyError::Status {
+            host: host.to_string(),
+            status: status.to_string(),
+        });
     }
     Ok(body.to_string())
 }

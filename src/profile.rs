@@ -126,8 +126,9 @@ impl Profile {
                 raw.min_protocol.name()
             )));
         }
-        let tls12_ciphers = suites(&raw.tls12_ciphers, "tls12_ciphers", false).map_err(fail)?;
-        let tls13_ciphersuites = suites(&raw.tls13_ciphersuites, "tls13_ciphersuites", true).map_err(fail)?;
+        let tls12_ciphers = suites(&raw.tls12_ciphers, "tls12_ciphers", false).map_err(|e| fail(e.to_string()))?;
+        let tls13_ciphersuites =
+            suites(&raw.tls13_ciphersuites, "tls13_ciphersuites", true).map_err(|e| fail(e.to_string()))?;
         if raw.min_protocol <= Protocol::TlsV1_2 && tls12_ciphers.is_empty() {
             return Err(fail(format!(
                 "tls12_ciphers is empty but min_protocol = {:?} allows TLS 1.2 or older: list the allowed suites",
@@ -147,7 +148,11 @@ impl Profile {
                 return Err(fail("name and description must be one line".into()));
             }
         }
-        let tiers = raw.tiers.map(Tiers::from_raw).transpose().map_err(fail)?;
+        let tiers = raw
+            .tiers
+            .map(Tiers::from_raw)
+            .transpose()
+            .map_err(|e| fail(e.to_string()))?;
         let mut listeners = std::collections::BTreeMap::new();
         for (kind, table) in raw.listeners.unwrap_or_default() {
             let kind: crate::vocabulary::ListenerKind =
@@ -160,7 +165,8 @@ impl Profile {
             listeners.insert(kind, table.profile);
         }
         if let Some(t) = &tiers {
-            check_tiers(t, raw.min_protocol, &tls12_ciphers, &tls13_ciphersuites, &raw.groups).map_err(fail)?;
+            check_tiers(t, raw.min_protocol, &tls12_ciphers, &tls13_ciphersuites, &raw.groups)
+                .map_err(|e| fail(e.to_string()))?;
         }
         Ok(Profile {
             name: raw.name,
@@ -217,6 +223,21 @@ impl Profile {
     }
 }
 
+/// What is wrong with a profile's lists.
+#[derive(Debug, thiserror::Error)]
+enum ListError {
+    #[error("{what} is graded {tier} by the profile's tiers, which allow {allowed} only")]
+    BelowTiers { what: String, tier: Tier, allowed: String },
+    #[error("{key}: unknown cipher suite {name:?} (use IANA names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)")]
+    UnknownSuite { key: String, name: String },
+    #[error("{key}: {name} belongs in {other}")]
+    WrongList {
+        key: String,
+        name: String,
+        other: &'static str,
+    },
+}
+
 /// A profile with tiers configures only what its tiers allow: a listed
 /// suite, group or protocol graded below them is a contradiction.
 fn check_tiers(
@@ -225,12 +246,13 @@ fn check_tiers(
     tls12: &[CipherSuite],
     tls13: &[CipherSuite],
     groups: &[crate::tls::Group],
-) -> Result<(), String> {
+) -> Result<(), ListError> {
     let refuse = |what: String, tier: Tier| {
-        Err(format!(
-            "{what} is graded {tier} by the profile's tiers, which allow {} only",
-            t.allowed_words()
-        ))
+        Err(ListError::BelowTiers {
+            what,
+            tier,
+            allowed: t.allowed_words(),
+        })
     };
     for p in Protocol::ALL
         .into_iter()
@@ -254,19 +276,22 @@ fn check_tiers(
 }
 
 /// Resolves suite names (IANA or OpenSSL) for one profile key.
-fn suites(names: &[String], key: &str, tls13: bool) -> Result<Vec<CipherSuite>, String> {
+fn suites(names: &[String], key: &str, tls13: bool) -> Result<Vec<CipherSuite>, ListError> {
     let mut out = Vec::new();
     for name in names {
         let suite = CipherSuite::from_name(name)
             .filter(|s| s.openssl_name().is_some())
-            .ok_or_else(|| {
-                format!(
-                    "{key}: unknown cipher suite {name:?} (use IANA names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)"
-                )
+            .ok_or_else(|| ListError::UnknownSuite {
+                key: key.to_string(),
+                name: name.clone(),
             })?;
         if suite.is_tls13() != tls13 {
             let other = if tls13 { "tls12_ciphers" } else { "tls13_ciphersuites" };
-            return Err(format!("{key}: {name} belongs in {other}"));
+            return Err(ListError::WrongList {
+                key: key.to_string(),
+                name: name.clone(),
+                other,
+            });
         }
         if !out.contains(&suite) {
             out.push(suite);

@@ -28,7 +28,8 @@ pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolve
     }
     let servers = crate::mta::open_all(args.mta, &args.config)?;
     if args.outbound_dane {
-        let resolver = crate::dns::Resolver::from_option(args.guard.dns.resolver.as_deref()).map_err(Error::Usage)?;
+        let resolver = crate::dns::Resolver::from_option(args.guard.dns.resolver.as_deref())
+            .map_err(|e| Error::Usage(e.to_string()))?;
         crate::dane::outbound::resolver_validates(&resolver, &args.dnssec_probe_name)?;
     }
     let cert = args.cert.clone().zip(args.key.clone());

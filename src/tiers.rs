@@ -70,11 +70,26 @@ pub struct Tiers {
     pub groups: Vec<(Group, Tier)>,
 }
 
+/// What is wrong with a `[tiers]` table; each names the list at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum TiersError {
+    #[error("tiers.allow is empty: name the tiers the profile accepts")]
+    NoAllow,
+    #[error("tiers.{kind}.{key}: unknown name {name:?}")]
+    Unknown {
+        kind: &'static str,
+        key: &'static str,
+        name: String,
+    },
+    #[error("tiers.{kind}: {name} is listed in two tiers")]
+    Twice { kind: &'static str, name: String },
+}
+
 impl Tiers {
     /// Resolves every name; an unknown one is an error naming its list.
-    pub fn from_raw(raw: RawTiers) -> Result<Tiers, String> {
+    pub fn from_raw(raw: RawTiers) -> Result<Tiers, TiersError> {
         if raw.allow.is_empty() {
-            return Err("tiers.allow is empty: name the tiers the profile accepts".into());
+            return Err(TiersError::NoAllow);
         }
         Ok(Tiers {
             allow: raw.allow,
@@ -117,9 +132,9 @@ fn lookup<T: PartialEq + Copy>(table: &[(T, Tier)], key: T) -> Tier {
 
 fn resolve<T: PartialEq>(
     lists: &RawLists,
-    kind: &str,
+    kind: &'static str,
     parse: impl Fn(&str) -> Option<T>,
-) -> Result<Vec<(T, Tier)>, String> {
+) -> Result<Vec<(T, Tier)>, TiersError> {
     let mut out: Vec<(T, Tier)> = Vec::new();
     for (tier, names, key) in [
         (Tier::Good, &lists.good, "good"),
@@ -127,9 +142,16 @@ fn resolve<T: PartialEq>(
         (Tier::PhaseOut, &lists.phase_out, "phase_out"),
     ] {
         for name in names {
-            let value = parse(name).ok_or_else(|| format!("tiers.{kind}.{key}: unknown name {name:?}"))?;
+            let value = parse(name).ok_or_else(|| TiersError::Unknown {
+                kind,
+                key,
+                name: name.clone(),
+            })?;
             if out.iter().any(|(v, _)| *v == value) {
-                return Err(format!("tiers.{kind}: {name} is listed in two tiers"));
+                return Err(TiersError::Twice {
+                    kind,
+                    name: name.clone(),
+                });
             }
             out.push((value, tier));
         }
@@ -141,8 +163,10 @@ fn resolve<T: PartialEq>(
 mod tests {
     use super::*;
 
-    fn tiers(text: &str) -> Result<Tiers, String> {
-        Tiers::from_raw(toml::from_str(text).map_err(|e| e.to_string())?)
+    /// The table, or the error's message (a TOML one included).
+    fn tiers(text: &str) -> Result<Tiers, std::borrow::Cow<'static, str>> {
+        let raw = toml::from_str(text).map_err(|e: toml::de::Error| e.to_string())?;
+        Tiers::from_raw(raw).map_err(|e| e.to_string().into())
     }
 
     #[test]

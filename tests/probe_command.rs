@@ -6,8 +6,8 @@ mod support;
 
 use std::io::Write;
 
-use mailtls::probe::command::{apply_profile, exit_code, scan_all, ProbeArgs, StarttlsArg};
-use mailtls::probe::ScanOptions;
+use mailtls::commands::probe::{exit_code, scan_all, ProbeArgs, StarttlsArg};
+use mailtls::probe::{apply_profile, ScanOptions};
 use support::scripted::{serve, smtp_until_starttls};
 use support::Postfix;
 

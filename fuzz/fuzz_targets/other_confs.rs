@@ -3,16 +3,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mailtls::edit::dovecot_conf::DovecotConf;
+use mailtls::edit::dovecot_conf::{DovecotConf, DovecotKey};
 use mailtls::edit::exim_conf::EximConf;
 use mailtls::edit::imapd_conf::ImapdConf;
 use mailtls::edit::sendmail_mc::McFile;
 use mailtls::edit::smtpd_conf::SmtpdConf;
+use mailtls::edit::{Named, SetValue};
 
 fuzz_target!(|text: &str| {
     if let Ok(mut conf) = DovecotConf::parse(text) {
         assert_eq!(conf.to_string(), text);
-        conf.set("ssl_min_protocol", "TLSv1.2", "# mailtls");
+        conf.set(DovecotKey::Named(Named::new("ssl_min_protocol", "# mailtls")), "TLSv1.2");
         DovecotConf::parse(&conf.to_string()).expect("an edited dovecot.conf parses");
     }
     if let Ok(conf) = EximConf::parse(text) {
@@ -20,7 +21,7 @@ fuzz_target!(|text: &str| {
     }
     if let Ok(mut conf) = ImapdConf::parse(text) {
         assert_eq!(conf.to_string(), text);
-        conf.set("tls_versions", "tls1_2 tls1_3", "# mailtls");
+        conf.set(Named::new("tls_versions", "# mailtls"), "tls1_2 tls1_3");
         let edited = ImapdConf::parse(&conf.to_string()).expect("an edited imapd.conf parses");
         assert_eq!(edited.get("tls_versions"), Some("tls1_2 tls1_3"));
     }

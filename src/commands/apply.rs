@@ -14,7 +14,7 @@ pub(crate) fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8>
         return guided::run(args, global, out);
     }
     let resolved = resolve::target(&args.target, args.reload_command.as_deref())?;
-    crate::dane::guard::for_target(&resolved, &args.target, out)?;
+    super::guard::for_target(&resolved, &args.target, out)?;
     let options = ApplyOptions {
         journal_root: &global.state_dir,
         yes: global.yes,

@@ -64,7 +64,7 @@ pub fn run(args: &ApplyArgs, global: &Global, out: &Output) -> Result<u8> {
         let label = current.map(|c| format!("{}, until {}", escape(&c.subject), escape(day(&c.not_after))));
         resolved.request.cert = choose_certificate(&resolved.request.profile, label, &suggestions, out)?;
     }
-    crate::dane::guard::for_target(&resolved, &args.target, out)?;
+    super::guard::for_target(&resolved, &args.target, out)?;
 
     let changes = !crate::mta::plan_all(&resolved.servers, &resolved.request)?.is_noop();
     let options = ApplyOptions {

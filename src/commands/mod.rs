@@ -6,16 +6,16 @@
 mod apply;
 mod completions;
 mod detect;
+mod guard;
 mod guided;
 mod history;
 mod impact;
 mod man;
 mod plan;
+pub mod probe;
 mod profiles;
 mod rollback;
 mod tlsa;
-
-pub(crate) use tlsa::TlsaArgs;
 
 use crate::cli::{ApplyArgs, Cli, Command};
 use crate::error::Result;
@@ -41,7 +41,7 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
             Some(report) => plan::from_scan(&args.target, report, out),
             None => {
                 let resolved = resolve::target(&args.target, None)?;
-                crate::dane::guard::for_target(&resolved, &args.target, out)?;
+                guard::for_target(&resolved, &args.target, out)?;
                 plan::run(resolved, args.output, out)
             }
         },
@@ -49,7 +49,7 @@ pub(crate) fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::Rollback(args) => rollback::run(&args, global, out),
         Command::History => history::run(Journal::existing(&global.state_dir)?, out),
         Command::Profiles { name } => profiles::run(name.as_deref(), out),
-        Command::Probe(args) => crate::probe::command::run(&args, global.json),
+        Command::Probe(args) => probe::run(&args, global.json),
         Command::Impact(args) => impact::run(&args, global, out),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),

@@ -2,32 +2,15 @@
 //! "3 1 1" (DANE-EE, the key's SubjectPublicKeyInfo, SHA-256), the record
 //! RFC 7672 recommends since it survives renewals with the same key.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 
+use crate::cli::TlsaArgs;
 use crate::dane::Tlsa;
 use crate::error::{exit, Error, Result};
 use crate::output::Output;
-
-/// `mailtls tlsa (--cert PEM | --key PEM) [--host NAME] [--port N]`.
-#[derive(clap::Args, Debug, Clone)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["cert", "key"])))]
-pub(crate) struct TlsaArgs {
-    /// The certificate (PEM, leaf first) whose key the record pins.
-    #[arg(long, value_name = "PEM")]
-    pub cert: Option<PathBuf>,
-    /// The private key (PEM) the record pins (e.g. a new key, before its certificate exists).
-    #[arg(long, value_name = "PEM")]
-    pub key: Option<PathBuf>,
-    /// The MX host name, to print the whole zone line (`_25._tcp.HOST. IN TLSA ...`).
-    #[arg(long, value_name = "NAME")]
-    pub host: Option<String>,
-    /// The port (25 for SMTP).
-    #[arg(long, default_value_t = 25)]
-    pub port: u16,
-}
 
 pub(crate) fn run(args: &TlsaArgs, out: &Output) -> Result<u8> {
     let spki = match (&args.cert, &args.key) {
@@ -58,7 +41,7 @@ fn cert_spki(path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = crate::dane::read_pem_file(path).map_err(bad)?;
+    let bytes = crate::cert::read_pem_file(path).map_err(|e| bad(e.to_string()))?;
     let cert = CertificateDer::pem_slice_iter(&bytes)
         .next()
         .ok_or_else(|| bad("no certificate in the file".into()))?
@@ -72,7 +55,7 @@ fn key_spki(path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = crate::dane::read_pem_file(path).map_err(bad)?;
+    let bytes = crate::cert::read_pem_file(path).map_err(|e| bad(e.to_string()))?;
     let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| bad(format!("not a PEM private key: {e}")))?;
     let signer = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| bad(e.to_string()))?;
     let spki = signer

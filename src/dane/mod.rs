@@ -4,12 +4,11 @@
 //! 0 and 1 are ignored, as RFC 7672 3.1.3 says. Records are secure only when
 //! the resolver set the AD bit (`dns`); this module never validates DNSSEC.
 //!
-//! `guard` refuses certificate changes that would break DANE or MTA-STS
-//! senders; `mx` drives `probe --mx`.
+//! The commands use it: `commands::guard` refuses certificate changes that
+//! would break DANE or MTA-STS senders; `commands::probe` drives `probe --mx`
+//! with `lookup`, `served` and `chain_matches`.
 
 pub mod args;
-pub mod guard;
-pub mod mx;
 pub mod outbound;
 pub mod served;
 
@@ -92,15 +91,6 @@ pub fn chain_matches(records: &[Tlsa], chain: &[Vec<u8>], host: &str) -> bool {
         2 => chain[1..].iter().any(|c| r.matches_cert(c)) && crate::mta_sts::names_host(leaf, host),
         _ => false,
     })
-}
-
-/// A PEM file's bytes: a regular file of at most 1 MiB (never /dev/zero or a FIFO).
-pub fn read_pem_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if !meta.is_file() || meta.len() > 1 << 20 {
-        return Err(format!("{}: not a regular file of at most 1 MiB", path.display()));
-    }
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The SubjectPublicKeyInfo of a DER certificate.

@@ -10,7 +10,7 @@ use hickory_proto::rr::RecordType;
 
 use crate::dns::Resolver;
 use crate::error::{Error, Result};
-use crate::mta::MtaKind;
+use crate::vocabulary::MtaKind;
 
 /// Ok when `resolver` answers `name SOA` with the AD bit; else a refusal.
 pub fn resolver_validates(resolver: &Resolver, name: &str) -> Result<()> {

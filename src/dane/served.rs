@@ -5,14 +5,25 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::probe::cert::{fetch, KeyFilter};
-use crate::probe::connector::Connector;
+use crate::probe::cert::{fetch, FetchError, HandshakeError, KeyFilter};
+use crate::probe::connector::{ConnectError, Connector};
 use crate::probe::{Proto, ScanOptions, Target, TlsStart};
+
+/// Why no chain came back from an MX.
+#[derive(Debug, thiserror::Error)]
+pub enum ServedError {
+    #[error("{addr} served no certificate")]
+    NoCertificate { addr: SocketAddr },
+    #[error("TLS handshake with {addr}: {source}")]
+    Handshake { addr: SocketAddr, source: HandshakeError },
+    #[error("cannot reach {addr}: {source}")]
+    Unreachable { addr: SocketAddr, source: ConnectError },
+}
 
 /// Connects to `addr`, says EHLO and STARTTLS, sends `sni`, and returns the
 /// served chain (leaf first, DER), through the probe's own dialogue and
 /// certificate fetch.
-pub fn smtp_chain(addr: SocketAddr, sni: &str, timeout: Duration) -> Result<Vec<Vec<u8>>, String> {
+pub fn smtp_chain(addr: SocketAddr, sni: &str, timeout: Duration) -> Result<Vec<Vec<u8>>, ServedError> {
     let target = Target {
         host: addr.ip().to_string(),
         port: addr.port(),
@@ -25,9 +36,9 @@ pub fn smtp_chain(addr: SocketAddr, sni: &str, timeout: Duration) -> Result<Vec<
     };
     let connector = Connector::new(&target, &opts);
     match fetch(&connector, sni, KeyFilter::Any) {
-        Ok(Ok((chain, _))) if !chain.is_empty() => Ok(chain),
-        Ok(Ok(_)) => Err(format!("{addr} served no certificate")),
-        Ok(Err(e)) => Err(format!("TLS handshake with {addr}: {e}")),
-        Err(e) => Err(format!("cannot reach {addr}: {e}")),
+        Ok((chain, _)) if !chain.is_empty() => Ok(chain),
+        Ok(_) => Err(ServedError::NoCertificate { addr }),
+        Err(FetchError::Handshake(source)) => Err(ServedError::Handshake { addr, source }),
+        Err(FetchError::Connect(source)) => Err(ServedError::Unreachable { addr, source }),
     }
 }

@@ -52,11 +52,30 @@ impl Answer {
     }
 }
 
+/// A `--resolver` value that is no address.
+#[derive(Debug, thiserror::Error)]
+#[error("--resolver {0:?}: expected ADDR or ADDR:PORT, e.g. 127.0.0.1 or 127.0.0.1:5301 or [::1]:53")]
+pub struct BadResolver(String);
+
+/// Why a query got no answer.
+#[derive(Debug, thiserror::Error)]
+enum QueryError {
+    #[error("no answer (timeout)")]
+    Timeout,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("unreadable answer: {0}")]
+    Unreadable(hickory_proto::ProtoError),
+    #[error("query too long")]
+    TooLong,
+    #[error(transparent)]
+    Encode(hickory_proto::ProtoError),
+}
+
 impl Resolver {
     /// `ADDR[:PORT]` (port 53 by default; an IPv6 address with a port is `[ADDR]:PORT`).
-    pub fn parse(text: &str) -> Result<Resolver, String> {
-        let bad =
-            || format!("--resolver {text:?}: expected ADDR or ADDR:PORT, e.g. 127.0.0.1 or 127.0.0.1:5301 or [::1]:53");
+    pub fn parse(text: &str) -> Result<Resolver, BadResolver> {
+        let bad = || BadResolver(text.to_string());
         if let Ok(addr) = text.parse::<SocketAddr>() {
             return Ok(Resolver { addr });
         }
@@ -71,7 +90,7 @@ impl Resolver {
     }
 
     /// `--resolver` when given, else the system's first nameserver, else 127.0.0.1.
-    pub fn from_option(option: Option<&str>) -> Result<Resolver, String> {
+    pub fn from_option(option: Option<&str>) -> Result<Resolver, BadResolver> {
         match option {
             Some(text) => Resolver::parse(text),
             None => Ok(Resolver::system()),
@@ -184,23 +203,23 @@ impl Resolver {
         (texts, answer)
     }
 
-    fn udp(&self, query: &[u8]) -> Result<Message, String> {
+    fn udp(&self, query: &[u8]) -> Result<Message, QueryError> {
         let local: SocketAddr = if self.addr.is_ipv4() {
             (Ipv4Addr::UNSPECIFIED, 0).into()
         } else {
             (Ipv6Addr::UNSPECIFIED, 0).into()
         };
-        let socket = UdpSocket::bind(local).map_err(|e| e.to_string())?;
-        socket.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-        socket.connect(self.addr).map_err(|e| e.to_string())?;
-        socket.send(query).map_err(|e| e.to_string())?;
+        let socket = UdpSocket::bind(local)?;
+        socket.set_read_timeout(Some(TIMEOUT))?;
+        socket.connect(self.addr)?;
+        socket.send(query)?;
         let mut buf = vec![0u8; 65535];
         loop {
             let n = socket.recv(&mut buf).map_err(|e| match e.kind() {
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => "no answer (timeout)".to_string(),
-                _ => e.to_string(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => QueryError::Timeout,
+                _ => e.into(),
             })?;
-            let reply = Message::from_vec(&buf[..n]).map_err(|e| format!("unreadable answer: {e}"))?;
+            let reply = Message::from_vec(&buf[..n]).map_err(QueryError::Unreadable)?;
             // A stray datagram with another id is not our answer: keep waiting.
             if reply.id() == query_id(query) {
                 return Ok(reply);
@@ -208,18 +227,18 @@ impl Resolver {
         }
     }
 
-    fn tcp(&self, query: &[u8]) -> Result<Message, String> {
-        let mut stream = TcpStream::connect_timeout(&self.addr, TIMEOUT).map_err(|e| e.to_string())?;
-        stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-        let len = u16::try_from(query.len()).map_err(|_| "query too long".to_string())?;
+    fn tcp(&self, query: &[u8]) -> Result<Message, QueryError> {
+        let mut stream = TcpStream::connect_timeout(&self.addr, TIMEOUT)?;
+        stream.set_read_timeout(Some(TIMEOUT))?;
+        let len = u16::try_from(query.len()).map_err(|_| QueryError::TooLong)?;
         let mut framed = len.to_be_bytes().to_vec();
         framed.extend_from_slice(query);
-        stream.write_all(&framed).map_err(|e| e.to_string())?;
+        stream.write_all(&framed)?;
         let mut len = [0u8; 2];
-        stream.read_exact(&mut len).map_err(|e| e.to_string())?;
+        stream.read_exact(&mut len)?;
         let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        stream.read_exact(&mut buf).map_err(|e| e.to_string())?;
-        Message::from_vec(&buf).map_err(|e| format!("unreadable answer: {e}"))
+        stream.read_exact(&mut buf)?;
+        Message::from_vec(&buf).map_err(QueryError::Unreadable)
     }
 }
 
@@ -232,7 +251,7 @@ fn query_id(query: &[u8]) -> u16 {
     u16::from_be_bytes([query[0], query[1]])
 }
 
-fn build_query(name: &Name, rtype: RecordType) -> Result<Vec<u8>, String> {
+fn build_query(name: &Name, rtype: RecordType) -> Result<Vec<u8>, QueryError> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -250,7 +269,7 @@ fn build_query(name: &Name, rtype: RecordType) -> Result<Vec<u8>, String> {
     let mut edns = Edns::new();
     edns.set_max_payload(1232).set_dnssec_ok(true);
     message.set_edns(edns);
-    message.to_vec().map_err(|e| e.to_string())
+    message.to_vec().map_err(QueryError::Encode)
 }
 
 #[cfg(test)]

@@ -136,7 +136,7 @@ impl DovecotConf {
     }
 
     /// Rewrites the value on one setting line (1-based), keeping its indentation and `key = ` spacing.
-    pub fn set_line(&mut self, line: usize, value: &str) {
+    fn set_line(&mut self, line: usize, value: &str) {
         let l = &mut self.lines[line - 1];
         let Kind::Setting { key, .. } = &l.kind else { return };
         let eq = l.raw.find('=').expect("a setting line has '='");
@@ -156,7 +156,7 @@ impl DovecotConf {
 
     /// Sets a top-level `key`: its last top-level line is rewritten in place, or
     /// a line is added at the end, after `anchor` (a comment added once).
-    pub fn set(&mut self, key: &str, value: &str, anchor: &str) {
+    fn set_named(&mut self, key: &str, value: &str, anchor: &str) {
         if self.get(key).as_deref() == Some(value) {
             return;
         }
@@ -201,7 +201,7 @@ impl DovecotConf {
     /// imap {`): its line there is rewritten in place, or a line is added
     /// before the section's `}`, indented like the section's first setting.
     /// Without such a section, one is added at the end after `anchor`.
-    pub fn set_in_section(&mut self, name: &str, arg: &str, key: &str, value: &str, anchor: &str) {
+    fn set_in_section(&mut self, name: &str, arg: &str, key: &str, value: &str, anchor: &str) {
         let mut depth = 0usize;
         let mut open: Option<usize> = None;
         let mut close: Option<usize> = None;
@@ -262,7 +262,7 @@ impl DovecotConf {
         }
         // No such section yet: add one, as `set` adds a setting.
         let marker = format!("__mailtls_section_{name}_{arg}__");
-        self.set(&marker, "", anchor);
+        self.set_named(&marker, "", anchor);
         let last = self.lines.len() - 1;
         self.lines[last] = Line {
             raw: format!("{name} {arg} {{\n"),
@@ -291,9 +291,39 @@ impl fmt::Display for DovecotConf {
     }
 }
 
+/// A value in a Dovecot config: a top-level setting by name, or the
+/// setting on one line (1-based), wherever it is nested.
+#[derive(Clone, Copy, Debug)]
+pub enum DovecotKey<'a> {
+    Named(super::Named<'a>),
+    Line(usize),
+    /// `key` inside the last top-level `section arg {` (`protocol imap {`),
+    /// the section added after `anchor` when there is none.
+    InSection {
+        section: &'a str,
+        arg: &'a str,
+        key: super::Named<'a>,
+    },
+}
+
+impl super::SetValue for DovecotConf {
+    type Key<'k> = DovecotKey<'k>;
+
+    fn set(&mut self, key: DovecotKey<'_>, value: &str) {
+        match key {
+            DovecotKey::Named(n) => self.set_named(n.name, value, n.anchor),
+            DovecotKey::Line(line) => self.set_line(line, value),
+            DovecotKey::InSection { section, arg, key } => {
+                self.set_in_section(section, arg, key.name, value, key.anchor)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::{Named, SetValue};
 
     #[test]
     fn round_trips_every_fixture_file() {
@@ -322,8 +352,11 @@ mod tests {
         let inner = conf.entries().into_iter().find(|e| !e.sections.is_empty()).unwrap();
         assert_eq!(inner.sections, vec![("protocol".to_string(), Some("imap".to_string()))]);
         conf.set_line(inner.line, "TLSv1.2");
-        conf.set("ssl_min_protocol", "TLSv1.2", "# mailtls");
-        conf.set("ssl_cipher_list", "X", "# mailtls");
+        conf.set(
+            DovecotKey::Named(Named::new("ssl_min_protocol", "# mailtls")),
+            "TLSv1.2",
+        );
+        conf.set(DovecotKey::Named(Named::new("ssl_cipher_list", "# mailtls")), "X");
         assert_eq!(
             conf.to_string(),
             "ssl = yes\nprotocol imap {\n  ssl_min_protocol = TLSv1.2\n}\nssl_min_protocol=TLSv1.2\n\n# mailtls\nssl_cipher_list = X\n"

@@ -165,7 +165,7 @@ impl EximConf {
     }
 
     /// Rewrites the value of the setting `id` (from `elements`), keeping its `name = ` spacing.
-    pub fn set_at(&mut self, id: usize, value: &str) {
+    fn set_at(&mut self, id: usize, value: &str) {
         let Some(Item::Setting(s)) = self.items.get_mut(id) else {
             panic!("set_at: item {id} is not a setting");
         };
@@ -392,6 +392,15 @@ impl fmt::Display for EximConf {
             }
         }
         Ok(())
+    }
+}
+
+/// An Exim setting is named by its id from `elements`.
+impl super::SetValue for EximConf {
+    type Key<'k> = usize;
+
+    fn set(&mut self, id: usize, value: &str) {
+        self.set_at(id, value);
     }
 }
 

@@ -88,9 +88,9 @@ impl ImapdConf {
                 });
             }
             logical.push_str(body.unwrap_or(physical));
-            let kind = classify(&logical).map_err(|message| SyntaxError {
+            let kind = classify(&logical).map_err(|e| SyntaxError {
                 line: index + 1,
-                message,
+                message: e.to_string(),
             })?;
             if let Kind::Setting { key, .. } = &kind {
                 if let Some(earlier) = entries
@@ -161,7 +161,7 @@ impl ImapdConf {
     /// continued over several lines becomes one line); or, when it is not
     /// set, on a new line at the end, after `anchor` (a comment line, added
     /// once).
-    pub fn set(&mut self, key: &str, value: &str, anchor: &str) {
+    fn set_named(&mut self, key: &str, value: &str, anchor: &str) {
         if let Some(i) = self.find(key) {
             let entry = &mut self.entries[i];
             let raw = if entry.raw.contains("\\\n") {
@@ -231,8 +231,19 @@ impl ImapdConf {
     }
 }
 
+/// Why Cyrus would refuse a logical line.
+#[derive(Debug, thiserror::Error)]
+enum LineError {
+    #[error("not `key: value` (an option name is letters, digits, - and _, then a colon)")]
+    NotKeyValue,
+    #[error("option '{0}' has an empty value")]
+    EmptyValue(String),
+    #[error("unknown directive '{0}'")]
+    UnknownDirective(String),
+}
+
 /// What a logical line is, or why Cyrus would refuse it.
-fn classify(logical: &str) -> Result<Kind, String> {
+fn classify(logical: &str) -> Result<Kind, LineError> {
     let text = logical.trim_start_matches(is_space);
     if text.is_empty() || text.starts_with('#') {
         return Ok(Kind::Trivia);
@@ -241,26 +252,35 @@ fn classify(logical: &str) -> Result<Kind, String> {
     let key_len = body.len() - body.trim_start_matches(is_key_char).len();
     let key_end = text.len() - body.len() + key_len;
     if !text[key_end..].starts_with(':') {
-        return Err("not `key: value` (an option name is letters, digits, - and _, then a colon)".into());
+        return Err(LineError::NotKeyValue);
     }
     let key = text[..key_end].to_ascii_lowercase();
     let value = text[key_end + 1..].trim_matches(is_space).to_string();
     if value.is_empty() {
-        return Err(format!("option '{key}' has an empty value"));
+        return Err(LineError::EmptyValue(key));
     }
     if key.starts_with('@') {
         return if key == "@include" {
             Ok(Kind::Include { path: value })
         } else {
-            Err(format!("unknown directive '{key}'"))
+            Err(LineError::UnknownDirective(key))
         };
     }
     Ok(Kind::Setting { key, value })
 }
 
+impl super::SetValue for ImapdConf {
+    type Key<'k> = super::Named<'k>;
+
+    fn set(&mut self, key: super::Named<'_>, value: &str) {
+        self.set_named(key.name, value, key.anchor);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::{Named, SetValue};
 
     const ANCHOR: &str = "# added by mailtls";
 
@@ -312,10 +332,10 @@ mod tests {
     #[test]
     fn set_edits_one_line_in_place() {
         let mut conf = ImapdConf::parse("a: 1\nTLS_Ciphers:\tDEFAULT  \r\nz: 2\n").unwrap();
-        conf.set("tls_ciphers", "HIGH", ANCHOR);
+        conf.set(Named::new("tls_ciphers", ANCHOR), "HIGH");
         assert_eq!(conf.to_string(), "a: 1\nTLS_Ciphers:\tHIGH  \r\nz: 2\n");
         let mut conf = ImapdConf::parse("x: HIGH:\\\n  !aNULL\ny: 1\n").unwrap();
-        conf.set("x", "LOW", ANCHOR);
+        conf.set(Named::new("x", ANCHOR), "LOW");
         assert_eq!(conf.to_string(), "x: LOW\ny: 1\n");
     }
 
@@ -337,7 +357,7 @@ mod tests {
             };
             assert_eq!(conf.to_string(), text);
             for key in ["tls_versions", "k", "a"] {
-                conf.set(key, "tls1_2 tls1_3", ANCHOR);
+                conf.set(Named::new(key, ANCHOR), "tls1_2 tls1_3");
                 let again = ImapdConf::parse(&conf.to_string()).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
                 assert_eq!(
                     again.get(key),
@@ -352,8 +372,8 @@ mod tests {
     #[test]
     fn set_appends_after_the_anchor_once() {
         let mut conf = ImapdConf::parse("a: 1").unwrap();
-        conf.set("tls_versions", "tls1_2 tls1_3", ANCHOR);
-        conf.set("tls_ciphers", "HIGH", ANCHOR);
+        conf.set(Named::new("tls_versions", ANCHOR), "tls1_2 tls1_3");
+        conf.set(Named::new("tls_ciphers", ANCHOR), "HIGH");
         let text = conf.to_string();
         assert_eq!(
             text,

@@ -3,7 +3,10 @@
 //! must. `edit` never touches the filesystem; `journal` and `apply` do.
 //!
 //! Every format is a `Document`: it parses from text (`FromStr`), prints back
-//! (`Display`), and fails with the one `SyntaxError` (1-based lines).
+//! (`Display`), and fails with the one `SyntaxError` (1-based lines). Every
+//! format changes a value through `SetValue::set(key, value)`, where a key
+//! is what names a value in that format: a setting's name (with the anchor
+//! comment a new line goes under), a line, a service's override.
 
 pub mod dovecot_conf;
 pub mod exim_conf;
@@ -34,6 +37,29 @@ impl std::error::Error for SyntaxError {}
 
 /// A config format that keeps its layout: `text.parse::<D>()?.to_string() == text`.
 pub trait Document: FromStr<Err = SyntaxError> + fmt::Display {}
+
+/// "Set this key to this value", the one way every format is edited. The
+/// change keeps the layout: only the lines that must change do.
+pub trait SetValue {
+    /// What names one value in this format.
+    type Key<'k>;
+    /// Sets the value `key` names to `value`.
+    fn set(&mut self, key: Self::Key<'_>, value: &str);
+}
+
+/// A setting by name; when the file does not set it yet, it is added at
+/// the end under `anchor` (a comment line, added once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Named<'a> {
+    pub name: &'a str,
+    pub anchor: &'a str,
+}
+
+impl<'a> Named<'a> {
+    pub fn new(name: &'a str, anchor: &'a str) -> Self {
+        Named { name, anchor }
+    }
+}
 
 /// `FromStr` and `Document` for a format from its `parse`; `infallible`
 /// for the formats that read any text (unknown lines are kept as they are).

@@ -153,7 +153,7 @@ impl MainCf {
     /// keeping its `name = ` spacing; a new parameter goes after `anchor`
     /// (a comment line added once) at the end of the file. Does nothing when
     /// the value is already in effect.
-    pub fn set(&mut self, name: &str, value: &str, anchor: &str) {
+    fn set_named(&mut self, name: &str, value: &str, anchor: &str) {
         if self.get(name).as_deref() == Some(value) {
             return;
         }
@@ -219,9 +219,18 @@ impl fmt::Display for MainCf {
     }
 }
 
+impl super::SetValue for MainCf {
+    type Key<'k> = super::Named<'k>;
+
+    fn set(&mut self, key: super::Named<'_>, value: &str) {
+        self.set_named(key.name, value, key.anchor);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::{Named, SetValue};
 
     const ANCHOR: &str = "# added by mailtls";
 
@@ -234,15 +243,15 @@ mod tests {
             Some(">=TLSv1"),
             "the overlay wins"
         );
-        cf.set("smtp_tls_protocols", ">=TLSv1.2", ANCHOR);
-        cf.set("smtpd_tls_protocols", ">=TLSv1.2", ANCHOR);
+        cf.set(Named::new("smtp_tls_protocols", ANCHOR), ">=TLSv1.2");
+        cf.set(Named::new("smtpd_tls_protocols", ANCHOR), ">=TLSv1.2");
         assert_eq!(
             cf.overlay_text(),
             format!("myhostname = mx\nsmtp_tls_protocols = >=TLSv1.2\n\n{ANCHOR}\nsmtpd_tls_protocols = >=TLSv1.2\n")
         );
         assert!(cf.to_string().starts_with(base), "the base is never edited");
         let mut empty = MainCf::layered(base, "").unwrap();
-        empty.set("smtpd_tls_protocols", ">=TLSv1.2", ANCHOR);
+        empty.set(Named::new("smtpd_tls_protocols", ANCHOR), ">=TLSv1.2");
         assert_eq!(
             empty.overlay_text(),
             format!("{ANCHOR}\nsmtpd_tls_protocols = >=TLSv1.2\n")
@@ -261,7 +270,7 @@ mod tests {
     fn last_setting_wins_and_is_the_one_edited() {
         let mut cf = MainCf::parse("a = 1\n# note\na=2\nb = x\n").unwrap();
         assert_eq!(cf.get("a").as_deref(), Some("2"));
-        cf.set("a", "3", ANCHOR);
+        cf.set(Named::new("a", ANCHOR), "3");
         assert_eq!(cf.to_string(), "a = 1\n# note\na=3\nb = x\n");
     }
 
@@ -269,27 +278,27 @@ mod tests {
     fn continuation_lines_are_joined_and_replaced_whole() {
         let mut cf = MainCf::parse("list = one,\n    two\n# after\n").unwrap();
         assert_eq!(cf.get("list").as_deref(), Some("one, two"));
-        cf.set("list", "three", ANCHOR);
+        cf.set(Named::new("list", ANCHOR), "three");
         assert_eq!(cf.to_string(), "list = three\n# after\n");
     }
 
     #[test]
     fn new_parameters_go_under_one_anchor_at_the_end() {
         let mut cf = MainCf::parse("a = 1").unwrap();
-        cf.set("b", "2", ANCHOR);
-        cf.set("c", "3", ANCHOR);
+        cf.set(Named::new("b", ANCHOR), "2");
+        cf.set(Named::new("c", ANCHOR), "3");
         assert_eq!(cf.to_string(), "a = 1\n\n# added by mailtls\nb = 2\nc = 3\n");
         let again = MainCf::parse(&cf.to_string()).unwrap();
         let mut edited = again.clone();
-        edited.set("b", "2", ANCHOR);
+        edited.set(Named::new("b", ANCHOR), "2");
         assert_eq!(edited, again, "setting a value already in effect changes nothing");
     }
 
     #[test]
     fn empty_value_keeps_spacing() {
         let mut cf = MainCf::parse("relayhost =\nx=\n").unwrap();
-        cf.set("relayhost", "[mx]", ANCHOR);
-        cf.set("x", "y", ANCHOR);
+        cf.set(Named::new("relayhost", ANCHOR), "[mx]");
+        cf.set(Named::new("x", ANCHOR), "y");
         assert_eq!(cf.to_string(), "relayhost = [mx]\nx=y\n");
     }
 

@@ -94,9 +94,9 @@ impl MasterCf {
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let tokens = tokenize(index, line).map_err(|message| SyntaxError {
+            let tokens = tokenize(index, line).map_err(|e| SyntaxError {
                 line: index + 1,
-                message,
+                message: e.to_string(),
             })?;
             if line.starts_with([' ', '\t']) {
                 match entries.last_mut() {
@@ -139,7 +139,7 @@ impl MasterCf {
 
     /// Rewrites the last `-o name=...` of service number `index` to `value`,
     /// keeping the `-o` form it had.
-    pub fn set_override(&mut self, index: usize, name: &str, value: &str) {
+    fn set_override(&mut self, index: usize, name: &str, value: &str) {
         let service = &self.services[index];
         let Some(o) = service.overrides().into_iter().rev().find(|o| o.name == name) else {
             return;
@@ -168,7 +168,7 @@ impl MasterCf {
     /// edited in place, or a new `-o` line is added after the entry's last
     /// line, indented like its other continuation lines. A value with white
     /// space is written `-o { name = value }` (Postfix 3.0 and later).
-    pub fn set_or_add_override(&mut self, index: usize, name: &str, value: &str) {
+    fn set_or_add_override(&mut self, index: usize, name: &str, value: &str) {
         let service = &self.services[index];
         if service.overrides().iter().any(|o| o.name == name) {
             self.set_override(index, name, value);
@@ -198,8 +198,13 @@ impl MasterCf {
     }
 }
 
+/// A `{` that no `}` closes on its line.
+#[derive(Debug, thiserror::Error)]
+#[error("unbalanced '{{' (no closing '}}' on this line)")]
+struct Unbalanced;
+
 /// Splits one physical line into tokens; `{ ... }` is one token.
-fn tokenize(index: usize, line: &str) -> Result<Vec<Token>, String> {
+fn tokenize(index: usize, line: &str) -> Result<Vec<Token>, Unbalanced> {
     let mut tokens = Vec::new();
     let bytes = line.as_bytes();
     let mut i = 0;
@@ -212,7 +217,7 @@ fn tokenize(index: usize, line: &str) -> Result<Vec<Token>, String> {
         if bytes[i] == b'{' || (line[i..].starts_with("-o{")) {
             match line[i..].find('}') {
                 Some(close) => i += close + 1,
-                None => return Err("unbalanced '{' (no closing '}' on this line)".into()),
+                None => return Err(Unbalanced),
             }
         } else {
             while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
@@ -232,6 +237,22 @@ fn tokenize(index: usize, line: &str) -> Result<Vec<Token>, String> {
 impl fmt::Display for MasterCf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.lines.iter().try_for_each(|l| f.write_str(l))
+    }
+}
+
+/// The `-o name=` override of one service (its number in the file).
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceOverride<'a> {
+    pub service: usize,
+    pub name: &'a str,
+}
+
+impl super::SetValue for MasterCf {
+    type Key<'k> = ServiceOverride<'k>;
+
+    /// The service's last `-o name=` is edited in place, else one is added.
+    fn set(&mut self, key: ServiceOverride<'_>, value: &str) {
+        self.set_or_add_override(key.service, key.name, value);
     }
 }
 

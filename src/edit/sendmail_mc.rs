@@ -30,12 +30,14 @@ pub struct McFile {
     index: Index,
 }
 
-/// Where the statements are: `define`, `undefine` and `include` lines.
+/// Where the statements are: `define`, `undefine` and `include` lines, and
+/// the `O NAME=value` options of LOCAL_CONFIG blocks (name, value span).
 #[derive(Clone, Debug, PartialEq, Default)]
 struct Index {
     defines: Vec<Define>,
     undefines: Vec<(String, usize)>,
     includes: Vec<(String, usize)>,
+    local_options: Vec<(String, Range<usize>)>,
 }
 
 impl fmt::Display for McFile {
@@ -60,6 +62,7 @@ impl McFile {
             defines: self.find_defines(),
             undefines: self.find_undefines(),
             includes: self.find_includes(),
+            local_options: self.find_local_options(),
         };
     }
 
@@ -146,23 +149,39 @@ impl McFile {
         self.reindex();
     }
 
-    /// The value of `O NAME=value` in a LOCAL_CONFIG block, and its span.
-    fn local_option_span(&self, name: &str) -> Option<Range<usize>> {
+    /// Every `O NAME=value` in a LOCAL_CONFIG block, with its value's span.
+    fn find_local_options(&self) -> Vec<(String, Range<usize>)> {
         let mut in_local = false;
-        let mut found = None;
-        let prefix = format!("O {name}=");
+        let mut found = Vec::new();
         for (start, _, text) in self.lines() {
             let trimmed = text.trim();
             if trimmed.starts_with("LOCAL_CONFIG") {
                 in_local = true;
-            } else if in_local && text.starts_with(&prefix) {
-                let from = start + prefix.len();
-                found = Some(from..start + text.trim_end_matches(['\n', '\r']).len());
+            } else if let Some((name, _)) = text
+                .strip_prefix("O ")
+                .and_then(|o| o.split_once('='))
+                .filter(|_| in_local)
+            {
+                let from = start + 2 + name.len() + 1;
+                found.push((
+                    name.to_string(),
+                    from..start + text.trim_end_matches(['\n', '\r']).len(),
+                ));
             } else if trimmed.starts_with("LOCAL_") || trimmed.starts_with("MAILER") || trimmed.starts_with("divert(") {
                 in_local = trimmed.starts_with("LOCAL_CONFIG");
             }
         }
         found
+    }
+
+    /// The span of the value of the last `O NAME=value` in a LOCAL_CONFIG block.
+    fn local_option_span(&self, name: &str) -> Option<Range<usize>> {
+        self.index
+            .local_options
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, span)| span.clone())
     }
 
     /// `O NAME=value` from a LOCAL_CONFIG block (TLS 1.3 suites have no m4 macro).
@@ -171,7 +190,7 @@ impl McFile {
     }
 
     /// Sets the value of a definition `value` returned, keeping everything around it.
-    pub fn set(&mut self, define: &Define, value: &str) {
+    fn set_define(&mut self, define: &Define, value: &str) {
         let span = define
             .value_span
             .clone()
@@ -221,7 +240,7 @@ impl McFile {
 
     /// Sets `O NAME=value` in a LOCAL_CONFIG block: in place when there is
     /// one, else in a new block at the end of the file.
-    pub fn set_local_option(&mut self, name: &str, value: &str, anchor: &str) {
+    fn set_local_option(&mut self, name: &str, value: &str, anchor: &str) {
         if let Some(span) = self.local_option_span(name) {
             self.text.replace_range(span, value);
             self.reindex();
@@ -275,9 +294,29 @@ fn quoted_value(text: &str, mut at: usize) -> Option<Range<usize>> {
     None
 }
 
+/// A value in an m4 source: a definition `value` returned, or an
+/// `O NAME=value` option in a LOCAL_CONFIG block.
+#[derive(Clone, Copy, Debug)]
+pub enum McKey<'a> {
+    Define(&'a Define),
+    LocalOption(super::Named<'a>),
+}
+
+impl super::SetValue for McFile {
+    type Key<'k> = McKey<'k>;
+
+    fn set(&mut self, key: McKey<'_>, value: &str) {
+        match key {
+            McKey::Define(d) => self.set_define(d, value),
+            McKey::LocalOption(n) => self.set_local_option(n.name, value, n.anchor),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::SetValue;
 
     const MC: &str = "divert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n\
         define(`confPRIVACY_FLAGS',dnl\n`needmailhelo,authwarnings')dnl\n\
@@ -302,7 +341,7 @@ mod tests {
     fn an_edit_changes_one_value_and_additions_go_after_the_last_define() {
         let mut mc = McFile::parse(MC);
         let d = mc.value("confCIPHER_LIST").unwrap();
-        mc.set(&d, "HIGH");
+        mc.set(McKey::Define(&d), "HIGH");
         mc.add_define("confSERVER_SSL_OPTIONS", "+SSL_OP_NO_TLSv1", "added by mailtls");
         mc.add_define("confCLIENT_SSL_OPTIONS", "+SSL_OP_NO_TLSv1", "added by mailtls");
         assert_eq!(

@@ -72,7 +72,7 @@ impl SmtpdConf {
 
     /// Sets `keyword "value"` on the statement at `line`: replaces the word
     /// after the keyword, or appends both to the line.
-    pub fn set_option(&mut self, line: usize, keyword: &str, value: &str) {
+    fn set_option(&mut self, line: usize, keyword: &str, value: &str) {
         let Some(statement) = self.statements().into_iter().find(|s| s.line == line) else {
             return;
         };
@@ -93,7 +93,7 @@ impl SmtpdConf {
     }
 
     /// Replaces the last word of the statement at `line` with a quoted value.
-    pub fn set_last(&mut self, line: usize, value: &str) {
+    fn set_last(&mut self, line: usize, value: &str) {
         if let Some(word) = self
             .statements()
             .into_iter()
@@ -189,6 +189,25 @@ fn tokenize(text: &str) -> Vec<Statement> {
         }
     }
     out
+}
+
+/// A value in smtpd.conf: the word after `keyword` on the statement at
+/// `line`, or the statement's last word.
+#[derive(Clone, Copy, Debug)]
+pub enum SmtpdKey<'a> {
+    Option { line: usize, keyword: &'a str },
+    Last { line: usize },
+}
+
+impl super::SetValue for SmtpdConf {
+    type Key<'k> = SmtpdKey<'k>;
+
+    fn set(&mut self, key: SmtpdKey<'_>, value: &str) {
+        match key {
+            SmtpdKey::Option { line, keyword } => self.set_option(line, keyword, value),
+            SmtpdKey::Last { line } => self.set_last(line, value),
+        }
+    }
 }
 
 #[cfg(test)]

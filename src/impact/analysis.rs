@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::coverage::Gap;
-use super::reader::{Scanner, Source, SourceStats};
-use super::sources::{self, Located};
+use super::reader::{Scanner, SourceStats};
+use super::sources::{self, Located, Source};
 use super::{formats, Report, Tally};
 use crate::cli::ImpactArgs;
 use crate::error::{Error, Result};

@@ -70,6 +70,12 @@ pub struct Watch {
     kinds: Vec<crate::mta::MtaKind>,
 }
 
+/// Peers that negotiated TLS before a change and fail after it: one
+/// "address (server listener): count, last reason" each.
+#[derive(Debug, thiserror::Error)]
+#[error("peers that negotiated TLS before the change now fail: {}", .0.join("; "))]
+pub struct NewFailures(Vec<String>);
+
 impl Watch {
     /// Starts watching the files `impact` read, from their current ends.
     pub fn start(impact: &Impact, instances: &[Instance]) -> Watch {
@@ -98,9 +104,10 @@ impl Watch {
     }
 
     /// Reads what the logs get for `duration`; the first new handshake
-    /// failure from a peer that negotiated before ends it with `Err(what)`.
+    /// failure from a peer that negotiated before ends it with an error
+    /// naming those peers.
     /// Failures from 127.0.0.1 and ::1 are mailtls's own verification probe.
-    pub fn run(&mut self, duration: Duration, out: &Output) -> std::result::Result<String, String> {
+    pub fn run(&mut self, duration: Duration, out: &Output) -> std::result::Result<String, NewFailures> {
         let deadline = Instant::now() + duration;
         let mut failures: HashMap<(String, String, String), (u64, String)> = HashMap::new();
         loop {
@@ -143,10 +150,7 @@ impl Watch {
                         format!("{address} ({mta} {listener}): {n} failed handshake(s), last: {reason}")
                     })
                     .collect();
-                return Err(format!(
-                    "peers that negotiated TLS before the change now fail: {}",
-                    what.join("; ")
-                ));
+                return Err(NewFailures(what));
             }
             if Instant::now() >= deadline {
                 return Ok(format!(

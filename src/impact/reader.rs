@@ -9,35 +9,39 @@
 
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use memchr::memmem::Finder;
 use serde::Serialize;
 
 use super::formats::{LogFormat, Sessions};
+use super::sources::Source;
 use super::{stamp, Tally};
 
 /// The longest line looked at; longer ones are skipped and counted.
 pub const MAX_LINE: usize = 64 * 1024;
 const CHUNK: usize = 1 << 20;
 
-/// Where lines come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// A plain, gzipped or journal-exported file (told apart by their first bytes), or a FIFO.
-    File(PathBuf),
-    /// The systemd journal, read with `journalctl -o short-iso` and these matches.
-    Journal(Vec<String>),
-}
-
-impl Source {
-    pub fn describe(&self) -> String {
-        match self {
-            Source::File(p) => p.display().to_string(),
-            Source::Journal(m) => format!("journalctl {}", m.join(" ")),
-        }
-    }
+/// Why a log source could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read it: {0}")]
+    Open(std::io::Error),
+    #[error("cannot run {0}: {1}")]
+    Spawn(&'static str, std::io::Error),
+    #[error("{0}: {1}")]
+    Wait(&'static str, std::io::Error),
+    #[error("gzip -dc failed ({0}): the file is damaged or truncated; the lines before the damage were read")]
+    Gzip(std::process::ExitStatus),
+    #[error("journalctl failed ({0})")]
+    Journalctl(std::process::ExitStatus),
+    #[error("read error after {lines} lines: {source}")]
+    After { lines: u64, source: std::io::Error },
+    #[error("read error: {0}")]
+    Read(std::io::Error),
+    #[error("journal export truncated inside a binary field")]
+    TruncatedExport,
 }
 
 /// What reading one source found.
@@ -121,13 +125,13 @@ impl<'t> Scanner<'t> {
             Source::Journal(matches) => self.scan_journal(matches, &mut stats),
         };
         if let Err(e) = result {
-            stats.error = Some(e);
+            stats.error = Some(e.to_string());
         }
         stats
     }
 
-    fn scan_file(&mut self, path: &Path, stats: &mut SourceStats) -> Result<(), String> {
-        let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    fn scan_file(&mut self, path: &Path, stats: &mut SourceStats) -> Result<(), ReadError> {
+        let mut file = std::fs::File::open(path).map_err(ReadError::Open)?;
         // Peek at the first bytes (a FIFO cannot seek back: they are chained in front again).
         let mut head = [0u8; 9];
         let mut got = 0;
@@ -136,7 +140,7 @@ impl<'t> Scanner<'t> {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("cannot read it: {e}")),
+                Err(e) => return Err(ReadError::Open(e)),
             }
         }
         let head = &head[..got];
@@ -150,17 +154,15 @@ impl<'t> Scanner<'t> {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
-                .map_err(|e| format!("cannot run gzip -dc: {e}"))?;
+                .map_err(|e| ReadError::Spawn("gzip -dc", e))?;
             let stdout = child.stdout.take().expect("piped");
             let bar = read_bar(&stats.source, None);
             let read = self.scan_text(with_bar(stdout, &bar), stats);
             finish(bar);
-            let status = child.wait().map_err(|e| format!("gzip -dc: {e}"))?;
+            let status = child.wait().map_err(|e| ReadError::Wait("gzip -dc", e))?;
             read?;
             if !status.success() {
-                return Err(format!(
-                    "gzip -dc failed ({status}): the file is damaged or truncated; the lines before the damage were read"
-                ));
+                return Err(ReadError::Gzip(status));
             }
             return Ok(());
         }
@@ -180,7 +182,7 @@ impl<'t> Scanner<'t> {
         read
     }
 
-    fn scan_journal(&mut self, matches: &[String], stats: &mut SourceStats) -> Result<(), String> {
+    fn scan_journal(&mut self, matches: &[String], stats: &mut SourceStats) -> Result<(), ReadError> {
         stats.kind = "journal";
         let mut command = Command::new("journalctl");
         command.args(["-o", "short-iso", "--no-pager", "-q"]);
@@ -193,21 +195,21 @@ impl<'t> Scanner<'t> {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot run journalctl: {e}"))?;
+            .map_err(|e| ReadError::Spawn("journalctl", e))?;
         let stdout = child.stdout.take().expect("piped");
         let bar = read_bar(&stats.source, None);
         let read = self.scan_text(with_bar(stdout, &bar), stats);
         finish(bar);
-        let status = child.wait().map_err(|e| format!("journalctl: {e}"))?;
+        let status = child.wait().map_err(|e| ReadError::Wait("journalctl", e))?;
         read?;
         if !status.success() {
-            return Err(format!("journalctl failed ({status})"));
+            return Err(ReadError::Journalctl(status));
         }
         Ok(())
     }
 
     /// Newline-separated text, in chunks, never holding more than `CHUNK` bytes.
-    pub fn scan_text(&mut self, mut reader: impl Read, stats: &mut SourceStats) -> Result<(), String> {
+    pub fn scan_text(&mut self, mut reader: impl Read, stats: &mut SourceStats) -> Result<(), ReadError> {
         let mut buf = vec![0u8; CHUNK];
         let mut len = 0;
         // Inside a line already counted as over-long: drop bytes up to its newline.
@@ -222,7 +224,12 @@ impl<'t> Scanner<'t> {
                     }
                     Ok(n) => len += n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(format!("read error after {} lines: {e}", stats.lines)),
+                    Err(e) => {
+                        return Err(ReadError::After {
+                            lines: stats.lines,
+                            source: e,
+                        })
+                    }
                 }
             }
             let mut start = 0;
@@ -355,12 +362,12 @@ impl<'t> Scanner<'t> {
     /// `journalctl -o export`: entries of `KEY=value` lines (or `KEY`, a
     /// 64-bit little-endian length and binary data) ended by a blank line.
     /// Each entry becomes the line syslog would have written.
-    fn scan_export(&mut self, reader: impl Read, stats: &mut SourceStats) -> Result<(), String> {
+    fn scan_export(&mut self, reader: impl Read, stats: &mut SourceStats) -> Result<(), ReadError> {
         let mut reader = BufReader::with_capacity(64 * 1024, reader);
         let mut entry = ExportEntry::default();
         let mut field = Vec::new();
         loop {
-            let (eof, overlong) = bounded_line(&mut reader, &mut field).map_err(|e| format!("read error: {e}"))?;
+            let (eof, overlong) = bounded_line(&mut reader, &mut field).map_err(ReadError::Read)?;
             if overlong {
                 stats.overlong_lines += 1;
             } else if field.is_empty() {
@@ -382,7 +389,7 @@ impl<'t> Scanner<'t> {
                 // A binary field: its name, then the length and the data.
                 let mut size = [0u8; 8];
                 if reader.read_exact(&mut size).is_err() {
-                    return Err("journal export truncated inside a binary field".into());
+                    return Err(ReadError::TruncatedExport);
                 }
                 let size = u64::from_le_bytes(size);
                 let mut data = Vec::new();
@@ -390,12 +397,11 @@ impl<'t> Scanner<'t> {
                     (&mut reader)
                         .take(size)
                         .read_to_end(&mut data)
-                        .map_err(|e| format!("read error: {e}"))?;
+                        .map_err(ReadError::Read)?;
                     entry.set(&field, &data);
                 } else {
                     stats.overlong_lines += 1;
-                    std::io::copy(&mut (&mut reader).take(size), &mut std::io::sink())
-                        .map_err(|e| format!("read error: {e}"))?;
+                    std::io::copy(&mut (&mut reader).take(size), &mut std::io::sink()).map_err(ReadError::Read)?;
                 }
                 let mut newline = [0u8; 1];
                 let _ = reader.read_exact(&mut newline);

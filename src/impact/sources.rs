@@ -5,7 +5,23 @@
 
 use std::path::{Path, PathBuf};
 
-use super::reader::Source;
+/// Where lines come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A plain, gzipped or journal-exported file (told apart by their first bytes), or a FIFO.
+    File(PathBuf),
+    /// The systemd journal, read with `journalctl -o short-iso` and these matches.
+    Journal(Vec<String>),
+}
+
+impl Source {
+    pub fn describe(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::Journal(m) => format!("journalctl {}", m.join(" ")),
+        }
+    }
+}
 
 /// Where one server writes its log, as its config says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

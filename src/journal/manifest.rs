@@ -119,50 +119,63 @@ impl Manifest {
     /// every path it would write must be absolute and plain, every copy it
     /// would read one the set named itself, and every command one of the
     /// shapes mailtls records (a rebuild is never a shell command).
-    fn check(&self) -> std::result::Result<(), String> {
+    fn check(&self) -> std::result::Result<(), Refused> {
         let name = self.dir.file_name().and_then(|n| n.to_str());
         if name != Some(self.id.as_str()) {
-            return Err(format!("its id {:?} is not its folder's name", self.id));
+            return Err(Refused::Id(self.id.clone()));
         }
         for (n, record) in self.files.iter().enumerate() {
             let at = format!("files[{n}]");
-            plain_absolute(&record.path).map_err(|e| format!("{at}.path {e}"))?;
+            let field = |field: &'static str| {
+                let at = at.clone();
+                move |why| Refused::Field { at, field, why }
+            };
+            plain_absolute(&record.path).map_err(field("path"))?;
             if let Some(target) = &record.target {
-                plain_absolute(target).map_err(|e| format!("{at}.target {e}"))?;
+                plain_absolute(target).map_err(field("target"))?;
             }
             if self.files[..n].iter().any(|r| r.path == record.path) {
-                return Err(format!("{at}.path {} is listed twice", record.path.display()));
+                return Err(Refused::Twice {
+                    at,
+                    path: record.path.clone(),
+                });
             }
             if record.backup != FileRecord::backup_name(n, &record.path) {
-                return Err(format!("{at}.backup {:?} is not the copy this set made", record.backup));
+                return Err(Refused::Backup {
+                    at,
+                    backup: record.backup.clone(),
+                });
             }
             let hashes = std::iter::once(&record.sha256_before).chain(record.sha256_after.as_ref());
             if let Some(bad) = hashes.into_iter().find(|h| !is_sha256(h)) {
-                return Err(format!("{at}: {bad:?} is not a sha256"));
+                return Err(Refused::Hash { at, hash: bad.clone() });
             }
             if record.owner.mode > 0o7777 {
-                return Err(format!("{at}.owner.mode {:o} is not a file mode", record.owner.mode));
+                return Err(Refused::Mode {
+                    at,
+                    mode: record.owner.mode,
+                });
             }
         }
         for (n, service) in self.services.iter().enumerate() {
             let at = format!("services[{n}]");
-            plain_absolute(&service.instance).map_err(|e| format!("{at}.instance {e}"))?;
+            let field = |field: &'static str| {
+                let at = at.clone();
+                move |why| Refused::Field { at, field, why }
+            };
+            plain_absolute(&service.instance).map_err(field("instance"))?;
             match &service.regenerate {
                 None => {}
                 // A rebuild is a program and its arguments by type: never a shell command.
-                Some(Regenerate::Argv(argv)) => check_argv(argv).map_err(|e| format!("{at}.regenerate {e}"))?,
+                Some(Regenerate::Argv(argv)) => check_argv(argv).map_err(field("regenerate"))?,
             }
             match &service.reload {
-                Reload::Argv(argv) => check_argv(argv).map_err(|e| format!("{at}.reload {e}"))?,
-                Reload::Hup { pid_file } => {
-                    plain_absolute(pid_file).map_err(|e| format!("{at}.reload.pid_file {e}"))?
-                }
-                Reload::Backend { config, .. } => {
-                    plain_absolute(config).map_err(|e| format!("{at}.reload.config {e}"))?
-                }
+                Reload::Argv(argv) => check_argv(argv).map_err(field("reload"))?,
+                Reload::Hup { pid_file } => plain_absolute(pid_file).map_err(field("reload.pid_file"))?,
+                Reload::Backend { config, .. } => plain_absolute(config).map_err(field("reload.config"))?,
                 // The admin's own --reload-command, recorded as given.
                 Reload::Shell(command) if !command.trim().is_empty() && !command.contains('\0') => {}
-                Reload::Shell(_) => return Err(format!("{at}.reload is an empty shell command")),
+                Reload::Shell(_) => return Err(Refused::EmptyShell { at }),
             }
         }
         Ok(())
@@ -189,8 +202,42 @@ impl Manifest {
     }
 }
 
+/// Why a manifest is refused: the field, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("its id {0:?} is not its folder's name")]
+    Id(String),
+    #[error("{at}.{field} {why}")]
+    Field {
+        at: String,
+        field: &'static str,
+        why: Unsafe,
+    },
+    #[error("{at}.path {} is listed twice", path.display())]
+    Twice { at: String, path: std::path::PathBuf },
+    #[error("{at}.backup {backup:?} is not the copy this set made")]
+    Backup { at: String, backup: String },
+    #[error("{at}: {hash:?} is not a sha256")]
+    Hash { at: String, hash: String },
+    #[error("{at}.owner.mode {mode:o} is not a file mode")]
+    Mode { at: String, mode: u32 },
+    #[error("{at}.reload is an empty shell command")]
+    EmptyShell { at: String },
+}
+
+/// A path or command from a manifest that mailtls would not act on.
+#[derive(Debug, thiserror::Error)]
+enum Unsafe {
+    #[error("{0:?} is not an absolute, plain path")]
+    Path(std::path::PathBuf),
+    #[error("is an empty command")]
+    EmptyCommand,
+    #[error("{0:?} is not a program mailtls would run")]
+    Program(String),
+}
+
 /// An absolute path of plain names: no `.`, `..`, empty or NUL part.
-fn plain_absolute(path: &Path) -> std::result::Result<(), String> {
+fn plain_absolute(path: &Path) -> std::result::Result<(), Unsafe> {
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
     // By bytes: `Path::components` would hide a `.` or a doubled `/`.
@@ -203,15 +250,15 @@ fn plain_absolute(path: &Path) -> std::result::Result<(), String> {
     if plain {
         Ok(())
     } else {
-        Err(format!("{:?} is not an absolute, plain path", path))
+        Err(Unsafe::Path(path.to_path_buf()))
     }
 }
 
 /// A command as mailtls records one: a program (absolute path, or a name
 /// looked up on PATH) and its arguments, none empty at the start, no NUL.
-fn check_argv(argv: &[String]) -> std::result::Result<(), String> {
+fn check_argv(argv: &[String]) -> std::result::Result<(), Unsafe> {
     let Some(program) = argv.first() else {
-        return Err("is an empty command".into());
+        return Err(Unsafe::EmptyCommand);
     };
     let program_ok = if program.contains('/') {
         plain_absolute(Path::new(program)).is_ok()
@@ -219,7 +266,7 @@ fn check_argv(argv: &[String]) -> std::result::Result<(), String> {
         !program.is_empty() && !program.starts_with('-')
     };
     if !program_ok || argv.iter().any(|a| a.contains('\0')) {
-        return Err(format!("{program:?} is not a program mailtls would run"));
+        return Err(Unsafe::Program(program.clone()));
     }
     Ok(())
 }

@@ -168,6 +168,34 @@ impl<'a> PlanBuilder<'a> {
         Ok(())
     }
 
+    /// Checks every certificate the plan leaves configured (a server whose
+    /// services each name their own); verification expects one only when
+    /// exactly one is checked.
+    pub(crate) fn check_certificates(
+        &mut self,
+        pairs: &[(PathBuf, PathBuf)],
+        readers: crate::cert::KeyReaders,
+    ) -> Result<()> {
+        let mut shas = Vec::new();
+        for (cert, key) in pairs {
+            shas.push(super::check_certificate(
+                self.request,
+                cert,
+                key,
+                readers,
+                &mut self.warnings,
+            )?);
+        }
+        match shas.as_slice() {
+            [one] => {
+                self.expected_cert_sha256.get_or_insert(one.clone());
+            }
+            [] => {}
+            _ => self.warn("the services serve more than one certificate; verification does not compare them"),
+        }
+        Ok(())
+    }
+
     /// Checks the certificate, or refuses with `missing` when there is none
     /// and the server serves TLS.
     pub(crate) fn require_certificate(

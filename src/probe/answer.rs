@@ -3,18 +3,12 @@
 //! SERVER-HELLO. Reads records off the socket until it can tell, and never
 //! trusts a length the server sent beyond the bytes it really sent.
 
-use super::codec::Reader;
+use super::codec::{Reader, WireError};
 use super::deadline::Deadline;
-use super::hello::{CONTENT_ALERT, CONTENT_HANDSHAKE};
+use super::enums::{Alert, ContentType, ExtensionType, HandshakeType, ProtocolVersion};
 use super::wire::Wire;
 use crate::tls::{CipherSuite, Group, Protocol};
 
-const HANDSHAKE_SERVER_HELLO: u8 = 0x02;
-const HANDSHAKE_CERTIFICATE: u8 = 0x0b;
-const HANDSHAKE_SERVER_KEY_EXCHANGE: u8 = 0x0c;
-const HANDSHAKE_SERVER_HELLO_DONE: u8 = 0x0e;
-const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
-const EXT_KEY_SHARE: u16 = 0x0033;
 /// The random of a HelloRetryRequest: SHA-256 of "HelloRetryRequest" (RFC 8446 4.1.3).
 const HRR_RANDOM: [u8; 32] = [
     0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
@@ -27,7 +21,7 @@ const MAX_RECORD: usize = 16384 + 2048;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerHello {
     /// The negotiated version (from supported_versions when present).
-    pub version: u16,
+    pub version: ProtocolVersion,
     pub suite: CipherSuite,
     /// The group of the key share (TLS 1.3), or of the ServerKeyExchange
     /// (TLS 1.2 ECDHE, when asked for).
@@ -35,8 +29,8 @@ pub struct ServerHello {
     pub retry_request: bool,
     /// The certificate chain as sent in the clear (TLS 1.2 and older, when asked for).
     pub chain: Vec<Vec<u8>>,
-    /// The extensions the server answered with, by code point.
-    pub extensions: Vec<u16>,
+    /// The extensions the server answered with.
+    pub extensions: Vec<ExtensionType>,
     /// The compression method chosen (0: none).
     pub compression: u8,
     /// The size of the DHE prime in the ServerKeyExchange, in bits.
@@ -50,7 +44,12 @@ pub struct ServerHello {
 
 impl ServerHello {
     pub fn protocol(&self) -> Option<Protocol> {
-        Protocol::from_wire(self.version)
+        self.version.protocol()
+    }
+
+    /// TLS 1.3 or newer: nothing after the ServerHello travels in the clear.
+    fn is_tls13(&self) -> bool {
+        self.version >= ProtocolVersion::TLSV1_3
     }
 }
 
@@ -62,34 +61,49 @@ pub enum Answer {
     Sslv2Hello {
         ciphers: Vec<[u8; 3]>,
     },
-    Alert {
-        level: u8,
-        description: u8,
-    },
+    Alert(Alert),
     /// The server closed the connection (or reset it) without a word.
     Closed,
 }
 
-#[derive(Debug)]
+/// Why the answer to a hello could not be read.
+#[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
+    #[error("no answer to the ClientHello in time")]
     Timeout,
     /// The connection was reset (RST) before the answer was complete.
+    #[error("the connection was reset before the answer to the ClientHello")]
     Reset,
+    #[error("reading the answer to the ClientHello: {0}")]
     Io(std::io::Error),
-    /// Bytes that are no TLS record.
-    Garbage(String),
+    /// Bytes that are no TLS record, or no handshake a TLS server would send.
+    #[error("the answer to the ClientHello is not TLS: {0}")]
+    Garbage(Garbage),
 }
 
-impl std::fmt::Display for AnswerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AnswerError::Timeout => f.write_str("no answer to the ClientHello in time"),
-            AnswerError::Reset => f.write_str("the connection was reset before the answer to the ClientHello"),
-            AnswerError::Io(e) => write!(f, "reading the answer to the ClientHello: {e}"),
-            AnswerError::Garbage(what) => {
-                write!(f, "the answer to the ClientHello is not TLS: {what}")
-            }
-        }
+/// What was wrong with bytes that are not TLS.
+#[derive(Debug, thiserror::Error)]
+pub enum Garbage {
+    /// The start of what came instead of a record header, as text.
+    #[error("{0:?}")]
+    NotARecord(String),
+    #[error("record type 0x{:02x}", .0 .0)]
+    UnexpectedRecord(ContentType),
+    #[error("record type 0x{:02x} in answer to SSLv2", .0 .0)]
+    UnexpectedSslv2Record(ContentType),
+    #[error("a handshake message claiming {0} bytes")]
+    HandshakeClaims(usize),
+    #[error("handshake message too long")]
+    HandshakeTooLong,
+    #[error("handshake message 0x{:02x} before ServerHello", .0 .0)]
+    BeforeServerHello(HandshakeType),
+    #[error("malformed ServerHello ({0})")]
+    ServerHello(WireError),
+}
+
+impl From<Garbage> for AnswerError {
+    fn from(g: Garbage) -> Self {
+        AnswerError::Garbage(g)
     }
 }
 
@@ -103,90 +117,68 @@ pub enum Depth {
 }
 
 /// No real handshake message (a certificate chain included) is near this.
-const MAX_HANDSHAKE: usize = 1 << 17;
+pub(super) const MAX_HANDSHAKE: usize = 1 << 17;
 
 /// Reads the server's answer to a TLS ClientHello.
 pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result<Answer, AnswerError> {
-    let mut rx = RecordReader {
-        stream,
-        deadline,
-        buf: Vec::new(),
-    };
+    let mut rx = RecordReader::new(stream, deadline);
     let mut handshake = Vec::new();
     let mut hello: Option<ServerHello> = None;
     loop {
-        let Some((content, fragment)) = rx.next()? else {
-            // Closed in the middle of the flight: the server gave up on its own choice.
-            return Ok(match hello {
-                Some(h) => Answer::Hello(ServerHello { complete: false, ..h }),
-                None => Answer::Closed,
-            });
-        };
-        match content {
-            CONTENT_ALERT if hello.is_none() => {
-                let mut r = Reader::new(&fragment);
-                return Ok(match (r.u8(), r.u8()) {
-                    (Some(level), Some(description)) => Answer::Alert { level, description },
-                    _ => Answer::Closed,
+        let fragment = match rx.next()? {
+            Some(Record::Tls(ContentType::HANDSHAKE, fragment)) => fragment,
+            Some(Record::Tls(ContentType::ALERT, fragment)) => {
+                return Ok(match hello {
+                    None => alert(&fragment),
+                    // An alert after the ServerHello: the server gave up on its own choice.
+                    Some(h) => Answer::Hello(ServerHello { complete: false, ..h }),
                 });
             }
-            CONTENT_HANDSHAKE => handshake.extend_from_slice(&fragment),
-            CONTENT_ALERT => {
-                // An alert after the ServerHello: the server gave up on its own choice.
+            // Closed in the middle of the flight: the server gave up on its own choice.
+            None => {
                 return Ok(match hello {
                     Some(h) => Answer::Hello(ServerHello { complete: false, ..h }),
                     None => Answer::Closed,
-                });
+                })
             }
-            other => {
+            Some(other) => {
                 // Anything else after the ServerHello ends what we can read in the clear.
                 return match hello {
                     Some(h) => Ok(Answer::Hello(h)),
-                    None => Err(AnswerError::Garbage(format!("record type 0x{other:02x}"))),
+                    None => Err(Garbage::UnexpectedRecord(other.content_type()).into()),
                 };
             }
-        }
+        };
+        handshake.extend_from_slice(&fragment);
         // Consume every complete handshake message.
-        loop {
-            let mut r = Reader::new(&handshake);
-            let (Some(kind), Some(len)) = (r.u8(), r.u24()) else {
-                break;
-            };
-            if len > MAX_HANDSHAKE {
-                return Err(AnswerError::Garbage(format!(
-                    "a handshake message claiming {len} bytes"
-                )));
-            }
-            let Some(body) = r.take(len) else { break };
-            let consumed = 4 + len;
+        while let Some(Message {
+            kind,
+            body,
+            len: consumed,
+        }) = next_message(&handshake)?
+        {
             match (&mut hello, kind) {
-                (None, HANDSHAKE_SERVER_HELLO) => {
-                    let h =
-                        parse_server_hello(body).ok_or_else(|| AnswerError::Garbage("malformed ServerHello".into()))?;
-                    let done = depth == Depth::Hello || h.retry_request || h.version >= Protocol::TlsV1_3.wire();
-                    if done {
+                (None, HandshakeType::SERVER_HELLO) => {
+                    let h = parse_server_hello(body).map_err(Garbage::ServerHello)?;
+                    if depth == Depth::Hello || h.retry_request || h.is_tls13() {
                         // Not read any further: as complete as can be told here.
                         return Ok(Answer::Hello(ServerHello { complete: true, ..h }));
                     }
                     hello = Some(h);
                 }
-                (None, other) => {
-                    return Err(AnswerError::Garbage(format!(
-                        "handshake message 0x{other:02x} before ServerHello"
-                    )))
-                }
-                (Some(h), HANDSHAKE_CERTIFICATE) => h.chain = parse_certificates(body),
-                (Some(h), HANDSHAKE_SERVER_KEY_EXCHANGE) => {
+                (None, other) => return Err(Garbage::BeforeServerHello(other).into()),
+                (Some(h), HandshakeType::CERTIFICATE) => h.chain = parse_certificates(body),
+                (Some(h), HandshakeType::SERVER_KEY_EXCHANGE) => {
                     let mut r = Reader::new(body);
                     if is_finite_field_dh(h.suite) {
                         // DHE: dh_p, dh_g, dh_Ys; the size of p is the group's.
-                        h.dh_bits = r.vec16().map(|mut p| bits(p.rest()));
-                    } else if r.u8() == Some(3) {
+                        h.dh_bits = r.vec16().ok().map(|mut p| bits(p.rest()));
+                    } else if r.u8() == Ok(3) {
                         // ECDHE: curve_type named_curve (3), then the group.
-                        h.group = r.u16().map(Group);
+                        h.group = r.read().ok();
                     }
                 }
-                (Some(h), HANDSHAKE_SERVER_HELLO_DONE) => {
+                (Some(h), HandshakeType::SERVER_HELLO_DONE) => {
                     let mut done = std::mem::replace(h, empty_hello());
                     done.complete = true;
                     return Ok(Answer::Hello(done));
@@ -196,15 +188,45 @@ pub fn read<W: Wire>(stream: &mut W, deadline: Deadline, depth: Depth) -> Result
             handshake.drain(..consumed);
         }
         if handshake.len() > MAX_HANDSHAKE {
-            return Err(AnswerError::Garbage("handshake message too long".into()));
+            return Err(Garbage::HandshakeTooLong.into());
         }
     }
+}
+
+/// One whole handshake message at the front of a buffer.
+pub(super) struct Message<'a> {
+    pub(super) kind: HandshakeType,
+    pub(super) body: &'a [u8],
+    /// Bytes it takes in the buffer, header included.
+    pub(super) len: usize,
+}
+
+/// The first whole handshake message buffered in `pending`; None while it
+/// is still incomplete.
+pub(super) fn next_message(pending: &[u8]) -> Result<Option<Message<'_>>, Garbage> {
+    let mut r = Reader::new(pending);
+    let (Ok(kind), Ok(len)) = (r.read::<HandshakeType>(), r.u24()) else {
+        return Ok(None);
+    };
+    if len > MAX_HANDSHAKE {
+        return Err(Garbage::HandshakeClaims(len));
+    }
+    Ok(r.take(len).ok().map(|body| Message {
+        kind,
+        body,
+        len: 4 + len,
+    }))
+}
+
+/// An alert record's answer; a record too short to hold one is as good as a close.
+fn alert(fragment: &[u8]) -> Answer {
+    Reader::new(fragment).read().map_or(Answer::Closed, Answer::Alert)
 }
 
 /// A placeholder left behind when the finished hello is moved out.
 fn empty_hello() -> ServerHello {
     ServerHello {
-        version: 0,
+        version: ProtocolVersion(0),
         suite: CipherSuite(0),
         group: None,
         retry_request: false,
@@ -232,12 +254,12 @@ fn bits(n: &[u8]) -> u32 {
     (n.len() as u32 - 1) * 8 + (8 - n[0].leading_zeros())
 }
 
-fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
+pub(super) fn parse_server_hello(body: &[u8]) -> Result<ServerHello, WireError> {
     let mut r = Reader::new(body);
-    let mut version = r.u16()?;
-    let random = r.take(32)?;
+    let mut version: ProtocolVersion = r.read()?;
+    let random: [u8; 32] = r.array()?;
     r.vec8()?; // session id
-    let suite = CipherSuite(r.u16()?);
+    let suite: CipherSuite = r.read()?;
     let compression = r.u8()?;
     let retry_request = random == HRR_RANDOM;
     let mut group = None;
@@ -245,18 +267,17 @@ fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
     if !r.is_empty() {
         let mut exts = r.vec16()?;
         while !exts.is_empty() {
-            let kind = exts.u16()?;
+            let kind: ExtensionType = exts.read()?;
             let mut data = exts.vec16()?;
             extensions.push(kind);
             match kind {
-                EXT_SUPPORTED_VERSIONS => version = data.u16()?,
-                EXT_KEY_SHARE => group = Some(Group(data.u16()?)),
+                ExtensionType::SUPPORTED_VERSIONS => version = data.read()?,
+                ExtensionType::KEY_SHARE => group = Some(data.read()?),
                 _ => {}
             }
         }
     }
-    let complete = version >= Protocol::TlsV1_3.wire() || retry_request;
-    Some(ServerHello {
+    let mut hello = ServerHello {
         version,
         suite,
         group,
@@ -265,19 +286,42 @@ fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
         extensions,
         compression,
         dh_bits: None,
-        complete,
-    })
+        complete: false,
+    };
+    hello.complete = hello.is_tls13() || retry_request;
+    Ok(hello)
 }
 
-fn parse_certificates(body: &[u8]) -> Vec<Vec<u8>> {
+/// The DER certificates of a Certificate message (TLS 1.2 and older), as
+/// many as can be read.
+pub(super) fn parse_certificates(body: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    let Some(mut list) = Reader::new(body).vec24() else {
+    let Ok(mut list) = Reader::new(body).vec24() else {
         return out;
     };
-    while let Some(mut cert) = list.vec24() {
+    while let Ok(mut cert) = list.vec24() {
         out.push(cert.rest().to_vec());
     }
     out
+}
+
+/// One record off the wire.
+#[derive(Debug)]
+pub(super) enum Record {
+    /// A TLS record: content type and fragment.
+    Tls(ContentType, Vec<u8>),
+    /// An SSLv2 record (two-byte header, top bit set): the message.
+    Sslv2(Vec<u8>),
+}
+
+impl Record {
+    fn content_type(&self) -> ContentType {
+        match self {
+            Record::Tls(content, _) => *content,
+            // SSLv2 records have no content type; their first byte has the top bit set.
+            Record::Sslv2(_) => ContentType(0x80),
+        }
+    }
 }
 
 /// Reads whole TLS records (or one SSLv2 record) against a deadline.
@@ -300,9 +344,8 @@ impl<'a, W: Wire> RecordReader<'a, W> {
         self.stream
     }
 
-    /// The next record as (content type, fragment), or None at end of stream.
-    /// An SSLv2 SERVER-HELLO comes back as content type 0x80 with the message.
-    pub(super) fn next(&mut self) -> Result<Option<(u8, Vec<u8>)>, AnswerError> {
+    /// The next record, or None at end of stream.
+    pub(super) fn next(&mut self) -> Result<Option<Record>, AnswerError> {
         if !self.fill(1)? {
             return Ok(None);
         }
@@ -317,24 +360,30 @@ impl<'a, W: Wire> RecordReader<'a, W> {
             }
             let msg = self.buf[2..2 + len].to_vec();
             self.buf.drain(..2 + len);
-            return Ok(Some((0x80, msg)));
+            return Ok(Some(Record::Sslv2(msg)));
         }
         if !self.fill(5)? {
             return Ok(None);
         }
-        let content = self.buf[0];
-        let major = self.buf[1];
-        let len = usize::from(self.buf[3]) << 8 | usize::from(self.buf[4]);
-        if !(0x14..=0x18).contains(&content) || major != 3 || len > MAX_RECORD {
+        let mut header = Reader::new(&self.buf[..5]);
+        let (Ok(content), Ok(version), Ok(len)) = (
+            header.read::<ContentType>(),
+            header.read::<ProtocolVersion>(),
+            header.u16(),
+        ) else {
+            return Ok(None); // not reached: five bytes are buffered
+        };
+        let len = usize::from(len);
+        if content.name().is_none() || version.0 >> 8 != 3 || len > MAX_RECORD {
             let shown = String::from_utf8_lossy(&self.buf[..self.buf.len().min(40)]).into_owned();
-            return Err(AnswerError::Garbage(format!("{shown:?}")));
+            return Err(Garbage::NotARecord(shown).into());
         }
         if !self.fill(5 + len)? {
             return Ok(None);
         }
         let fragment = self.buf[5..5 + len].to_vec();
         self.buf.drain(..5 + len);
-        Ok(Some((content, fragment)))
+        Ok(Some(Record::Tls(content, fragment)))
     }
 
     /// Reads until `n` bytes are buffered; false when the stream ends first.
@@ -374,30 +423,19 @@ pub fn read_sslv2<W: Wire>(
     deadline: Deadline,
     parse: fn(&[u8]) -> Answer,
 ) -> Result<Answer, AnswerError> {
-    let mut rx = RecordReader {
-        stream,
-        deadline,
-        buf: Vec::new(),
-    };
-    match rx.next()? {
+    match RecordReader::new(stream, deadline).next()? {
         None => Ok(Answer::Closed),
-        Some((0x80, msg)) => Ok(parse(&msg)),
-        Some((CONTENT_ALERT, fragment)) => {
-            let mut r = Reader::new(&fragment);
-            Ok(match (r.u8(), r.u8()) {
-                (Some(level), Some(description)) => Answer::Alert { level, description },
-                _ => Answer::Closed,
-            })
-        }
-        Some((other, _)) => Err(AnswerError::Garbage(format!(
-            "record type 0x{other:02x} in answer to SSLv2"
-        ))),
+        Some(Record::Sslv2(msg)) => Ok(parse(&msg)),
+        Some(Record::Tls(ContentType::ALERT, fragment)) => Ok(alert(&fragment)),
+        Some(Record::Tls(other, _)) => Err(Garbage::UnexpectedSslv2Record(other).into()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::enums::{AlertDescription, AlertLevel};
+    use crate::probe::wire::Replay;
 
     #[test]
     fn server_hello_with_supported_versions_and_hrr() {
@@ -406,11 +444,34 @@ mod tests {
         body.extend_from_slice(&[0, 0x13, 0x02, 0]);
         body.extend_from_slice(&[0, 12, 0, 0x2b, 0, 2, 3, 4, 0, 0x33, 0, 2, 0, 0x1d]);
         let h = parse_server_hello(&body).unwrap();
-        assert_eq!(h.version, 0x0304);
+        assert_eq!(h.version, ProtocolVersion::TLSV1_3);
         assert_eq!(h.suite, CipherSuite::TLS_AES_256_GCM_SHA384);
         assert_eq!(h.group, Some(Group::X25519));
+        assert_eq!(
+            h.extensions,
+            [ExtensionType::SUPPORTED_VERSIONS, ExtensionType::KEY_SHARE]
+        );
         assert!(h.retry_request);
-        // Truncated: no panic, no hello.
-        assert!(parse_server_hello(&body[..40]).is_none());
+        // Truncated: no panic, no hello, and the error says what was short.
+        let short = parse_server_hello(&body[..40]).unwrap_err();
+        assert!(matches!(short, WireError::Short { .. }), "{short}");
+    }
+
+    #[test]
+    fn an_alert_record_is_a_typed_alert() {
+        let deadline = Deadline::after(std::time::Duration::from_secs(5));
+        let answer = read(&mut Replay(b"\x15\x03\x03\x00\x02\x02\x28"), deadline, Depth::Hello).unwrap();
+        assert_eq!(
+            answer,
+            Answer::Alert(Alert {
+                level: AlertLevel::FATAL,
+                description: AlertDescription::HANDSHAKE_FAILURE
+            })
+        );
+        let err = read(&mut Replay(b"\x17\x03\x03\x00\x01\x00"), deadline, Depth::Hello).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the answer to the ClientHello is not TLS: record type 0x17"
+        );
     }
 }

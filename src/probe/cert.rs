@@ -61,14 +61,63 @@ pub struct CertificateReport {
 /// A chain as served (DER, leaf first) and how it was obtained.
 pub type Served = (Vec<Vec<u8>>, String);
 
-/// One real handshake with rustls: the chain it saw, or why the handshake
-/// failed (the outer error is for when no TLS could even start).
-pub fn fetch(c: &Connector, name: &str, key: KeyFilter) -> Result<Result<Served, String>, ConnectError> {
-    let server_name = match ServerName::try_from(name.to_string()) {
-        Ok(n) => n,
-        Err(e) => return Ok(Err(format!("{name:?} is not a valid server name: {e}"))),
-    };
-    c.with_stream(|stream, deadline| Ok(handshake(stream, deadline, server_name.clone(), key)))
+/// Why no chain came back from the real handshake.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// No TLS could even start (connect, dialogue, or the first bytes).
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// TLS started and the handshake failed.
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
+}
+
+/// Why the rustls handshake gave no chain.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("{name:?} is not a valid server name: {source}")]
+    ServerName {
+        name: String,
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+    #[error(transparent)]
+    Rustls(#[from] rustls::Error),
+    #[error("the TLS handshake timed out")]
+    Timeout,
+    #[error("TLS handshake: {0}")]
+    Io(std::io::Error),
+    #[error("the server sent no certificate")]
+    NoCertificate,
+}
+
+/// Why a served chain could not be turned into a report.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyseError {
+    #[error("no certificate")]
+    Empty,
+    #[error("the leaf certificate does not parse: {0}")]
+    Leaf(#[from] x509_parser::nom::Err<X509Error>),
+}
+
+/// Why the trust anchors could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RootsError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("{}: no certificates", path.display())]
+    Empty { path: std::path::PathBuf },
+}
+
+/// One real handshake with rustls: the chain it saw, or why not.
+pub fn fetch(c: &Connector, name: &str, key: KeyFilter) -> Result<Served, FetchError> {
+    let server_name = ServerName::try_from(name.to_string()).map_err(|source| HandshakeError::ServerName {
+        name: name.to_string(),
+        source,
+    })?;
+    Ok(c.with_stream(|stream, deadline| Ok(handshake(stream, deadline, server_name.clone(), key)))??)
 }
 
 fn handshake(
@@ -76,26 +125,25 @@ fn handshake(
     deadline: Deadline,
     name: ServerName<'static>,
     key: KeyFilter,
-) -> Result<Served, String> {
+) -> Result<Served, HandshakeError> {
     let recorder = Arc::new(Recorder {
         provider: provider(),
         chain: Mutex::new(Vec::new()),
         key,
     });
     let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(rustls::ALL_VERSIONS)
-        .map_err(|e| e.to_string())?
+        .with_protocol_versions(rustls::ALL_VERSIONS)?
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone())
         .with_no_client_auth();
-    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name)?;
     while conn.is_handshaking() {
         let Some(left) = deadline.remaining() else {
-            return Err("the TLS handshake timed out".into());
+            return Err(HandshakeError::Timeout);
         };
         let _ = stream.set_read_timeout(Some(left));
         let _ = stream.set_write_timeout(Some(left));
-        conn.complete_io(stream).map_err(|e| format!("TLS handshake: {e}"))?;
+        conn.complete_io(stream).map_err(HandshakeError::Io)?;
     }
     // Say goodbye properly; the answer does not matter.
     conn.send_close_notify();
@@ -103,16 +151,16 @@ fn handshake(
     let _ = stream.flush();
     let how = match (conn.protocol_version(), conn.negotiated_cipher_suite()) {
         (Some(v), Some(s)) => {
-            let v = crate::tls::Protocol::from_wire(u16::from(v))
-                .map(|p| p.name())
-                .unwrap_or("TLS");
+            let v = super::enums::ProtocolVersion(u16::from(v))
+                .protocol()
+                .map_or("TLS", |p| p.name());
             format!("{v} {}", crate::tls::CipherSuite(u16::from(s.suite())))
         }
         _ => "TLS".into(),
     };
     let chain = recorder.chain.lock().map(|c| c.clone()).unwrap_or_default();
     if chain.is_empty() {
-        return Err("the server sent no certificate".into());
+        return Err(HandshakeError::NoCertificate);
     }
     Ok((chain, how))
 }
@@ -195,20 +243,20 @@ impl ServerCertVerifier for Recorder {
 }
 
 /// Trust anchors, loaded once per file for every target of a scan.
-fn roots(ca_file: Option<&Path>) -> Result<Arc<RootCertStore>, String> {
-    type Loaded = Vec<(Option<PathBuf>, Result<Arc<RootCertStore>, String>)>;
+fn roots(ca_file: Option<&Path>) -> Result<Arc<RootCertStore>, Arc<RootsError>> {
+    type Loaded = Vec<(Option<PathBuf>, Result<Arc<RootCertStore>, Arc<RootsError>>)>;
     static LOADED: Mutex<Loaded> = Mutex::new(Vec::new());
     let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, r)) = loaded.iter().find(|(p, _)| p.as_deref() == ca_file) {
         return r.clone();
     }
-    let r = load_roots(ca_file).map(Arc::new);
+    let r = load_roots(ca_file).map(Arc::new).map_err(Arc::new);
     loaded.push((ca_file.map(Path::to_path_buf), r.clone()));
     r
 }
 
 /// Loads trust anchors: the PEM file given, or the system bundle.
-fn load_roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
+fn load_roots(ca_file: Option<&Path>) -> Result<RootCertStore, RootsError> {
     use rustls::pki_types::pem::PemObject;
     let path = match ca_file {
         Some(p) => p.to_path_buf(),
@@ -216,14 +264,17 @@ fn load_roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
             .map(Into::into)
             .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into()),
     };
-    let certs = CertificateDer::pem_file_iter(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let read = |source| RootsError::Read {
+        path: path.clone(),
+        source,
+    };
+    let certs = CertificateDer::pem_file_iter(&path).map_err(read)?;
     let mut store = RootCertStore::empty();
     for cert in certs {
-        let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
-        let _ = store.add(cert);
+        let _ = store.add(cert.map_err(read)?);
     }
     if store.is_empty() {
-        return Err(format!("{}: no certificates", path.display()));
+        return Err(RootsError::Empty { path });
     }
     Ok(store)
 }
@@ -234,10 +285,9 @@ pub fn analyse(
     hostname: &str,
     ca_file: Option<&Path>,
     obtained_with: String,
-) -> Result<CertificateReport, String> {
-    let leaf_der = chain.first().ok_or("no certificate")?.clone();
-    let (_, x509) =
-        X509Certificate::from_der(&leaf_der).map_err(|e| format!("the leaf certificate does not parse: {e}"))?;
+) -> Result<CertificateReport, AnalyseError> {
+    let leaf_der = chain.first().ok_or(AnalyseError::Empty)?.clone();
+    let (_, x509) = X509Certificate::from_der(&leaf_der)?;
     let validity = x509.validity();
     let now = ASN1Time::now();
     let (key_type, key_bits, curve) = key(&x509);
@@ -257,7 +307,7 @@ pub fn analyse(
     let intermediates: Vec<CertificateDer> = chain[1..].iter().map(|c| CertificateDer::from(c.as_slice())).collect();
     let (trusted, trust_error, hostname_match) = match ParsedCertificate::try_from(&der) {
         Ok(parsed) => {
-            let trust = roots(ca_file).and_then(|roots| {
+            let trust = roots(ca_file).map_err(|e| e.to_string()).and_then(|roots| {
                 rustls::client::verify_server_cert_signed_by_trust_anchor(
                     &parsed,
                     &roots,

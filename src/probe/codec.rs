@@ -1,8 +1,33 @@
-//! A small reader/writer pair for TLS wire structures: big-endian integers
-//! and length-prefixed vectors. Reading never panics: a short or malformed
-//! input gives `None`.
+//! The probe's wire codec, shaped after rustls's `msgs::codec`: a `Reader`
+//! over bytes a server sent, a `Writer` for what the probe sends, and the
+//! `Codec` trait for every value that travels as a fixed-size number
+//! (integers and the wire enums of `enums`). Reading never panics: a short
+//! input is a `WireError` that says what was cut short.
+
+use crate::tls::{CipherSuite, Group};
+
+/// Why bytes from the network could not be read as what was expected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// Fewer bytes were left than the structure needs.
+    #[error("{what} cut short: {wanted} bytes wanted, {left} left")]
+    Short {
+        what: &'static str,
+        wanted: usize,
+        left: usize,
+    },
+}
+
+/// A value with one fixed encoding on the wire.
+pub trait Codec: Sized {
+    /// Appends the encoding.
+    fn encode(&self, w: &mut Writer);
+    /// Reads one value from the front of `r`.
+    fn read(r: &mut Reader<'_>) -> Result<Self, WireError>;
+}
 
 /// Reads from a byte slice, front to back.
+#[derive(Debug)]
 pub struct Reader<'a> {
     buf: &'a [u8],
 }
@@ -12,44 +37,65 @@ impl<'a> Reader<'a> {
         Reader { buf }
     }
 
-    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    /// The next `n` bytes, as a slice of the input.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        self.take_for(n, "bytes")
+    }
+
+    fn take_for(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], WireError> {
         if self.buf.len() < n {
-            return None;
+            return Err(WireError::Short {
+                what,
+                wanted: n,
+                left: self.buf.len(),
+            });
         }
         let (head, rest) = self.buf.split_at(n);
         self.buf = rest;
-        Some(head)
+        Ok(head)
     }
 
-    pub fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
+    /// The next `N` bytes as an array.
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
+        let b = self.take_for(N, "bytes")?;
+        let mut out = [0; N];
+        out.copy_from_slice(b);
+        Ok(out)
     }
 
-    pub fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    /// Reads any `Codec` value.
+    pub fn read<T: Codec>(&mut self) -> Result<T, WireError> {
+        T::read(self)
     }
 
-    pub fn u24(&mut self) -> Option<usize> {
-        self.take(3)
-            .map(|b| usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]))
+    pub fn u8(&mut self) -> Result<u8, WireError> {
+        self.read()
+    }
+
+    pub fn u16(&mut self) -> Result<u16, WireError> {
+        self.read()
+    }
+
+    pub fn u24(&mut self) -> Result<usize, WireError> {
+        self.read::<U24>().map(|n| n.0 as usize)
     }
 
     /// A vector with a one-byte length prefix.
-    pub fn vec8(&mut self) -> Option<Reader<'a>> {
-        let n = self.u8()?;
-        self.take(usize::from(n)).map(Reader::new)
+    pub fn vec8(&mut self) -> Result<Reader<'a>, WireError> {
+        let n = usize::from(self.u8()?);
+        self.take_for(n, "vector").map(Reader::new)
     }
 
     /// A vector with a two-byte length prefix.
-    pub fn vec16(&mut self) -> Option<Reader<'a>> {
-        let n = self.u16()?;
-        self.take(usize::from(n)).map(Reader::new)
+    pub fn vec16(&mut self) -> Result<Reader<'a>, WireError> {
+        let n = usize::from(self.u16()?);
+        self.take_for(n, "vector").map(Reader::new)
     }
 
     /// A vector with a three-byte length prefix.
-    pub fn vec24(&mut self) -> Option<Reader<'a>> {
+    pub fn vec24(&mut self) -> Result<Reader<'a>, WireError> {
         let n = self.u24()?;
-        self.take(n).map(Reader::new)
+        self.take_for(n, "vector").map(Reader::new)
     }
 
     pub fn rest(&mut self) -> &'a [u8] {
@@ -69,14 +115,18 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn u8(&mut self, v: u8) -> &mut Self {
-        self.buf.push(v);
+    /// Appends any `Codec` value.
+    pub fn put<T: Codec>(&mut self, v: &T) -> &mut Self {
+        v.encode(self);
         self
     }
 
+    pub fn u8(&mut self, v: u8) -> &mut Self {
+        self.put(&v)
+    }
+
     pub fn u16(&mut self, v: u16) -> &mut Self {
-        self.buf.extend_from_slice(&v.to_be_bytes());
-        self
+        self.put(&v)
     }
 
     pub fn bytes(&mut self, v: &[u8]) -> &mut Self {
@@ -96,6 +146,62 @@ impl Writer {
     }
 }
 
+impl Codec for u8 {
+    fn encode(&self, w: &mut Writer) {
+        w.buf.push(*self);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(r.take_for(1, "u8")?[0])
+    }
+}
+
+impl Codec for u16 {
+    fn encode(&self, w: &mut Writer) {
+        w.buf.extend_from_slice(&self.to_be_bytes());
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let b = r.take_for(2, "u16")?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+}
+
+/// A three-byte length, as handshake messages and certificate lists carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct U24(pub u32);
+
+impl Codec for U24 {
+    fn encode(&self, w: &mut Writer) {
+        w.buf.extend_from_slice(&self.0.to_be_bytes()[1..]);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let b = r.take_for(3, "u24")?;
+        Ok(U24(u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2])))
+    }
+}
+
+impl Codec for CipherSuite {
+    fn encode(&self, w: &mut Writer) {
+        self.0.encode(w);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        u16::read(r).map(CipherSuite)
+    }
+}
+
+impl Codec for Group {
+    fn encode(&self, w: &mut Writer) {
+        self.0.encode(w);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        u16::read(r).map(Group)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,9 +217,29 @@ mod tests {
         assert_eq!(w.buf, [0, 4, 1, 2, 0xab, 0xcd]);
         let mut r = Reader::new(&w.buf);
         let mut inner = r.vec16().unwrap();
-        assert_eq!(inner.u8(), Some(1));
-        assert_eq!(inner.vec8().unwrap().u16(), Some(0xabcd));
+        assert_eq!(inner.u8(), Ok(1));
+        assert_eq!(inner.vec8().unwrap().u16(), Ok(0xabcd));
         assert!(r.is_empty());
-        assert_eq!(Reader::new(&[0, 9, 1]).vec16().map(|_| ()), None);
+        let short = Reader::new(&[0, 9, 1]).vec16().map(|_| ());
+        assert_eq!(
+            short,
+            Err(WireError::Short {
+                what: "vector",
+                wanted: 9,
+                left: 1
+            })
+        );
+        assert_eq!(
+            short.unwrap_err().to_string(),
+            "vector cut short: 9 bytes wanted, 1 left"
+        );
+    }
+
+    #[test]
+    fn u24_round_trips() {
+        let mut w = Writer::default();
+        w.put(&U24(0x01_02_03));
+        assert_eq!(w.buf, [1, 2, 3]);
+        assert_eq!(Reader::new(&w.buf).u24(), Ok(0x01_02_03));
     }
 }

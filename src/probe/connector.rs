@@ -17,19 +17,12 @@ use super::dialogue::{self, DialogueError};
 use super::{ScanOptions, Target};
 
 /// Why one hello got no answer worth reading.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    Dialogue(DialogueError),
-    Answer(AnswerError),
-}
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConnectError::Dialogue(e) => e.fmt(f),
-            ConnectError::Answer(e) => e.fmt(f),
-        }
-    }
+    #[error(transparent)]
+    Dialogue(#[from] DialogueError),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
 }
 
 pub struct Connector<'a> {

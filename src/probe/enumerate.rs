@@ -7,11 +7,9 @@ use std::sync::Mutex;
 
 use super::answer::{Answer, Depth, ServerHello};
 use super::connector::{ConnectError, Connector};
+use super::enums::{AlertDescription, ExtensionType, ProtocolVersion};
 use super::hello::ClientHello;
 use crate::tls::{suite::REGISTRY, CipherSuite, Group, Protocol};
-
-/// TLS alert 70: protocol_version.
-const ALERT_PROTOCOL_VERSION: u8 = 70;
 
 /// What one elimination run learned.
 #[derive(Debug)]
@@ -31,7 +29,7 @@ pub struct Eliminated<T> {
     /// give them 1024 bits where the authenticated ones get 2048 or more.
     pub anon_dh_bits: Option<u32>,
     /// Extensions the server answered with in its completed hellos.
-    pub extensions: Vec<u16>,
+    pub extensions: Vec<ExtensionType>,
     /// Offers left in doubt while no canary was known: to settle again
     /// once every chunk of the protocol has been tried.
     pub deferred: Vec<Vec<T>>,
@@ -162,12 +160,14 @@ pub fn hello(protocol: Protocol, suites: &[CipherSuite], groups: &[Group], sni: 
 /// Whether a ServerHello really is for the version asked, TLS 1.3 retry
 /// requests included.
 fn speaks(h: &ServerHello, protocol: Protocol) -> bool {
-    h.version == protocol.wire()
+    h.version == ProtocolVersion::from(protocol)
 }
 
 /// TLS alerts that mean "no suite in common".
-const ALERT_HANDSHAKE_FAILURE: u8 = 40;
-const ALERT_INSUFFICIENT_SECURITY: u8 = 71;
+const NO_SUITE_IN_COMMON: [AlertDescription; 2] = [
+    AlertDescription::HANDSHAKE_FAILURE,
+    AlertDescription::INSUFFICIENT_SECURITY,
+];
 
 /// Finds every suite of `offer` the server accepts with `protocol`.
 ///
@@ -214,7 +214,7 @@ pub fn suites(
             if was_first {
                 let refused = match &answer {
                     Answer::Hello(h) => !speaks(h, protocol),
-                    Answer::Alert { description, .. } => *description == ALERT_PROTOCOL_VERSION,
+                    Answer::Alert(a) => a.description == AlertDescription::PROTOCOL_VERSION,
                     _ => false,
                 };
                 first_answer(refused);
@@ -257,15 +257,11 @@ pub fn suites(
                     out.version_refused = was_first;
                     break;
                 }
-                Answer::Alert { description, .. } if *description == ALERT_PROTOCOL_VERSION => {
+                Answer::Alert(a) if a.description == AlertDescription::PROTOCOL_VERSION => {
                     out.version_refused = was_first;
                     break;
                 }
-                Answer::Alert { description, .. }
-                    if [ALERT_HANDSHAKE_FAILURE, ALERT_INSUFFICIENT_SECURITY].contains(description) =>
-                {
-                    break
-                }
+                Answer::Alert(a) if NO_SUITE_IN_COMMON.contains(&a.description) => break,
                 _ if left.len() == 1 => {
                     // One suite, and no handshake: not accepted (what it chose failed).
                     if canary.is_some() {
@@ -275,7 +271,7 @@ pub fn suites(
                 }
                 _ => {
                     let refusal = learned.refusal(c, protocol, sni)?;
-                    if matches!(refusal, Answer::Alert { .. }) && refusal == answer {
+                    if matches!(refusal, Answer::Alert(_)) && refusal == answer {
                         break;
                     }
                     match (canary, learned.canary(c, protocol, sni)?) {

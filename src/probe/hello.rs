@@ -3,27 +3,8 @@
 //! would offer. Nothing here does I/O; `answer` reads what comes back.
 
 use super::codec::Writer;
+use super::enums::{ContentType, ExtensionType as Ext, HandshakeType, ProtocolVersion};
 use crate::tls::{CipherSuite, Group, Protocol};
-
-/// Handshake and record constants (RFC 8446 section 4 and B.1).
-pub const CONTENT_HANDSHAKE: u8 = 0x16;
-pub const CONTENT_ALERT: u8 = 0x15;
-const HANDSHAKE_CLIENT_HELLO: u8 = 0x01;
-
-/// Extension code points.
-mod ext {
-    pub const SERVER_NAME: u16 = 0x0000;
-    pub const SUPPORTED_GROUPS: u16 = 0x000a;
-    pub const EC_POINT_FORMATS: u16 = 0x000b;
-    pub const SIGNATURE_ALGORITHMS: u16 = 0x000d;
-    pub const PADDING: u16 = 0x0015;
-    pub const EXTENDED_MASTER_SECRET: u16 = 0x0017;
-    pub const SESSION_TICKET: u16 = 0x0023;
-    pub const SUPPORTED_VERSIONS: u16 = 0x002b;
-    pub const PSK_KEY_EXCHANGE_MODES: u16 = 0x002d;
-    pub const KEY_SHARE: u16 = 0x0033;
-    pub const RENEGOTIATION_INFO: u16 = 0xff01;
-}
 
 /// Every signature scheme a server might need to sign with, RSA and ECDSA
 /// and EdDSA and DSA alike, so that the certificate type never hides a suite.
@@ -57,12 +38,12 @@ impl ClientHello {
     pub fn to_record(&self) -> Vec<u8> {
         let body = self.body();
         let record_version = match self.version {
-            Protocol::SslV3 => 0x0300,
-            _ => 0x0301,
+            Protocol::SslV3 => ProtocolVersion::SSLV3,
+            _ => ProtocolVersion::TLSV1_0,
         };
         let mut w = Writer::default();
-        w.u8(CONTENT_HANDSHAKE).u16(record_version).nested(2, |w| {
-            w.u8(HANDSHAKE_CLIENT_HELLO).nested(3, |w| {
+        w.put(&ContentType::HANDSHAKE).put(&record_version).nested(2, |w| {
+            w.put(&HandshakeType::CLIENT_HELLO).nested(3, |w| {
                 w.bytes(&body);
             });
         });
@@ -71,9 +52,9 @@ impl ClientHello {
 
     fn body(&self) -> Vec<u8> {
         let tls13 = self.version == Protocol::TlsV1_3;
-        let legacy_version = self.version.min(Protocol::TlsV1_2).wire();
+        let legacy_version = ProtocolVersion::from(self.version.min(Protocol::TlsV1_2));
         let mut w = Writer::default();
-        w.u16(legacy_version).bytes(&random());
+        w.put(&legacy_version).bytes(&random());
         // TLS 1.3 middlebox compatibility wants a session id; older versions need none.
         w.nested(1, |w| {
             if tls13 {
@@ -82,7 +63,7 @@ impl ClientHello {
         });
         w.nested(2, |w| {
             for s in &self.suites {
-                w.u16(s.0);
+                w.put(s);
             }
         });
         if self.deflate {
@@ -98,7 +79,7 @@ impl ClientHello {
     fn extensions(&self, w: &mut Writer, tls13: bool, offset: usize) {
         let start = w.buf.len();
         if let Some(name) = self.server_name.as_deref().filter(|n| is_dns_name(n)) {
-            extension(w, ext::SERVER_NAME, |w| {
+            extension(w, Ext::SERVER_NAME, |w| {
                 w.nested(2, |w| {
                     w.u8(0).nested(2, |w| {
                         w.bytes(name.as_bytes());
@@ -106,20 +87,20 @@ impl ClientHello {
                 });
             });
         }
-        extension(w, ext::SUPPORTED_GROUPS, |w| {
+        extension(w, Ext::SUPPORTED_GROUPS, |w| {
             w.nested(2, |w| {
                 for g in &self.groups {
-                    w.u16(g.0);
+                    w.put(g);
                 }
             });
         });
-        extension(w, ext::EC_POINT_FORMATS, |w| {
+        extension(w, Ext::EC_POINT_FORMATS, |w| {
             w.nested(1, |w| {
                 w.u8(0);
             });
         });
         if self.version >= Protocol::TlsV1_2 {
-            extension(w, ext::SIGNATURE_ALGORITHMS, |w| {
+            extension(w, Ext::SIGNATURE_ALGORITHMS, |w| {
                 w.nested(2, |w| {
                     for s in SIGNATURE_SCHEMES {
                         w.u16(*s);
@@ -127,24 +108,24 @@ impl ClientHello {
                 });
             });
         }
-        extension(w, ext::SESSION_TICKET, |_| {});
-        extension(w, ext::EXTENDED_MASTER_SECRET, |_| {});
+        extension(w, Ext::SESSION_TICKET, |_| {});
+        extension(w, Ext::EXTENDED_MASTER_SECRET, |_| {});
         if tls13 {
-            extension(w, ext::SUPPORTED_VERSIONS, |w| {
+            extension(w, Ext::SUPPORTED_VERSIONS, |w| {
                 w.nested(1, |w| {
-                    w.u16(Protocol::TlsV1_3.wire());
+                    w.put(&ProtocolVersion::TLSV1_3);
                 });
             });
-            extension(w, ext::PSK_KEY_EXCHANGE_MODES, |w| {
+            extension(w, Ext::PSK_KEY_EXCHANGE_MODES, |w| {
                 w.nested(1, |w| {
                     w.u8(1);
                 });
             });
-            extension(w, ext::KEY_SHARE, |w| {
+            extension(w, Ext::KEY_SHARE, |w| {
                 w.nested(2, |_| {});
             });
         } else {
-            extension(w, ext::RENEGOTIATION_INFO, |w| {
+            extension(w, Ext::RENEGOTIATION_INFO, |w| {
                 w.nested(1, |_| {});
             });
         }
@@ -152,15 +133,15 @@ impl ClientHello {
         let len = offset + 2 + (w.buf.len() - start);
         if (256..512).contains(&len) {
             let pad = (512 - len).saturating_sub(4);
-            extension(w, ext::PADDING, |w| {
+            extension(w, Ext::PADDING, |w| {
                 w.bytes(&vec![0; pad]);
             });
         }
     }
 }
 
-fn extension(w: &mut Writer, kind: u16, body: impl FnOnce(&mut Writer)) {
-    w.u16(kind).nested(2, body);
+fn extension(w: &mut Writer, kind: Ext, body: impl FnOnce(&mut Writer)) {
+    w.put(&kind).nested(2, body);
 }
 
 /// SNI carries DNS names only, never IP literals.
@@ -201,15 +182,15 @@ mod tests {
             };
             let rec = hello.to_record();
             let mut r = Reader::new(&rec);
-            assert_eq!(r.u8(), Some(CONTENT_HANDSHAKE));
-            assert_eq!(r.u16(), Some(0x0301));
+            assert_eq!(r.read(), Ok(ContentType::HANDSHAKE));
+            assert_eq!(r.read(), Ok(ProtocolVersion::TLSV1_0));
             let mut body = r.vec16().unwrap();
             assert!(r.is_empty());
-            assert_eq!(body.u8(), Some(HANDSHAKE_CLIENT_HELLO));
+            assert_eq!(body.read(), Ok(HandshakeType::CLIENT_HELLO));
             let hs = body.vec24().unwrap().rest();
             assert!(!(256..512).contains(&(hs.len() + 4)), "{} bytes", hs.len());
             let mut hs = Reader::new(hs);
-            assert_eq!(hs.u16(), Some(0x0303));
+            assert_eq!(hs.read(), Ok(ProtocolVersion::TLSV1_2));
             hs.take(32).unwrap();
             hs.vec8().unwrap();
             assert_eq!(hs.vec16().unwrap().rest().len(), 2 * n as usize);

@@ -52,6 +52,15 @@ fn tier_findings(report: &TargetReport, p: Protocol, profile: &Profile, tiers: &
 }
 
 /// Findings that make the target non-compliant with `profile` (empty: complies).
+/// Adds the profile's verdict to a report: grades, findings, compliance.
+pub fn apply_profile(report: &mut TargetReport, profile: &Profile) {
+    grade(report, profile);
+    let verdict = judge(report, profile);
+    report.profile = Some(profile.name.clone());
+    report.compliant = Some(verdict.is_empty());
+    report.findings.extend(verdict);
+}
+
 pub fn judge(report: &TargetReport, profile: &Profile) -> Vec<Finding> {
     let mut out = Vec::new();
     let id = |s: &str| format!("profile-{s}");

@@ -2,23 +2,25 @@
 //! mail server accepts, whether it imposes its cipher order, and what
 //! certificate it serves; then findings, and compliance against a profile.
 //!
-//! Layout: `dialogue` speaks SMTP/IMAP/POP3 up to STARTTLS; `hello`,
-//! `answer` and `sslv2` are the hand-built wire messages (any version, any
-//! suite, SSLv2 included); `connector` paces connections per target (421
+//! Layout: `dialogue` speaks SMTP/IMAP/POP3 up to STARTTLS; `codec` and
+//! `enums` are the wire layer (a `Reader` with typed errors, newtype wire
+//! enums); `hello`, `answer` and `sslv2` are the hand-built wire messages
+//! (any version, any suite, SSLv2 included); `connector` paces connections per target (421
 //! back-off); `enumerate` finds suites and groups by elimination; `rsa_kx`
 //! proves RSA key exchange completes where a ServerHello is no proof; `cert`
 //! does one real rustls handshake for the chain; `report`, `findings` and
-//! `judge` turn results into verdicts; `command` is `mailtls probe`.
+//! `judge` turn results into verdicts. `mailtls probe` itself lives in
+//! `commands::probe`: the probe knows nothing of commands or report formats.
 //! The probe never changes anything on the server.
 
 pub mod answer;
 pub mod cert;
 mod codec;
-pub mod command;
 pub(crate) mod connector;
 mod deadline;
 pub mod dialogue;
 mod enumerate;
+pub mod enums;
 mod findings;
 /// Only in fuzz builds (cargo-fuzz passes `--cfg fuzzing`) and unit tests.
 #[cfg(any(fuzzing, test))]
@@ -36,10 +38,10 @@ pub mod wire;
 use std::time::Duration;
 
 pub use cert::CertificateReport;
-pub use judge::judge;
+pub use judge::{apply_profile, judge};
 pub use report::{Finding, ProtocolReport, Severity, Summary, TargetReport};
 pub use scan::scan;
-pub use target::parse_target;
+pub use target::{parse_target, TargetError};
 
 pub use crate::vocabulary::{Proto, TlsStart};
 

@@ -17,18 +17,12 @@ use ring::{aead, digest, hmac};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
-use super::answer::{AnswerError, RecordReader};
-use super::codec::{Reader, Writer};
+use super::answer::{next_message, AnswerError, Garbage, Message, Record, RecordReader, MAX_HANDSHAKE};
+use super::codec::{Reader, WireError, Writer};
 use super::connector::{ConnectError, Connector};
 use super::enumerate::hello;
-use super::hello::{CONTENT_ALERT, CONTENT_HANDSHAKE};
+use super::enums::{Alert, AlertDescription, AlertLevel, ContentType, ExtensionType, HandshakeType, ProtocolVersion};
 use crate::tls::{CipherSuite, Group, Protocol};
-
-const CONTENT_CHANGE_CIPHER_SPEC: u8 = 0x14;
-const ALERT_BAD_RECORD_MAC: u8 = 20;
-const ALERT_DECRYPT_ERROR: u8 = 51;
-const ALERT_INTERNAL_ERROR: u8 = 80;
-const EXT_EXTENDED_MASTER_SECRET: u16 = 0x0017;
 
 /// What the key exchange showed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,14 +82,12 @@ pub fn check(
         let record = hello(protocol, &[suite], &groups, sni).to_record();
         let mut transcript = record[5..].to_vec();
         let client_random = record[11..43].to_vec();
-        stream
-            .write_all(&record)
-            .map_err(|e| ConnectError::Answer(AnswerError::Io(e)))?;
+        stream.write_all(&record).map_err(AnswerError::Io)?;
         let mut rx = RecordReader::new(stream, deadline);
-        let flight = read_flight(&mut rx, &mut transcript).map_err(ConnectError::Answer)?;
-        let flight = match flight {
+        let flight = match read_flight(&mut rx, &mut transcript) {
             Ok(f) => f,
-            Err(why) => return Ok(Outcome::Untried(why)),
+            Err(FlightError::Answer(e)) => return Err(e.into()),
+            Err(why) => return Ok(Outcome::Untried(why.to_string())),
         };
         if flight.suite != suite {
             return Ok(Outcome::Untried(format!("the server chose {} instead", flight.suite)));
@@ -107,19 +99,19 @@ pub fn check(
         let mut out = Vec::new();
         if flight.client_certificate_requested {
             // An empty Certificate: no client certificate.
-            let msg = [0x0b, 0, 0, 3, 0, 0, 0];
+            let msg = [HandshakeType::CERTIFICATE.0, 0, 0, 3, 0, 0, 0];
             transcript.extend_from_slice(&msg);
-            out.extend(record_of(CONTENT_HANDSHAKE, protocol, &msg));
+            out.extend(record_of(ContentType::HANDSHAKE, protocol, &msg));
         }
         let mut premaster = vec![0u8; 48];
         fill(&rng, &mut premaster);
-        let version = protocol.min(Protocol::TlsV1_2).wire().to_be_bytes();
+        let version = ProtocolVersion::from(protocol.min(Protocol::TlsV1_2)).0.to_be_bytes();
         premaster[..2].copy_from_slice(&version);
         let Some(encrypted) = rsa_encrypt(&n, &e, &premaster, &rng) else {
             return Ok(Outcome::Untried("the certificate's RSA key is too small".into()));
         };
         let mut cke = Writer::default();
-        cke.u8(0x10).nested(3, |w| {
+        cke.put(&HandshakeType::CLIENT_KEY_EXCHANGE).nested(3, |w| {
             if protocol == Protocol::SslV3 {
                 w.bytes(&encrypted);
             } else {
@@ -129,28 +121,27 @@ pub fn check(
             }
         });
         transcript.extend_from_slice(&cke.buf);
-        out.extend(record_of(CONTENT_HANDSHAKE, protocol, &cke.buf));
-        out.extend(record_of(CONTENT_CHANGE_CIPHER_SPEC, protocol, &[1]));
+        out.extend(record_of(ContentType::HANDSHAKE, protocol, &cke.buf));
+        out.extend(record_of(ContentType::CHANGE_CIPHER_SPEC, protocol, &[1]));
 
         let Some((aead_alg, prf, hash)) = full(protocol, suite) else {
             // Noise as Finished: a server that decrypted the premaster fails on the record's MAC.
             let mut noise = vec![0u8; 64];
             fill(&rng, &mut noise);
-            out.extend(record_of(CONTENT_HANDSHAKE, protocol, &noise));
+            out.extend(record_of(ContentType::HANDSHAKE, protocol, &noise));
             send(rx.stream(), &out)?;
             // Only an alert that names the key exchange is proof of failure:
             // some servers (Dovecot) close without a word either way.
-            return Ok(match read_alert(&mut rx).map_err(ConnectError::Answer)? {
-                Some(ALERT_BAD_RECORD_MAC) => Outcome::Completes {
+            return Ok(match read_alert(&mut rx)? {
+                Some(a) if a.description == AlertDescription::BAD_RECORD_MAC => Outcome::Completes {
                     client_renegotiation: None,
                 },
-                Some(a @ (ALERT_DECRYPT_ERROR | ALERT_INTERNAL_ERROR)) => {
-                    Outcome::Fails(format!("alert {a} ({}) after the key exchange", alert_name(a)))
+                Some(a)
+                    if [AlertDescription::DECRYPT_ERROR, AlertDescription::INTERNAL_ERROR].contains(&a.description) =>
+                {
+                    Outcome::Fails(format!("{a} after the key exchange"))
                 }
-                Some(a) => Outcome::Untried(format!(
-                    "alert {a} ({}) after a key exchange with noise as Finished",
-                    alert_name(a)
-                )),
+                Some(a) => Outcome::Untried(format!("{a} after a key exchange with noise as Finished")),
                 None => Outcome::Untried(
                     "the server closed the connection after a key exchange with noise as Finished".into(),
                 ),
@@ -178,34 +169,36 @@ pub fn check(
             digest::digest(hash, &transcript).as_ref(),
             12,
         );
-        let mut finished = vec![0x14, 0, 0, 12];
+        let mut finished = vec![HandshakeType::FINISHED.0, 0, 0, 12];
         finished.extend_from_slice(&verify);
         transcript.extend_from_slice(&finished);
-        let sealed = seal(aead_alg, client_key, client_iv, 0, CONTENT_HANDSHAKE, &finished);
-        out.extend(record_of(CONTENT_HANDSHAKE, protocol, &sealed));
+        let sealed = seal(aead_alg, client_key, client_iv, 0, ContentType::HANDSHAKE, &finished);
+        out.extend(record_of(ContentType::HANDSHAKE, protocol, &sealed));
         send(rx.stream(), &out)?;
 
         // The server's answer: [NewSessionTicket] ChangeCipherSpec Finished, or an alert.
         loop {
-            let Some((content, fragment)) = rx.next().map_err(ConnectError::Answer)? else {
+            let Some(record) = rx.next()? else {
                 return Ok(Outcome::Fails(
                     "the server closed the connection after the key exchange".into(),
                 ));
             };
+            let Record::Tls(content, fragment) = record else {
+                return Ok(Outcome::Fails("an SSLv2 record after the key exchange".into()));
+            };
             match content {
-                CONTENT_ALERT => {
-                    let a = fragment.get(1).copied().unwrap_or(0);
+                ContentType::ALERT => {
                     return Ok(Outcome::Fails(format!(
-                        "alert {a} ({}) after the key exchange",
-                        alert_name(a)
+                        "{} after the key exchange",
+                        alert_in(&fragment)
                     )));
                 }
-                CONTENT_HANDSHAKE if !fragment.is_empty() && fragment[0] == 0x04 => {
+                ContentType::HANDSHAKE if fragment.first() == Some(&HandshakeType::NEW_SESSION_TICKET.0) => {
                     // NewSessionTicket: part of the transcript the server's Finished covers.
                     transcript.extend_from_slice(&fragment);
                 }
-                CONTENT_CHANGE_CIPHER_SPEC => {}
-                CONTENT_HANDSHAKE => {
+                ContentType::CHANGE_CIPHER_SPEC => {}
+                ContentType::HANDSHAKE => {
                     let expected = prf_tls12(
                         prf,
                         &master,
@@ -215,14 +208,16 @@ pub fn check(
                     );
                     match open(aead_alg, server_key, server_iv, &fragment) {
                         Some(plain)
-                            if plain.len() == 16 && plain[..4] == [0x14, 0, 0, 12] && plain[4..] == expected[..] => {}
+                            if plain.len() == 16
+                                && plain[..4] == [HandshakeType::FINISHED.0, 0, 0, 12]
+                                && plain[4..] == expected[..] => {}
                         _ => return Ok(Outcome::Fails("the server's Finished does not verify".into())),
                     }
                     // Renegotiation started by the client: a new ClientHello under the
                     // keys just made, with the client's verify_data (RFC 5746).
                     let again = renegotiation_hello(protocol, suite, sni, &verify);
-                    let sealed = seal(aead_alg, client_key, client_iv, 1, CONTENT_HANDSHAKE, &again);
-                    if send(rx.stream(), &record_of(CONTENT_HANDSHAKE, protocol, &sealed)).is_err() {
+                    let sealed = seal(aead_alg, client_key, client_iv, 1, ContentType::HANDSHAKE, &again);
+                    if send(rx.stream(), &record_of(ContentType::HANDSHAKE, protocol, &sealed)).is_err() {
                         return Ok(Outcome::Completes {
                             client_renegotiation: Some(false),
                         });
@@ -231,8 +226,10 @@ pub fn check(
                     // ServerHello of the renegotiation, an alert (no_renegotiation) or
                     // a close is a refusal.
                     let accepted = match rx.next() {
-                        Ok(Some((CONTENT_HANDSHAKE, _))) => Some(true),
-                        Ok(Some((CONTENT_ALERT, _))) | Ok(None) | Err(AnswerError::Reset) => Some(false),
+                        Ok(Some(Record::Tls(ContentType::HANDSHAKE, _))) => Some(true),
+                        Ok(Some(Record::Tls(ContentType::ALERT, _))) | Ok(None) | Err(AnswerError::Reset) => {
+                            Some(false)
+                        }
                         Ok(Some(_)) | Err(_) => None,
                     };
                     return Ok(Outcome::Completes {
@@ -241,7 +238,8 @@ pub fn check(
                 }
                 other => {
                     return Ok(Outcome::Fails(format!(
-                        "record type 0x{other:02x} after the key exchange"
+                        "record type 0x{:02x} after the key exchange",
+                        other.0
                     )))
                 }
             }
@@ -285,12 +283,32 @@ struct Flight {
     client_certificate_requested: bool,
 }
 
+/// Why there is no flight to go on with.
+#[derive(Debug, thiserror::Error)]
+enum FlightError {
+    #[error("the server closed the connection during its hello")]
+    Closed,
+    #[error("{0} during the server's hello")]
+    Alert(Alert),
+    #[error("record type 0x{:02x} during the server's hello", .0 .0)]
+    Record(ContentType),
+    #[error("an SSLv2 record during the server's hello")]
+    Sslv2,
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+}
+
+impl From<Garbage> for FlightError {
+    fn from(g: Garbage) -> Self {
+        FlightError::Answer(g.into())
+    }
+}
+
 /// Reads ServerHello .. ServerHelloDone, adding each message to `transcript`.
-/// The inner error says why there is no flight to go on with.
 fn read_flight<W: super::wire::Wire>(
     rx: &mut RecordReader<'_, W>,
     transcript: &mut Vec<u8>,
-) -> Result<Result<Flight, String>, AnswerError> {
+) -> Result<Flight, FlightError> {
     let mut pending = Vec::new();
     let mut flight = Flight {
         suite: CipherSuite(0),
@@ -300,89 +318,85 @@ fn read_flight<W: super::wire::Wire>(
         client_certificate_requested: false,
     };
     loop {
-        let Some((content, fragment)) = rx.next()? else {
-            return Ok(Err("the server closed the connection during its hello".into()));
-        };
-        match content {
-            CONTENT_HANDSHAKE => pending.extend_from_slice(&fragment),
-            CONTENT_ALERT => {
-                let a = fragment.get(1).copied().unwrap_or(0);
-                return Ok(Err(format!("alert {a} ({}) during the server's hello", alert_name(a))));
-            }
-            other => return Ok(Err(format!("record type 0x{other:02x} during the server's hello"))),
+        match rx.next()? {
+            None => return Err(FlightError::Closed),
+            Some(Record::Tls(ContentType::HANDSHAKE, fragment)) => pending.extend_from_slice(&fragment),
+            Some(Record::Tls(ContentType::ALERT, fragment)) => return Err(FlightError::Alert(alert_in(&fragment))),
+            Some(Record::Tls(other, _)) => return Err(FlightError::Record(other)),
+            Some(Record::Sslv2(_)) => return Err(FlightError::Sslv2),
         }
-        loop {
-            let mut r = Reader::new(&pending);
-            let (Some(kind), Some(len)) = (r.u8(), r.u24()) else {
-                break;
-            };
-            let Some(body) = r.take(len) else { break };
+        while let Some(Message { kind, body, len: used }) = next_message(&pending)? {
             let body = body.to_vec();
-            transcript.extend_from_slice(&pending[..4 + len]);
-            pending.drain(..4 + len);
-            let mut b = Reader::new(&body);
+            transcript.extend_from_slice(&pending[..used]);
+            pending.drain(..used);
             match kind {
-                0x02 => {
-                    let parsed = (|| {
-                        b.u16()?;
-                        let random = b.take(32)?.to_vec();
-                        b.vec8()?;
-                        let suite = CipherSuite(b.u16()?);
-                        b.u8()?;
-                        let mut ems = false;
-                        if let Some(mut exts) = b.vec16() {
-                            while let (Some(kind), Some(_)) = (exts.u16(), exts.vec16()) {
-                                ems |= kind == EXT_EXTENDED_MASTER_SECRET;
-                            }
-                        }
-                        Some((random, suite, ems))
-                    })();
-                    let Some((random, suite, ems)) = parsed else {
-                        return Err(AnswerError::Garbage("malformed ServerHello".into()));
-                    };
-                    flight.server_random = random;
+                HandshakeType::SERVER_HELLO => {
+                    let (random, suite, ems) = server_hello(&body).map_err(Garbage::ServerHello)?;
+                    flight.server_random = random.to_vec();
                     flight.suite = suite;
                     flight.extended_master_secret = ems;
                 }
-                0x0b => {
-                    if let Some(mut list) = b.vec24() {
-                        if let Some(mut leaf) = list.vec24() {
-                            flight.leaf = leaf.rest().to_vec();
-                        }
+                HandshakeType::CERTIFICATE => {
+                    if let Some(leaf) = super::answer::parse_certificates(&body).into_iter().next() {
+                        flight.leaf = leaf;
                     }
                 }
-                0x0d => flight.client_certificate_requested = true,
-                0x0e => return Ok(Ok(flight)),
+                HandshakeType::CERTIFICATE_REQUEST => flight.client_certificate_requested = true,
+                HandshakeType::SERVER_HELLO_DONE => return Ok(flight),
                 _ => {}
             }
         }
-        if pending.len() > 1 << 17 {
-            return Err(AnswerError::Garbage("handshake message too long".into()));
+        if pending.len() > MAX_HANDSHAKE {
+            return Err(Garbage::HandshakeTooLong.into());
         }
     }
 }
 
+/// The random, suite and extended_master_secret of a ServerHello; the
+/// extensions are read as far as they go.
+fn server_hello(body: &[u8]) -> Result<([u8; 32], CipherSuite, bool), WireError> {
+    let mut b = Reader::new(body);
+    b.read::<ProtocolVersion>()?;
+    let random = b.array::<32>()?;
+    b.vec8()?;
+    let suite = b.read()?;
+    b.u8()?;
+    let mut ems = false;
+    if let Ok(mut exts) = b.vec16() {
+        while let (Ok(kind), Ok(_)) = (exts.read::<ExtensionType>(), exts.vec16()) {
+            ems |= kind == ExtensionType::EXTENDED_MASTER_SECRET;
+        }
+    }
+    Ok((random, suite, ems))
+}
+
+/// The alert in an alert record; a short one reads as alert 0.
+fn alert_in(fragment: &[u8]) -> Alert {
+    Reader::new(fragment).read().unwrap_or(Alert {
+        level: AlertLevel(0),
+        description: AlertDescription(0),
+    })
+}
+
 /// The first alert the server sends, if any, before it closes.
-fn read_alert<W: super::wire::Wire>(rx: &mut RecordReader<'_, W>) -> Result<Option<u8>, AnswerError> {
+fn read_alert<W: super::wire::Wire>(rx: &mut RecordReader<'_, W>) -> Result<Option<Alert>, AnswerError> {
     loop {
         match rx.next()? {
             None => return Ok(None),
-            Some((CONTENT_ALERT, fragment)) => return Ok(fragment.get(1).copied()),
+            Some(Record::Tls(ContentType::ALERT, fragment)) => return Ok(Some(alert_in(&fragment))),
             Some(_) => {}
         }
     }
 }
 
 fn send<W: Write>(stream: &mut W, bytes: &[u8]) -> Result<(), ConnectError> {
-    stream
-        .write_all(bytes)
-        .map_err(|e| ConnectError::Answer(AnswerError::Io(e)))
+    Ok(stream.write_all(bytes).map_err(AnswerError::Io)?)
 }
 
-fn record_of(content: u8, protocol: Protocol, fragment: &[u8]) -> Vec<u8> {
+fn record_of(content: ContentType, protocol: Protocol, fragment: &[u8]) -> Vec<u8> {
     let mut w = Writer::default();
-    w.u8(content)
-        .u16(protocol.min(Protocol::TlsV1_2).wire())
+    w.put(&content)
+        .put(&ProtocolVersion::from(protocol.min(Protocol::TlsV1_2)))
         .nested(2, |w| {
             w.bytes(fragment);
         });
@@ -443,7 +457,7 @@ fn prf_tls12(alg: hmac::Algorithm, secret: &[u8], label: &[u8], seed: &[u8], len
 
 /// The first record under a TLS 1.2 AES-GCM key: explicit nonce (the
 /// sequence number, 0), ciphertext, tag.
-fn seal(alg: &'static aead::Algorithm, key: &[u8], iv: &[u8], seq: u64, content: u8, plain: &[u8]) -> Vec<u8> {
+fn seal(alg: &'static aead::Algorithm, key: &[u8], iv: &[u8], seq: u64, content: ContentType, plain: &[u8]) -> Vec<u8> {
     let explicit = seq.to_be_bytes();
     let Ok(key) = aead::UnboundKey::new(alg, key) else {
         return Vec::new();
@@ -465,7 +479,7 @@ fn open(alg: &'static aead::Algorithm, key: &[u8], iv: &[u8], record: &[u8]) -> 
     let key = aead::LessSafeKey::new(aead::UnboundKey::new(alg, key).ok()?);
     let mut buf = sealed.to_vec();
     let plain = key
-        .open_in_place(nonce(iv, explicit), aad(0, CONTENT_HANDSHAKE, plain_len), &mut buf)
+        .open_in_place(nonce(iv, explicit), aad(0, ContentType::HANDSHAKE, plain_len), &mut buf)
         .ok()?;
     Some(plain.to_vec())
 }
@@ -478,26 +492,13 @@ fn nonce(iv: &[u8], explicit: &[u8]) -> aead::Nonce {
 }
 
 /// The additional data of a TLS 1.2 record: sequence number, type, version, length.
-fn aad(seq: u64, content: u8, len: usize) -> aead::Aad<[u8; 13]> {
+fn aad(seq: u64, content: ContentType, len: usize) -> aead::Aad<[u8; 13]> {
     let mut a = [0u8; 13];
     a[..8].copy_from_slice(&seq.to_be_bytes());
-    a[8] = content;
-    a[9..11].copy_from_slice(&Protocol::TlsV1_2.wire().to_be_bytes());
+    a[8] = content.0;
+    a[9..11].copy_from_slice(&ProtocolVersion::TLSV1_2.0.to_be_bytes());
     a[11..].copy_from_slice(&(len as u16).to_be_bytes());
     aead::Aad::from(a)
-}
-
-fn alert_name(a: u8) -> &'static str {
-    match a {
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        40 => "handshake_failure",
-        47 => "illegal_parameter",
-        50 => "decode_error",
-        51 => "decrypt_error",
-        80 => "internal_error",
-        _ => "alert",
-    }
 }
 
 #[cfg(test)]
@@ -525,7 +526,7 @@ mod tests {
     fn gcm_records_round_trip() {
         let key = [7u8; 16];
         let iv = [1u8, 2, 3, 4];
-        let sealed = seal(&aead::AES_128_GCM, &key, &iv, 0, CONTENT_HANDSHAKE, b"finished!");
+        let sealed = seal(&aead::AES_128_GCM, &key, &iv, 0, ContentType::HANDSHAKE, b"finished!");
         assert_eq!(
             open(&aead::AES_128_GCM, &key, &iv, &sealed).as_deref(),
             Some(&b"finished!"[..])

@@ -10,9 +10,11 @@ use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use super::answer::{Answer, AnswerError};
+use super::cert::FetchError;
 use super::connector::{ConnectError, Connector};
 use super::dialogue::DialogueError;
 use super::enumerate::{self, Eliminated};
+use super::enums::ExtensionType;
 use super::report::TargetReport;
 use super::{cert, findings, rsa_kx, sslv2, Proto, ScanOptions, Target, TlsStart};
 use crate::tls::{CipherSuite, Group, Protocol};
@@ -25,7 +27,7 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> TargetReport {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&c, opts, &mut report)));
     match result {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => report.error = Some(e),
+        Ok(Err(e)) => report.error = Some(e.to_string()),
         Err(_) => report.error = Some("internal error: the scan panicked (please report this)".into()),
     }
     let mut all = findings::general(&report);
@@ -63,10 +65,6 @@ fn dialogue_label(s: TlsStart) -> &'static str {
     }
 }
 
-/// ServerHello extensions reported as such (RFC 7627, RFC 5746).
-const EXT_EXTENDED_MASTER_SECRET: u16 = 0x0017;
-const EXT_RENEGOTIATION_INFO: u16 = 0xff01;
-
 /// One unit of work for the worker threads.
 enum Job {
     Sslv2,
@@ -90,7 +88,18 @@ enum Outcome {
     Failed(String),
 }
 
-fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(), String> {
+/// Why a scan has no verdict.
+#[derive(Debug, thiserror::Error)]
+enum ScanError {
+    /// The first connection got nowhere: nothing else is worth trying.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// Some questions got no answer; the first such failure.
+    #[error("inconclusive, the scan is incomplete: {0}")]
+    Incomplete(String),
+}
+
+fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(), ScanError> {
     let target = c.target;
     let name = opts.servername.clone().unwrap_or_else(|| target.host.clone());
     let sni = Some(name.as_str());
@@ -180,7 +189,7 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
     let fetch_first = || {
         let first = cert::fetch(c, &name, cert::KeyFilter::Any);
         let analysed = match &first {
-            Ok(Ok((chain, how))) => Some(cert::analyse(chain, &name, opts.ca_file.as_deref(), how.clone())),
+            Ok((chain, how)) => Some(cert::analyse(chain, &name, opts.ca_file.as_deref(), how.clone())),
             _ => None,
         };
         (first, analysed)
@@ -202,18 +211,23 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
         first.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
     });
     let chain = match first {
-        Err(ConnectError::Dialogue(e)) => {
+        Err(FetchError::Connect(e)) => {
             // Offered, then refused or abused: the server did advertise it.
-            report.starttls_offered = matches!(e, DialogueError::StarttlsRefused(_) | DialogueError::DataAfterReady);
-            return Err(e.to_string());
+            report.starttls_offered = match &e {
+                ConnectError::Dialogue(d) => {
+                    matches!(d, DialogueError::StarttlsRefused(_) | DialogueError::DataAfterReady)
+                }
+                ConnectError::Answer(_) => true,
+            };
+            return Err(e.into());
         }
-        Err(ConnectError::Answer(e)) => {
+        Err(FetchError::Handshake(e)) => {
             report.starttls_offered = true;
-            return Err(e.to_string());
+            Err(e)
         }
         Ok(r) => {
             report.starttls_offered = true;
-            r
+            Ok(r)
         }
     };
 
@@ -284,9 +298,11 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
                     anon_dh_bits = Some(anon_dh_bits.map_or(bits, |b| b.min(bits)));
                 }
                 if protocol != Protocol::TlsV1_3 && !found.accepted.is_empty() {
-                    let has = |e: u16| found.extensions.contains(&e);
-                    let ems = report.extended_master_secret.unwrap_or(false) || has(EXT_EXTENDED_MASTER_SECRET);
-                    let reneg = report.secure_renegotiation.unwrap_or(false) || has(EXT_RENEGOTIATION_INFO);
+                    // ServerHello extensions reported as such (RFC 7627, RFC 5746).
+                    let has = |e: ExtensionType| found.extensions.contains(&e);
+                    let ems =
+                        report.extended_master_secret.unwrap_or(false) || has(ExtensionType::EXTENDED_MASTER_SECRET);
+                    let reneg = report.secure_renegotiation.unwrap_or(false) || has(ExtensionType::RENEGOTIATION_INFO);
                     report.extended_master_secret = Some(ems);
                     report.secure_renegotiation = Some(reneg);
                 }
@@ -430,7 +446,7 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
             _ => None,
         };
         if let Some(filter) = other {
-            if let Ok(Ok((chain, how))) = cert::fetch(c, &name, filter) {
+            if let Ok((chain, how)) = cert::fetch(c, &name, filter) {
                 if let Ok(second) = cert::analyse(&chain, name_ref, opts.ca_file.as_deref(), how) {
                     if second.sha256 != primary.sha256 {
                         report.other_certificates.push(second);
@@ -456,7 +472,7 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
     }
     if let Some(first) = failures.into_iter().next() {
         // Some answers never came (retries ran out): say so rather than guess.
-        return Err(format!("inconclusive, the scan is incomplete: {first}"));
+        return Err(ScanError::Incomplete(first));
     }
     Ok(())
 }

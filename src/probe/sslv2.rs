@@ -3,11 +3,12 @@
 //! even build these, so they are written out byte by byte here.
 
 use super::answer::Answer;
-use super::codec::{Reader, Writer};
+use super::codec::{Reader, WireError, Writer};
+use super::enums::ProtocolVersion;
 
+/// SSLv2 message types (they are not TLS handshake types).
 const MSG_CLIENT_HELLO: u8 = 0x01;
 const MSG_SERVER_HELLO: u8 = 0x04;
-const VERSION: u16 = 0x0002;
 
 /// The seven SSLv2 cipher kinds (RFC draft "The SSL Protocol", appendix C).
 pub const CIPHER_KINDS: &[([u8; 3], &str)] = &[
@@ -33,7 +34,7 @@ pub fn kind_name(kind: [u8; 3]) -> String {
 pub fn client_hello() -> Vec<u8> {
     let mut msg = Writer::default();
     msg.u8(MSG_CLIENT_HELLO)
-        .u16(VERSION)
+        .put(&ProtocolVersion::SSLV2)
         .u16((CIPHER_KINDS.len() * 3) as u16)
         .u16(0) // session id length
         .u16(16); // challenge length
@@ -50,23 +51,27 @@ pub fn client_hello() -> Vec<u8> {
 /// Parses an SSLv2 message; only a SERVER-HELLO for version 2 with at least
 /// one cipher kind means the server speaks SSLv2.
 pub fn parse_server_hello(msg: &[u8]) -> Answer {
-    let parsed = (|| {
+    let parsed = (|| -> Result<Option<Vec<[u8; 3]>>, WireError> {
         let mut r = Reader::new(msg);
         if r.u8()? != MSG_SERVER_HELLO {
-            return None;
+            return Ok(None);
         }
         r.u8()?; // session id hit
         r.u8()?; // certificate type
-        let version = r.u16()?;
+        let version: ProtocolVersion = r.read()?;
         let cert_len = usize::from(r.u16()?);
         let specs_len = usize::from(r.u16()?);
         r.u16()?; // connection id length
         r.take(cert_len)?;
-        let specs = r.take(specs_len)?;
-        (version == VERSION).then(|| specs.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect::<Vec<_>>())
+        let mut specs = Reader::new(r.take(specs_len)?);
+        let mut kinds = Vec::new();
+        while let Ok(kind) = specs.array::<3>() {
+            kinds.push(kind);
+        }
+        Ok((version == ProtocolVersion::SSLV2).then_some(kinds))
     })();
     match parsed {
-        Some(ciphers) if !ciphers.is_empty() => Answer::Sslv2Hello { ciphers },
+        Ok(Some(ciphers)) if !ciphers.is_empty() => Answer::Sslv2Hello { ciphers },
         _ => Answer::Closed,
     }
 }

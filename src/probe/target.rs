@@ -2,19 +2,32 @@
 
 use super::{Proto, Target, TlsStart};
 
+/// Why a target does not parse; each message names the target as written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("target {0:?}: missing ']' after the IPv6 address")]
+    UnclosedBracket(String),
+    #[error("target {0:?}: expected ':PORT' after ']'")]
+    AfterBracket(String),
+    #[error("target {0:?}: expected HOST or HOST:PORT")]
+    NoHost(String),
+    #[error("target {spec:?}: {port:?} is not a port number")]
+    BadPort { spec: String, port: String },
+}
+
 /// Parses `host[:port]`. `starttls` None means "auto": pick the dialogue
 /// from the port (25/587 SMTP, 465 implicit, 143 IMAP, 993 implicit, 110
 /// POP3, 995 implicit); without a port, auto means SMTP on 25.
-pub fn parse_target(spec: &str, starttls: Option<TlsStart>) -> Result<Target, String> {
+pub fn parse_target(spec: &str, starttls: Option<TlsStart>) -> Result<Target, TargetError> {
     let spec = spec.trim();
     let (host, port) = if let Some(rest) = spec.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
-            .ok_or_else(|| format!("target {spec:?}: missing ']' after the IPv6 address"))?;
+            .ok_or_else(|| TargetError::UnclosedBracket(spec.into()))?;
         match after.strip_prefix(':') {
             Some(p) => (host, Some(p)),
             None if after.is_empty() => (host, None),
-            None => return Err(format!("target {spec:?}: expected ':PORT' after ']'")),
+            None => return Err(TargetError::AfterBracket(spec.into())),
         }
     } else if spec.matches(':').count() > 1 {
         // A bare IPv6 address has no port.
@@ -26,12 +39,17 @@ pub fn parse_target(spec: &str, starttls: Option<TlsStart>) -> Result<Target, St
         }
     };
     if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(format!("target {spec:?}: expected HOST or HOST:PORT"));
+        return Err(TargetError::NoHost(spec.into()));
     }
     let port = match port {
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => Some(n),
-            _ => return Err(format!("target {spec:?}: {p:?} is not a port number")),
+            _ => {
+                return Err(TargetError::BadPort {
+                    spec: spec.into(),
+                    port: p.into(),
+                })
+            }
         },
         None => None,
     };
@@ -65,7 +83,10 @@ mod tests {
         assert_eq!(t("::1").port, 25);
         let imap = parse_target("mx", Some(TlsStart::Starttls(Proto::Imap))).unwrap();
         assert_eq!((imap.port, imap.starttls), (143, TlsStart::Starttls(Proto::Imap)));
-        assert!(parse_target("mx:0", None).is_err());
+        assert_eq!(
+            parse_target("mx:0", None).unwrap_err().to_string(),
+            r#"target "mx:0": "0" is not a port number"#
+        );
         assert!(parse_target("mx:smtp", None).is_err());
         assert!(parse_target("", None).is_err());
         assert!(parse_target("[::1", None).is_err());

@@ -46,22 +46,6 @@ impl Protocol {
             other => other.name(),
         }
     }
-
-    /// The record-layer version number; SSLv2 has none and answers 0x0002.
-    pub fn wire(self) -> u16 {
-        match self {
-            Protocol::SslV2 => 0x0002,
-            Protocol::SslV3 => 0x0300,
-            Protocol::TlsV1_0 => 0x0301,
-            Protocol::TlsV1_1 => 0x0302,
-            Protocol::TlsV1_2 => 0x0303,
-            Protocol::TlsV1_3 => 0x0304,
-        }
-    }
-
-    pub fn from_wire(value: u16) -> Option<Protocol> {
-        Protocol::ALL.into_iter().find(|p| p.wire() == value)
-    }
 }
 
 impl fmt::Display for Protocol {
@@ -109,7 +93,6 @@ mod tests {
     fn names_round_trip_and_order() {
         for p in Protocol::ALL {
             assert_eq!(p.name().parse::<Protocol>().unwrap(), p);
-            assert_eq!(Protocol::from_wire(p.wire()), Some(p));
         }
         assert_eq!("TLSv1".parse::<Protocol>().unwrap(), Protocol::TlsV1_0);
         assert!(Protocol::TlsV1_1 < Protocol::TlsV1_2);

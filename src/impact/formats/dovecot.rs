@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{LogFormat, Needle, Sessions, ANCHOR};
-use crate::edit::dovecot_conf::DovecotConf;
+use crate::edit::dovecot_conf::{DovecotConf, DovecotKey};
+use crate::edit::{Named, SetValue};
 use crate::impact::coverage::Gap;
 use crate::impact::sources::Located;
 use crate::impact::Event;
@@ -121,7 +122,7 @@ impl LogFormat for Dovecot {
 
     fn enable(&self, text: &str, gap: &Gap) -> Option<String> {
         let mut parsed = DovecotConf::parse(text).ok()?;
-        parsed.set(&gap.setting, &gap.after, ANCHOR);
+        parsed.set(DovecotKey::Named(Named::new(&gap.setting, ANCHOR)), &gap.after);
         Some(parsed.to_string())
     }
 }

@@ -15,8 +15,8 @@ use super::sources::Located;
 use super::Event;
 use crate::mta::MtaKind;
 
-/// The comment line above settings mailtls adds (as the backends write it).
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
+// The comment line above settings mailtls adds, as the backends write it.
+use crate::mta::backend::ANCHOR;
 
 /// How one server logs TLS.
 pub trait LogFormat: Sync {

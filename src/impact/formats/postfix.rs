@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::{name_and_address, syslog_tag, LogFormat, Needle, Sessions, ANCHOR};
 use crate::edit::postfix_main::MainCf;
+use crate::edit::{Named, SetValue};
 use crate::impact::coverage::Gap;
 use crate::impact::sources::Located;
 use crate::impact::Event;
@@ -125,7 +126,7 @@ impl LogFormat for Postfix {
 
     fn enable(&self, text: &str, gap: &Gap) -> Option<String> {
         let mut parsed = MainCf::parse(text).ok()?;
-        parsed.set(&gap.setting, &gap.after, ANCHOR);
+        parsed.set(Named::new(&gap.setting, ANCHOR), &gap.after);
         Some(parsed.to_string())
     }
 }

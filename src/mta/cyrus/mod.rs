@@ -24,15 +24,16 @@ mod services;
 use std::path::{Path, PathBuf};
 
 use crate::edit::imapd_conf::ImapdConf;
+use crate::edit::{Named, SetValue};
 use crate::error::{Error, Result};
-use crate::mta::{check_certificate, find_program, path_value, read_text, MtaKind, Reload, Request};
-use crate::plan::{FileChange, Plan, SettingChange};
+use crate::mta::backend::{PlanBuilder, ANCHOR};
+use crate::mta::{find_program, path_value, read_text, MtaKind, Reload, Request};
+use crate::plan::Plan;
 use crate::profile::Profile;
 
 use includes::Included;
 use services::Service;
 
-const ANCHOR: &str = "# TLS settings added by mailtls (`mailtls history` lists its changes)";
 pub const DEFAULT_CONFIG: &str = "/etc/imapd.conf";
 const DEFAULT_CYRUS_CONF: &str = "/etc/cyrus.conf";
 /// Cyrus takes the rest of the line: `,` would name a second file, `{` start
@@ -225,9 +226,8 @@ impl Cyrus {
         let profile = &request.profile;
         let loaded = self.load()?;
         let mut conf = loaded.conf.clone();
-        let mut settings = Vec::new();
-        let mut warnings = Vec::new();
-        let change = |conf: &mut ImapdConf, key: &str, wanted: &str, settings: &mut Vec<SettingChange>| {
+        let mut plan = PlanBuilder::new(MtaKind::Cyrus, self.config.clone(), request);
+        let change = |conf: &mut ImapdConf, key: &str, wanted: &str, plan: &mut PlanBuilder| {
             if conf.get(key).is_none() {
                 if let Some((path, line, value)) = includes::find(&loaded.included, key) {
                     return Err(Error::Config(format!(
@@ -239,20 +239,15 @@ impl Cyrus {
                 }
             }
             let before = conf.get(key).map(str::to_string);
-            conf.set(key, wanted, ANCHOR);
-            settings.push(SettingChange {
-                file: self.config.clone(),
-                name: key.to_string(),
-                before,
-                after: wanted.to_string(),
-            });
+            conf.set(Named::new(key, ANCHOR), wanted);
+            plan.set(self.config.clone(), key, before, wanted);
             Ok(())
         };
 
         let desired = harden::desired(profile);
         for (key, wanted) in &desired {
             if !harden::acceptable(key, loaded.get(&conf, key), profile) {
-                change(&mut conf, key, wanted, &mut settings)?;
+                change(&mut conf, key, wanted, &mut plan)?;
             }
         }
         let names: Vec<String> = loaded.services.iter().map(|s| s.name.to_ascii_lowercase()).collect();
@@ -268,7 +263,7 @@ impl Cyrus {
                     // What the service reads: its own override, else the plain option as planned.
                     let inherited = loaded.get(&conf, &full).or_else(|| loaded.get(&conf, key));
                     if inherited != Some(wanted.as_str()) {
-                        change(&mut conf, &full, &wanted, &mut settings)?;
+                        change(&mut conf, &full, &wanted, &mut plan)?;
                     }
                 }
                 continue;
@@ -277,7 +272,7 @@ impl Cyrus {
                 let full = format!("{name}_{key}");
                 let current = loaded.get(&conf, &full);
                 if current.is_some() && !harden::acceptable(key, current, profile) {
-                    change(&mut conf, &full, wanted, &mut settings)?;
+                    change(&mut conf, &full, wanted, &mut plan)?;
                 }
             }
         }
@@ -287,13 +282,13 @@ impl Cyrus {
             let key = path_value("--key", key, &PATHS)?.display().to_string();
             for (setting, wanted) in [(CERT, &cert), (KEY, &key)] {
                 if loaded.get(&conf, setting) != Some(wanted.as_str()) {
-                    change(&mut conf, setting, wanted, &mut settings)?;
+                    change(&mut conf, setting, wanted, &mut plan)?;
                 }
                 for name in &names {
                     let full = format!("{name}_{setting}");
                     match loaded.get(&conf, &full) {
                         Some(v) if !v.eq_ignore_ascii_case("disabled") && v != wanted.as_str() => {
-                            change(&mut conf, &full, wanted, &mut settings)?
+                            change(&mut conf, &full, wanted, &mut plan)?
                         }
                         _ => {}
                     }
@@ -301,10 +296,10 @@ impl Cyrus {
             }
         }
 
-        warnings.extend(profile.tls13_unexpressible("Cyrus 3.6"));
+        plan.warnings_mut().extend(profile.tls13_unexpressible("Cyrus 3.6"));
 
         // Listeners as they will be, each with the certificate it will use.
-        let services = self.mail_services(&loaded, &mut warnings);
+        let services = self.mail_services(&loaded, plan.warnings_mut());
         let mut listeners = Vec::new();
         let mut pairs: Vec<(String, String)> = Vec::new();
         for service in &services {
@@ -313,7 +308,7 @@ impl Cyrus {
                 if cert.0.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("disabled"))
                     || cert.1.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("disabled"))
                 {
-                    warnings.push(format!(
+                    plan.warn(format!(
                         "service {}: its certificate is `disabled`, so it offers no TLS; left as is",
                         service.name
                     ));
@@ -333,52 +328,15 @@ impl Cyrus {
                 self.config.display()
             )));
         }
-        let mut shas = Vec::new();
-        for (cert, key) in &pairs {
-            for (cert, key) in cert.split(',').zip(key.split(',')) {
-                let sha = check_certificate(
-                    request,
-                    &Cyrus::expand(&conf, cert),
-                    &Cyrus::expand(&conf, key),
-                    KEY_READERS,
-                    &mut warnings,
-                )?;
-                shas.push(sha);
-            }
-        }
-        let expected_cert_sha256 = match shas.as_slice() {
-            [one] => Some(one.clone()),
-            [] => None,
-            _ => {
-                warnings
-                    .push("the services serve more than one certificate; verification does not compare them".into());
-                None
-            }
-        };
+        let files: Vec<(PathBuf, PathBuf)> = pairs
+            .iter()
+            .flat_map(|(cert, key)| cert.split(',').zip(key.split(',')))
+            .map(|(cert, key)| (Cyrus::expand(&conf, cert), Cyrus::expand(&conf, key)))
+            .collect();
+        plan.check_certificates(&files, KEY_READERS)?;
 
-        let after = conf.to_string();
-        Ok(Plan {
-            mta: MtaKind::Cyrus,
-            instance: self.config.clone(),
-            profile: profile.name.clone(),
-            changes: vec![FileChange {
-                path: self.config.clone(),
-                before: loaded.text,
-                after,
-                created: false,
-            }],
-            settings,
-            warnings,
-            regenerate: None,
-            reload: self.reload(request),
-            floors: listeners
-                .iter()
-                .filter(|l| l.tls.is_tls())
-                .filter_map(|l| request.floors.floor(&request.profile, l))
-                .collect(),
-            listeners,
-            expected_cert_sha256,
-        })
+        plan.file(self.config.clone(), loaded.text, conf.to_string());
+        Ok(plan.finish(self.reload(request), listeners))
     }
 
     /// The user's command; else, for the host's own instance under systemd,

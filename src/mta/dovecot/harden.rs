@@ -97,6 +97,16 @@ pub fn parse_version(text: &str) -> Option<[u32; 3]> {
     Some([major, minor, patch])
 }
 
+/// A profile this Dovecot's settings cannot express.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "Dovecot {version} cannot limit TLS to {min} and up: its ssl_protocols names protocols only up to TLSv1.2; use a profile that allows TLS 1.2, or Dovecot 2.3"
+)]
+pub struct Inexpressible {
+    version: String,
+    min: &'static str,
+}
+
 /// The profile's settings in the names `version` knows, and what it cannot do.
 /// Unknown versions keep the 2.3.15+ names. Refused when the version cannot
 /// express the profile at all (2.2 cannot limit TLS to 1.3).
@@ -104,7 +114,7 @@ pub fn for_version(
     desired: Settings,
     profile: &Profile,
     version: Option<&str>,
-) -> Result<(Settings, Vec<String>), String> {
+) -> Result<(Settings, Vec<String>), Inexpressible> {
     let Some(numbers) = version.and_then(parse_version) else {
         return Ok((desired, Vec::new()));
     };
@@ -125,10 +135,10 @@ pub fn for_version(
             )),
             "ssl_min_protocol" if numbers < MIN_PROTOCOL_SINCE => {
                 if profile.min_protocol > Protocol::TlsV1_2 {
-                    return Err(format!(
-                        "Dovecot {shown} cannot limit TLS to {} and up: its ssl_protocols names protocols only up to TLSv1.2; use a profile that allows TLS 1.2, or Dovecot 2.3",
-                        profile.min_protocol.openssl_name()
-                    ));
+                    return Err(Inexpressible {
+                        version: shown.to_string(),
+                        min: profile.min_protocol.openssl_name(),
+                    });
                 }
                 let excluded: Vec<String> = [Protocol::SslV2, Protocol::SslV3, Protocol::TlsV1_0, Protocol::TlsV1_1]
                     .into_iter()
@@ -236,7 +246,9 @@ mod tests {
             .any(|(k, _)| ["ssl_min_protocol", "ssl_curve_list", "ssl_cipher_suites"].contains(k)));
         assert_eq!(notes.len(), 3, "{notes:?}");
         let modern = Profile::load("modern").unwrap();
-        let refused = for_version(desired(&modern, Generation::V2_3), &modern, Some("2.2.36")).unwrap_err();
+        let refused = for_version(desired(&modern, Generation::V2_3), &modern, Some("2.2.36"))
+            .unwrap_err()
+            .to_string();
         assert!(
             refused.contains("Dovecot 2.2.36 cannot limit TLS to TLSv1.3"),
             "{refused}"

@@ -19,7 +19,8 @@ mod tree;
 
 use std::path::{Path, PathBuf};
 
-use crate::edit::dovecot_conf::DovecotConf;
+use crate::edit::dovecot_conf::{DovecotConf, DovecotKey};
+use crate::edit::{Named, SetValue};
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
@@ -223,7 +224,7 @@ impl Dovecot {
 
         let (mut desired, limits) =
             harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
-                .map_err(Error::Config)?;
+                .map_err(|e| Error::Config(e.to_string()))?;
         plan.warnings_mut().extend(limits);
         if let Some(stack) = &self.stack {
             if request.cert.is_some() {
@@ -285,7 +286,7 @@ impl Dovecot {
                     Some((placed, _)) => {
                         let index = placed.file;
                         let conf = edited_conf(&mut edited, &tree, index);
-                        conf.set_line(placed.entry.line, wanted);
+                        conf.set(DovecotKey::Line(placed.entry.line), wanted);
                         plan.set(
                             tree.files[index].path.clone(),
                             *key,
@@ -297,7 +298,7 @@ impl Dovecot {
                     None => (tree.files[0].path.clone(), edited_conf(&mut edited, &tree, 0)),
                 },
             };
-            conf.set(key, wanted, ANCHOR);
+            conf.set(DovecotKey::Named(Named::new(key, ANCHOR)), wanted);
             plan.set(file_path, *key, current.map(|(_, v)| v), wanted);
         }
 
@@ -331,7 +332,7 @@ impl Dovecot {
                 continue;
             }
             let before = value.to_string();
-            edited_conf(&mut edited, &tree, placed.file).set_line(placed.entry.line, wanted);
+            edited_conf(&mut edited, &tree, placed.file).set(DovecotKey::Line(placed.entry.line), wanted);
             plan.set(
                 tree.files[placed.file].path.clone(),
                 format!("{}: {key}", scope.trim()),
@@ -349,7 +350,7 @@ impl Dovecot {
                 own_profile,
                 self.version.as_deref(),
             )
-            .map_err(Error::Config)?;
+            .map_err(|e| Error::Config(e.to_string()))?;
             for note in notes {
                 if !plan.warnings_mut().contains(&note) {
                     plan.warn(note);
@@ -363,7 +364,7 @@ impl Dovecot {
                 if let Some(placed) = in_block {
                     let before = placed.setting().map(|(_, v)| v.to_string()).unwrap_or_default();
                     if before != value {
-                        edited_conf(&mut edited, &tree, placed.file).set_line(placed.entry.line, &value);
+                        edited_conf(&mut edited, &tree, placed.file).set(DovecotKey::Line(placed.entry.line), &value);
                         plan.set(
                             tree.files[placed.file].path.clone(),
                             format!("protocol {p}: {key}"),
@@ -386,7 +387,12 @@ impl Dovecot {
                     ),
                     (None, _) => (tree.files[0].path.clone(), edited_conf(&mut edited, &tree, 0)),
                 };
-                conf.set_in_section("protocol", p, key, &value, ANCHOR);
+                let key_in = DovecotKey::InSection {
+                    section: "protocol",
+                    arg: p,
+                    key: Named::new(key, ANCHOR),
+                };
+                conf.set(key_in, &value);
                 plan.set(file_path, format!("protocol {p}: {key}"), None, value);
             }
         }

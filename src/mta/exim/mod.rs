@@ -15,6 +15,7 @@ pub use harden::TlsLibrary;
 use layout::{Effective, Layout, Source};
 
 use crate::edit::exim_conf::{EximConf, Kind};
+use crate::edit::SetValue;
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{find_program, path_value, read_text, run_program, Detected, MtaKind, Regenerate, Reload, Request};
@@ -233,7 +234,7 @@ impl Exim {
             }
             let file = match eff.option(name) {
                 Some(found) => {
-                    confs[found.source].set_at(found.id, value);
+                    confs[found.source].set(found.id, value);
                     sources[found.source].path.clone()
                 }
                 None => {
@@ -294,7 +295,7 @@ impl Exim {
                 .and_then(|(_, f)| f.as_ref())
                 .filter(|f| f.source == macros_at)
             {
-                Some(found) => confs[macros_at].set_at(found.id, value),
+                Some(found) => confs[macros_at].set(found.id, value),
                 None => confs[macros_at].append(Kind::Macro, name, value, ANCHOR),
             }
             plan.set(macros_file.clone(), name, before, value);

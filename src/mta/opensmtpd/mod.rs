@@ -14,7 +14,8 @@ pub(crate) mod backend;
 
 use std::path::{Path, PathBuf};
 
-use crate::edit::smtpd_conf::{SmtpdConf, Statement};
+use crate::edit::smtpd_conf::{SmtpdConf, SmtpdKey, Statement};
+use crate::edit::SetValue;
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{find_program, path_value, Detected, Listener, MtaKind, Proto, Reload, Request, TlsStart};
@@ -300,7 +301,7 @@ impl Opensmtpd {
                                 Some(s.words[3].text.clone()),
                                 value,
                             );
-                            conf.set_last(s.line, value);
+                            conf.set(SmtpdKey::Last { line: s.line }, value);
                         }
                         None => {
                             plan.set(self.config.clone(), format!("pki {pki} {kind}"), None, value);
@@ -337,7 +338,7 @@ impl Opensmtpd {
                 if !current.as_deref().is_some_and(|c| ciphers_acceptable(c, profile)) {
                     plan.set(self.config.clone(), "smtp ciphers", current, &wanted);
                     match found {
-                        Some(s) => conf.set_last(s.line, &wanted),
+                        Some(s) => conf.set(SmtpdKey::Last { line: s.line }, &wanted),
                         None => conf.insert_before_listen(&format!("smtp ciphers \"{wanted}\""), ANCHOR),
                     }
                 }
@@ -366,7 +367,13 @@ impl Opensmtpd {
                 let wanted = protocols(profile);
                 if !current.as_deref().is_some_and(|p| protocols_acceptable(p, profile)) {
                     plan.set(self.config.clone(), format!("{name}: protocols"), current, &wanted);
-                    conf.set_option(s.line, "protocols", &wanted);
+                    conf.set(
+                        SmtpdKey::Option {
+                            line: s.line,
+                            keyword: "protocols",
+                        },
+                        &wanted,
+                    );
                 }
                 if let Some(wanted) = ciphers(profile) {
                     let s = conf
@@ -377,7 +384,13 @@ impl Opensmtpd {
                     let current = s.after("ciphers").map(|w| w.text.clone());
                     if !current.as_deref().is_some_and(|c| ciphers_acceptable(c, profile)) {
                         plan.set(self.config.clone(), format!("{name}: ciphers"), current, &wanted);
-                        conf.set_option(s.line, "ciphers", &wanted);
+                        conf.set(
+                            SmtpdKey::Option {
+                                line: s.line,
+                                keyword: "ciphers",
+                            },
+                            &wanted,
+                        );
                     }
                 }
             }

@@ -13,7 +13,8 @@ mod stacks;
 use std::path::{Path, PathBuf};
 
 use crate::edit::postfix_main::MainCf;
-use crate::edit::postfix_master::MasterCf;
+use crate::edit::postfix_master::{MasterCf, ServiceOverride};
+use crate::edit::SetValue;
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
@@ -446,7 +447,7 @@ impl Postfix {
                         if inherited.as_deref().map(str::trim) == Some(wanted.as_str()) {
                             continue;
                         }
-                        master.set_or_add_override(index, name, &wanted);
+                        master.set(ServiceOverride { service: index, name }, &wanted);
                         plan.set(master_path.clone(), format!("{scope}: {name}"), current, wanted);
                     }
                     continue;
@@ -493,7 +494,13 @@ impl Postfix {
                 set_main(&mut main, plan.settings_mut(), &name, &value);
             }
             for (name, before, after) in edits {
-                master.set_override(index, &name, &after);
+                master.set(
+                    ServiceOverride {
+                        service: index,
+                        name: &name,
+                    },
+                    &after,
+                );
                 plan.set(master_path.clone(), format!("{scope}: {name}"), Some(before), after);
             }
         }

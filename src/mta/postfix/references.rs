@@ -3,6 +3,7 @@
 //! compliant reference alone, and changes the parameter a weak reference
 //! points to rather than flattening the reference into a literal.
 
+use crate::edit::SetValue;
 use std::path::Path;
 
 use crate::edit::postfix_main::MainCf;
@@ -116,7 +117,7 @@ pub fn set_main(
 ) {
     let before = main.get(name);
     if before.as_deref() != Some(value) {
-        main.set(name, value, anchor);
+        main.set(crate::edit::Named::new(name, anchor), value);
         settings.push(SettingChange {
             file: path.to_path_buf(),
             name: name.into(),

@@ -23,7 +23,8 @@ mod safety;
 
 use std::path::{Path, PathBuf};
 
-use crate::edit::sendmail_mc::McFile;
+use crate::edit::sendmail_mc::{McFile, McKey};
+use crate::edit::{Named, SetValue};
 use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR_M4 as ANCHOR};
 use crate::mta::{path_read_back, path_value, read_text, Detected, MtaKind, Reload, Request};
@@ -255,7 +256,7 @@ impl Sendmail {
             }
             let file = match (place, sources.define(name)) {
                 (Place::LocalOption, _) => {
-                    mc.set_local_option(name, value, ANCHOR);
+                    mc.set(McKey::LocalOption(Named::new(name, ANCHOR)), value);
                     sources.mc_path.clone()
                 }
                 (Place::Macro, Some((in_tls, d))) if d.value.is_some() => {
@@ -263,11 +264,11 @@ impl Sendmail {
                     if in_tls {
                         let file = tls.as_mut().expect("found in starttls.m4");
                         let d = file.value(name).expect("still defined");
-                        file.set(&d, value);
+                        file.set(McKey::Define(&d), value);
                         tls_path.clone().expect("starttls.m4 is read")
                     } else {
                         let d = mc.value(name).expect("still defined");
-                        mc.set(&d, value);
+                        mc.set(McKey::Define(&d), value);
                         sources.mc_path.clone()
                     }
                 }

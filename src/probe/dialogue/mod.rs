@@ -8,7 +8,6 @@ mod lines;
 mod pop3;
 mod smtp;
 
-use std::fmt;
 use std::net::{TcpStream, ToSocketAddrs};
 
 use crate::probe::wire::Wire;
@@ -19,26 +18,35 @@ use super::deadline::Deadline;
 use super::{Proto, ScanOptions, Target, TlsStart};
 
 /// Why a connection did not reach the point where TLS starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DialogueError {
-    /// Name resolution or TCP connect failed.
+    /// Name resolution or TCP connect failed: the system's words for it.
+    #[error("cannot connect: {0}")]
     Connect(String),
     /// The deadline passed while waiting for `waiting_for`.
+    #[error("timed out waiting for {waiting_for}")]
     Timeout { waiting_for: &'static str },
     /// The server closed the connection while we waited for `waiting_for`.
+    #[error("the server closed the connection while we waited for {waiting_for}")]
     Closed { waiting_for: &'static str },
     /// A line that is not part of the protocol.
+    #[error("unexpected answer while waiting for {waiting_for}: {line:?}")]
     Garbage { waiting_for: &'static str, line: String },
-    /// A temporary refusal (SMTP 4xx such as 421 "too many connections").
+    /// A temporary refusal (SMTP 4xx such as 421 "too many connections"): the reply.
+    #[error("the server is busy: {0:?}")]
     Busy(String),
-    /// A permanent refusal (SMTP 5xx, IMAP BYE/NO, POP3 -ERR).
+    /// A permanent refusal (SMTP 5xx, IMAP BYE/NO, POP3 -ERR): the reply.
+    #[error("the server refused us: {0:?}")]
     Rejected(String),
     /// The server does not advertise STARTTLS (STLS for POP3).
+    #[error("STARTTLS not supported")]
     StarttlsNotOffered,
-    /// The server advertised STARTTLS and then refused it.
+    /// The server advertised STARTTLS and then refused it: the reply.
+    #[error("the server refused STARTTLS: {0:?}")]
     StarttlsRefused(String),
     /// Data arrived after the STARTTLS go-ahead, before the handshake (a
     /// command-injection symptom, CVE-2011-0411 style).
+    #[error("the server sent data after its STARTTLS go-ahead")]
     DataAfterReady,
 }
 
@@ -46,30 +54,6 @@ impl DialogueError {
     /// Errors worth a retry after a pause.
     pub fn is_busy(&self) -> bool {
         matches!(self, DialogueError::Busy(_))
-    }
-}
-
-impl fmt::Display for DialogueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DialogueError::Connect(e) => write!(f, "cannot connect: {e}"),
-            DialogueError::Timeout { waiting_for } => {
-                write!(f, "timed out waiting for {waiting_for}")
-            }
-            DialogueError::Closed { waiting_for } => {
-                write!(f, "the server closed the connection while we waited for {waiting_for}")
-            }
-            DialogueError::Garbage { waiting_for, line } => {
-                write!(f, "unexpected answer while waiting for {waiting_for}: {line:?}")
-            }
-            DialogueError::Busy(reply) => write!(f, "the server is busy: {reply:?}"),
-            DialogueError::Rejected(reply) => write!(f, "the server refused us: {reply:?}"),
-            DialogueError::StarttlsNotOffered => f.write_str("STARTTLS not supported"),
-            DialogueError::StarttlsRefused(reply) => {
-                write!(f, "the server refused STARTTLS: {reply:?}")
-            }
-            DialogueError::DataAfterReady => f.write_str("the server sent data after its STARTTLS go-ahead"),
-        }
     }
 }
 

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 use rustls::pki_types::{pem::PemObject, CertificateDer};
 
-use super::args::GuardArgs;
-use super::{chain_matches, lookup, Tlsa};
+use crate::dane::args::GuardArgs;
+use crate::dane::{chain_matches, lookup, Tlsa};
 use crate::dns::Resolver;
 use crate::error::{Error, Result};
 use crate::mta_sts;
@@ -31,7 +31,7 @@ use crate::output::Output;
 /// before anything is written.
 pub fn check(cert: Option<&Path>, instances: &[PathBuf], args: &GuardArgs, out: &Output) -> Result<()> {
     let Some(cert) = cert else { return Ok(()) };
-    let resolver = Resolver::from_option(args.dns.resolver.as_deref()).map_err(Error::Usage)?;
+    let resolver = Resolver::from_option(args.dns.resolver.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
     // A certificate that cannot be read is the plan's to report, with the
     // backend's own checks on the path: nothing to guard here.
     let Some(chain) = read_chain(cert) else { return Ok(()) };
@@ -165,7 +165,7 @@ fn public_name(name: &str) -> bool {
 
 /// The certificates of a PEM file, leaf first; None when there are none.
 fn read_chain(path: &Path) -> Option<Vec<Vec<u8>>> {
-    let bytes = super::read_pem_file(path).ok()?;
+    let bytes = crate::cert::read_pem_file(path).ok()?;
     let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&bytes)
         .filter_map(|c| c.ok().map(|c| c.as_ref().to_vec()))
         .collect();

@@ -1,156 +1,19 @@
 //! `mailtls probe`: parse the targets, resolve the options, scan every target
 //! (several at once), print tables or one JSON document, and turn the
-//! verdicts into the exit code.
+//! verdicts into the exit code. `mx` is `probe --mx DOMAIN`: the domain's
+//! MX hosts through DNS, with their DANE and MTA-STS verdicts.
+
+mod mx;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{judge, parse_target, scan, Proto, ScanOptions, Target, TargetReport, TlsStart};
+pub use crate::cli::{NagiosArgs, OutputArg, ProbeArgs, SeverityArg, StarttlsArg, StateArg};
 use crate::error::{exit, Error, Result};
+use crate::probe::{apply_profile, parse_target, scan, Proto, ScanOptions, Summary, Target, TargetReport, TlsStart};
 use crate::profile::Profile;
-
-/// The dialogue to use, or `auto` to pick it from the port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum StarttlsArg {
-    Auto,
-    Smtp,
-    Imap,
-    Pop3,
-    None,
-}
-
-/// How results are printed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputArg {
-    /// Tables for people (or one JSON document with --json).
-    Text,
-    /// One JSON document with every target, printed at the end.
-    Json,
-    /// One JSON line per target as soon as it is scanned, then one line with
-    /// the summary: memory stays flat however many targets there are.
-    Jsonl,
-    /// Prometheus text exposition format, for node_exporter's textfile collector.
-    Prometheus,
-    /// JUnit XML: one test case per finding.
-    Junit,
-    /// A Nagios/Icinga plugin result: one status line with performance data,
-    /// exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    Nagios,
-}
-
-/// A finding severity for `--warn-severity` / `--crit-severity`; `none` never triggers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum SeverityArg {
-    Info,
-    Low,
-    Medium,
-    High,
-    None,
-}
-
-impl SeverityArg {
-    fn severity(self) -> Option<super::Severity> {
-        match self {
-            SeverityArg::Info => Some(super::Severity::Info),
-            SeverityArg::Low => Some(super::Severity::Low),
-            SeverityArg::Medium => Some(super::Severity::Medium),
-            SeverityArg::High => Some(super::Severity::High),
-            SeverityArg::None => None,
-        }
-    }
-}
-
-/// `--not-compliant`: the Nagios state of a target that does not comply with `--profile`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum StateArg {
-    Ok,
-    Warning,
-    Critical,
-}
-
-/// `mailtls probe TARGET...`: scan mail servers' TLS.
-#[derive(clap::Args, Debug, Clone)]
-pub struct ProbeArgs {
-    /// host[:port]; the port picks the dialogue with --starttls auto
-    /// (25/587 SMTP, 465/993/995 implicit TLS, 143 IMAP, 110 POP3).
-    pub targets: Vec<String>,
-    /// How TLS starts.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub starttls: StarttlsArg,
-    /// Read more targets from FILE, one per line (blank lines and # comments allowed).
-    #[arg(long, value_name = "FILE")]
-    pub targets_in: Option<PathBuf>,
-    /// Name for SNI and the certificate's hostname check (default: each target's host).
-    #[arg(long, value_name = "NAME")]
-    pub servername: Option<String>,
-    /// The name to send with EHLO (default: this machine's hostname).
-    #[arg(long, value_name = "NAME")]
-    pub ehlo: Option<String>,
-    /// Trust these CA certificates (PEM) instead of the system's roots.
-    #[arg(long, value_name = "PEM")]
-    pub ca_file: Option<PathBuf>,
-    /// Judge every target against this profile (bundled name or .toml file).
-    #[arg(long, value_name = "NAME|FILE")]
-    pub profile: Option<String>,
-    /// Targets scanned at once (1 to 256).
-    #[arg(long, value_name = "N", default_value_t = 10,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
-    pub concurrency: usize,
-    /// Connections open at once to one target, 1 to 64 (lowered automatically when a server says it is busy).
-    #[arg(long, value_name = "N", default_value_t = 8,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
-    pub connections_per_target: usize,
-    /// Seconds each connection may take: connect, dialogue and handshake together (1 to 3600).
-    #[arg(long, value_name = "SECS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=crate::vocabulary::MAX_SECONDS))]
-    pub timeout: u64,
-    #[command(flatten)]
-    pub mx: crate::dane::args::MxArgs,
-    /// text, json (as --json), jsonl (one line per target as it finishes),
-    /// prometheus (node_exporter's textfile collector), junit (XML) or
-    /// nagios (a monitoring plugin's status line and exit code).
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub output: Option<OutputArg>,
-    #[command(flatten)]
-    pub nagios: NagiosArgs,
-}
-
-/// The thresholds of `--output nagios`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct NagiosArgs {
-    /// --output nagios: WARNING when the certificate expires in fewer than N days.
-    #[arg(long, value_name = "N", default_value_t = 30,
-          value_parser = clap::value_parser!(i64).range(0..=36500))]
-    pub warn_days: i64,
-    /// --output nagios: CRITICAL when the certificate expires in fewer than N days.
-    #[arg(long, value_name = "N", default_value_t = 14,
-          value_parser = clap::value_parser!(i64).range(0..=36500))]
-    pub crit_days: i64,
-    /// --output nagios: WARNING for a finding of this severity or worse.
-    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "medium")]
-    pub warn_severity: SeverityArg,
-    /// --output nagios: CRITICAL for a finding of this severity or worse.
-    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "high")]
-    pub crit_severity: SeverityArg,
-    /// --output nagios: the state of a target that does not comply with --profile.
-    #[arg(long, value_enum, value_name = "STATE", default_value = "critical")]
-    pub not_compliant: StateArg,
-}
-
-impl Default for NagiosArgs {
-    fn default() -> NagiosArgs {
-        NagiosArgs {
-            warn_days: 30,
-            crit_days: 14,
-            warn_severity: SeverityArg::Medium,
-            crit_severity: SeverityArg::High,
-            not_compliant: StateArg::Critical,
-        }
-    }
-}
 
 impl NagiosArgs {
     /// The `--output nagios` thresholds.
@@ -195,10 +58,10 @@ impl ProbeArgs {
                 if line.is_empty() {
                     continue;
                 }
-                parse_target(line, starttls).map_err(|message| Error::Parse {
+                parse_target(line, starttls).map_err(|e| Error::Parse {
                     path: path.clone(),
                     line: n + 1,
-                    message,
+                    message: e.to_string(),
                 })?;
                 specs.push(line.to_string());
             }
@@ -210,7 +73,7 @@ impl ProbeArgs {
         }
         let targets = specs
             .iter()
-            .map(|s| parse_target(s, starttls).map_err(Error::Usage))
+            .map(|s| parse_target(s, starttls).map_err(|e| Error::Usage(e.to_string())))
             .collect::<Result<Vec<_>>>()?;
         if !(1..=crate::vocabulary::MAX_SECONDS).contains(&self.timeout) {
             return Err(Error::Usage(format!(
@@ -286,21 +149,12 @@ pub fn scan_all(
         .collect()
 }
 
-/// Adds the profile's verdict to a report.
-pub fn apply_profile(report: &mut TargetReport, profile: &Profile) {
-    super::judge::grade(report, profile);
-    let verdict = judge(report, profile);
-    report.profile = Some(profile.name.clone());
-    report.compliant = Some(verdict.is_empty());
-    report.findings.extend(verdict);
-}
-
 /// Runs `mailtls probe`; returns the exit code.
 pub fn run(args: &ProbeArgs, json: bool) -> Result<u8> {
     if let Some(domain) = &args.mx.mx {
         return match args.output {
-            None | Some(OutputArg::Text) => crate::dane::mx::run(args, domain, json),
-            Some(OutputArg::Json) => crate::dane::mx::run(args, domain, true),
+            None | Some(OutputArg::Text) => mx::run(args, domain, json),
+            Some(OutputArg::Json) => mx::run(args, domain, true),
             Some(_) => Err(Error::Usage(
                 "probe --mx prints text or JSON (--json, --output json)".into(),
             )),
@@ -388,7 +242,7 @@ fn fleet_bar(total: usize) -> Option<indicatif::ProgressBar> {
 /// last line (`{"summary": [...]}`) and the exit code.
 fn run_jsonl(r: &Resolved, progress: &(dyn Fn(usize, &TargetReport) + Sync)) -> Result<u8> {
     let done = AtomicUsize::new(0);
-    let summaries: Mutex<Vec<(usize, super::Summary)>> = Mutex::new(Vec::new());
+    let summaries: Mutex<Vec<(usize, Summary)>> = Mutex::new(Vec::new());
     let failed = std::sync::atomic::AtomicBool::new(false);
     scan_each(&r.targets, &r.opts, r.concurrency, &|i, mut report| {
         if let Some(profile) = &r.profile {
@@ -410,7 +264,7 @@ fn run_jsonl(r: &Resolved, progress: &(dyn Fn(usize, &TargetReport) + Sync)) -> 
     });
     let mut summaries = summaries.into_inner().unwrap_or_else(|p| p.into_inner());
     summaries.sort_by_key(|(i, _)| *i);
-    let summaries: Vec<super::Summary> = summaries.into_iter().map(|(_, s)| s).collect();
+    let summaries: Vec<Summary> = summaries.into_iter().map(|(_, s)| s).collect();
     let line = serde_json::to_string(&serde_json::json!({ "summary": summaries }))
         .map_err(|e| Error::State(format!("cannot write JSON: {e}")))?;
     if failed.load(Ordering::Relaxed) {
@@ -421,7 +275,7 @@ fn run_jsonl(r: &Resolved, progress: &(dyn Fn(usize, &TargetReport) + Sync)) -> 
 }
 
 /// Like `exit_code`, from the summaries alone.
-fn summary_exit_code(summaries: &[super::Summary]) -> u8 {
+fn summary_exit_code(summaries: &[Summary]) -> u8 {
     if summaries.iter().any(|s| s.error.is_some()) {
         exit::ERROR
     } else if summaries.iter().any(|s| s.compliant == Some(false)) {

@@ -9,18 +9,18 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{chain_matches, lookup, served};
+use super::ProbeArgs;
+use crate::dane::{chain_matches, lookup, served};
 use crate::dns::Resolver;
 use crate::error::{exit, Error, Result};
 use crate::mta_sts;
-use crate::probe::command::{apply_profile, ProbeArgs};
-use crate::probe::{scan, ScanOptions, Target, TargetReport};
+use crate::probe::{apply_profile, scan, ScanOptions, Target, TargetReport};
 use crate::vocabulary::{Proto, TlsStart};
 
 /// Runs `probe --mx`; returns the exit code (as `probe`'s: 1 when a target
 /// could not be scanned or DNS failed, 3 when a target does not comply).
 pub fn run(args: &ProbeArgs, domain: &str, json: bool) -> Result<u8> {
-    let resolver = Resolver::from_option(args.mx.dns.resolver.as_deref()).map_err(Error::Usage)?;
+    let resolver = Resolver::from_option(args.mx.dns.resolver.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
     let profile = args.profile.as_deref().map(crate::profile::Profile::load).transpose()?;
     let timeout = Duration::from_secs(args.timeout);
     let (hosts, answer) = resolver.mx(domain);
@@ -76,11 +76,11 @@ pub fn run(args: &ProbeArgs, domain: &str, json: bool) -> Result<u8> {
                 }
                 Err(e) => {
                     if dane.applies() {
-                        dane.error = Some(e.clone());
+                        dane.error = Some(e.to_string());
                     }
                     if sts.mode.is_some() {
                         sts.valid = Some(false);
-                        sts.error = sts.error.or_else(|| Some(e.clone()));
+                        sts.error = sts.error.or_else(|| Some(e.to_string()));
                     }
                 }
             }
@@ -117,7 +117,7 @@ pub fn run(args: &ProbeArgs, domain: &str, json: bool) -> Result<u8> {
     })
 }
 
-fn describe(dane: &super::DaneState, sts: &mta_sts::MtaSts) -> String {
+fn describe(dane: &crate::dane::DaneState, sts: &mta_sts::MtaSts) -> String {
     let dane_line = match (&dane.error, dane.applies(), dane.matches) {
         (Some(e), _, _) => format!("  DANE      {}: {e}", dane.name),
         (None, false, _) if !dane.records.is_empty() => format!(
