@@ -18,6 +18,7 @@ mod openssl;
 mod postfix;
 pub mod scripted;
 mod sendmail;
+mod terminal;
 
 pub use cert::{self_signed, KeyKind};
 pub use cyrus::{key_for_cyrus, Cyrus};
@@ -28,6 +29,7 @@ pub use opensmtpd::Opensmtpd;
 pub use openssl::{assert_matches, ground_truth, openssl_accepts, openssl_negotiates, openssl_suites};
 pub use postfix::Postfix;
 pub use sendmail::{qualify_hostname, sendmail_bin, Sendmail};
+pub use terminal::Pane;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
