@@ -34,7 +34,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
+use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind, Syslog};
 
 /// Makes a key readable by Cyrus's services the way mailtls accepts: `root:mail 0640`.
 pub fn key_for_cyrus(key: &std::path::Path) {
@@ -57,7 +57,14 @@ impl Cyrus {
     /// A private instance, started; `extra` are more imapd.conf lines (like `tls_ciphers: DEFAULT:@SECLEVEL=0`).
     pub fn start(extra: &str) -> Cyrus {
         let cyrus = Cyrus::new(extra);
-        cyrus.run();
+        cyrus.run(None);
+        cyrus
+    }
+
+    /// A private instance started as `start` does, its services logging to `syslog`.
+    pub fn start_logging_to(extra: &str, syslog: &Syslog) -> Cyrus {
+        let cyrus = Cyrus::new(extra);
+        cyrus.run(Some(syslog));
         cyrus
     }
 
@@ -131,10 +138,11 @@ impl Cyrus {
     }
 
     /// Starts master (it forks and writes its pid file) and waits for the three ports.
-    fn run(&self) {
+    fn run(&self, syslog: Option<&Syslog>) {
         let dir = self.root.path();
         let cyrus = self;
-        run(Command::new(self.sandbox.join("usr/lib/cyrus/bin/master"))
+        let mut master = Command::new(self.sandbox.join("usr/lib/cyrus/bin/master"));
+        master
             .env("LD_LIBRARY_PATH", cyrus.library_path())
             .arg("-C")
             .arg(&cyrus.config)
@@ -144,7 +152,11 @@ impl Cyrus {
             .arg(cyrus.pid_file())
             .arg("-d")
             .arg("-L")
-            .arg(dir.join("master.log")));
+            .arg(dir.join("master.log"));
+        match syslog {
+            Some(syslog) => run(&mut syslog.wrap(&master)),
+            None => run(&mut master),
+        };
         for port in [self.imap_port, self.pop3_port, self.imaps_port] {
             assert!(
                 wait_for_port(port, Duration::from_secs(10)),

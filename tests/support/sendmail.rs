@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
+use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind, Syslog};
 
 /// The folder holding the sandbox's `sendmail` binary (and m4, which the tests need).
 pub fn sendmail_bin() -> PathBuf {
@@ -122,10 +122,21 @@ impl Sendmail {
 
     /// Starts the daemon (`-bd` forks and writes the pid file) and waits for its port.
     pub fn start(&self) {
-        run(Command::new(self.bin.join("sendmail"))
-            .arg("-C")
-            .arg(&self.cf)
-            .arg("-bd"));
+        self.launch(None);
+    }
+
+    /// Starts the daemon as `start` does, logging to `syslog`.
+    pub fn start_logging_to(&self, syslog: &Syslog) {
+        self.launch(Some(syslog));
+    }
+
+    fn launch(&self, syslog: Option<&Syslog>) {
+        let mut command = Command::new(self.bin.join("sendmail"));
+        command.arg("-C").arg(&self.cf).arg("-bd");
+        match syslog {
+            Some(syslog) => run(&mut syslog.wrap(&command)),
+            None => run(&mut command),
+        };
         assert!(
             wait_for_port(self.port, Duration::from_secs(10)),
             "sendmail did not listen on {}",
