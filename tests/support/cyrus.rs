@@ -21,10 +21,12 @@
 //!   mailtls's key check accepts for Cyrus). OpenSSL 3's security level 1
 //!   refuses TLS 1.0/1.1, so the "before" state sets
 //!   `tls_ciphers: DEFAULT:@SECLEVEL=0` to accept them.
-//! - Services log only to syslog, and there is no /dev/log here: to see
-//!   why a service exits, run master with LD_PRELOAD of a dozen lines of C
-//!   that define syslog()/vsyslog() to append to a file (services inherit
-//!   the environment), and CYRUS_VERBOSE=3 for master's own steps.
+//! - Services log only to syslog, and there is no /dev/log here:
+//!   `Cyrus::start_logging_to(extra, &Syslog::new())` runs master in a mount
+//!   namespace with a private /dev/log (see `support::Syslog`), which also
+//!   shows why a service exits; CYRUS_VERBOSE=3 adds master's own steps.
+//!   Debian's build logs to the mail facility, tagged with the service's
+//!   name (`mailtls-cyrus/imap[PID]` with this `syslog_prefix`).
 //! - Reload: SIGHUP to master; it passes the signal on and idle services
 //!   exit, so the next connection reads the new imapd.conf (measured: a
 //!   handshake right after the signal already saw the new `tls_versions`).
