@@ -4,7 +4,8 @@
 //! the test (`support::Syslog`), which writes the messages to a file as
 //! rsyslog would. Real clients (Python's smtplib and imaplib) connect from
 //! 127.0.0.2 with TLS 1.0, from 127.0.0.3 with TLS 1.2 and a CBC-only suite,
-//! and from 127.0.0.4 with TLS 1.3; the verdicts per peer are asserted
+//! and from 127.0.0.4 with TLS 1.3, and from 127.0.0.5 offering only a suite
+//! the server lacks (a failed handshake); the verdicts per peer are asserted
 //! against the bundled intermediate profile, from the file the daemon's own
 //! syslog lines ended up in.
 
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use cmd::Mailtls;
 use serde_json::Value;
-use support::{three_clients, Cyrus, Sendmail, Syslog};
+use support::{client, three_clients, Cyrus, Sendmail, Syslog};
 
 /// Waits until the syslog holds `n` lines containing `needle` (messages arrive asynchronously).
 fn wait_for_lines(syslog: &Syslog, needle: &str, n: usize) -> String {
@@ -62,6 +63,15 @@ fn sendmail_syslog_gives_a_verdict_per_peer() {
         "{}",
         syslog.text()
     );
+    // A client offering only a suite the server lacks: a failed handshake.
+    assert!(!client(
+        "smtp",
+        sendmail.port,
+        "127.0.0.5",
+        "1.2",
+        "NULL-SHA:@SECLEVEL=0"
+    ));
+    wait_for_lines(&syslog, "STARTTLS=server, error:", 1);
     let log = wait_for_lines(&syslog, "STARTTLS=server, relay=", 3);
     let report = impact(&sendmail.root.path().join("state"), "sendmail", &syslog.messages);
     for (address, verdict, protocol) in [
@@ -80,6 +90,9 @@ fn sendmail_syslog_gives_a_verdict_per_peer() {
         &serde_json::json!(["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]),
         "{suites}"
     );
+    let failed = peer(&report, "127.0.0.5", &log);
+    assert_eq!(failed["verdict"], "fails-today", "{failed}\n{log}");
+    assert_eq!(failed["failures"], 1, "{failed}");
 }
 
 #[test]
@@ -95,6 +108,14 @@ fn cyrus_syslog_gives_a_verdict_per_peer() {
         "{}",
         syslog.text()
     );
+    assert!(!client(
+        "imap",
+        cyrus.imap_port,
+        "127.0.0.5",
+        "1.2",
+        "NULL-SHA:@SECLEVEL=0"
+    ));
+    wait_for_lines(&syslog, "negotiation failed: ", 1);
     let log = wait_for_lines(&syslog, "badlogin: ", 3);
     let report = impact(&cyrus.root.path().join("state"), "cyrus", &syslog.messages);
     for (address, verdict, protocol) in [
@@ -114,6 +135,9 @@ fn cyrus_syslog_gives_a_verdict_per_peer() {
         &serde_json::json!(["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]),
         "{suites}"
     );
+    let failed = peer(&report, "127.0.0.5", &log);
+    assert_eq!(failed["verdict"], "fails-today", "{failed}\n{log}");
+    assert_eq!(failed["failures"], 1, "{failed}");
 }
 
 /// Real Cyrus lines from public sources and from Debian 12's 3.6 (fixtures/logs/SOURCES.md).
