@@ -5,7 +5,9 @@
 //! Sendmail waits 60 s at startup when the host name has no domain (this
 //! host's is `vm`): `qualify_hostname` gives the calling test thread, and
 //! every process it starts (the daemon, mailtls and its `sendmail -bt`
-//! check), a private UTS namespace with a qualified name.
+//! check), a private UTS namespace with a qualified name. RefuseLA and
+//! QueueLA are raised to 1000: on a busy 2-core test machine (load average
+//! 20 and more) the defaults make the daemon stop accepting connections.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -83,6 +85,8 @@ impl Sendmail {
              define(`confSERVICE_SWITCH_FILE', `{rd}/service.switch')dnl\n\
              define(`confHOST_STATUS_DIRECTORY', `{rd}/hoststat')dnl\n\
              define(`confDONT_BLAME_SENDMAIL', `TrustStickyBit')dnl\n\
+             define(`confREFUSE_LA', `1000')dnl\n\
+             define(`confQUEUE_LA', `1000')dnl\n\
              define(`confSERVER_CERT', `{cert}')dnl\n\
              define(`confSERVER_KEY', `{key}')dnl\n\
              define(`confCACERT', `{cert}')dnl\n\
@@ -139,8 +143,9 @@ impl Sendmail {
         };
         assert!(
             wait_for_port(self.port, Duration::from_secs(10)),
-            "sendmail did not listen on {}",
-            self.port
+            "sendmail did not listen on {}; it logged:\n{}",
+            self.port,
+            syslog.map(Syslog::text).unwrap_or_default()
         );
     }
 
