@@ -69,7 +69,10 @@ pub fn run_plans(resolved: Resolved, planned: Option<HostPlan>, options: ApplyOp
     }
     if host.is_noop() {
         out.say(&host.nothing_to_do(&request.profile.name));
-        out.result(&json!({"changed": false, "check": options.check, "backup_id": null, "files": [], "settings": [], "verified": null, "servers": host.servers_json()}));
+        for line in host.floor_lines() {
+            out.say(&line);
+        }
+        out.result(&json!({"changed": false, "check": options.check, "backup_id": null, "files": [], "settings": [], "verified": null, "floors": host.floors(), "servers": host.servers_json()}));
         return Ok(exit::OK);
     }
     show(&host, out);
@@ -81,7 +84,7 @@ pub fn run_plans(resolved: Resolved, planned: Option<HostPlan>, options: ApplyOp
         crate::impact::flow::enforce_max(impact.as_ref(), max)?;
     }
     if options.check {
-        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": host.changed_paths(), "settings": host.settings(), "verified": null, "diff": host.diff(false), "file_diffs": host.file_diffs(), "servers": host.servers_json()}));
+        out.result(&json!({"changed": true, "check": true, "backup_id": null, "files": host.changed_paths(), "settings": host.settings(), "verified": null, "diff": host.diff(false), "file_diffs": host.file_diffs(), "floors": host.floors(), "servers": host.servers_json()}));
         return Ok(exit::CHANGES_PENDING);
     }
     let journal = journal.expect("opened unless --check");
@@ -126,7 +129,11 @@ pub fn run_plans(resolved: Resolved, planned: Option<HostPlan>, options: ApplyOp
                 );
                 return Err(undo(&manifest, &failure, out));
             }
-            match verify::against_profile(&plan.listeners, &request.profile, plan.expected_cert_sha256.as_deref()) {
+            match verify::against_profile(
+                &plan.listeners,
+                |l| request.profile_for(l),
+                plan.expected_cert_sha256.as_deref(),
+            ) {
                 Ok(summary) => summaries.push(summary),
                 Err(failure) => return Err(undo(&manifest, &failure.to_string(), out)),
             }
@@ -168,6 +175,7 @@ pub fn run_plans(resolved: Resolved, planned: Option<HostPlan>, options: ApplyOp
         "warnings": host.warnings(),
         "diff": host.diff(false),
         "file_diffs": host.file_diffs(),
+        "floors": host.floors(),
         "servers": host.servers_json(),
     }));
     Ok(exit::OK)
@@ -177,6 +185,9 @@ fn show(host: &HostPlan, out: &Output) {
     out.say(host.diff(out.color).trim_end());
     for line in host.setting_lines() {
         out.say(&format!("  {line}"));
+    }
+    for line in host.floor_lines() {
+        out.say(&line);
     }
 }
 
@@ -258,12 +269,14 @@ fn back_up_into(dir: &std::path::Path, id: String, host: &HostPlan, profile: &st
             listeners: p.listeners.clone(),
         })
         .collect();
+    let floors = host.floors().into_iter().cloned().collect();
     let manifest = Manifest {
         id,
         created: crate::cert::rfc3339(time::OffsetDateTime::now_utc()),
         profile: profile.to_string(),
         state: SetState::Prepared,
         services,
+        floors,
         files,
         note: None,
         in_progress: true,

@@ -120,12 +120,28 @@ pub struct TargetArgs {
     /// at a terminal without --yes, `apply` asks].
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<String>,
+    /// Hold every listener of a kind (smtp, submission, imap, pop3) to another
+    /// profile, such as `smtp=old` (port 25 stays open to old senders). Repeatable.
+    #[arg(long, value_name = "KIND=PROFILE")]
+    pub listener_profile: Vec<String>,
+    /// Keep one named listener (service name, port or host:port) at another
+    /// profile, with the reason recorded in the journal and shown by plan,
+    /// apply and history: `'submission=old:a legacy scanner'`. Repeatable.
+    #[arg(long = "except", value_name = "LISTENER=PROFILE:REASON")]
+    pub except: Vec<String>,
     /// A new certificate (PEM, leaf first) for the server to use.
     #[arg(long, value_name = "PEM", requires = "key")]
     pub cert: Option<PathBuf>,
     /// The private key (PEM) matching --cert.
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// A mail stack in containers (docker-mailserver, Mailu, mailcow): the container to
+    /// restart or reload it through [default: the compose file's container_name, else its service].
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// docker or podman, for a mail stack in containers [default: the one installed, docker first].
+    #[arg(long, value_enum, value_name = "RUNTIME")]
+    pub container_runtime: Option<crate::mta::container::Runtime>,
     /// DANE and MTA-STS: what a certificate change is checked against.
     #[command(flatten)]
     pub guard: crate::dane::args::GuardArgs,

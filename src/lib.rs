@@ -10,7 +10,8 @@
 //! - `plan`: the data a change is; `edit`: layout-preserving config formats
 //!   (no I/O); `probe`: the STARTTLS scanner; `reload`: reload and regenerate
 //!   commands; `table`: the before/after table.
-//! - `profile`, `tls`, `cert`: profiles, TLS names, certificate checks;
+//! - `profile`, `floors`, `tls`, `cert`: profiles, per-listener floors and
+//!   named exceptions, TLS names, certificate checks;
 //!   `error`, `output`, `escape`: errors with exit codes, where text and JSON
 //!   go, text from outside made safe for a terminal.
 //! - `dns`, `dane`, `mta_sts`: a DNSSEC-aware resolver client, TLSA and
@@ -29,6 +30,7 @@ pub(crate) mod dns;
 pub mod edit;
 pub(crate) mod error;
 pub(crate) mod escape;
+pub mod floors;
 pub(crate) mod fsutil;
 pub(crate) mod impact;
 pub(crate) mod journal;

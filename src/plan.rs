@@ -50,6 +50,8 @@ pub struct Plan {
     pub listeners: Vec<Listener>,
     /// SHA-256 of the certificate the server should serve once the plan is live.
     pub expected_cert_sha256: Option<String>,
+    /// The listeners held to another profile than the run's, and why.
+    pub floors: Vec<crate::floors::Floor>,
 }
 
 impl Plan {
@@ -184,6 +186,19 @@ impl HostPlan {
         self.plans.iter().flat_map(|p| &p.settings).collect()
     }
 
+    /// One line per listener held to another profile than the run's, for people.
+    pub fn floor_lines(&self) -> Vec<String> {
+        self.floors()
+            .iter()
+            .map(|f| format!("Listener {}", f.describe()))
+            .collect()
+    }
+
+    /// Every listener held to another profile than the run's.
+    pub fn floors(&self) -> Vec<&crate::floors::Floor> {
+        self.plans.iter().flat_map(|p| &p.floors).collect()
+    }
+
     pub fn warnings(&self) -> Vec<&String> {
         self.plans.iter().flat_map(|p| &p.warnings).collect()
     }
@@ -221,6 +236,8 @@ impl HostPlan {
                     "changed": !p.is_noop(),
                     "files": p.changed_files().map(|c| &c.path).collect::<Vec<_>>(),
                     "listeners": p.listeners,
+                    "floors": p.floors,
+                    "reload": p.reload,
                 })
             })
             .collect()

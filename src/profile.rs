@@ -35,6 +35,15 @@ struct RawProfile {
     dh_min_bits: Option<u32>,
     certificate: CertificatePolicy,
     tiers: Option<RawTiers>,
+    /// `[listeners.smtp] profile = "old"`: another profile for a listener kind.
+    listeners: Option<std::collections::BTreeMap<String, RawListener>>,
+}
+
+/// One `[listeners.KIND]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListener {
+    profile: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -64,6 +73,10 @@ pub struct Profile {
     /// grades it allows; None: the lists above are the whole judgement.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tiers: Option<Tiers>,
+    /// Listener kinds held to another profile (its name or file), from
+    /// `[listeners.KIND]` tables; `floors` loads them.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub listeners: std::collections::BTreeMap<crate::vocabulary::ListenerKind, String>,
 }
 
 impl Profile {
@@ -135,6 +148,17 @@ impl Profile {
             }
         }
         let tiers = raw.tiers.map(Tiers::from_raw).transpose().map_err(fail)?;
+        let mut listeners = std::collections::BTreeMap::new();
+        for (kind, table) in raw.listeners.unwrap_or_default() {
+            let kind: crate::vocabulary::ListenerKind =
+                kind.parse().map_err(|e| fail(format!("[listeners.{kind}]: {e}")))?;
+            if table.profile.trim().is_empty() || table.profile.contains(|c: char| c.is_control()) {
+                return Err(fail(format!(
+                    "[listeners.{kind}]: profile must name a profile on one line"
+                )));
+            }
+            listeners.insert(kind, table.profile);
+        }
         if let Some(t) = &tiers {
             check_tiers(t, raw.min_protocol, &tls12_ciphers, &tls13_ciphersuites, &raw.groups).map_err(fail)?;
         }
@@ -151,6 +175,7 @@ impl Profile {
             dh_min_bits: raw.dh_min_bits,
             certificate: raw.certificate,
             tiers,
+            listeners,
         })
     }
 

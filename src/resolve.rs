@@ -15,6 +15,7 @@ pub struct Resolved {
 
 pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolved> {
     let profile = Profile::load(args.profile.as_deref().unwrap_or(crate::profile::DEFAULT))?;
+    let floors = crate::floors::Floors::resolve(&profile, &args.listener_profile, &args.except)?;
     let paths = [("--cert", args.cert.as_ref()), ("--key", args.key.as_ref())]
         .into_iter()
         .filter_map(|(o, p)| p.map(|p| (o, p)))
@@ -35,9 +36,14 @@ pub fn target(args: &TargetArgs, reload_command: Option<&str>) -> Result<Resolve
         servers,
         request: Request {
             profile,
+            floors,
             cert,
             reload_command: reload_command.map(str::to_string),
             outbound_dane: args.outbound_dane,
+            container: crate::mta::container::Choice {
+                runtime: args.container_runtime,
+                name: args.container.clone(),
+            },
         },
     })
 }

@@ -58,18 +58,20 @@ pub fn scan(listener: &Listener) -> TargetReport {
     probe::scan(&target(listener), &options)
 }
 
-/// Every listener serves TLS as the profile says: STARTTLS offered, every
-/// protocol below the minimum refused, the minimum and up accepted, no TLS 1.2
-/// suite outside the profile, and the configured certificate served.
+/// Every listener serves TLS as its profile says (`profile_for`: the run's,
+/// or the listener's own floor): STARTTLS offered, every protocol below the
+/// minimum refused, the minimum and up accepted, no TLS 1.2 suite outside
+/// the profile, and the configured certificate served.
 /// Ok holds a one-line summary; Err says every problem found.
-pub(crate) fn against_profile(
+pub(crate) fn against_profile<'a>(
     listeners: &[Listener],
-    profile: &Profile,
+    profile_for: impl Fn(&Listener) -> &'a Profile,
     expected_cert_sha256: Option<&str>,
 ) -> Result<String, Failed> {
     let mut problems = Vec::new();
     let mut summary = Vec::new();
     for listener in listeners {
+        let profile = profile_for(listener);
         let report = scan(listener);
         let where_ = format!("{}:{}", listener.host, listener.port);
         let before = problems.len();
@@ -80,7 +82,11 @@ pub(crate) fn against_profile(
         );
         if problems.len() == before {
             let accepted: Vec<&str> = report.accepted_names();
-            summary.push(format!("{where_} accepts {} only", accepted.join(", ")));
+            summary.push(format!(
+                "{where_} accepts {} only (profile {})",
+                accepted.join(", "),
+                profile.name
+            ));
         }
     }
     if problems.is_empty() {

@@ -157,6 +157,69 @@ impl fmt::Display for TlsStart {
     }
 }
 
+/// What a listener is for, as per-listener floors name it: `smtp` (port 25,
+/// server to server, opportunistic), `submission` (587 and 465, clients),
+/// `imap` (143, 993) and `pop3` (110, 995).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenerKind {
+    Smtp,
+    Submission,
+    Imap,
+    Pop3,
+}
+
+impl ListenerKind {
+    pub const ALL: [ListenerKind; 4] = [
+        ListenerKind::Smtp,
+        ListenerKind::Submission,
+        ListenerKind::Imap,
+        ListenerKind::Pop3,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenerKind::Smtp => "smtp",
+            ListenerKind::Submission => "submission",
+            ListenerKind::Imap => "imap",
+            ListenerKind::Pop3 => "pop3",
+        }
+    }
+
+    /// The kind of a listener: SMTP with implicit TLS, on 587, or in a
+    /// service named for submission is `submission`; any other SMTP one `smtp`.
+    pub fn of(listener: &Listener) -> ListenerKind {
+        match listener.protocol {
+            Proto::Imap => ListenerKind::Imap,
+            Proto::Pop3 => ListenerKind::Pop3,
+            Proto::Smtp
+                if listener.tls == TlsStart::Implicit
+                    || listener.port == 587
+                    || listener.service.contains("submission") =>
+            {
+                ListenerKind::Submission
+            }
+            Proto::Smtp => ListenerKind::Smtp,
+        }
+    }
+}
+
+impl std::str::FromStr for ListenerKind {
+    type Err = String;
+    fn from_str(name: &str) -> Result<ListenerKind, String> {
+        ListenerKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| format!("unknown listener kind {name:?} (smtp, submission, imap or pop3)"))
+    }
+}
+
+impl fmt::Display for ListenerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A network listener a server declares, and what it speaks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "ListenerRecord", from = "ListenerRecord")]

@@ -64,6 +64,30 @@ fn stock_debian_postfix_matches_openssl_ground_truth() {
         compliance.iter().any(|f| f.message.contains("TLSv1.0 is accepted")),
         "{compliance:?}"
     );
+    // OpenSSL's automatic groups: 2048 bits for an RSA-2048 certificate's DHE
+    // suites, 1024 for anonymous AES-128 ones. A client that checks the
+    // certificate gets the former, and that is the size to report.
+    assert_eq!(report.dh_bits, Some(openssl_dh_bits(postfix.port, "kDHE+aRSA")));
+    assert_eq!(openssl_dh_bits(postfix.port, "ADH-AES128-GCM-SHA256"), 1024);
+}
+
+/// The "Server Temp Key: DH, N bits" of one `openssl s_client` TLS 1.2
+/// handshake offering `ciphers`.
+fn openssl_dh_bits(port: u16, ciphers: &str) -> u32 {
+    let out = Command::new("openssl")
+        .args(["s_client", "-starttls", "smtp", "-tls1_2", "-cipher"])
+        .arg(format!("{ciphers}:@SECLEVEL=0"))
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Server Temp Key: DH, "))
+        .unwrap_or_else(|| panic!("no DH temp key in:\n{text}"));
+    line.trim_end_matches(" bits").parse().unwrap()
 }
 
 fn sha256_of_pem(path: &std::path::Path) -> String {

@@ -46,11 +46,12 @@ pub(crate) fn show_detected(d: &mta::Detected, out: &Output) {
     ));
     for l in &d.listeners {
         out.say(&format!(
-            "  listener {} -> {}:{} ({})",
+            "  listener {} -> {}:{} ({}; kind {}, as --listener-profile names it)",
             escape(&l.service),
             escape(&l.host),
             l.port,
-            l.tls
+            l.tls,
+            crate::vocabulary::ListenerKind::of(l)
         ));
     }
     for (name, value) in &d.tls_settings {

@@ -43,6 +43,9 @@ pub(crate) fn run(journal: Option<Journal>, out: &Output) -> Result<u8> {
                 m.state.name().to_string()
             }
         ));
+        for floor in &m.floors {
+            out.say(&format!("    listener {}", escape(&floor.describe())));
+        }
         if let Some(note) = m.note.as_ref().filter(|_| out.verbose > 0) {
             out.say(&format!("    {}", escape(note)));
         }
@@ -54,6 +57,7 @@ pub(crate) fn run(journal: Option<Journal>, out: &Output) -> Result<u8> {
                 "id": m.id, "created": m.created, "profile": m.profile, "state": m.state, "note": m.note, "interrupted": m.in_progress,
                 "servers": m.services.iter().map(|s| json!({"mta": s.mta, "instance": s.instance})).collect::<Vec<_>>(),
                 "files": m.files.iter().map(|f| &f.path).collect::<Vec<_>>(),
+                "floors": m.floors,
             })
         })
         .collect();

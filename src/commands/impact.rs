@@ -21,9 +21,11 @@ fn enable_logging(args: &ImpactArgs, global: &crate::cli::Global, out: &Output) 
     let servers = mta::open_all(args.mta, &args.config)?;
     let request = crate::mta::Request {
         profile,
+        floors: Default::default(),
         cert: None,
         reload_command: None,
         outbound_dane: false,
+        container: Default::default(),
     };
     let host = crate::impact::logging::plans(&servers, &request)?;
     let options = crate::apply::ApplyOptions {

@@ -116,6 +116,11 @@ fn run_with(
     } else {
         out.say(host.diff(out.color).trim_end());
     }
+    if format.is_none() {
+        for line in host.floor_lines() {
+            out.say(&line);
+        }
+    }
     let impact = crate::impact::flow::of(&servers, &request.profile);
     if let Some(impact) = &impact {
         crate::impact::flow::show(impact, out);
@@ -129,6 +134,7 @@ fn run_with(
         "files": host.changed_paths(),
         "settings": host.settings(),
         "warnings": host.warnings(),
+        "floors": host.floors(),
         "diff": host.diff(false),
         "file_diffs": host.file_diffs(),
     }));

@@ -53,6 +53,9 @@ pub(crate) fn run(name: Option<&str>, out: &Output) -> Result<u8> {
             "client"
         }
     ));
+    for (kind, other) in &profile.listeners {
+        out.say(&format!("  {kind} listeners: profile {}", escape(other)));
+    }
     let mut json = serde_json::Map::new();
     json.insert("profile".into(), json!(profile));
     for backend in mta::BACKENDS {

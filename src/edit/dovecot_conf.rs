@@ -196,6 +196,95 @@ impl DovecotConf {
     }
 }
 
+impl DovecotConf {
+    /// Sets `key` inside the last top-level `name arg {` section (`protocol
+    /// imap {`): its line there is rewritten in place, or a line is added
+    /// before the section's `}`, indented like the section's first setting.
+    /// Without such a section, one is added at the end after `anchor`.
+    pub fn set_in_section(&mut self, name: &str, arg: &str, key: &str, value: &str, anchor: &str) {
+        let mut depth = 0usize;
+        let mut open: Option<usize> = None;
+        let mut close: Option<usize> = None;
+        let mut current: Option<usize> = None;
+        for (i, l) in self.lines.iter().enumerate() {
+            match &l.kind {
+                Kind::Open { name: n, arg: a } => {
+                    if depth == 0 && n == name && a.as_deref() == Some(arg) {
+                        current = Some(i);
+                    }
+                    depth += 1;
+                }
+                Kind::Close => {
+                    depth -= 1;
+                    if depth == 0 {
+                        if let Some(start) = current.take() {
+                            (open, close) = (Some(start), Some(i));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let (Some(open), Some(close)) = (open, close) {
+            let mut depth = 0usize;
+            let mut found = None;
+            let mut indent = None;
+            for i in open + 1..close {
+                match &self.lines[i].kind {
+                    Kind::Open { .. } => depth += 1,
+                    Kind::Close => depth -= 1,
+                    Kind::Setting { key: k, .. } if depth == 0 => {
+                        let raw = &self.lines[i].raw;
+                        indent.get_or_insert_with(|| raw[..raw.len() - raw.trim_start().len()].to_string());
+                        if k == key {
+                            found = Some(i);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(i) = found {
+                self.set_line(i + 1, value);
+                return;
+            }
+            let indent = indent.unwrap_or_else(|| "  ".into());
+            self.lines.insert(
+                close,
+                Line {
+                    raw: format!("{indent}{key} = {value}\n"),
+                    kind: Kind::Setting {
+                        key: key.into(),
+                        value: value.into(),
+                    },
+                },
+            );
+            return;
+        }
+        // No such section yet: add one, as `set` adds a setting.
+        let marker = format!("__mailtls_section_{name}_{arg}__");
+        self.set(&marker, "", anchor);
+        let last = self.lines.len() - 1;
+        self.lines[last] = Line {
+            raw: format!("{name} {arg} {{\n"),
+            kind: Kind::Open {
+                name: name.into(),
+                arg: Some(arg.into()),
+            },
+        };
+        self.lines.push(Line {
+            raw: format!("  {key} = {value}\n"),
+            kind: Kind::Setting {
+                key: key.into(),
+                value: value.into(),
+            },
+        });
+        self.lines.push(Line {
+            raw: "}\n".into(),
+            kind: Kind::Close,
+        });
+    }
+}
+
 impl fmt::Display for DovecotConf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.lines.iter().try_for_each(|l| f.write_str(&l.raw))
@@ -239,6 +328,27 @@ mod tests {
             conf.to_string(),
             "ssl = yes\nprotocol imap {\n  ssl_min_protocol = TLSv1.2\n}\nssl_min_protocol=TLSv1.2\n\n# mailtls\nssl_cipher_list = X\n"
         );
+    }
+
+    #[test]
+    fn settings_go_into_the_protocol_section_in_place_or_added() {
+        let text = "ssl = yes\nprotocol imap {\n    mail_plugins = quota\n    ssl_min_protocol = TLSv1\n}\n";
+        let mut conf = DovecotConf::parse(text).unwrap();
+        conf.set_in_section("protocol", "imap", "ssl_min_protocol", "TLSv1.3", "# mailtls");
+        conf.set_in_section(
+            "protocol",
+            "imap",
+            "ssl_cipher_suites",
+            "TLS_AES_256_GCM_SHA384",
+            "# mailtls",
+        );
+        conf.set_in_section("protocol", "pop3", "ssl_min_protocol", "TLSv1", "# mailtls");
+        conf.set_in_section("protocol", "pop3", "ssl_curve_list", "X25519", "# mailtls");
+        assert_eq!(
+            conf.to_string(),
+            "ssl = yes\nprotocol imap {\n    mail_plugins = quota\n    ssl_min_protocol = TLSv1.3\n    ssl_cipher_suites = TLS_AES_256_GCM_SHA384\n}\n\n# mailtls\nprotocol pop3 {\n  ssl_min_protocol = TLSv1\n  ssl_curve_list = X25519\n}\n"
+        );
+        assert_eq!(DovecotConf::parse(&conf.to_string()).unwrap(), conf);
     }
 
     #[test]

@@ -163,6 +163,41 @@ impl MasterCf {
     }
 }
 
+impl MasterCf {
+    /// Sets `name` for service number `index`: its last `-o name=...` is
+    /// edited in place, or a new `-o` line is added after the entry's last
+    /// line, indented like its other continuation lines. A value with white
+    /// space is written `-o { name = value }` (Postfix 3.0 and later).
+    pub fn set_or_add_override(&mut self, index: usize, name: &str, value: &str) {
+        let service = &self.services[index];
+        if service.overrides().iter().any(|o| o.name == name) {
+            self.set_override(index, name, value);
+            return;
+        }
+        let last_line = service.tokens.last().map_or(0, |t| t.line);
+        let indent = service
+            .tokens
+            .iter()
+            .map(|t| t.line)
+            .find(|l| *l != service.tokens[0].line)
+            .map(|l| {
+                let raw = &self.lines[l];
+                raw[..raw.len() - raw.trim_start().len()].to_string()
+            })
+            .unwrap_or_else(|| "  ".into());
+        let spec = if value.contains(char::is_whitespace) {
+            format!("{{ {name} = {value} }}")
+        } else {
+            format!("{name}={value}")
+        };
+        if !self.lines[last_line].ends_with('\n') {
+            self.lines[last_line].push('\n');
+        }
+        self.lines.insert(last_line + 1, format!("{indent}-o {spec}\n"));
+        *self = MasterCf::parse(&self.to_string()).expect("an added -o line keeps the file's syntax");
+    }
+}
+
 /// Splits one physical line into tokens; `{ ... }` is one token.
 fn tokenize(index: usize, line: &str) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
@@ -237,6 +272,24 @@ mod tests {
         assert_eq!(
             cf.to_string(),
             "submission inet n - y - - smtpd\n  -o smtpd_tls_security_level=encrypt\n  -o { smtpd_tls_protocols = >=TLSv1.2 }\n  -osmtpd_tls_ciphers=high # tail\n"
+        );
+    }
+
+    #[test]
+    fn a_new_override_is_added_after_the_entry_with_its_indentation() {
+        let text = "smtp      inet  n       -       y       -       -       smtpd\nsubmission inet n - y - - smtpd\n    -o syslog_name=postfix/submission\n#  -o smtpd_sasl_auth_enable=yes\npickup unix n - y 60 1 pickup";
+        let mut cf = MasterCf::parse(text).unwrap();
+        cf.set_or_add_override(0, "smtpd_tls_protocols", ">=TLSv1");
+        cf.set_or_add_override(1, "tls_eecdh_auto_curves", "X25519 prime256v1");
+        cf.set_or_add_override(1, "syslog_name", "postfix/sub");
+        cf.set_or_add_override(2, "smtpd_tls_ciphers", "high");
+        assert_eq!(
+            cf.to_string(),
+            "smtp      inet  n       -       y       -       -       smtpd\n  -o smtpd_tls_protocols=>=TLSv1\nsubmission inet n - y - - smtpd\n    -o syslog_name=postfix/sub\n    -o { tls_eecdh_auto_curves = X25519 prime256v1 }\n#  -o smtpd_sasl_auth_enable=yes\npickup unix n - y 60 1 pickup\n  -o smtpd_tls_ciphers=high\n"
+        );
+        assert_eq!(
+            cf.services()[1].override_of("tls_eecdh_auto_curves").as_deref(),
+            Some("X25519 prime256v1")
         );
     }
 

@@ -85,6 +85,9 @@ pub struct Manifest {
     pub profile: String,
     pub state: SetState,
     pub services: Vec<ServiceRecord>,
+    /// Listeners held to another profile than `profile`, with the reasons of named exceptions.
+    #[serde(default)]
+    pub floors: Vec<crate::floors::Floor>,
     pub files: Vec<FileRecord>,
     /// The last thing that happened to the set, in words.
     pub note: Option<String>,

@@ -60,6 +60,12 @@ pub(crate) trait Instance {
     fn defaults(&self, _names: &[&str]) -> std::collections::HashMap<String, String> {
         Default::default()
     }
+    /// Whether the server can hold one listener to another profile than the
+    /// others (`--listener-profile`, `--except`); Err says why not, and the
+    /// plan is refused rather than widened or narrowed for every listener.
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Err("mailtls cannot set a TLS floor per listener on this server".into())
+    }
 }
 
 /// The comment under which new settings are added.
@@ -117,11 +123,6 @@ impl<'a> PlanBuilder<'a> {
 
     pub(crate) fn warnings_mut(&mut self) -> &mut Vec<String> {
         &mut self.warnings
-    }
-
-    /// The setting changes recorded so far.
-    pub(crate) fn settings(&self) -> &[SettingChange] {
-        &self.settings
     }
 
     /// For helpers that record setting changes themselves (Postfix's references).
@@ -185,6 +186,11 @@ impl<'a> PlanBuilder<'a> {
 
     /// The plan, with only the listeners that serve TLS (the ones verification probes).
     pub(crate) fn finish(self, reload: Reload, listeners: Vec<Listener>) -> Plan {
+        let listeners: Vec<Listener> = listeners.into_iter().filter(|l| l.tls.is_tls()).collect();
+        let floors = listeners
+            .iter()
+            .filter_map(|l| self.request.floors.floor(&self.request.profile, l))
+            .collect();
         Plan {
             mta: self.mta,
             instance: self.instance,
@@ -194,8 +200,9 @@ impl<'a> PlanBuilder<'a> {
             warnings: self.warnings,
             regenerate: self.regenerate,
             reload,
-            listeners: listeners.into_iter().filter(|l| l.tls.is_tls()).collect(),
+            listeners,
             expected_cert_sha256: self.expected_cert_sha256,
+            floors,
         }
     }
 }

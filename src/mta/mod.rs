@@ -6,6 +6,7 @@
 //! checking paths and certificates).
 
 pub(crate) mod backend;
+pub mod container;
 mod crypto_policies;
 pub mod cyrus;
 pub mod dovecot;
@@ -42,11 +43,22 @@ pub(crate) fn reload(reload: &Reload) -> Result<()> {
 #[derive(Clone, Debug)]
 pub struct Request {
     pub profile: Profile,
+    /// Listeners held to another profile than `profile` (per kind, or named exceptions).
+    pub floors: crate::floors::Floors,
     /// A new certificate and key (`--cert`/`--key`), or keep the current ones.
     pub cert: Option<(PathBuf, PathBuf)>,
     pub reload_command: Option<String>,
     /// `--outbound-dane`: deliver with DANE (the resolver was checked to validate).
     pub outbound_dane: bool,
+    /// `--container`, `--container-runtime`: how to reach a mail stack in containers.
+    pub container: container::Choice,
+}
+
+impl Request {
+    /// The profile `listener` is held to: its exception's, its kind's floor, or the run's.
+    pub fn profile_for(&self, listener: &Listener) -> &Profile {
+        self.floors.for_listener(&self.profile, listener).0
+    }
 }
 
 /// What `detect` found of one server.

@@ -80,6 +80,7 @@ pub(crate) fn detect_all() -> Vec<Result<Detected>> {
 /// Plans every server; the first that cannot be planned stops the lot.
 pub(crate) fn plan_all(servers: &[Box<dyn Instance>], request: &Request) -> Result<HostPlan> {
     let mut plans: Vec<Plan> = servers.iter().map(|s| s.plan(request)).collect::<Result<_>>()?;
+    check_floors(servers, &plans, request)?;
     if request.outbound_dane {
         for plan in &mut plans {
             plan.warnings.extend(crate::dane::outbound::other_server(plan.mta)?);
@@ -91,6 +92,42 @@ pub(crate) fn plan_all(servers: &[Box<dyn Instance>], request: &Request) -> Resu
         .map(|(server, plan)| server.defaults(&crate::plan::unset_names(plan)))
         .collect();
     Ok(HostPlan::new(plans, defaults))
+}
+
+/// Every `--except` names a TLS listener of the run, and every server whose
+/// listeners get a floor of their own can express it; otherwise the run is
+/// refused with the reason (never widened or narrowed for every listener).
+fn check_floors(servers: &[Box<dyn Instance>], plans: &[Plan], request: &Request) -> Result<()> {
+    let all: Vec<&crate::vocabulary::Listener> = plans.iter().flat_map(|p| &p.listeners).collect();
+    if let Some(e) = request.floors.unmatched(&all).first() {
+        let known: Vec<String> = all
+            .iter()
+            .map(|l| format!("{} ({}:{})", l.service, l.host, l.port))
+            .collect();
+        return Err(Error::Usage(format!(
+            "--except {:?}: no TLS listener of that name, port or host:port (the TLS listeners: {})",
+            e.listener,
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    for (server, plan) in servers.iter().zip(plans) {
+        let Some(floor) = plan.floors.first() else { continue };
+        if let Err(why) = server.per_listener() {
+            return Err(Error::Config(format!(
+                "{} at {} cannot hold {} to profile {} while its other listeners follow {}: {why}",
+                plan.mta.name(),
+                plan.instance.display(),
+                floor.listener,
+                floor.profile,
+                request.profile.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,8 +25,11 @@ pub struct Eliminated<T> {
     /// Suites the server picked and then could not go on with (an alert or
     /// a closed connection in the middle of its flight): not accepted.
     pub abandoned: Vec<T>,
-    /// The smallest finite-field DHE group seen, in bits.
+    /// The smallest finite-field DHE group seen with an authenticated suite, in bits.
     pub dh_bits: Option<u32>,
+    /// The same for anonymous (`DH_anon`) suites: OpenSSL's automatic groups
+    /// give them 1024 bits where the authenticated ones get 2048 or more.
+    pub anon_dh_bits: Option<u32>,
     /// Extensions the server answered with in its completed hellos.
     pub extensions: Vec<u16>,
     /// Offers left in doubt while no canary was known: to settle again
@@ -42,6 +45,7 @@ impl<T> Default for Eliminated<T> {
             note: None,
             abandoned: Vec::new(),
             dh_bits: None,
+            anon_dh_bits: None,
             extensions: Vec::new(),
             deferred: Vec::new(),
         }
@@ -225,7 +229,12 @@ pub fn suites(
                     out.accepted.push(h.suite);
                     learned.found(protocol, h.suite);
                     if let Some(bits) = h.dh_bits {
-                        out.dh_bits = Some(out.dh_bits.map_or(bits, |b| b.min(bits)));
+                        let seen = if h.suite.is_anonymous() {
+                            &mut out.anon_dh_bits
+                        } else {
+                            &mut out.dh_bits
+                        };
+                        *seen = Some(seen.map_or(bits, |b| b.min(bits)));
                     }
                     for e in &h.extensions {
                         if !out.extensions.contains(e) {

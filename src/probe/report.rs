@@ -15,7 +15,8 @@
 //!     "TLSv1.2": {"accepted": true, "cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", ...]},
 //!     "TLSv1.3": {"accepted": true, "cipher_suites": ["TLS_AES_128_GCM_SHA256", ...]}},
 //!   "groups": ["X25519", "secp256r1", ...],   IANA names; unknown code points as "0x1234"
-//!   "dh_bits": 2048,                     size of the DHE group; null without DHE suites
+//!   "dh_bits": 2048,                     smallest DHE group of an authenticated suite (of an
+//!                                        anonymous one only when there is no other); null without DHE
 //!   "server_cipher_order": true,         null when it cannot be told (under two suites)
 //!   "extended_master_secret": true,      RFC 7627; these three are null without TLS 1.2 or older
 //!   "secure_renegotiation": true,        RFC 5746 renegotiation_info answered

@@ -264,6 +264,7 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
     outcomes.extend(settled);
 
     let mut failures = Vec::new();
+    let mut anon_dh_bits: Option<u32> = None;
     let mut notes = Vec::new();
     for o in outcomes {
         match o {
@@ -275,6 +276,9 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
             Outcome::Suites { protocol, found, .. } => {
                 if let Some(bits) = found.dh_bits {
                     report.dh_bits = Some(report.dh_bits.map_or(bits, |b| b.min(bits)));
+                }
+                if let Some(bits) = found.anon_dh_bits {
+                    anon_dh_bits = Some(anon_dh_bits.map_or(bits, |b| b.min(bits)));
                 }
                 if protocol != Protocol::TlsV1_3 && !found.accepted.is_empty() {
                     let has = |e: u16| found.extensions.contains(&e);
@@ -292,6 +296,9 @@ fn run(c: &Connector, opts: &ScanOptions, report: &mut TargetReport) -> Result<(
             Outcome::Failed(e) => failures.push(e),
         }
     }
+    // The group an authenticating client gets; anonymous suites (flagged on
+    // their own) count only when the server has no other DHE suite.
+    report.dh_bits = report.dh_bits.or(anon_dh_bits);
 
     // The last questions, asked at once: whether RSA key exchange really
     // completes, compression, the groups of a server without TLS 1.3, and

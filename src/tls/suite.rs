@@ -420,6 +420,11 @@ impl CipherSuite {
     pub fn is_tls13(self) -> bool {
         self.0 >> 8 == 0x13
     }
+
+    /// Anonymous suites (`_anon_`): no certificate authenticates the key exchange.
+    pub fn is_anonymous(self) -> bool {
+        self.iana_name().is_some_and(|n| n.contains("_anon_"))
+    }
 }
 
 impl fmt::Display for CipherSuite {

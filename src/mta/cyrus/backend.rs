@@ -69,4 +69,9 @@ impl Instance for Cyrus {
     fn running(&self) -> bool {
         Cyrus::running(self)
     }
+
+    /// imapd.conf options prefixed with the cyrus.conf service name (`pop3s_tls_versions`).
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }

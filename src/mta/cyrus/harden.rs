@@ -52,7 +52,11 @@ pub fn desired(profile: &Profile) -> Vec<(&'static str, String)> {
         .collect();
     let mut out = vec![("tls_versions", versions.join(" "))];
     if profile.allows(Protocol::TlsV1_2) && !profile.tls12_ciphers.is_empty() {
-        let names: Vec<&str> = profile.tls12_ciphers.iter().filter_map(|s| s.openssl_name()).collect();
+        let mut names: Vec<&str> = profile.tls12_ciphers.iter().filter_map(|s| s.openssl_name()).collect();
+        // OpenSSL 3 refuses TLS 1.0 and 1.1 at security level 1 and up (Debian 12's default is 2).
+        if profile.min_protocol < Protocol::TlsV1_2 {
+            names.push("@SECLEVEL=0");
+        }
         out.push(("tls_ciphers", names.join(":")));
     }
     out.push((
@@ -111,8 +115,12 @@ pub fn acceptable(key: &str, current: Option<&str>, profile: &Profile) -> bool {
             !enabled.is_empty() && enabled.iter().all(|p| profile.allows(*p))
         }
         "tls_ciphers" => {
-            let names: Vec<&str> = current.split([':', ',', ' ']).filter(|t| !t.is_empty()).collect();
-            !names.is_empty()
+            let all: Vec<&str> = current.split([':', ',', ' ']).filter(|t| !t.is_empty()).collect();
+            // `@SECLEVEL=0` is not a suite; only a profile that allows TLS 1.0/1.1 keeps level 0.
+            let level_0 = all.contains(&"@SECLEVEL=0");
+            let names: Vec<&str> = all.into_iter().filter(|n| !n.starts_with('@')).collect();
+            level_0 == (profile.min_protocol < Protocol::TlsV1_2)
+                && !names.is_empty()
                 && names
                     .iter()
                     .all(|n| CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s)))

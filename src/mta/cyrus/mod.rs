@@ -256,7 +256,23 @@ impl Cyrus {
             }
         }
         let names: Vec<String> = loaded.services.iter().map(|s| s.name.to_ascii_lowercase()).collect();
-        for name in &names {
+        for (name, service) in names.iter().zip(&loaded.services) {
+            // A service held to its own floor gets that profile's values as `SERVICE_key` overrides.
+            let floor = service
+                .listener(true)
+                .filter(|l| request.floors.floor(profile, l).is_some())
+                .map(|l| request.profile_for(&l).clone());
+            if let Some(own) = floor {
+                for (key, wanted) in harden::desired(&own) {
+                    let full = format!("{name}_{key}");
+                    // What the service reads: its own override, else the plain option as planned.
+                    let inherited = loaded.get(&conf, &full).or_else(|| loaded.get(&conf, key));
+                    if inherited != Some(wanted.as_str()) {
+                        change(&mut conf, &full, &wanted, &mut settings)?;
+                    }
+                }
+                continue;
+            }
             for (key, wanted) in &desired {
                 let full = format!("{name}_{key}");
                 let current = loaded.get(&conf, &full);
@@ -355,6 +371,11 @@ impl Cyrus {
             warnings,
             regenerate: None,
             reload: self.reload(request),
+            floors: listeners
+                .iter()
+                .filter(|l| l.tls.is_tls())
+                .filter_map(|l| request.floors.floor(&request.profile, l))
+                .collect(),
             listeners,
             expected_cert_sha256,
         })

@@ -26,7 +26,10 @@ impl Backend for DovecotBackend {
     }
 
     fn recognizes(&self, config: &Path) -> bool {
-        config.join("dovecot.conf").is_file() || config.file_name().is_some_and(|n| n == "dovecot.conf")
+        config.join("dovecot.conf").is_file()
+            || config
+                .file_name()
+                .is_some_and(|n| n == "dovecot.conf" || n == "dovecot.cf")
     }
 
     fn open(&self, config: Option<&Path>) -> Result<Box<dyn Instance>> {
@@ -74,5 +77,10 @@ impl Instance for Dovecot {
 
     fn defaults(&self, names: &[&str]) -> std::collections::HashMap<String, String> {
         crate::mta::server_defaults("doveconf", &self.instance(), names)
+    }
+
+    /// `protocol imap {}` / `protocol pop3 {}` blocks (per protocol, not per port: `plan` refuses the rest).
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Ok(())
     }
 }

@@ -45,7 +45,11 @@ impl Generation {
 pub fn desired(profile: &Profile, generation: Generation) -> Vec<(&'static str, String)> {
     let mut out = vec![("ssl_min_protocol", profile.min_protocol.openssl_name().to_string())];
     if profile.min_protocol <= Protocol::TlsV1_2 && !profile.tls12_ciphers.is_empty() {
-        let names: Vec<&str> = profile.tls12_ciphers.iter().filter_map(|s| s.openssl_name()).collect();
+        let mut names: Vec<&str> = profile.tls12_ciphers.iter().filter_map(|s| s.openssl_name()).collect();
+        // OpenSSL 3 refuses TLS 1.0 and 1.1 at security level 1 and up (Debian 12's default is 2).
+        if profile.min_protocol < Protocol::TlsV1_2 {
+            names.push("@SECLEVEL=0");
+        }
         out.push(("ssl_cipher_list", names.join(":")));
     }
     let suites: Vec<&str> = profile
@@ -186,9 +190,16 @@ pub fn acceptable(key: &str, current: Option<&str>, wanted: &str, profile: &Prof
             let on = protocols_enabled(current);
             !on.is_empty() && on.iter().all(|p| profile.allows(*p))
         }
-        "ssl_cipher_list" => list(current)
-            .iter()
-            .all(|n| CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s))),
+        "ssl_cipher_list" => {
+            // `@SECLEVEL=0` is not a suite; only a profile that allows TLS 1.0/1.1 keeps level 0.
+            let all = list(current);
+            let level_0 = all.iter().any(|t| t == "@SECLEVEL=0");
+            level_0 == (profile.min_protocol < Protocol::TlsV1_2)
+                && all
+                    .iter()
+                    .filter(|n| !n.starts_with('@'))
+                    .all(|n| CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s)))
+        }
         "ssl_cipher_suites" => list(current)
             .iter()
             .all(|n| CipherSuite::from_name(n).is_some_and(|s| profile.tls13_ciphersuites.contains(&s))),

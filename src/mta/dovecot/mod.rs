@@ -14,6 +14,7 @@
 pub(crate) mod backend;
 mod harden;
 mod listeners;
+mod stack;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::mta::backend::{PlanBuilder, Staging, ANCHOR};
 use crate::mta::{
     certificate_weaknesses, effective_values, find_program, path_value, program_path, run_program, service_reload,
-    Detected, MtaKind, Reload, Request,
+    Detected, Listener, MtaKind, Proto, Reload, Request,
 };
 use crate::plan::{FileChange, Plan};
 
@@ -73,6 +74,8 @@ pub fn settings_for(profile: &crate::profile::Profile, dovecot_2_4: bool) -> Vec
 pub struct Dovecot {
     main: PathBuf,
     version: Option<String>,
+    /// docker-mailserver's `dovecot.cf` on its host: the image's Dovecot reads it.
+    stack: Option<stack::DmsDovecot>,
 }
 
 impl Dovecot {
@@ -81,22 +84,41 @@ impl Dovecot {
     }
 
     pub fn open(config: Option<&Path>) -> Result<Dovecot> {
+        let dms_folder = |dir: &Path| {
+            !dir.join("dovecot.conf").exists()
+                && (dir.join("dovecot.cf").exists()
+                    || dir.join("postfix-main.cf").exists()
+                    || crate::mta::container::Compose::mounting(dir, "/tmp/docker-mailserver").is_some())
+        };
         let main = match config {
+            Some(path) if path.is_dir() && dms_folder(path) => path.join("dovecot.cf"),
             Some(path) if path.is_dir() => path.join("dovecot.conf"),
             Some(path) => path.to_path_buf(),
             None => default_config(),
         };
         let main = std::path::absolute(&main).map_err(Error::io(&main, "cannot resolve the path"))?;
+        if !main.is_file() && main.file_name().is_some_and(|n| n == "dovecot.cf") {
+            return Err(Error::Config(format!(
+                "{} does not exist: docker-mailserver reads its Dovecot settings from it; create it empty and plan again",
+                main.display()
+            )));
+        }
         if !main.is_file() {
             return Err(Error::Config(format!(
                 "{} does not exist: --config takes Dovecot's main config file (like /etc/dovecot/dovecot.conf)",
                 main.display()
             )));
         }
-        let version = find_program("dovecot")
-            .and_then(|d| run_program(&d, &["--version"]).ok())
-            .and_then(|v| v.split_whitespace().next().map(str::to_string));
-        Ok(Dovecot { main, version })
+        let stack = stack::DmsDovecot::detect(&main);
+        let version = match stack.as_ref().map(|s| s.dovecot()) {
+            Some(stack::ImageDovecot::Known(v)) => Some(v.to_string()),
+            // Names 2.3.19 and 2.4 share are kept to; 2.3.19 decides what exists.
+            Some(stack::ImageDovecot::Either) => Some("2.3.19".into()),
+            None => find_program("dovecot")
+                .and_then(|d| run_program(&d, &["--version"]).ok())
+                .and_then(|v| v.split_whitespace().next().map(str::to_string)),
+        };
+        Ok(Dovecot { main, version, stack })
     }
 
     pub fn config_file(&self) -> &Path {
@@ -188,6 +210,7 @@ impl Dovecot {
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
         refuse_mailcow(&self.main)?;
+        refuse_container_stacks(&self.main)?;
         let tree = ConfTree::load(&self.main)?;
         let generation = self.generation(&tree);
         let mut edited: Vec<Option<DovecotConf>> = vec![None; tree.files.len()];
@@ -202,6 +225,16 @@ impl Dovecot {
             harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
                 .map_err(Error::Config)?;
         plan.warnings_mut().extend(limits);
+        if let Some(stack) = &self.stack {
+            if request.cert.is_some() {
+                stack.refuse_cert(&self.main)?;
+            }
+            plan.warn(stack.note(&self.main));
+            if stack.dovecot() == stack::ImageDovecot::Either {
+                // 2.3 says ssl_prefer_server_ciphers, 2.4 ssl_server_prefer_ciphers; either fails the other.
+                desired.retain(|(k, _)| *k != "ssl_prefer_server_ciphers");
+            }
+        }
         plan.warnings_mut()
             .extend(crate::mta::crypto_policies::describe(Path::new("/")));
         if tree
@@ -268,12 +301,18 @@ impl Dovecot {
             plan.set(file_path, *key, current.map(|(_, v)| v), wanted);
         }
 
+        let ssl_on = tree.global_value("ssl").as_deref() != Some("no") || desired.iter().any(|(k, _)| *k == "ssl");
+        let own = own_floors(request, &listeners::listeners_with(&tree, ssl_on))?;
         for placed in &tree.flat {
             let Some((key, value)) = placed.setting() else { continue };
             let Some((section, arg)) = placed.entry.sections.first() else {
                 continue;
             };
             if !OVERRIDING_SECTIONS.contains(&section.as_str()) {
+                continue;
+            }
+            // A protocol held to its own floor is set below, from its own profile.
+            if section == "protocol" && own.iter().any(|(p, _)| Some(p.name()) == arg.as_deref()) {
                 continue;
             }
             let scope = format!("{section} {}", arg.as_deref().unwrap_or(""));
@@ -301,7 +340,70 @@ impl Dovecot {
             );
         }
 
-        let ssl_on = tree.global_value("ssl").as_deref() != Some("no") || desired.iter().any(|(k, _)| *k == "ssl");
+        // Per-listener floors: the protocol's own `protocol imap {}` block,
+        // edited where it sets a key, else added in the file globals go to.
+        for (proto, own_profile) in &own {
+            let p = proto.name();
+            let (wanted, notes) = harden::for_version(
+                harden::desired(own_profile, generation),
+                own_profile,
+                self.version.as_deref(),
+            )
+            .map_err(Error::Config)?;
+            for note in notes {
+                if !plan.warnings_mut().contains(&note) {
+                    plan.warn(note);
+                }
+            }
+            for (key, value) in wanted {
+                let in_block = tree.flat.iter().rfind(|placed| {
+                    placed.entry.sections == [("protocol".to_string(), Some(p.to_string()))]
+                        && placed.setting().is_some_and(|(k, _)| k == key)
+                });
+                if let Some(placed) = in_block {
+                    let before = placed.setting().map(|(_, v)| v.to_string()).unwrap_or_default();
+                    if before != value {
+                        edited_conf(&mut edited, &tree, placed.file).set_line(placed.entry.line, &value);
+                        plan.set(
+                            tree.files[placed.file].path.clone(),
+                            format!("protocol {p}: {key}"),
+                            Some(before),
+                            value,
+                        );
+                    }
+                    continue;
+                }
+                let global_stays = tree.global_value(key).as_deref() == Some(value.as_str())
+                    && desired.iter().all(|(k, v)| *k != key || *v == value);
+                if global_stays {
+                    continue;
+                }
+                let (file_path, conf) = match (&local_path, local_index) {
+                    (Some(_), Some(index)) => (tree.files[index].path.clone(), edited_conf(&mut edited, &tree, index)),
+                    (Some(path), None) => (
+                        path.clone(),
+                        local_new.get_or_insert_with(|| DovecotConf::parse("").expect("empty parses")),
+                    ),
+                    (None, _) => (tree.files[0].path.clone(), edited_conf(&mut edited, &tree, 0)),
+                };
+                conf.set_in_section("protocol", p, key, &value, ANCHOR);
+                plan.set(file_path, format!("protocol {p}: {key}"), None, value);
+            }
+        }
+
+        // The stack's certificate is inside its container (SSL_TYPE); its listeners are the container's.
+        if let Some(stack) = &self.stack {
+            for (file, conf) in tree.files.iter().zip(edited) {
+                if let Some(c) = conf {
+                    plan.file(file.path.clone(), file.text.clone(), c.to_string());
+                }
+            }
+            let reload = match &request.reload_command {
+                Some(_) => self.reload(request),
+                None => stack.reload(&request.container, &self.main)?,
+            };
+            return Ok(plan.finish(reload, Vec::new()));
+        }
         plan.require_certificate(cert_files, ssl_on, KEY_READERS, || {
             format!(
                 "Dovecot has no server certificate ({} is empty): give one with --cert and --key",
@@ -344,6 +446,10 @@ impl Dovecot {
 
     /// Whether the master process named in `base_dir/master.pid` is alive.
     pub fn running(&self) -> bool {
+        // A stack's container: the reload (a restart, which also starts it) is what tells.
+        if self.stack.is_some() {
+            return true;
+        }
         let base_dir = ConfTree::load(&self.main)
             .ok()
             .and_then(|t| t.global_value("base_dir"))
@@ -358,6 +464,11 @@ impl Dovecot {
     /// with the plan's files in place and runs `doveconf -n` on it; failure or a
     /// new warning refuses the plan.
     pub fn validate(&self, plan: &Plan) -> Result<()> {
+        // The image's Dovecot reads docker-mailserver's dovecot.cf, with the image's
+        // settings and plugins around it; this host's doveconf would judge another config.
+        if self.stack.is_some() {
+            return Ok(());
+        }
         let staged = Staging::new("Dovecot", "doveconf", find_program("doveconf"), "doveconf -n")?;
         let doveconf = staged.checker();
         let tree = ConfTree::load(&self.main)?;
@@ -399,8 +510,60 @@ impl Dovecot {
     }
 }
 
+/// The protocols whose listeners are held to their own profile. Dovecot
+/// 2.3 takes the ssl settings in a `protocol imap {}` block, not per
+/// `inet_listener`: every listener of a protocol must share its floor.
+fn own_floors<'a>(request: &'a Request, listeners: &[Listener]) -> Result<Vec<(Proto, &'a crate::profile::Profile)>> {
+    let mut out = Vec::new();
+    for proto in [Proto::Imap, Proto::Pop3] {
+        let of: Vec<&Listener> = listeners
+            .iter()
+            .filter(|l| l.protocol == proto && l.tls.is_tls())
+            .collect();
+        if of.iter().all(|l| request.floors.floor(&request.profile, l).is_none()) {
+            continue;
+        }
+        let names: Vec<String> = of
+            .iter()
+            .map(|l| format!("{} -> {}", l.service, request.profile_for(l).name))
+            .collect();
+        let first = request.profile_for(of[0]);
+        if of.iter().any(|l| request.profile_for(l).name != first.name) {
+            return Err(Error::Config(format!(
+                "Dovecot sets TLS per protocol (`protocol {proto} {{}}`) or per address (`local`, `remote`), not per inet_listener port: {} cannot differ; hold every {proto} listener to one profile",
+                names.join(", ")
+            )));
+        }
+        out.push((proto, first));
+    }
+    Ok(out)
+}
+
 fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index: usize) -> &'a mut DovecotConf {
     edited[index].get_or_insert_with(|| tree.files[index].conf.clone())
+}
+
+/// Mailu's Dovecot serves no TLS at all: its front container (nginx) terminates it.
+/// Inside docker-mailserver's container (where its config folder is mounted at
+/// /tmp/docker-mailserver) /etc/dovecot is the image's, and its override file
+/// applies only at start: that is done from the host.
+fn refuse_container_stacks(main: &Path) -> Result<()> {
+    if main == Path::new("/etc/dovecot/dovecot.conf") && Path::new("/tmp/docker-mailserver").is_dir() {
+        return Err(Error::Config(format!(
+            "{} is the image's inside docker-mailserver's container: not edited there; run mailtls on the host with --config docker-data/dms/config/dovecot.cf (mounted here as /tmp/docker-mailserver/dovecot.cf), which writes it and restarts the container",
+            main.display()
+        )));
+    }
+    let mailu = crate::mta::container::Compose::mounting(main.parent().unwrap_or(main), "/overrides")
+        .is_some_and(|(_, s)| s.image.contains("dovecot"))
+        || main.ends_with("overrides/dovecot/dovecot.conf");
+    if mailu {
+        return Err(Error::Config(format!(
+            "{} is Mailu's Dovecot override file: nothing to harden there, because Mailu's Dovecot serves no TLS (ssl = no); its front container (nginx, TLS_FLAVOR in mailu.env) terminates TLS for IMAP and POP3",
+            main.display()
+        )));
+    }
+    Ok(())
 }
 
 /// mailcow's dovecot.conf names paths inside its container and is replaced by

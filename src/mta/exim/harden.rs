@@ -154,7 +154,8 @@ pub fn acceptable(name: &str, current: Option<&str>, wanted: &str, profile: &Pro
 /// Why a `tls_require_ciphers` value cannot work with GnuTLS, if it cannot:
 /// an OpenSSL cipher list passes `exim -bV` under GnuTLS and then fails every handshake.
 pub fn gnutls_mismatch(value: &str) -> Option<String> {
-    if Priority::parse(value).is_some() {
+    // An expansion (mailtls's own per-port choice among others) is judged by the live probe.
+    if Priority::parse(value).is_some() || value.contains("${") {
         return None;
     }
     Some(format!(

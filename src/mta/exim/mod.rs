@@ -258,7 +258,15 @@ impl Exim {
                     .and_then(|v| harden::gnutls_mismatch(&v)),
             );
         }
+        let per_port = per_port_priority(request, library, &listeners::listeners(&eff))?;
         for (name, wanted) in harden::desired(profile, library, |n| eff.value(n)) {
+            // Listeners with floors of their own: one priority string chosen by port.
+            if let (Some(expression), "tls_require_ciphers") = (&per_port, name) {
+                if eff.value(name).as_deref().map(str::trim) != Some(expression.as_str()) {
+                    set_option(&mut confs, &mut plan, name, expression);
+                }
+                continue;
+            }
             if !harden::acceptable(name, eff.value(name).as_deref(), &wanted, profile, library) {
                 if let Some(found) = eff.option(name).filter(|f| f.written.contains("${")) {
                     plan.warn(format!(
@@ -595,4 +603,51 @@ fn macro_free(option: &str, path: &str, eff: &Effective) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// With per-listener floors, GnuTLS Exim's `tls_require_ciphers` becomes one
+/// priority string per port, chosen when a connection starts TLS (the option
+/// is expanded per connection, `$received_port` set):
+/// `${if eq{$received_port}{25}{OLD}{BASE}}`. None without floors. OpenSSL
+/// builds are refused: `openssl_options`, which turns protocols off there,
+/// is read once and never expanded per connection.
+fn per_port_priority(
+    request: &Request,
+    library: harden::TlsLibrary,
+    listeners: &[crate::mta::Listener],
+) -> Result<Option<String>> {
+    let mut ports: Vec<(u16, &crate::profile::Profile)> = Vec::new();
+    for l in listeners.iter().filter(|l| l.tls.is_tls()) {
+        if request.floors.floor(&request.profile, l).is_none() {
+            continue;
+        }
+        let own = request.profile_for(l);
+        match ports.iter().find(|(p, _)| *p == l.port) {
+            Some((_, other)) if other.name != own.name => {
+                return Err(Error::Config(format!(
+                    "Exim chooses TLS settings by port ($received_port), not by address: port {} would need both profile {} and {}",
+                    l.port, other.name, own.name
+                )))
+            }
+            Some(_) => {}
+            None => ports.push((l.port, own)),
+        }
+    }
+    if ports.is_empty() {
+        return Ok(None);
+    }
+    if library == harden::TlsLibrary::OpenSsl {
+        return Err(Error::Config(format!(
+            "Exim with OpenSSL cannot hold port {} to profile {} while its other ports follow {}: openssl_options, which turns protocols off, is read once at start and never expanded per connection",
+            ports[0].0, ports[0].1.name, request.profile.name
+        )));
+    }
+    let mut expression = harden::gnutls_priority(&request.profile);
+    for (port, own) in ports.iter().rev() {
+        expression = format!(
+            "${{if eq{{$received_port}}{{{port}}}{{{}}}{{{expression}}}}}",
+            harden::gnutls_priority(own)
+        );
+    }
+    Ok(Some(expression))
 }

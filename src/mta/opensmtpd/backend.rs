@@ -65,4 +65,8 @@ impl Instance for Opensmtpd {
     fn running(&self) -> bool {
         Opensmtpd::running(self)
     }
+
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Opensmtpd::per_listener(self)
+    }
 }

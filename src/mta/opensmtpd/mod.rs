@@ -168,6 +168,17 @@ impl Opensmtpd {
     }
 
     /// 6.x: no `protocols`, no `ciphers` on `listen`. Without a binary 7.x is assumed.
+    /// 7.x: `protocols` and `ciphers` on each `listen on` line; 6.x has neither.
+    pub fn per_listener(&self) -> std::result::Result<(), String> {
+        if self.is_6x() {
+            return Err(format!(
+                "OpenSMTPD {} has one global `smtp ciphers` and no protocol setting (7.x takes both on each `listen on` line)",
+                self.version.as_deref().unwrap_or("6.x")
+            ));
+        }
+        Ok(())
+    }
+
     fn is_6x(&self) -> bool {
         self.version
             .as_deref()
@@ -337,6 +348,20 @@ impl Opensmtpd {
                     continue;
                 }
                 let name = format!("listen on {} (line {})", s.words[2].text, s.line);
+                // A listener held to its own floor gets that profile's values on its line.
+                let profile = match listeners(std::slice::from_ref(s)).first() {
+                    Some(l) => {
+                        let own = request.profile_for(l);
+                        if own.name != request.profile.name && own.min_protocol < Protocol::TlsV1_2 {
+                            plan.warn(format!(
+                                "{name}: OpenSMTPD's libtls never allows TLS 1.0/1.1, so profile {} cannot be met there and verification will fail",
+                                own.name
+                            ));
+                        }
+                        own
+                    }
+                    None => profile,
+                };
                 let current = s.after("protocols").map(|w| w.text.clone());
                 let wanted = protocols(profile);
                 if !current.as_deref().is_some_and(|p| protocols_acceptable(p, profile)) {

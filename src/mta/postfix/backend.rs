@@ -27,6 +27,7 @@ impl Backend for PostfixBackend {
 
     fn recognizes(&self, config: &Path) -> bool {
         config.join("main.cf").is_file()
+            || (config.is_dir() && matches!(super::stacks::Overrides::detect(config), Ok(Some(_))))
     }
 
     fn open(&self, config: Option<&Path>) -> Result<Box<dyn Instance>> {
@@ -68,5 +69,10 @@ impl Instance for Postfix {
 
     fn defaults(&self, names: &[&str]) -> std::collections::HashMap<String, String> {
         crate::mta::server_defaults("postconf", &self.instance(), names)
+    }
+
+    /// master.cf `-o` overrides on the service line (postscreen listeners are refused in `plan`).
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Ok(())
     }
 }

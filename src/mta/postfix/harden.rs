@@ -35,7 +35,11 @@ pub fn desired(profile: &Profile, version: Option<Version>) -> Vec<(&'static str
         ] {
             out.push((name, "high".to_string()));
         }
-        let list: Vec<&str> = profile.tls12_ciphers.iter().filter_map(|s| s.openssl_name()).collect();
+        let mut list: Vec<&str> = profile.tls12_ciphers.iter().filter_map(|s| s.openssl_name()).collect();
+        // OpenSSL 3 refuses TLS 1.0 and 1.1 at security level 1 and up (Debian 12's default is 2).
+        if profile.min_protocol < Protocol::TlsV1_2 {
+            list.push(SECLEVEL_0);
+        }
         out.push(("tls_high_cipherlist", list.join(":")));
     }
     out.push((
@@ -54,6 +58,20 @@ pub fn desired(profile: &Profile, version: Option<Version>) -> Vec<(&'static str
     out
 }
 
+/// What lets OpenSSL 3 negotiate TLS 1.0 and 1.1, for profiles that allow them.
+pub const SECLEVEL_0: &str = "@SECLEVEL=0";
+
+/// The parameters that decide what one smtpd listener accepts: the
+/// `smtpd_` ones and the shared cipher list, curves and order (the `smtp_`
+/// client ones are not a listener's). A listener with its own floor gets
+/// these as master.cf `-o` overrides.
+pub fn listener_desired(profile: &Profile, version: Option<Version>) -> Vec<(&'static str, String)> {
+    desired(profile, version)
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("smtp_"))
+        .collect()
+}
+
 /// Whether `current` (the value in effect, `None` when unset) already meets the profile for `name`.
 pub fn acceptable(name: &str, current: Option<&str>, wanted: &str, profile: &Profile) -> bool {
     let Some(current) = current.map(str::trim) else {
@@ -66,8 +84,11 @@ pub fn acceptable(name: &str, current: Option<&str>, wanted: &str, profile: &Pro
     }
     match name {
         "tls_high_cipherlist" => {
-            let names: Vec<&str> = list(current);
+            // `@SECLEVEL=0` and the like are not suites; only a profile that allows TLS 1.0/1.1 keeps level 0.
+            let names: Vec<&str> = list(current).into_iter().filter(|n| !n.starts_with('@')).collect();
+            let level_0 = list(current).contains(&SECLEVEL_0);
             !names.is_empty()
+                && level_0 == (profile.min_protocol < Protocol::TlsV1_2)
                 && names
                     .iter()
                     .all(|n| CipherSuite::from_name(n).is_some_and(|s| profile.tls12_ciphers.contains(&s)))

@@ -8,21 +8,22 @@ use crate::mta::{Listener, Proto, TlsStart};
 
 /// The listeners of an instance, as a local probe reaches them.
 pub fn listeners(main: &MainCf, master: &MasterCf) -> Vec<Listener> {
-    master
-        .services()
-        .iter()
-        .filter(|s| s.kind == "inet" && (s.command == "smtpd" || s.command == "postscreen"))
-        .filter_map(|s| {
-            let (host, port) = address(&s.name, main)?;
-            Some(Listener {
-                service: s.name.clone(),
-                protocol: Proto::Smtp,
-                host,
-                port,
-                tls: tls_mode(s, main),
-            })
-        })
-        .collect()
+    master.services().iter().filter_map(|s| listener_of(s, main)).collect()
+}
+
+/// The listener a service declares: an `inet` service running smtpd or postscreen.
+pub fn listener_of(s: &Service, main: &MainCf) -> Option<Listener> {
+    if s.kind != "inet" || (s.command != "smtpd" && s.command != "postscreen") {
+        return None;
+    }
+    let (host, port) = address(&s.name, main)?;
+    Some(Listener {
+        service: s.name.clone(),
+        protocol: Proto::Smtp,
+        host,
+        port,
+        tls: tls_mode(s, main),
+    })
 }
 
 /// How the service starts TLS, from its overrides or main.cf.

@@ -83,7 +83,7 @@ impl Postfix {
             }
         };
         let config_dir = std::path::absolute(&config_dir).map_err(Error::io(&config_dir, "cannot resolve the path"))?;
-        if !config_dir.join("main.cf").is_file() {
+        if !config_dir.join("main.cf").is_file() && stacks::Overrides::detect(&config_dir)?.is_none() {
             return Err(Error::Config(format!(
                 "{} has no main.cf: --config takes a Postfix config directory (like /etc/postfix)",
                 config_dir.display()
@@ -265,8 +265,28 @@ impl Postfix {
 
     pub fn plan(&self, request: &Request) -> Result<Plan> {
         let profile = &request.profile;
-        let (main_before, mut main, master_before, mut master) = self.read()?;
+        stacks::refuse_inside_docker_mailserver(Path::new("/"), &self.config_dir)?;
+        // docker-mailserver or Mailu on their host: the folder of local settings, no main.cf.
+        let host_stack = stacks::Overrides::detect(&self.config_dir)?;
+        let (main_before, mut main, master_before, mut master) = match &host_stack {
+            Some(stack) => {
+                if request.cert.is_some() {
+                    stack.refuse_cert()?;
+                }
+                let main = stack.main().map_err(|e| Error::Parse {
+                    path: stack.file.clone(),
+                    line: e.line,
+                    message: e.message,
+                })?;
+                let master: MasterCf = parse_document("a Postfix", &self.master_path(), "")?;
+                (String::new(), main, String::new(), master)
+            }
+            None => self.read()?,
+        };
         let mut plan = PlanBuilder::new(MtaKind::Postfix, self.config_dir.clone(), request);
+        if let Some(stack) = &host_stack {
+            plan.warn(stack.note());
+        }
         // A mail stack that rewrites main.cf at start: read what it assembles, write where it keeps local settings.
         let mailcow = stacks::Mailcow::detect(&self.config_dir, &main_before)?;
         if let Some(m) = &mailcow {
@@ -277,11 +297,15 @@ impl Postfix {
             })?;
             plan.warn(m.note());
         }
-        plan.warnings_mut().extend(stacks::mail_in_a_box_note(&main));
+        stacks::refuse_mail_in_a_box(&main, &self.main_path())?;
         plan.warnings_mut()
             .extend(crate::mta::crypto_policies::describe(Path::new("/")));
         plan.warnings_mut().extend(profile.tls13_unexpressible("Postfix"));
-        let main_path = mailcow.as_ref().map_or_else(|| self.main_path(), |m| m.extra.clone());
+        let main_path = match (&mailcow, &host_stack) {
+            (Some(m), _) => m.extra.clone(),
+            (_, Some(stack)) => stack.file.clone(),
+            _ => self.main_path(),
+        };
         let master_path = self.master_path();
         if self.version.is_none() {
             plan.warn("postconf not found: Postfix's version is unknown, so the protocol settings use the syntax every version understands");
@@ -293,7 +317,10 @@ impl Postfix {
 
         // Without a server certificate inbound TLS cannot work: leave the smtpd_
         // side as it is and harden the outbound (smtp_) and shared settings.
-        let inbound = request.cert.is_some() || self.current_cert(&main)?.is_some();
+        let inbound = match &host_stack {
+            Some(stack) => stack.serves_inbound(),
+            None => request.cert.is_some() || self.current_cert(&main)?.is_some(),
+        };
         let mut desired = harden::desired(profile, self.version());
         if !inbound {
             desired.retain(|(name, _)| !name.starts_with("smtpd_"));
@@ -364,7 +391,8 @@ impl Postfix {
         }
         let level = main.get("smtpd_tls_security_level").unwrap_or_default();
         let legacy_on = main.get("smtpd_use_tls").as_deref() == Some("yes");
-        if inbound && ((level.is_empty() && !legacy_on) || level == "none") {
+        // A stack's image sets its own level; judged over the defaults it would look unset.
+        if inbound && host_stack.is_none() && ((level.is_empty() && !legacy_on) || level == "none") {
             set_main(&mut main, plan.settings_mut(), "smtpd_tls_security_level", "may");
         }
 
@@ -401,6 +429,30 @@ impl Postfix {
         for index in 0..master.services().len() {
             let service = &master.services()[index];
             let scope = format!("{}/{}", service.name, service.kind);
+            // A listener held to its own floor gets it as `-o` overrides on its service line.
+            if let Some(listener) = listeners::listener_of(service, &main).filter(|l| inbound && l.tls.is_tls()) {
+                if request.floors.floor(profile, &listener).is_some() {
+                    let own = request.profile_for(&listener);
+                    if service.command == "postscreen" {
+                        return Err(Error::Config(format!(
+                            "{scope} (master.cf line {}) runs postscreen, which hands STARTTLS to tlsproxy and to the `smtpd pass` service every postscreen listener shares: Postfix cannot hold this listener to profile {} from its service line; set the floor on the smtpd pass and tlsproxy services by hand, or drop it",
+                            service.line, own.name
+                        )));
+                    }
+                    for (name, wanted) in harden::listener_desired(own, self.version()) {
+                        let service = &master.services()[index];
+                        let current = service.override_of(name);
+                        let inherited = current.clone().or_else(|| main.get(name));
+                        if inherited.as_deref().map(str::trim) == Some(wanted.as_str()) {
+                            continue;
+                        }
+                        master.set_or_add_override(index, name, &wanted);
+                        plan.set(master_path.clone(), format!("{scope}: {name}"), current, wanted);
+                    }
+                    continue;
+                }
+            }
+            let service = &master.services()[index];
             let mut edits = Vec::new();
             let mut main_edits: Vec<(String, String)> = Vec::new();
             for o in service.overrides() {
@@ -449,30 +501,54 @@ impl Postfix {
         let listeners = listeners::listeners(&main, &master);
         let serves_tls = listeners.iter().any(|l| l.tls.is_tls());
         match cert_files {
+            // The certificate is inside the stack's container, not on this host.
+            _ if host_stack.is_some() => {}
             Some((cert_path, key_path)) => plan.check_certificate(&cert_path, &key_path, KEY_READERS)?,
             None => plan.warn(format!(
                 "Postfix has no server certificate (smtpd_tls_cert_file is empty): outbound (smtp_) settings are hardened, inbound TLS is left as is{}; give --cert and --key to harden it too",
                 if serves_tls { " and not verified" } else { "" }
             )),
         }
-        let note = stacks::docker_mailserver_note(Path::new("/"), &self.config_dir, plan.settings());
-        plan.warnings_mut().extend(note);
-        match &mailcow {
-            Some(m) => plan.change(FileChange {
-                path: m.extra.clone(),
-                before: m.extra_before.clone().unwrap_or_default(),
-                after: main.overlay_text(),
-                created: m.extra_before.is_none(),
+        let overlay = match (&mailcow, &host_stack) {
+            (Some(m), _) => Some((m.extra.clone(), m.extra_before.clone())),
+            (_, Some(stack)) => Some((stack.file.clone(), stack.before.clone())),
+            _ => None,
+        };
+        let after = main.overlay_text();
+        match overlay {
+            // A file that does not exist is created only when there is something to put in it.
+            Some((path, before)) if before.is_some() || !after.is_empty() => plan.change(FileChange {
+                path,
+                created: before.is_none(),
+                before: before.unwrap_or_default(),
+                after,
             }),
+            Some(_) => {}
             None => plan.file(self.main_path(), main_before, main.to_string()),
         }
-        plan.file(self.master_path(), master_before, master.to_string());
-        let reload = match (&mailcow, &request.reload_command) {
-            (Some(m), None) => m.reload().unwrap_or_else(|| self.reload(request)),
+        match &host_stack {
+            Some(stack) => {
+                if let Some((path, text)) = &stack.master {
+                    let (after, edits) = stacks::harden_master_overrides(text, &desired, |name, value, wanted| {
+                        harden::acceptable(name, Some(value), wanted, profile)
+                    });
+                    for (scope, before, after) in edits {
+                        plan.set(path.clone(), scope, Some(before), after);
+                    }
+                    plan.file(path.clone(), text.clone(), after);
+                }
+            }
+            None => plan.file(self.master_path(), master_before, master.to_string()),
+        }
+        let reload = match (&mailcow, &host_stack, &request.reload_command) {
+            (Some(m), _, None) => m.reload(&request.container).unwrap_or_else(|| self.reload(request)),
+            (_, Some(stack), None) => stack.reload(&request.container)?,
             _ => self.reload(request),
         };
-        // Without a server certificate inbound TLS is left alone, so there is nothing to verify.
-        Ok(plan.finish(reload, if inbound { listeners } else { Vec::new() }))
+        // Without a server certificate inbound TLS is left alone, so there is nothing to verify;
+        // a stack's listeners are its container's, not this host's config's.
+        let verified = inbound && host_stack.is_none();
+        Ok(plan.finish(reload, if verified { listeners } else { Vec::new() }))
     }
 
     fn reload(&self, request: &Request) -> Reload {
@@ -491,7 +567,12 @@ impl Postfix {
     }
 
     /// Whether the instance's master daemon is running (`postfix status`).
+    /// A stack's folder on its host: taken as running, so that the reload (a
+    /// container restart, which also starts a stopped one) is what tells.
     pub fn running(&self) -> bool {
+        if !self.main_path().exists() && matches!(stacks::Overrides::detect(&self.config_dir), Ok(Some(_))) {
+            return true;
+        }
         find_program("postfix").is_some_and(|p| {
             std::process::Command::new(p)
                 .arg("-c")
@@ -513,6 +594,9 @@ impl Postfix {
             program: "postconf".into(),
             hint: "applying needs Postfix's postconf".into(),
         })?;
+        if let Some(stack) = stacks::Overrides::detect(&self.config_dir)? {
+            return validate_overrides(&stack, &staged, &postconf, plan);
+        }
         for change in &plan.changes {
             let name = change.path.file_name().expect("config files have names");
             staged.write(name, &change.after)?;
@@ -559,6 +643,42 @@ impl Postfix {
         let before = warnings(&live_dir)?;
         Staging::refuse_new_warnings("postconf -n", before, warnings(staged_dir)?)
     }
+}
+
+/// A stack's override file on its host: `postconf -n` on it alone as main.cf,
+/// before and after; a new warning refuses the plan. `postfix check` would
+/// judge the container's queue and paths, which are not on this host.
+fn validate_overrides(stack: &stacks::Overrides, staged: &Staging, postconf: &Path, plan: &Plan) -> Result<()> {
+    let after = plan
+        .changes
+        .iter()
+        .find(|c| c.path == stack.file)
+        .map(|c| c.after.clone())
+        .or_else(|| stack.before.clone())
+        .unwrap_or_default();
+    let dir = staged.path().display().to_string();
+    // master.cf is the image's; an empty one keeps postconf from warning that there is none.
+    staged.write("master.cf", "")?;
+    let warnings = |text: &str| -> Result<Vec<String>> {
+        staged.write("main.cf", text)?;
+        let output = std::process::Command::new(postconf)
+            .args(["-c", &dir, "-n"])
+            .output()
+            .map_err(Error::io(postconf, "cannot run postconf"))?;
+        if !output.status.success() {
+            return Err(Error::Command {
+                program: format!("postconf -n on {}", stack.file.display()),
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .map(|l| l.replace(&dir, ""))
+            .collect())
+    };
+    let before = warnings(stack.before.as_deref().unwrap_or(""))?;
+    Staging::refuse_new_warnings("postconf -n", before, warnings(&after)?)
 }
 
 /// `postfix check` reports to the log, not to stderr (unless stderr is a

@@ -65,4 +65,8 @@ impl Instance for Sendmail {
     fn running(&self) -> bool {
         Sendmail::running(self)
     }
+
+    fn per_listener(&self) -> std::result::Result<(), String> {
+        Err("Sendmail builds one server TLS context (CipherList, ServerSSLOptions) for every DaemonPortOptions port; its per-connection tls_srv_features ruleset (8.16 and later) is keyed by the client, and mailtls does not write rulesets".into())
+    }
 }
