@@ -62,8 +62,14 @@ use crate::output::Output;
 
 /// Runs mailtls with the given command line and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let nagios = report::nagios::requested(&args);
+    if nagios {
+        report::nagios::unknown_on_panic();
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
+        Err(e) if nagios && e.use_stderr() => return report::nagios::unknown(&usage_line(&e)),
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { exit::ERROR } else { exit::OK };
@@ -74,6 +80,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     out.progress_done();
     match result {
         Ok(code) => code,
+        Err(e) if nagios => report::nagios::unknown(&e.to_string()),
         Err(e) => {
             eprintln!("{}", out.paint(&format!("mailtls: {e}"), "31"));
             if out.json {
@@ -82,4 +89,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             e.code()
         }
     }
+}
+
+/// clap's message as one line: its first line without the `error: ` prefix
+/// (the rest is usage and a pointer to `--help`).
+fn usage_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    format!("usage: {}", first.trim().trim_start_matches("error: "))
 }

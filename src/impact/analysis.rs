@@ -62,7 +62,7 @@ pub fn analyse_instances(
 ) -> Result<Impact> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let since = window.as_ref().map(|(seconds, _)| now - seconds);
-    // Servers whose log mailtls does not read (Cyrus IMAP) are left out.
+    // Servers whose log mailtls does not read (none today) are left out.
     let instances: Vec<&Instance> = instances.iter().filter(|(k, _)| formats::of(*k).is_some()).collect();
     let mut kinds: Vec<MtaKind> = instances.iter().map(|(k, _)| *k).chain(mta).collect();
     kinds.dedup();

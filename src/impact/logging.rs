@@ -15,7 +15,7 @@ pub fn plans(servers: &[Box<dyn Server>], request: &Request) -> Result<HostPlan>
     let mut plans = Vec::new();
     for server in servers {
         let detected = server.detect()?;
-        // A server whose log mailtls does not read (Cyrus IMAP) gets an empty plan.
+        // A server whose log mailtls does not read gets an empty plan.
         let format = formats::of(detected.mta);
         let gaps = format.map_or_else(Vec::new, |f| f.coverage(&detected.config));
         let mut plan = server.plan(request).map_err(|e| {

@@ -191,6 +191,42 @@ fn judge(r: &TargetReport, t: &Thresholds, now: time::OffsetDateTime, prefix: &s
     (state, summary, perf)
 }
 
+/// Whether the command line asks for `--output nagios` (as `--output nagios`
+/// or `--output=nagios`), read before clap parses it, so that even a usage
+/// error ends as a plugin result.
+pub fn requested(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .zip(args.iter().skip(2))
+        .any(|(a, b)| a == "--output" && b == "nagios")
+        || args.iter().any(|a| a == "--output=nagios")
+}
+
+/// Prints `MAILTLS UNKNOWN - message` on stdout (the one line a monitoring
+/// system reads; nothing on stderr, which Icinga 2 appends to it) and returns
+/// the UNKNOWN exit code: every failure under `--output nagios` ends here.
+pub fn unknown(message: &str) -> u8 {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let one_line: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let _ = writeln!(out, "MAILTLS UNKNOWN - {}", clean(&one_line.join("; ")));
+    let _ = out.flush();
+    State::Unknown as u8
+}
+
+/// A panic under `--output nagios` is UNKNOWN too, not Rust's exit code 101.
+pub fn unknown_on_panic() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "internal error".into());
+        std::process::exit(i32::from(unknown(&format!("internal error: {message}"))));
+    }));
+}
+
 /// The plugin output for `reports` and its state (the exit code).
 pub fn render(reports: &[TargetReport], t: &Thresholds) -> (State, String) {
     render_at(reports, t, time::OffsetDateTime::now_utc())

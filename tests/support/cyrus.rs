@@ -21,10 +21,12 @@
 //!   mailtls's key check accepts for Cyrus). OpenSSL 3's security level 1
 //!   refuses TLS 1.0/1.1, so the "before" state sets
 //!   `tls_ciphers: DEFAULT:@SECLEVEL=0` to accept them.
-//! - Services log only to syslog, and there is no /dev/log here: to see
-//!   why a service exits, run master with LD_PRELOAD of a dozen lines of C
-//!   that define syslog()/vsyslog() to append to a file (services inherit
-//!   the environment), and CYRUS_VERBOSE=3 for master's own steps.
+//! - Services log only to syslog, and there is no /dev/log here:
+//!   `Cyrus::start_logging_to(extra, &Syslog::new())` runs master in a mount
+//!   namespace with a private /dev/log (see `support::Syslog`), which also
+//!   shows why a service exits; CYRUS_VERBOSE=3 adds master's own steps.
+//!   Debian's build logs to the mail facility, tagged with the service's
+//!   name (`mailtls-cyrus/imap[PID]` with this `syslog_prefix`).
 //! - Reload: SIGHUP to master; it passes the signal on and idle services
 //!   exit, so the next connection reads the new imapd.conf (measured: a
 //!   handshake right after the signal already saw the new `tls_versions`).
@@ -34,7 +36,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
+use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind, Syslog};
 
 /// Makes a key readable by Cyrus's services the way mailtls accepts: `root:mail 0640`.
 pub fn key_for_cyrus(key: &std::path::Path) {
@@ -57,7 +59,14 @@ impl Cyrus {
     /// A private instance, started; `extra` are more imapd.conf lines (like `tls_ciphers: DEFAULT:@SECLEVEL=0`).
     pub fn start(extra: &str) -> Cyrus {
         let cyrus = Cyrus::new(extra);
-        cyrus.run();
+        cyrus.run(None);
+        cyrus
+    }
+
+    /// A private instance started as `start` does, its services logging to `syslog`.
+    pub fn start_logging_to(extra: &str, syslog: &Syslog) -> Cyrus {
+        let cyrus = Cyrus::new(extra);
+        cyrus.run(Some(syslog));
         cyrus
     }
 
@@ -131,10 +140,11 @@ impl Cyrus {
     }
 
     /// Starts master (it forks and writes its pid file) and waits for the three ports.
-    fn run(&self) {
+    fn run(&self, syslog: Option<&Syslog>) {
         let dir = self.root.path();
         let cyrus = self;
-        run(Command::new(self.sandbox.join("usr/lib/cyrus/bin/master"))
+        let mut master = Command::new(self.sandbox.join("usr/lib/cyrus/bin/master"));
+        master
             .env("LD_LIBRARY_PATH", cyrus.library_path())
             .arg("-C")
             .arg(&cyrus.config)
@@ -144,7 +154,11 @@ impl Cyrus {
             .arg(cyrus.pid_file())
             .arg("-d")
             .arg("-L")
-            .arg(dir.join("master.log")));
+            .arg(dir.join("master.log"));
+        match syslog {
+            Some(syslog) => run(&mut syslog.wrap(&master)),
+            None => run(&mut master),
+        };
         for port in [self.imap_port, self.pop3_port, self.imaps_port] {
             assert!(
                 wait_for_port(port, Duration::from_secs(10)),

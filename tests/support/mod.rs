@@ -18,6 +18,9 @@ mod openssl;
 mod postfix;
 pub mod scripted;
 mod sendmail;
+mod syslog;
+mod terminal;
+mod tls_client;
 
 pub use cert::{self_signed, KeyKind};
 pub use cyrus::{key_for_cyrus, Cyrus};
@@ -28,6 +31,9 @@ pub use opensmtpd::Opensmtpd;
 pub use openssl::{assert_matches, ground_truth, openssl_accepts, openssl_negotiates, openssl_suites};
 pub use postfix::Postfix;
 pub use sendmail::{qualify_hostname, sendmail_bin, Sendmail};
+pub use syslog::Syslog;
+pub use terminal::Pane;
+pub use tls_client::{client, three_clients};
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

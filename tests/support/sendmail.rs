@@ -5,14 +5,16 @@
 //! Sendmail waits 60 s at startup when the host name has no domain (this
 //! host's is `vm`): `qualify_hostname` gives the calling test thread, and
 //! every process it starts (the daemon, mailtls and its `sendmail -bt`
-//! check), a private UTS namespace with a qualified name.
+//! check), a private UTS namespace with a qualified name. RefuseLA and
+//! QueueLA are raised to 1000: on a busy 2-core test machine (load average
+//! 20 and more) the defaults make the daemon stop accepting connections.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
+use super::{free_port, run, sandbox, self_signed, wait_for_port, wait_for_port_closed, KeyKind, Syslog};
 
 /// The folder holding the sandbox's `sendmail` binary (and m4, which the tests need).
 pub fn sendmail_bin() -> PathBuf {
@@ -83,6 +85,8 @@ impl Sendmail {
              define(`confSERVICE_SWITCH_FILE', `{rd}/service.switch')dnl\n\
              define(`confHOST_STATUS_DIRECTORY', `{rd}/hoststat')dnl\n\
              define(`confDONT_BLAME_SENDMAIL', `TrustStickyBit')dnl\n\
+             define(`confREFUSE_LA', `1000')dnl\n\
+             define(`confQUEUE_LA', `1000')dnl\n\
              define(`confSERVER_CERT', `{cert}')dnl\n\
              define(`confSERVER_KEY', `{key}')dnl\n\
              define(`confCACERT', `{cert}')dnl\n\
@@ -122,14 +126,26 @@ impl Sendmail {
 
     /// Starts the daemon (`-bd` forks and writes the pid file) and waits for its port.
     pub fn start(&self) {
-        run(Command::new(self.bin.join("sendmail"))
-            .arg("-C")
-            .arg(&self.cf)
-            .arg("-bd"));
+        self.launch(None);
+    }
+
+    /// Starts the daemon as `start` does, logging to `syslog`.
+    pub fn start_logging_to(&self, syslog: &Syslog) {
+        self.launch(Some(syslog));
+    }
+
+    fn launch(&self, syslog: Option<&Syslog>) {
+        let mut command = Command::new(self.bin.join("sendmail"));
+        command.arg("-C").arg(&self.cf).arg("-bd");
+        match syslog {
+            Some(syslog) => run(&mut syslog.wrap(&command)),
+            None => run(&mut command),
+        };
         assert!(
             wait_for_port(self.port, Duration::from_secs(10)),
-            "sendmail did not listen on {}",
-            self.port
+            "sendmail did not listen on {}; it logged:\n{}",
+            self.port,
+            syslog.map(Syslog::text).unwrap_or_default()
         );
     }
 

@@ -1,6 +1,7 @@
 //! One parser per server's log format, behind one trait, in one registry.
 //! Adding a server is one file here and one line in `FORMATS`.
 
+mod cyrus;
 mod dovecot;
 mod exim;
 mod opensmtpd;
@@ -52,7 +53,7 @@ pub trait LogFormat: Sync {
 }
 
 /// The format of one server; `None` for a server whose log mailtls does
-/// not read (Cyrus IMAP: it is skipped, and `checked` does not name it).
+/// not read (every server has one today; a new backend may not).
 pub fn of(kind: MtaKind) -> Option<&'static dyn LogFormat> {
     FORMATS.iter().find(|f| f.mta() == kind).copied()
 }
@@ -65,6 +66,7 @@ pub static FORMATS: &[&dyn LogFormat] = &[
     &exim::Exim,
     &sendmail::Sendmail,
     &opensmtpd::Opensmtpd,
+    &cyrus::Cyrus,
 ];
 
 /// The formats of the given servers (all of them when `kinds` is empty).

@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: mailtls maintainers
 # MIT OR Apache-2.0 (see the mailtls repository)
-"""What the mailtls modules share: running the mailtls binary with --json."""
+"""What the mailtls modules share: their common options, building the
+command line from a module's parameters, running the mailtls binary with
+--json, and failing a task with mailtls's own message. The modules keep
+only what is theirs: their options, and how mailtls's JSON maps to their
+result. Their docs for the common options are the doc fragment
+mailtls.mailtls.common (plugins/doc_fragments/common.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,12 +17,38 @@ import json
 # mailtls exit codes (its README, "Exit codes").
 OK, ERROR, CHANGES_PENDING, ROLLED_BACK = 0, 1, 2, 3
 
-# Options every module takes, with the same meaning as the CLI's global options.
-COMMON_ARGS = dict(
+# Every module runs the binary (doc fragment mailtls.mailtls.common).
+BINARY_ARGS = dict(
     binary=dict(type="path", default="mailtls"),
+)
+
+# The modules that change a server keep state and reload
+# (doc fragment mailtls.mailtls.common.state).
+STATE_ARGS = dict(
     state_dir=dict(type="path"),
     reload_timeout=dict(type="int"),
 )
+
+
+def argument_spec(own, state=True):
+    """A module's argument_spec: its own options and the common ones."""
+    spec = dict(own)
+    spec.update(BINARY_ARGS)
+    if state:
+        spec.update(STATE_ARGS)
+    return spec
+
+
+def option_args(params, names):
+    """`--name value` for each of `names` the task set (`_` in a name becomes
+    `-`, numbers are written as text); options left unset are not passed."""
+    args = []
+    for name in names:
+        value = params.get(name)
+        if value is None or value == "":
+            continue
+        args += ["--" + name.replace("_", "-"), str(value)]
+    return args
 
 
 def run_mailtls(module, subcommand_args):
@@ -25,12 +56,10 @@ def run_mailtls(module, subcommand_args):
 
     Returns (rc, document, stderr, cmd); fails the task when mailtls printed
     no JSON document (it always prints one, even for an error)."""
-    binary = module.get_bin_path(module.params["binary"], required=True)
+    params = module.params
+    binary = module.get_bin_path(params["binary"], required=True)
     cmd = [binary, "--json", "--yes", "--color", "never"]
-    if module.params.get("state_dir"):
-        cmd += ["--state-dir", module.params["state_dir"]]
-    if module.params.get("reload_timeout") is not None:
-        cmd += ["--reload-timeout", str(module.params["reload_timeout"])]
+    cmd += option_args(params, [name for name in STATE_ARGS if name in params])
     cmd += subcommand_args
     rc, out, err = module.run_command(cmd)
     try:
@@ -48,3 +77,20 @@ def error_message(document, stderr, default):
         return document["error"]
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     return lines[-1] if lines else default
+
+
+def fail(module, rc, document, stderr, cmd, default, **extra):
+    """Fails the task with mailtls's message, its exit code, stderr and the command run."""
+    module.fail_json(
+        msg=error_message(document, stderr, default), rc=rc, exit_code=rc, stderr=stderr, cmd=cmd, **extra
+    )
+
+
+def run_or_fail(module, subcommand_args, ok=(OK,), **extra):
+    """Runs mailtls and fails the task unless its exit code is in `ok`.
+
+    Returns (rc, document, cmd); `extra` goes into the failed result."""
+    rc, document, err, cmd = run_mailtls(module, subcommand_args)
+    if rc not in ok:
+        fail(module, rc, document, err, cmd, "mailtls %s failed" % subcommand_args[0], **extra)
+    return rc, document, cmd

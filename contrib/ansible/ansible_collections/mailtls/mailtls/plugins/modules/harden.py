@@ -67,19 +67,9 @@ options:
       - Probe the servers after the reload and roll back when they do not serve the profile.
     type: bool
     default: true
-  state_dir:
-    description:
-      - Where mailtls keeps backups and its journal (default C(/var/lib/mailtls)).
-    type: path
-  reload_timeout:
-    description:
-      - Seconds a reload may take before it is killed and counted as failed (mailtls's default is 120).
-    type: int
-  binary:
-    description:
-      - The mailtls executable, a name looked up in PATH or a path.
-    type: path
-    default: mailtls
+extends_documentation_fragment:
+  - mailtls.mailtls.common
+  - mailtls.mailtls.common.state
 attributes:
   check_mode:
     description: Runs C(mailtls apply --check), which computes the change and writes nothing.
@@ -179,24 +169,21 @@ cmd:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mailtls.mailtls.plugins.module_utils.mailtls import (
     CHANGES_PENDING,
-    COMMON_ARGS,
     OK,
     ROLLED_BACK,
-    error_message,
+    argument_spec,
+    fail,
+    option_args,
     run_mailtls,
 )
 
 
 def apply_args(module):
     p = module.params
-    args = ["apply"]
-    if p["mta"]:
-        args += ["--mta", p["mta"]]
+    args = ["apply"] + option_args(p, ["mta"])
     for config in p["config"] or []:
         args += ["--config", config]
-    for option in ("profile", "cert", "key", "reload_command"):
-        if p[option]:
-            args += ["--" + option.replace("_", "-"), p[option]]
+    args += option_args(p, ["profile", "cert", "key", "reload_command"])
     if not p["reload"]:
         args.append("--no-reload")
     if not p["verify"]:
@@ -207,7 +194,7 @@ def apply_args(module):
 
 
 def main():
-    argument_spec = dict(
+    spec = argument_spec(dict(
         mta=dict(type="str", choices=["postfix", "dovecot", "exim", "sendmail", "opensmtpd", "cyrus"]),
         config=dict(type="list", elements="path"),
         profile=dict(type="str", default="intermediate"),
@@ -216,24 +203,16 @@ def main():
         reload_command=dict(type="str"),
         reload=dict(type="bool", default=True),
         verify=dict(type="bool", default=True),
-    )
-    argument_spec.update(COMMON_ARGS)
+    ))
     module = AnsibleModule(
-        argument_spec=argument_spec,
+        argument_spec=spec,
         required_together=[["cert", "key"]],
         supports_check_mode=True,
     )
     rc, result, err, cmd = run_mailtls(module, apply_args(module))
-
     if rc not in (OK, CHANGES_PENDING):
-        module.fail_json(
-            msg=error_message(result, err, "mailtls apply failed"),
-            rc=rc,
-            exit_code=rc,
-            rolled_back=(rc == ROLLED_BACK),
-            stderr=err,
-            cmd=cmd,
-        )
+        # A failed verification (rolled back) fails the task and says so.
+        fail(module, rc, result, err, cmd, "mailtls apply failed", rolled_back=(rc == ROLLED_BACK))
     for warning in result.get("warnings", []):
         module.warn(warning)
 

@@ -74,11 +74,8 @@ options:
       - Fail the task when a target does not comply with O(profile) or could not be scanned.
     type: bool
     default: false
-  binary:
-    description:
-      - The mailtls executable, a name looked up in PATH or a path.
-    type: path
-    default: mailtls
+extends_documentation_fragment:
+  - mailtls.mailtls.common
 attributes:
   check_mode:
     description: The probe only reads, so it runs in check mode as well.
@@ -181,28 +178,28 @@ exit_code:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mailtls.mailtls.plugins.module_utils.mailtls import (
-    COMMON_ARGS,
     OK,
-    error_message,
+    argument_spec,
+    fail,
+    option_args,
     run_mailtls,
 )
 
 
 def probe_args(module):
     p = module.params
-    args = ["probe"]
-    for option in ("targets_in", "starttls", "profile", "servername", "ehlo", "ca_file"):
-        if p[option]:
-            args += ["--" + option.replace("_", "-"), p[option]]
-    for option in ("concurrency", "connections_per_target", "timeout"):
-        if p[option] is not None:
-            args += ["--" + option.replace("_", "-"), str(p[option])]
+    args = ["probe"] + option_args(
+        p,
+        ["targets_in", "starttls", "profile", "servername", "ehlo", "ca_file"]
+        + ["concurrency", "connections_per_target", "timeout"],
+    )
     # After `--`, a target can never be read as an option.
     return args + ["--"] + (p["targets"] or [])
 
 
 def main():
-    argument_spec = dict(
+    # The probe neither reloads nor keeps state.
+    spec = argument_spec(dict(
         targets=dict(type="list", elements="str"),
         targets_in=dict(type="path"),
         starttls=dict(type="str", default="auto", choices=["auto", "smtp", "imap", "pop3", "none"]),
@@ -214,18 +211,15 @@ def main():
         connections_per_target=dict(type="int"),
         timeout=dict(type="int"),
         fail_on_noncompliant=dict(type="bool", default=False),
-    )
-    argument_spec.update(COMMON_ARGS)
-    # The probe neither reloads nor keeps state.
-    del argument_spec["state_dir"], argument_spec["reload_timeout"]
+    ), state=False)
     module = AnsibleModule(
-        argument_spec=argument_spec,
+        argument_spec=spec,
         required_one_of=[["targets", "targets_in"]],
         supports_check_mode=True,
     )
     rc, document, err, cmd = run_mailtls(module, probe_args(module))
     if "targets" not in document:
-        module.fail_json(msg=error_message(document, err, "mailtls probe failed"), rc=rc, exit_code=rc, stderr=err, cmd=cmd)
+        fail(module, rc, document, err, cmd, "mailtls probe failed")
 
     summary = document.get("summary", [])
     compliant = None

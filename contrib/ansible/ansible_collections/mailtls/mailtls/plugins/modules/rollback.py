@@ -32,19 +32,9 @@ options:
       - Restore even when a file was changed by someone since mailtls wrote it.
     type: bool
     default: false
-  state_dir:
-    description:
-      - Where mailtls keeps backups and its journal (default C(/var/lib/mailtls)).
-    type: path
-  reload_timeout:
-    description:
-      - Seconds a reload may take before it is killed and counted as failed (mailtls's default is 120).
-    type: int
-  binary:
-    description:
-      - The mailtls executable, a name looked up in PATH or a path.
-    type: path
-    default: mailtls
+extends_documentation_fragment:
+  - mailtls.mailtls.common
+  - mailtls.mailtls.common.state
 attributes:
   check_mode:
     description: Reports the set it would restore and writes nothing.
@@ -96,21 +86,14 @@ exit_code:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mailtls.mailtls.plugins.module_utils.mailtls import (
-    COMMON_ARGS,
-    OK,
-    error_message,
-    run_mailtls,
-)
+from ansible_collections.mailtls.mailtls.plugins.module_utils.mailtls import argument_spec, run_or_fail
 
 LIVE = ("applied", "verified")
 
 
 def pending_set(module):
     """The id of the set a rollback would restore, or None when there is none."""
-    rc, history, err, cmd = run_mailtls(module, ["history"])
-    if rc != OK:
-        module.fail_json(msg=error_message(history, err, "mailtls history failed"), rc=rc, stderr=err, cmd=cmd)
+    rc, history, cmd = run_or_fail(module, ["history"])
     sets = history.get("sets", [])
     wanted = module.params["backup_id"]
     if wanted:
@@ -127,12 +110,11 @@ def pending_set(module):
 
 
 def main():
-    argument_spec = dict(
+    spec = argument_spec(dict(
         backup_id=dict(type="str"),
         force=dict(type="bool", default=False),
-    )
-    argument_spec.update(COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    ))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
 
     target = pending_set(module)
     if target is None or module.check_mode:
@@ -143,9 +125,7 @@ def main():
         args.append("--force")
     if module.params["backup_id"]:
         args.append(module.params["backup_id"])
-    rc, result, err, cmd = run_mailtls(module, args)
-    if rc != OK:
-        module.fail_json(msg=error_message(result, err, "mailtls rollback failed"), rc=rc, exit_code=rc, stderr=err, cmd=cmd)
+    rc, result, cmd = run_or_fail(module, args)
     module.exit_json(
         changed=True,
         backup_id=result.get("backup_id"),
