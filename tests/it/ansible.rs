@@ -241,8 +241,8 @@ fn probe_results_hold_the_protocols_openssl_sees() {
     Mailtls::new(&dir.join("state"))
         .args(["apply", "--yes", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let after = probe(&[]);
     assert_eq!(after["compliant"], true, "{after}");
     assert_eq!(
@@ -304,8 +304,8 @@ fn fleet_playbook_hardens_noncompliant_hosts_and_stops_at_the_first_rollback() {
     Mailtls::new(&c.root.path().join("state"))
         .args(["apply", "--yes", "--config"])
         .args([&c.config_dir])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let before: Vec<_> = hosts.iter().map(|pf| snapshot(&pf.config_dir)).collect();
 
     let mut inventory = String::from("mail:\n  hosts:\n");
@@ -332,7 +332,7 @@ fn fleet_playbook_hardens_noncompliant_hosts_and_stops_at_the_first_rollback() {
         if !state.exists() {
             return Vec::new();
         }
-        let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0).json();
+        let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run().json();
         history["sets"].as_array().unwrap().clone()
     };
     let tried: Vec<Vec<serde_json::Value>> = hosts[..2].iter().map(sets).collect();

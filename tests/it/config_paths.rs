@@ -54,8 +54,8 @@ fn assert_refused(mailtls: impl Fn() -> Mailtls, config: &Path, watched: &Path, 
                 .args([config])
                 .arg_pair("--cert", &cert)
                 .arg_pair("--key", &cert)
-                .run()
-                .code(1);
+                .status(1)
+                .run();
             let line = ran.stderr.trim_end();
             assert!(
                 !line.contains('\n') && line.contains(&format!("{c:?}")) && line.contains(server),
@@ -76,8 +76,8 @@ fn apply_with(mailtls: Mailtls, config: &Path, cert: &Path, key: &Path) {
         .args([config])
         .arg_pair("--cert", cert)
         .arg_pair("--key", key)
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(ran.json()["changed"], true, "{}", ran.stderr);
 }
 
@@ -172,8 +172,8 @@ fn exim_reads_back_the_path_and_refuses_macro_names() {
             .args([&exim.config])
             .arg_pair("--cert", &cert)
             .arg_pair("--key", &key)
-            .run()
-            .code(1);
+            .status(1)
+            .run();
         assert!(
             ran.stderr.contains(named) && ran.stderr.contains("Exim"),
             "{}",
@@ -213,8 +213,8 @@ fn sendmail_m4_reads_back_the_path_and_macro_names_are_refused() {
         .args([&sendmail.mc])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr.contains("Sendmail's m4 reads the path") && ran.stderr.contains("m4 macro"),
         "{}",

@@ -44,11 +44,11 @@ fn a_kill_at_any_step_of_apply_is_undone_by_the_next_run() {
             .args([&pf.config_dir])
             .run();
         assert_eq!(killed.code, -1, "{step}: killed by the signal\n{}", killed.stderr);
-        let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0).json();
+        let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run().json();
         let last = history["sets"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(last["interrupted"], true, "{step}: history shows the interrupted set");
 
-        let next = Mailtls::new(&state).args(["--json", "rollback"]).run().code(0);
+        let next = Mailtls::new(&state).args(["--json", "rollback"]).status(0).run();
         assert!(
             next.stderr.contains("was interrupted"),
             "{step}: says what it found: {}",
@@ -60,7 +60,7 @@ fn a_kill_at_any_step_of_apply_is_undone_by_the_next_run() {
             openssl_accepts(pf.port, "smtp", "-tls1", None),
             "{step}: the live server runs the old config"
         );
-        let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0).json();
+        let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run().json();
         let last = history["sets"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(
             (last["state"].as_str(), &last["interrupted"]),
@@ -79,14 +79,14 @@ fn a_kill_during_rollback_is_finished_by_the_next_run() {
         Mailtls::new(&state)
             .args(["-y", "apply", "--config"])
             .args([&pf.config_dir])
-            .run()
-            .code(0);
+            .status(0)
+            .run();
         let killed = Mailtls::new(&state)
             .env("MAILTLS_TEST_CRASH_AT", step)
             .args(["rollback"])
             .run();
         assert_eq!(killed.code, -1, "{step}: killed\n{}", killed.stderr);
-        Mailtls::new(&state).args(["rollback"]).run().code(0);
+        Mailtls::new(&state).args(["rollback"]).status(0).run();
         assert_eq!(snapshot(&pf.config_dir), originals, "{step}");
         assert!(
             openssl_accepts(pf.port, "smtp", "-tls1", None),
@@ -107,8 +107,8 @@ fn an_interrupted_change_is_undone_before_a_new_apply_plans() {
     let ran = Mailtls::new(&state)
         .args(["--json", "-y", "apply", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert!(ran.stderr.contains("was interrupted"), "{}", ran.stderr);
     assert_eq!(
         ran.json()["changed"],
@@ -138,8 +138,8 @@ fn a_kill_at_any_step_while_an_admin_edits_main_cf_never_loses_the_edit() {
             Mailtls::new(&state)
                 .args(["-y", "apply", "--config"])
                 .args([&pf.config_dir])
-                .run()
-                .code(0);
+                .status(0)
+                .run();
         }
         let killed = Mailtls::new(&state)
             .env("MAILTLS_TEST_CRASH_AT", step)
@@ -171,7 +171,7 @@ fn a_kill_at_any_step_while_an_admin_edits_main_cf_never_loses_the_edit() {
         );
         if written {
             assert!(next.stderr.contains("rollback --force"), "{step}: {}", next.stderr);
-            Mailtls::new(&state).args(["rollback", "--force"]).run().code(0);
+            Mailtls::new(&state).args(["rollback", "--force"]).status(0).run();
         } else {
             std::fs::write(&main, &originals["main.cf"]).unwrap();
         }

@@ -50,8 +50,8 @@ fn imap_pop3_and_imaps_are_hardened_verified_idempotent_and_rolled_back() {
     let applied = mailtls(&cyrus)
         .args(["--json", "-y", "apply", "--mta", "cyrus", "--config"])
         .args([&cyrus.config])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let json = applied.json();
     assert_eq!(json["changed"], true);
     assert_eq!(json["reloaded"], true, "SIGHUP to master: {}", applied.stderr);
@@ -93,7 +93,7 @@ fn imap_pop3_and_imaps_are_hardened_verified_idempotent_and_rolled_back() {
 
     assert_idempotent(|| mailtls(&cyrus), &cyrus.config, &cyrus.config);
 
-    let rolled = mailtls(&cyrus).args(["--json", "rollback"]).run().code(0);
+    let rolled = mailtls(&cyrus).args(["--json", "rollback"]).status(0).run();
     assert_eq!(rolled.json()["verified"], true, "{}", rolled.stderr);
     assert_eq!(std::fs::read(&cyrus.config).unwrap(), original, "byte for byte");
     for (port, starttls, _) in listeners(&cyrus) {
@@ -129,8 +129,8 @@ fn modern_with_a_new_certificate_a_weaker_imap_override_and_a_curve_cyrus_cannot
         .args([&cyrus.config])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(applied.json()["verified"], true, "{}\n{}", applied.stderr, cyrus.log());
     let text = std::fs::read_to_string(&cyrus.config).unwrap();
     assert!(
@@ -177,12 +177,12 @@ fn a_config_cyrus_itself_refuses_is_not_applied() {
     let refused = mailtls(&cyrus)
         .args(["--json", "-y", "apply", "--config"])
         .args([&cyrus.config])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     let error = refused.json()["error"].as_str().unwrap().to_string();
     assert!(error.contains("cyr_info") && error.contains("popminpoll"), "{error}");
     assert_eq!(std::fs::read_to_string(&cyrus.config).unwrap(), text, "nothing written");
-    let history = mailtls(&cyrus).args(["--json", "history"]).run().code(0).json();
+    let history = mailtls(&cyrus).args(["--json", "history"]).status(0).run().json();
     assert_eq!(history["sets"], serde_json::json!([]), "no backup set either");
 }
 
@@ -194,8 +194,8 @@ fn a_stopped_cyrus_gets_its_file_written_and_a_warning() {
     let applied = mailtls(&cyrus)
         .args(["--json", "-y", "apply", "--config"])
         .args([&cyrus.config])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let json = applied.json();
     assert_eq!(json["changed"], true);
     assert_eq!(json["reloaded"], false, "{json}");
@@ -204,7 +204,7 @@ fn a_stopped_cyrus_gets_its_file_written_and_a_warning() {
     assert!(std::fs::read_to_string(&cyrus.config)
         .unwrap()
         .contains("\ntls_versions: tls1_2 tls1_3\n"));
-    mailtls(&cyrus).args(["rollback"]).run().code(0);
+    mailtls(&cyrus).args(["rollback"]).status(0).run();
     assert_eq!(std::fs::read(&cyrus.config).unwrap(), original);
 }
 
@@ -214,8 +214,8 @@ fn ncsc_nl_2025_applies_and_verifies_on_cyrus() {
     let applied = mailtls(&cyrus)
         .args(["--json", "-y", "apply", "--profile", "ncsc-nl-2025", "--config"])
         .args([&cyrus.config])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(applied.json()["verified"], true, "{}\n{}", applied.stderr, cyrus.log());
     let probe = mailtls(&cyrus)
         .args(support::baselines::probe_args(cyrus.imap_port, "imap", "ncsc-nl-2025"))

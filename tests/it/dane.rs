@@ -6,7 +6,7 @@ use crate::support;
 use std::path::Path;
 use std::process::Command;
 
-use crate::cmd::{snapshot, Mailtls};
+use crate::cmd::Mailtls;
 use crate::support::dns::{self_signed_for, spki_sha256};
 use crate::support::{DnsSandbox, Postfix};
 
@@ -33,23 +33,70 @@ fn sandbox_validates_good_records_and_fails_the_bogus_one() {
     assert!(none.contains("NXDOMAIN"), "{none}");
 }
 
-/// A private Postfix whose myhostname is `host` (in the signed test zone).
-fn postfix_named(host: &str) -> Postfix {
-    let pf = Postfix::new();
-    pf.postconf_e(&[&format!("myhostname={host}"), "mydomain=dane.test"]);
-    pf
+/// What every guard test starts from: the shared sandbox, and a private
+/// Postfix whose myhostname is a host in its zones (not started).
+struct Mx {
+    dns: &'static DnsSandbox,
+    pf: Postfix,
 }
 
-/// `mailtls plan` (or apply) with the new pair and the sandbox's resolver.
-fn with_pair(dns: &DnsSandbox, pf: &Postfix, command: &[&str], cert: &Path, key: &Path) -> Mailtls {
-    Mailtls::new(&pf.root.path().join("state"))
-        .args(command)
-        .arg_pair("--config", &pf.config_dir)
-        .arg_pair("--cert", cert)
-        .arg_pair("--key", key)
-        .args(["--resolver", dns.resolver.as_str()])
-        .args(["--mta-sts-port", &dns.https_port.to_string()])
-        .arg_pair("--ca-file", &dns.ca_cert)
+impl Mx {
+    fn named(host: &str) -> Mx {
+        let pf = Postfix::new();
+        pf.postconf_e(&[&format!("myhostname={host}"), "mydomain=dane.test"]);
+        Mx {
+            dns: DnsSandbox::shared(),
+            pf,
+        }
+    }
+
+    /// `Mx::named`, listening.
+    fn started(host: &str) -> Mx {
+        let mx = Mx::named(host);
+        mx.pf.start();
+        mx
+    }
+
+    fn state(&self) -> std::path::PathBuf {
+        self.pf.root.path().join("state")
+    }
+
+    /// A certificate for `key` naming `names`, from the sandbox's CA.
+    fn ca_cert(&self, name: &str, key: &Path, names: &[&str]) -> std::path::PathBuf {
+        self.dns.ca_cert_for(self.pf.root.path(), name, key, names)
+    }
+
+    /// `mailtls plan` (or apply) with the new pair and the sandbox's resolver.
+    fn with_pair(&self, command: &[&str], cert: &Path, key: &Path) -> Mailtls {
+        let dns = self.dns;
+        Mailtls::new(&self.state())
+            .args(command)
+            .arg_pair("--config", &self.pf.config_dir)
+            .arg_pair("--cert", cert)
+            .arg_pair("--key", key)
+            .args(["--resolver", dns.resolver.as_str()])
+            .args(["--mta-sts-port", &dns.https_port.to_string()])
+            .arg_pair("--ca-file", &dns.ca_cert)
+    }
+
+    /// `mailtls --json probe --mx dane.test`, reaching this Postfix's port.
+    fn probe_mx(&self) -> serde_json::Value {
+        let dns = self.dns;
+        Mailtls::new(&self.state())
+            .args([
+                "--json",
+                "probe",
+                "--mx",
+                "dane.test",
+                "--resolver",
+                dns.resolver.as_str(),
+            ])
+            .args(["--mx-port", &self.pf.port.to_string()])
+            .args(["--mta-sts-port", &dns.https_port.to_string()])
+            .arg_pair("--ca-file", &dns.ca_cert)
+            .run()
+            .json()
+    }
 }
 
 /// A new key that the TLSA records at mx1 do not pin: refused, nothing
@@ -57,33 +104,27 @@ fn with_pair(dns: &DnsSandbox, pf: &Postfix, command: &[&str], cert: &Path, key:
 /// against openssl's own SHA-256 of the key).
 #[test]
 fn key_change_is_refused_with_the_tlsa_record_to_publish() {
-    let dns = DnsSandbox::shared();
-    let pf = postfix_named("mx1.dane.test");
-    pf.start();
-    let dir = pf.root.path();
-    let cert = dns.ca_cert_for(dir, "new", &dns.new_key, &["mx1.dane.test"]);
-    let before = snapshot(&pf.config_dir);
+    let mx = Mx::started("mx1.dane.test");
+    let dns = mx.dns;
+    let cert = mx.ca_cert("new", &dns.new_key, &["mx1.dane.test"]);
+    let new = spki_sha256(&dns.new_key);
+    let old = spki_sha256(&dns.old_key);
     for command in [&["plan"][..], &["--yes", "apply"][..]] {
-        let ran = with_pair(dns, &pf, command, &cert, &dns.new_key).run().code(1);
-        let new = spki_sha256(&dns.new_key);
-        let old = spki_sha256(&dns.old_key);
-        assert!(
-            ran.stderr
-                .contains(&format!("_25._tcp.mx1.dane.test. IN TLSA 3 1 1 {new}")),
-            "{}",
-            ran.stderr
-        );
-        assert!(ran.stderr.contains(&format!("IN TLSA 3 1 1 {old}")), "{}", ran.stderr);
-        assert!(ran.stderr.contains("wait at least two TTLs"), "{}", ran.stderr);
-        assert!(ran.stderr.contains("--ignore-dane"), "{}", ran.stderr);
+        mx.with_pair(command, &cert, &dns.new_key)
+            .status(1)
+            .stderr_has(format!("_25._tcp.mx1.dane.test. IN TLSA 3 1 1 {new}"))
+            .stderr_has(format!("IN TLSA 3 1 1 {old}"))
+            .stderr_has("wait at least two TTLs")
+            .stderr_has("--ignore-dane")
+            .unchanged(&mx.pf.config_dir)
+            .run();
     }
-    assert_eq!(snapshot(&pf.config_dir), before, "nothing written");
 
     // Explicitly overridden: it goes ahead, with a warning.
-    let ran = with_pair(dns, &pf, &["plan", "--ignore-dane"], &cert, &dns.new_key)
-        .run()
-        .code(2);
-    assert!(ran.stderr.contains("going ahead: --ignore-dane"), "{}", ran.stderr);
+    mx.with_pair(&["plan", "--ignore-dane"], &cert, &dns.new_key)
+        .status(2)
+        .stderr_has("going ahead: --ignore-dane")
+        .run();
 }
 
 /// A renewal: a new certificate for the same key still matches "3 1 1";
@@ -91,34 +132,19 @@ fn key_change_is_refused_with_the_tlsa_record_to_publish() {
 /// chain match the TLSA record.
 #[test]
 fn renewal_with_the_same_key_passes_and_the_served_chain_matches() {
-    let dns = DnsSandbox::shared();
-    let pf = postfix_named("mx1.dane.test");
-    pf.start();
-    let dir = pf.root.path();
-    let renewed = dns.ca_cert_for(dir, "renewed", &dns.old_key, &["mx1.dane.test"]);
-    let applied = with_pair(dns, &pf, &["--json", "--yes", "apply"], &renewed, &dns.old_key)
-        .run()
-        .code(0);
-    assert!(applied.stderr.contains("matches a TLSA record"), "{}", applied.stderr);
-    assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
-
-    let probed = Mailtls::new(&dir.join("state"))
-        .args([
-            "--json",
-            "probe",
-            "--mx",
-            "dane.test",
-            "--resolver",
-            dns.resolver.as_str(),
-        ])
-        .args(["--mx-port", &pf.port.to_string()])
-        .args(["--mta-sts-port", &dns.https_port.to_string()])
-        .arg_pair("--ca-file", &dns.ca_cert)
+    let mx = Mx::started("mx1.dane.test");
+    let dns = mx.dns;
+    let renewed = mx.ca_cert("renewed", &dns.old_key, &["mx1.dane.test"]);
+    mx.with_pair(&["--json", "--yes", "apply"], &renewed, &dns.old_key)
+        .status(0)
+        .stderr_has("matches a TLSA record")
+        .json_is("/verified", true)
         .run();
-    let json = probed.json();
-    assert_eq!(json["mx"], serde_json::json!(["mx1.dane.test"]), "{}", probed.stdout);
+
+    let json = mx.probe_mx();
+    assert_eq!(json["mx"], serde_json::json!(["mx1.dane.test"]), "{json}");
     let target = &json["targets"][0];
-    assert_eq!(target["target"], format!("mx1.dane.test:{}", pf.port));
+    assert_eq!(target["target"], format!("mx1.dane.test:{}", mx.pf.port));
     assert_eq!(target["address"], "127.0.0.1");
     assert_eq!(target["dane"]["name"], "_25._tcp.mx1.dane.test");
     assert_eq!(target["dane"]["secure"], true, "{target}");
@@ -137,23 +163,9 @@ fn renewal_with_the_same_key_passes_and_the_served_chain_matches() {
 /// its own key matches no TLSA and fails MTA-STS.
 #[test]
 fn probe_mx_reports_a_served_chain_that_matches_nothing() {
-    let dns = DnsSandbox::shared();
-    let pf = postfix_named("mx1.dane.test");
-    pf.start();
-    let probed = Mailtls::new(&pf.root.path().join("state"))
-        .args([
-            "--json",
-            "probe",
-            "--mx",
-            "dane.test",
-            "--resolver",
-            dns.resolver.as_str(),
-        ])
-        .args(["--mx-port", &pf.port.to_string()])
-        .args(["--mta-sts-port", &dns.https_port.to_string()])
-        .arg_pair("--ca-file", &dns.ca_cert)
-        .run();
-    let target = &probed.json()["targets"][0];
+    let mx = Mx::started("mx1.dane.test");
+    let json = mx.probe_mx();
+    let target = &json["targets"][0];
     assert_eq!(target["dane"]["secure"], true, "{target}");
     assert_eq!(target["dane"]["matches"], false, "{target}");
     assert_eq!(target["mta_sts"]["valid"], false, "{target}");
@@ -170,22 +182,15 @@ fn probe_mx_reports_a_served_chain_that_matches_nothing() {
 /// way): the change to the new key passes.
 #[test]
 fn key_change_passes_once_the_new_tlsa_is_published_beside_the_old() {
-    let dns = DnsSandbox::shared();
-    let pf = postfix_named("mx2.dane.test");
-    pf.start();
-    let cert = dns.ca_cert_for(pf.root.path(), "new", &dns.new_key, &["mx2.dane.test"]);
-    let applied = with_pair(dns, &pf, &["--json", "--yes", "apply"], &cert, &dns.new_key)
-        .run()
-        .code(0);
-    assert!(
-        applied
-            .stderr
-            .contains("matches a TLSA record at _25._tcp.mx2.dane.test"),
-        "{}",
-        applied.stderr
-    );
-    assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
-    let main_cf = std::fs::read_to_string(pf.config_dir.join("main.cf")).unwrap();
+    let mx = Mx::started("mx2.dane.test");
+    let dns = mx.dns;
+    let cert = mx.ca_cert("new", &dns.new_key, &["mx2.dane.test"]);
+    mx.with_pair(&["--json", "--yes", "apply"], &cert, &dns.new_key)
+        .status(0)
+        .stderr_has("matches a TLSA record at _25._tcp.mx2.dane.test")
+        .json_is("/verified", true)
+        .run();
+    let main_cf = std::fs::read_to_string(mx.pf.config_dir.join("main.cf")).unwrap();
     assert!(
         main_cf.contains(&cert.display().to_string()),
         "the new certificate is in main.cf"
@@ -196,37 +201,27 @@ fn key_change_passes_once_the_new_tlsa_is_published_beside_the_old() {
 /// guard refuses rather than treat it as "no records".
 #[test]
 fn bogus_tlsa_is_an_error_not_an_absence() {
-    let dns = DnsSandbox::shared();
-    let pf = postfix_named("mx3.dane.test");
-    let cert = dns.ca_cert_for(pf.root.path(), "new", &dns.new_key, &["mx3.dane.test"]);
-    let before = snapshot(&pf.config_dir);
-    let ran = with_pair(dns, &pf, &["plan"], &cert, &dns.new_key).run().code(1);
-    assert!(ran.stderr.contains("SERVFAIL"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("_25._tcp.mx3.dane.test"), "{}", ran.stderr);
-    assert_eq!(snapshot(&pf.config_dir), before);
+    let mx = Mx::named("mx3.dane.test");
+    let key = &mx.dns.new_key;
+    let cert = mx.ca_cert("new", key, &["mx3.dane.test"]);
+    mx.with_pair(&["plan"], &cert, key)
+        .status(1)
+        .stderr_has("SERVFAIL")
+        .stderr_has("_25._tcp.mx3.dane.test")
+        .unchanged(&mx.pf.config_dir)
+        .run();
 }
 
 /// No TLSA at mx4 (a secure denial): no guard, only a note; the plan goes on.
 #[test]
 fn no_tlsa_is_no_guard_but_a_note() {
-    let dns = DnsSandbox::shared();
-    let pf = postfix_named("mx4.dane.test");
-    let cert = self_signed_for(pf.root.path(), "new", &dns.new_key, &["mx4.dane.test"]);
-    let ran = with_pair(
-        dns,
-        &pf,
-        &["plan", "--domain", "no-policy.dane.test"],
-        &cert,
-        &dns.new_key,
-    )
-    .run()
-    .code(2);
-    assert!(
-        ran.stdout
-            .contains("no TLSA records at _25._tcp.mx4.dane.test (secure: true)"),
-        "{}",
-        ran.stdout
-    );
+    let mx = Mx::named("mx4.dane.test");
+    let key = &mx.dns.new_key;
+    let cert = self_signed_for(mx.pf.root.path(), "new", key, &["mx4.dane.test"]);
+    mx.with_pair(&["plan", "--domain", "no-policy.dane.test"], &cert, key)
+        .status(2)
+        .stdout_has("no TLSA records at _25._tcp.mx4.dane.test (secure: true)")
+        .run();
 }
 
 /// dane.test's MTA-STS policy is `enforce` for *.dane.test: a self-signed
@@ -235,43 +230,34 @@ fn no_tlsa_is_no_guard_but_a_note() {
 /// `testing` policy the self-signed one only warns.
 #[test]
 fn mta_sts_enforce_refuses_a_self_signed_or_misnamed_certificate() {
-    let dns = DnsSandbox::shared();
-    let pf = postfix_named("mx4.dane.test");
-    let dir = pf.root.path();
-    let before = snapshot(&pf.config_dir);
-    let self_signed = self_signed_for(dir, "self", &dns.new_key, &["mx4.dane.test"]);
-    let ran = with_pair(dns, &pf, &["plan"], &self_signed, &dns.new_key).run().code(1);
-    assert!(ran.stderr.contains("enforce"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("trusted root"), "{}", ran.stderr);
+    let mx = Mx::named("mx4.dane.test");
+    let key = &mx.dns.new_key;
+    let config = &mx.pf.config_dir;
+    let self_signed = self_signed_for(mx.pf.root.path(), "self", key, &["mx4.dane.test"]);
+    mx.with_pair(&["plan"], &self_signed, key)
+        .status(1)
+        .stderr_has("enforce")
+        .stderr_has("trusted root")
+        .unchanged(config)
+        .run();
 
-    let misnamed = dns.ca_cert_for(dir, "misnamed", &dns.new_key, &["other.example.test"]);
-    let ran = with_pair(dns, &pf, &["plan"], &misnamed, &dns.new_key).run().code(1);
-    assert!(ran.stderr.contains("does not name mx4.dane.test"), "{}", ran.stderr);
-    assert_eq!(snapshot(&pf.config_dir), before);
+    let misnamed = mx.ca_cert("misnamed", key, &["other.example.test"]);
+    mx.with_pair(&["plan"], &misnamed, key)
+        .status(1)
+        .stderr_has("does not name mx4.dane.test")
+        .unchanged(config)
+        .run();
 
-    let good = dns.ca_cert_for(dir, "good", &dns.new_key, &["mx4.dane.test"]);
-    let ran = with_pair(dns, &pf, &["plan"], &good, &dns.new_key).run().code(2);
-    assert!(
-        ran.stdout
-            .contains("MTA-STS (enforce) of dane.test: the new certificate is valid"),
-        "{}",
-        ran.stdout
-    );
+    let good = mx.ca_cert("good", key, &["mx4.dane.test"]);
+    mx.with_pair(&["plan"], &good, key)
+        .status(2)
+        .stdout_has("MTA-STS (enforce) of dane.test: the new certificate is valid")
+        .run();
 
-    let ran = with_pair(
-        dns,
-        &pf,
-        &["plan", "--domain", "testing.dane.test"],
-        &self_signed,
-        &dns.new_key,
-    )
-    .run()
-    .code(2);
-    assert!(
-        ran.stderr.contains("MTA-STS (testing) of testing.dane.test"),
-        "{}",
-        ran.stderr
-    );
+    mx.with_pair(&["plan", "--domain", "testing.dane.test"], &self_signed, key)
+        .status(2)
+        .stderr_has("MTA-STS (testing) of testing.dane.test")
+        .run();
 }
 
 /// `mailtls tlsa` gives the same "3 1 1" from the key and from a certificate
@@ -286,17 +272,17 @@ fn tlsa_command_prints_the_record_openssl_computes() {
     let from_key = Mailtls::new(&state)
         .args(["tlsa"])
         .arg_pair("--key", &dns.new_key)
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(from_key.stdout.trim(), expected);
     let from_cert = Mailtls::new(&state)
         .args(["--json", "tlsa", "--host", "mx9.dane.test"])
         .arg_pair("--cert", &cert)
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(from_cert.json()["records"], serde_json::json!([expected]));
     assert_eq!(from_cert.json()["name"], "_25._tcp.mx9.dane.test.");
-    Mailtls::new(&state).args(["tlsa"]).run().code(1);
+    Mailtls::new(&state).args(["tlsa"]).status(1).run();
 }
 
 /// mx5.plain.test's TLSA record is real but unsigned: the resolver gives no
@@ -310,10 +296,12 @@ fn unsigned_tlsa_is_never_called_secure_and_does_not_block() {
         unsigned.contains("IN\tTLSA\t3 1 1") && !unsigned.contains(" ad "),
         "{unsigned}"
     );
-    let pf = postfix_named("mx5.plain.test");
-    let cert = dns.ca_cert_for(pf.root.path(), "new", &dns.new_key, &["mx5.plain.test"]);
-    let ran = with_pair(dns, &pf, &["plan"], &cert, &dns.new_key).run().code(2);
-    assert!(ran.stdout.contains("are not DNSSEC-validated"), "{}", ran.stdout);
+    let mx = Mx::named("mx5.plain.test");
+    let cert = mx.ca_cert("new", &dns.new_key, &["mx5.plain.test"]);
+    mx.with_pair(&["plan"], &cert, &dns.new_key)
+        .status(2)
+        .stdout_has("are not DNSSEC-validated")
+        .run();
 }
 
 /// A resolver that does not answer is an answer in the report, not a crash:
@@ -332,8 +320,8 @@ fn probe_mx_with_a_dead_resolver_reports_the_failure() {
             "--timeout",
             "2",
         ])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     let json = ran.json();
     assert_eq!(json["mx"], serde_json::json!([]));
     assert!(
@@ -345,8 +333,8 @@ fn probe_mx_with_a_dead_resolver_reports_the_failure() {
     );
     let ran = Mailtls::new(&dir.path().join("state"))
         .args(["probe", "--mx", "dane.test", "--output", "junit"])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(ran.stderr.contains("probe --mx prints text or JSON"), "{}", ran.stderr);
 }
 
@@ -356,25 +344,27 @@ fn probe_mx_with_a_dead_resolver_reports_the_failure() {
 /// on an offline host.
 #[test]
 fn guard_follows_mx_host_and_only_warns_when_dns_does_not_answer() {
-    let dns = DnsSandbox::shared();
-    let pf = Postfix::new();
-    let cert = dns.ca_cert_for(pf.root.path(), "new", &dns.new_key, &["mx1.dane.test"]);
-    let ran = with_pair(dns, &pf, &["plan"], &cert, &dns.new_key).run().code(2);
-    assert!(
-        ran.stdout.contains("localhost is not a public DNS name"),
-        "{}",
-        ran.stdout
-    );
-    let ran = with_pair(dns, &pf, &["plan", "--mx-host", "mx1.dane.test"], &cert, &dns.new_key)
-        .run()
-        .code(1);
-    assert!(ran.stderr.contains("IN TLSA 3 1 1 "), "{}", ran.stderr);
-    let ran = Mailtls::new(&pf.root.path().join("state"))
+    // A stock Postfix: its myhostname is localhost.
+    let mx = Mx {
+        dns: DnsSandbox::shared(),
+        pf: Postfix::new(),
+    };
+    let key = &mx.dns.new_key;
+    let cert = mx.ca_cert("new", key, &["mx1.dane.test"]);
+    mx.with_pair(&["plan"], &cert, key)
+        .status(2)
+        .stdout_has("localhost is not a public DNS name")
+        .run();
+    mx.with_pair(&["plan", "--mx-host", "mx1.dane.test"], &cert, key)
+        .status(1)
+        .stderr_has("IN TLSA 3 1 1 ")
+        .run();
+    Mailtls::new(&mx.state())
         .args(["plan", "--mx-host", "mx1.dane.test", "--resolver", "127.0.0.1:9"])
-        .arg_pair("--config", &pf.config_dir)
+        .arg_pair("--config", &mx.pf.config_dir)
         .arg_pair("--cert", &cert)
-        .arg_pair("--key", &dns.new_key)
-        .run()
-        .code(2);
-    assert!(ran.stderr.contains("warning: DANE not checked"), "{}", ran.stderr);
+        .arg_pair("--key", key)
+        .status(2)
+        .stderr_has("warning: DANE not checked")
+        .run();
 }

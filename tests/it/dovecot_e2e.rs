@@ -46,8 +46,8 @@ fn imap_and_pop3_are_hardened_verified_idempotent_and_rolled_back() {
     let json = Mailtls::new(&state)
         .args(["--json", "-y", "apply", "--config"])
         .args([&dc.config])
+        .status(0)
         .run()
-        .code(0)
         .json();
     assert_eq!(json["changed"], true);
     assert_eq!(json["verified"], true);
@@ -66,7 +66,7 @@ fn imap_and_pop3_are_hardened_verified_idempotent_and_rolled_back() {
 
     assert_idempotent(|| Mailtls::new(&state), &dc.config, dir);
 
-    Mailtls::new(&state).args(["rollback"]).run().code(0);
+    Mailtls::new(&state).args(["rollback"]).status(0).run();
     assert_eq!(snapshot(dir).get("dovecot.conf"), originals.get("dovecot.conf"));
     assert!(
         openssl_accepts(dc.imap_port, "imap", "-tls1", None),
@@ -81,8 +81,8 @@ fn protocol_blocks_that_weaken_the_profile_are_rewritten() {
     let json = Mailtls::new(&state)
         .args(["--json", "-y", "apply", "--config"])
         .args([&dc.config])
+        .status(0)
         .run()
-        .code(0)
         .json();
     assert!(
         json["diff"]
@@ -121,8 +121,8 @@ fn postfix_and_dovecot_in_one_run_and_one_failure_rolls_back_both() {
         .args(["--json", "-y", "apply", "--reload-command", &reload_dovecot, "--config"])
         .args([&pf.config_dir])
         .args(["--config".as_ref(), dc.config.as_os_str()])
-        .run()
-        .code(3);
+        .status(3)
+        .run();
     let error = ran.json()["error"].as_str().unwrap_or_default().to_string();
     assert!(
         error.contains(&format!("127.0.0.1:{}", pf.port)),
@@ -143,16 +143,16 @@ fn postfix_and_dovecot_in_one_run_and_one_failure_rolls_back_both() {
         .args(["--json", "-y", "apply", "--config"])
         .args([&pf.config_dir])
         .args(["--config".as_ref(), dc.config.as_os_str()])
+        .status(0)
         .run()
-        .code(0)
         .json();
     assert_eq!(json["verified"], true);
     assert_eq!(json["servers"].as_array().unwrap().len(), 2);
     assert!(!openssl_accepts(pf.port, "smtp", "-tls1", None) && !openssl_accepts(dc.pop3_port, "pop3", "-tls1", None));
-    let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0).json();
+    let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run().json();
     assert_eq!(history["sets"][1]["servers"].as_array().unwrap().len(), 2);
 
-    Mailtls::new(&state).args(["rollback"]).run().code(0);
+    Mailtls::new(&state).args(["rollback"]).status(0).run();
     assert_eq!(snapshot(&pf.config_dir), before_pf);
     assert!(openssl_accepts(pf.port, "smtp", "-tls1", None) && openssl_accepts(dc.pop3_port, "pop3", "-tls1", None));
 }
@@ -168,8 +168,8 @@ fn bsi_tr_02102_2_applies_and_verifies_with_an_ecdsa_certificate() {
         .args([&dc.config])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
     for (port, proto) in [(dc.imap_port, "imap"), (dc.pop3_port, "pop3")] {
         let probe = Mailtls::new(&state)

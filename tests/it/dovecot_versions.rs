@@ -6,7 +6,7 @@ use crate::support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::cmd::{Mailtls, Ran};
+use crate::cmd::Mailtls;
 
 /// A copy of upstream's example config for `tag`, a PATH whose `dovecot`
 /// says it is `version`, and a certificate.
@@ -27,14 +27,14 @@ fn setup(tag: &str, version: &str) -> (tempfile::TempDir, PathBuf, String, PathB
     (root, dir.join("dovecot.conf"), path, cert, key)
 }
 
-fn plan(root: &Path, config: &Path, path: &str, profile: &str, cert: &Path, key: &Path) -> Ran {
+/// `mailtls --json plan --profile PROFILE` of the copy in `root`, to declare what it must do.
+fn plan(root: &Path, config: &Path, path: &str, profile: &str, cert: &Path, key: &Path) -> Mailtls {
     Mailtls::new(&root.join("state"))
         .env("PATH", path)
         .args(["--json", "plan", "--profile", profile, "--config"])
         .args([config])
         .arg_pair("--cert", cert)
         .arg_pair("--key", key)
-        .run()
 }
 
 #[test]
@@ -42,7 +42,8 @@ fn dovecot_2_3_13_gets_no_ssl_cipher_suites_and_is_told_why() {
     // Regression: Debian 11's 2.3.13 (and Ubuntu 20.04's 2.3.7) would reject the ssl_cipher_suites mailtls wrote.
     let (root, config, path, cert, key) = setup("2.3.13", "2.3.13 (89f716dc2)");
     let json = plan(root.path(), &config, &path, "intermediate", &cert, &key)
-        .code(2)
+        .status(2)
+        .run()
         .json();
     let diff = json["diff"].as_str().unwrap();
     assert!(!diff.contains("ssl_cipher_suites"), "{diff}");
@@ -58,7 +59,8 @@ fn dovecot_2_3_13_gets_no_ssl_cipher_suites_and_is_told_why() {
 fn dovecot_2_2_gets_ssl_protocols_and_cannot_do_tls_1_3_only() {
     let (root, config, path, cert, key) = setup("2.2.36", "2.2.36 (1f10bfa63)");
     let json = plan(root.path(), &config, &path, "intermediate", &cert, &key)
-        .code(2)
+        .status(2)
+        .run()
         .json();
     let diff = json["diff"].as_str().unwrap();
     assert!(
@@ -68,7 +70,7 @@ fn dovecot_2_2_gets_ssl_protocols_and_cannot_do_tls_1_3_only() {
     for absent in ["ssl_min_protocol", "ssl_curve_list", "ssl_cipher_suites"] {
         assert!(!diff.contains(&format!("+{absent}")), "{diff}");
     }
-    let refused = plan(root.path(), &config, &path, "modern", &cert, &key).code(1);
+    let refused = plan(root.path(), &config, &path, "modern", &cert, &key).status(1).run();
     assert!(
         refused
             .stderr
@@ -86,7 +88,8 @@ fn rhel_s_profile_system_cipher_list_is_replaced_and_said() {
     let text = std::fs::read_to_string(&ssl).unwrap();
     std::fs::write(&ssl, format!("{text}ssl_cipher_list = PROFILE=SYSTEM\n")).unwrap();
     let json = plan(root.path(), &config, &path, "intermediate", &cert, &key)
-        .code(2)
+        .status(2)
+        .run()
         .json();
     let warnings = json["warnings"].to_string();
     assert!(
@@ -102,9 +105,9 @@ fn rhel_s_profile_system_cipher_list_is_replaced_and_said() {
 
 #[test]
 fn every_baseline_profile_plans_on_dovecot_2_3() {
-    for profile in support::baselines::BASELINES {
+    support::baselines::check_every_baseline_plans("dovecot", true, true, |profile| {
         let (root, config, path, cert, key) = setup("2.3.21", "2.3.21 (47349e2482)");
-        let json = plan(root.path(), &config, &path, profile, &cert, &key).code(2).json();
-        support::baselines::check_baseline_plan("dovecot", profile, &json, true, true);
-    }
+        let plan = plan(root.path(), &config, &path, profile, &cert, &key);
+        (root, plan)
+    });
 }

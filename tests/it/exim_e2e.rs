@@ -27,8 +27,8 @@ fn apply_reapply_and_rollback_on_a_private_exim() {
     let detected = mailtls(&exim)
         .args(["--json", "plan", "--config"])
         .args([&exim.config])
+        .status(2)
         .run()
-        .code(2)
         .json();
     assert!(
         detected["diff"]
@@ -41,8 +41,8 @@ fn apply_reapply_and_rollback_on_a_private_exim() {
     let applied = mailtls(&exim)
         .args(["--json", "--yes", "apply", "--config"])
         .args([&exim.config])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let json = applied.json();
     assert_eq!(json["changed"], true);
     assert_eq!(
@@ -74,7 +74,7 @@ fn apply_reapply_and_rollback_on_a_private_exim() {
     assert_idempotent(|| mailtls(&exim), &exim.config, dir);
 
     // Rollback: the files byte for byte, and the daemon back on its old config.
-    let rolled = mailtls(&exim).args(["--json", "rollback"]).run().code(0);
+    let rolled = mailtls(&exim).args(["--json", "rollback"]).status(0).run();
     let json = rolled.json();
     assert_eq!(json["restored"], serde_json::json!([exim.config]));
     assert_eq!(
@@ -111,8 +111,8 @@ fn an_openssl_cipher_list_under_gnutls_is_caught_and_replaced() {
     let planned = mailtls(&exim)
         .args(["--json", "plan", "--config"])
         .args([&exim.config])
-        .run()
-        .code(2);
+        .status(2)
+        .run();
     assert!(
         planned.stderr.contains("is not a GnuTLS priority string"),
         "{}",
@@ -128,8 +128,8 @@ fn an_openssl_cipher_list_under_gnutls_is_caught_and_replaced() {
     let applied = mailtls(&exim)
         .args(["--json", "-y", "apply", "--no-verify", "--config"])
         .args([&exim.config])
+        .status(0)
         .run()
-        .code(0)
         .json();
     assert_eq!(applied["reloaded"], false, "no daemon was running");
     exim.start();
@@ -152,8 +152,8 @@ fn openssl_options_under_gnutls_is_refused_before_anything_is_written() {
     let ran = mailtls(&exim)
         .args(["-y", "apply", "--no-verify", "--config"])
         .args([&exim.config])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     let line = text.lines().position(|l| l.starts_with("openssl_options")).unwrap() + 1;
     assert!(
         ran.stderr.contains(&format!(
@@ -184,8 +184,8 @@ fn a_daemon_that_does_not_serve_the_profile_after_the_hup_is_rolled_back() {
     let ran = mailtls(&exim)
         .args(["--json", "-y", "apply", "--reload-command", &sabotage, "--config"])
         .args([&exim.config])
-        .run()
-        .code(3);
+        .status(3)
+        .run();
     assert!(ran.stderr.contains("TLSv1.0 is accepted"), "{}", ran.stderr);
     let mut now = snapshot(exim.root.path());
     now.retain(|name, _| originals.contains_key(name));
@@ -199,8 +199,8 @@ fn nist_sp800_52r2_applies_and_verifies_on_gnutls_exim() {
     let applied = mailtls(&exim)
         .args(["--json", "--yes", "apply", "--profile", "nist-sp800-52r2", "--config"])
         .args([&exim.config])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
     let probe = mailtls(&exim)
         .args(support::baselines::probe_args(exim.port, "smtp", "nist-sp800-52r2"))

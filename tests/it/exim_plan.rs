@@ -90,8 +90,8 @@ fn debian_split_plan_adds_000_localmacros_and_writes_nothing() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(2);
+        .status(2)
+        .run();
     let json = ran.json();
     let macros = dir.join("conf.d/main/000_localmacros");
     assert_eq!(json["files"], serde_json::json!([macros]), "only the local macros file");
@@ -117,8 +117,8 @@ fn debian_split_plan_adds_000_localmacros_and_writes_nothing() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
+        .status(0)
         .run()
-        .code(0)
         .json();
     assert_eq!(again["changed"], false, "{again}");
 }
@@ -132,8 +132,8 @@ fn debian_unsplit_plan_adds_exim4_conf_localmacros() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
+        .status(2)
         .run()
-        .code(2)
         .json();
     let macros = dir.join("exim4.conf.localmacros");
     assert_eq!(json["servers"][0]["mta"], "exim", "detected from the folder");
@@ -146,8 +146,8 @@ fn debian_unsplit_plan_adds_exim4_conf_localmacros() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(0);
+        .status(0)
+        .run();
 }
 
 #[test]
@@ -157,8 +157,8 @@ fn debian_without_a_certificate_asks_for_one() {
     let ran = mailtls(root.path())
         .args(["plan", "--config"])
         .args([&dir])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr.contains("exim.crt") && ran.stderr.contains("--cert"),
         "{}",
@@ -183,8 +183,8 @@ fn a_stricter_tls_require_ciphers_is_kept() {
     let json = mailtls(root.path())
         .args(["--json", "plan", "--config"])
         .args([&dir])
+        .status(0)
         .run()
-        .code(0)
         .json();
     assert_eq!(json["changed"], false, "{json}");
 }
@@ -200,8 +200,8 @@ fn an_option_set_elsewhere_is_edited_where_it_is_not_set_twice() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
+        .status(2)
         .run()
-        .code(2)
         .json();
     let diff = json["diff"].as_str().unwrap();
     assert!(
@@ -219,8 +219,8 @@ fn an_option_set_elsewhere_is_edited_where_it_is_not_set_twice() {
     let ran = mailtls(root.path())
         .args(["plan", "--config"])
         .args([&dir])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr
             .contains("60_again:1: tls_require_ciphers is set a second time (first at")
@@ -238,8 +238,8 @@ fn upstream_config_with_gnutls_appends_outside_the_openssl_block() {
         .env("PATH", &path)
         .args(["--json", "plan", "--config"])
         .args([&file])
+        .status(2)
         .run()
-        .code(2)
         .json();
     let diff = json["diff"].as_str().unwrap();
     assert!(diff.contains("+tls_require_ciphers = NORMAL:-VERS-ALL:"), "{diff}");
@@ -263,8 +263,8 @@ fn upstream_config_with_openssl_gets_openssl_syntax() {
         .env("PATH", &path)
         .args(["--json", "plan", "--config"])
         .args([&file])
+        .status(2)
         .run()
-        .code(2)
         .json();
     let diff = json["diff"].as_str().unwrap();
     assert!(
@@ -293,8 +293,8 @@ fn malformed_config_is_refused_with_its_line() {
     let ran = mailtls(root.path())
         .args(["plan", "--mta", "exim", "--config"])
         .args([&file])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr
             .contains(&format!("exim.conf:{line}: expected `name = value`")),
@@ -314,8 +314,8 @@ fn without_a_binary_a_gnutls_priority_string_means_gnutls() {
     let json = mailtls(root.path())
         .args(["--json", "plan", "--config"])
         .args([&single])
+        .status(2)
         .run()
-        .code(2)
         .json();
     let diff = json["diff"].as_str().unwrap();
     assert!(!diff.contains("openssl_options"), "{diff}");
@@ -334,8 +334,8 @@ fn a_panel_template_that_sets_the_certificate_itself_is_edited_where_it_does() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
+        .status(2)
         .run()
-        .code(2)
         .json();
     let diff = json["diff"].as_str().unwrap();
     assert!(
@@ -359,8 +359,8 @@ fn a_per_sni_certificate_expression_is_not_flattened() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr.contains("tls_certificate is an expression"),
         "{}",
@@ -372,21 +372,18 @@ fn a_per_sni_certificate_expression_is_not_flattened() {
 #[test]
 fn every_baseline_profile_plans_on_exim_with_gnutls_and_openssl() {
     for library in ["GnuTLS", "OpenSSL"] {
-        for profile in support::baselines::BASELINES {
+        let server = format!("exim/{library}");
+        support::baselines::check_every_baseline_plans(&server, library == "OpenSSL", true, |profile| {
             let (root, dir) = fixture_copy("exim-debian-12-split");
             let (cert, key) = self_signed(root.path(), "server", KeyKind::Rsa2048);
             let path = fake_exim(root.path(), library);
-            let json = mailtls(root.path())
+            let plan = mailtls(root.path())
                 .env("PATH", &path)
                 .args(["--json", "plan", "--mta", "exim", "--profile", profile, "--config"])
                 .args([&dir])
                 .arg_pair("--cert", &cert)
-                .arg_pair("--key", &key)
-                .run()
-                .code(2)
-                .json();
-            let server = format!("exim/{library}");
-            support::baselines::check_baseline_plan(&server, profile, &json, library == "OpenSSL", true);
-        }
+                .arg_pair("--key", &key);
+            (root, plan)
+        });
     }
 }

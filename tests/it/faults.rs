@@ -2,7 +2,6 @@
 //! server, a full or read-only file system, a damaged state directory, a
 //! user who is not root, hostile files. Each ends with the old config in
 //! place (or the new one verified), a clear message and a non-zero exit.
-use crate::cmd;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -57,13 +56,13 @@ fn fixture_in(dir: &Path) -> (PathBuf, PathBuf) {
     self_signed(dir.parent().unwrap(), "fault", KeyKind::Rsa2048)
 }
 
-fn apply_fixture(state: &Path, config: &Path, cert: &Path, key: &Path) -> cmd::Ran {
+/// `apply --no-reload` of the fixture in `config`, to declare what it must do.
+fn apply_fixture(state: &Path, config: &Path, cert: &Path, key: &Path) -> Mailtls {
     Mailtls::new(state)
         .args(["-y", "apply", "--no-reload", "--mta", "postfix", "--config"])
         .args([config])
         .arg_pair("--cert", cert)
         .arg_pair("--key", key)
-        .run()
 }
 
 fn one_line(stderr: &str) -> &str {
@@ -78,7 +77,6 @@ fn a_reload_that_fails_once_is_rolled_back_and_the_old_config_reloaded() {
     let pf = Postfix::new();
     pf.start();
     let state = pf.root.path().join("state");
-    let originals = snapshot(&pf.config_dir);
     let flag = pf.root.path().join("failed-once");
     let reload = format!(
         "test -e {f} || {{ touch {f}; echo 'reload refused' >&2; exit 1; }}; postfix -c {d} reload",
@@ -88,8 +86,9 @@ fn a_reload_that_fails_once_is_rolled_back_and_the_old_config_reloaded() {
     let ran = Mailtls::new(&state)
         .args(["-y", "apply", "--reload-command", &reload, "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(3);
+        .status(3)
+        .unchanged(&pf.config_dir)
+        .run();
     assert!(
         one_line(&ran.stderr).contains("reloading postfix failed"),
         "{}",
@@ -100,7 +99,6 @@ fn a_reload_that_fails_once_is_rolled_back_and_the_old_config_reloaded() {
         "the command's own error is shown: {}",
         ran.stderr
     );
-    assert_eq!(snapshot(&pf.config_dir), originals);
     assert!(openssl_accepts(pf.port, "smtp", "-tls1", None));
 }
 
@@ -109,7 +107,6 @@ fn a_reload_that_hangs_is_killed_and_the_files_are_put_back() {
     let pf = Postfix::new();
     pf.start();
     let state = pf.root.path().join("state");
-    let originals = snapshot(&pf.config_dir);
     let started = Instant::now();
     let ran = Mailtls::new(&state)
         .args([
@@ -122,15 +119,15 @@ fn a_reload_that_hangs_is_killed_and_the_files_are_put_back() {
             "--config",
         ])
         .args([&pf.config_dir])
-        .run()
-        .code(3);
+        .status(3)
+        .unchanged(&pf.config_dir)
+        .run();
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "did not wait for the hung command"
     );
     let line = one_line(&ran.stderr);
     assert!(line.contains("killed") && line.contains("reload by hand"), "{line}");
-    assert_eq!(snapshot(&pf.config_dir), originals);
 }
 
 #[test]
@@ -138,19 +135,18 @@ fn a_server_that_stops_on_reload_is_rolled_back_and_named() {
     let pf = Postfix::new();
     pf.start();
     let state = pf.root.path().join("state");
-    let originals = snapshot(&pf.config_dir);
     let stop = format!("postfix -c {} stop", pf.config_dir.display());
     let ran = Mailtls::new(&state)
         .args(["-y", "apply", "--reload-command", &stop, "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(3);
+        .status(3)
+        .unchanged(&pf.config_dir)
+        .run();
     let line = one_line(&ran.stderr);
     assert!(
         line.contains("stopped after the reload") && line.contains("start it"),
         "{line}"
     );
-    assert_eq!(snapshot(&pf.config_dir), originals);
 }
 
 #[test]
@@ -164,10 +160,12 @@ fn a_full_file_system_leaves_the_config_as_it_was() {
         .args(["if=/dev/zero", "bs=1k", "count=128"])
         .arg(format!("of={}/filler", config.display()))
         .output();
-    let originals = snapshot(&config);
-    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key).code(1);
+    // No file changed, no temporary file left.
+    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key)
+        .status(1)
+        .unchanged(&config)
+        .run();
     assert!(one_line(&ran.stderr).contains("No space left"), "{}", ran.stderr);
-    assert_eq!(snapshot(&config), originals, "no file changed, no temporary file left");
 }
 
 #[test]
@@ -177,7 +175,9 @@ fn a_read_only_config_directory_changes_nothing() {
     let (cert, key) = fixture_in(&config);
     let originals = snapshot(&config);
     let _mount = Mount::read_only(&config);
-    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key).code(1);
+    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key)
+        .status(1)
+        .run();
     assert!(
         one_line(&ran.stderr).contains("Read-only file system"),
         "{}",
@@ -197,10 +197,12 @@ fn a_full_state_directory_stops_before_any_config_is_touched() {
         .args(["if=/dev/zero", "bs=1k", "count=64"])
         .arg(format!("of={}/filler", state.display()))
         .output();
-    let originals = snapshot(&config);
-    let ran = apply_fixture(&state, &config, &cert, &key).code(1);
+    // No file changed, no temporary file left.
+    let ran = apply_fixture(&state, &config, &cert, &key)
+        .status(1)
+        .unchanged(&config)
+        .run();
     assert!(one_line(&ran.stderr).contains("No space left"), "{}", ran.stderr);
-    assert_eq!(snapshot(&config), originals);
 }
 
 #[test]
@@ -211,10 +213,10 @@ fn a_damaged_backup_set_is_reported_and_blocks_nothing() {
     let state = root.path().join("state");
     std::fs::create_dir_all(state.join("backups/20200101-000000-000")).unwrap();
     std::fs::write(state.join("backups/20200101-000000-000/manifest.json"), "{not json").unwrap();
-    let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0);
+    let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run();
     assert!(history.stderr.contains("corrupt backup manifest"), "{}", history.stderr);
     assert_eq!(history.json()["unreadable"].as_array().unwrap().len(), 1);
-    apply_fixture(&state, &config, &cert, &key).code(0);
+    apply_fixture(&state, &config, &cert, &key).status(0).run();
 }
 
 #[test]
@@ -255,13 +257,13 @@ fn a_symlinked_config_is_edited_where_it_lives_and_stays_a_link() {
     std::os::unix::fs::symlink(&real, config.join("main.cf")).unwrap();
     let before = std::fs::read(&real).unwrap();
     let state = root.path().join("state");
-    apply_fixture(&state, &config, &cert, &key).code(0);
+    apply_fixture(&state, &config, &cert, &key).status(0).run();
     assert!(std::fs::symlink_metadata(config.join("main.cf"))
         .unwrap()
         .file_type()
         .is_symlink());
     assert_ne!(std::fs::read(&real).unwrap(), before, "the target was edited");
-    Mailtls::new(&state).args(["rollback"]).run().code(0);
+    Mailtls::new(&state).args(["rollback"]).status(0).run();
     assert!(std::fs::symlink_metadata(config.join("main.cf"))
         .unwrap()
         .file_type()
@@ -277,12 +279,12 @@ fn extended_attributes_survive_apply_and_rollback() {
     let main = config.join("main.cf");
     xattr::set(&main, "user.mailtls-test", b"label").unwrap();
     let state = root.path().join("state");
-    apply_fixture(&state, &config, &cert, &key).code(0);
+    apply_fixture(&state, &config, &cert, &key).status(0).run();
     assert_eq!(
         xattr::get(&main, "user.mailtls-test").unwrap().as_deref(),
         Some(&b"label"[..])
     );
-    Mailtls::new(&state).args(["rollback"]).run().code(0);
+    Mailtls::new(&state).args(["rollback"]).status(0).run();
     assert_eq!(
         xattr::get(&main, "user.mailtls-test").unwrap().as_deref(),
         Some(&b"label"[..])
@@ -300,7 +302,9 @@ fn hostile_config_files_are_refused_with_a_line_number_and_nothing_changes() {
     let mut latin1 = b"# ok\n# ok\n# caf\xe9\n".to_vec();
     latin1.extend_from_slice(&text);
     std::fs::write(&main, &latin1).unwrap();
-    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key).code(1);
+    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key)
+        .status(1)
+        .run();
     assert!(
         one_line(&ran.stderr).contains("main.cf:3: not valid UTF-8"),
         "{}",
@@ -315,7 +319,9 @@ fn hostile_config_files_are_refused_with_a_line_number_and_nothing_changes() {
         .open(&main)
         .unwrap();
     file.set_len(20 << 20).unwrap();
-    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key).code(1);
+    let ran = apply_fixture(&root.path().join("state"), &config, &cert, &key)
+        .status(1)
+        .run();
     assert!(one_line(&ran.stderr).contains("too large"), "{}", ran.stderr);
 }
 
@@ -336,8 +342,8 @@ fn a_missing_server_binary_is_named_and_nothing_changes() {
         .args([&config])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(one_line(&ran.stderr).contains("not found"), "{}", ran.stderr);
     assert_eq!(std::fs::read(&config).unwrap(), before);
 }
@@ -363,8 +369,8 @@ fn a_file_edited_while_mailtls_runs_is_not_overwritten() {
         )
         .args(["-y", "apply", "--no-reload", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         one_line(&ran.stderr).contains("changed while mailtls was running"),
         "{}",
@@ -381,12 +387,17 @@ fn a_file_edited_while_mailtls_runs_is_not_overwritten() {
     );
 }
 
-/// A backup set as a hostile user would plant it: interrupted, with a
-/// shell "rebuild" and "reload" that would run as root.
-fn planted_manifest(state: &Path, id: &str, main_cf: &Path, marker: &Path) {
+/// A shell command that would touch `marker` if anything ran it as root.
+fn touch(marker: &Path) -> serde_json::Value {
+    serde_json::json!({ "shell": format!("touch {}", marker.display()) })
+}
+
+/// A backup set as a hostile user would plant it: interrupted, with the
+/// given "regenerate" and "reload" commands (`touch`, or a shape mailtls
+/// records itself).
+fn planted_manifest(state: &Path, id: &str, main_cf: &Path, command: serde_json::Value) {
     let set = state.join("backups").join(id);
     std::fs::create_dir_all(&set).unwrap();
-    let touch = format!("touch {}", marker.display());
     let manifest = serde_json::json!({
         "id": id,
         "created": "2020-01-01T00:00:00Z",
@@ -397,8 +408,8 @@ fn planted_manifest(state: &Path, id: &str, main_cf: &Path, marker: &Path) {
         "services": [{
             "mta": "postfix",
             "instance": main_cf.parent().unwrap(),
-            "regenerate": {"shell": touch},
-            "reload": {"shell": touch},
+            "regenerate": command,
+            "reload": command,
             "listeners": []
         }],
         "files": [{
@@ -426,15 +437,15 @@ fn a_state_directory_another_user_owns_is_refused_and_runs_nothing() {
     let (cert, key) = fixture_in(&config);
     let state = root.path().join("state");
     let marker = root.path().join("ran-as-root");
-    planted_manifest(&state, "20200101-000000-000", &config.join("main.cf"), &marker);
+    planted_manifest(&state, "20200101-000000-000", &config.join("main.cf"), touch(&marker));
     chown_nobody(&state);
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
     let originals = snapshot(&config);
     for args in [&["history"][..], &["rollback"][..]] {
-        let ran = Mailtls::new(&state).args(args).run().code(1);
+        let ran = Mailtls::new(&state).args(args).status(1).run();
         assert!(one_line(&ran.stderr).contains("owned by uid 65534"), "{}", ran.stderr);
     }
-    let ran = apply_fixture(&state, &config, &cert, &key).code(1);
+    let ran = apply_fixture(&state, &config, &cert, &key).status(1).run();
     let line = one_line(&ran.stderr);
     assert!(
         line.contains("refusing the state directory")
@@ -447,7 +458,7 @@ fn a_state_directory_another_user_owns_is_refused_and_runs_nothing() {
 
     // Root's own, but writable by others: refused as well.
     run(Command::new("chown").arg("-R").arg("0:0").arg(&state));
-    let ran = apply_fixture(&state, &config, &cert, &key).code(1);
+    let ran = apply_fixture(&state, &config, &cert, &key).status(1).run();
     assert!(
         one_line(&ran.stderr).contains("writable by group or others (mode 0777)"),
         "{}",
@@ -463,7 +474,7 @@ fn a_file_another_user_owns_or_a_symlink_inside_the_state_directory_is_refused()
     let config = root.path().join("etc");
     let (cert, key) = fixture_in(&config);
     let state = root.path().join("state");
-    apply_fixture(&state, &config, &cert, &key).code(0);
+    apply_fixture(&state, &config, &cert, &key).status(0).run();
     let set = std::fs::read_dir(state.join("backups"))
         .unwrap()
         .next()
@@ -473,7 +484,7 @@ fn a_file_another_user_owns_or_a_symlink_inside_the_state_directory_is_refused()
     let hardened = snapshot(&config);
 
     chown_nobody(&set.join("0-main.cf"));
-    let ran = Mailtls::new(&state).args(["rollback"]).run().code(1);
+    let ran = Mailtls::new(&state).args(["rollback"]).status(1).run();
     let line = one_line(&ran.stderr);
     assert!(line.contains("0-main.cf is owned by uid 65534"), "{line}");
     assert_eq!(snapshot(&config), hardened, "nothing restored from it");
@@ -482,7 +493,7 @@ fn a_file_another_user_owns_or_a_symlink_inside_the_state_directory_is_refused()
     let manifest = set.join("manifest.json");
     std::fs::rename(&manifest, set.join("real.json")).unwrap();
     std::os::unix::fs::symlink(set.join("real.json"), &manifest).unwrap();
-    let ran = Mailtls::new(&state).args(["rollback"]).run().code(1);
+    let ran = Mailtls::new(&state).args(["rollback"]).status(1).run();
     let line = one_line(&ran.stderr);
     assert!(line.contains("manifest.json is a symbolic link"), "{line}");
     assert_eq!(snapshot(&config), hardened);
@@ -499,7 +510,7 @@ fn a_state_directory_given_through_a_symlink_is_refused_and_its_target_keeps_its
     let link = root.path().join("state");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let originals = snapshot(&config);
-    let ran = apply_fixture(&link, &config, &cert, &key).code(1);
+    let ran = apply_fixture(&link, &config, &cert, &key).status(1).run();
     let line = one_line(&ran.stderr);
     assert!(
         line.contains("is a symbolic link") && line.contains("real folder"),
@@ -524,23 +535,18 @@ fn a_manifest_with_a_shell_rebuild_or_a_foreign_path_is_left_alone() {
     let (cert, key) = fixture_in(&config);
     let state = root.path().join("state");
     let marker = root.path().join("ran-as-root");
-    Mailtls::new(&state).args(["history"]).run().code(0);
+    Mailtls::new(&state).args(["history"]).status(0).run();
     std::fs::create_dir_all(state.join("backups")).unwrap();
-    planted_manifest(&state, "20200101-000000-000", &config.join("main.cf"), &marker);
-    // And one whose file is a relative path that climbs out.
+    planted_manifest(&state, "20200101-000000-000", &config.join("main.cf"), touch(&marker));
+    // And one whose file is a relative path that climbs out; its commands
+    // have the shape mailtls records, so only the path is wrong.
     planted_manifest(
         &state,
         "20200101-000000-001",
         Path::new("../../../etc/x/main.cf"),
-        &marker,
+        serde_json::json!({"argv": ["/bin/true"]}),
     );
-    // Its commands have the shapes mailtls records, so only the path is wrong.
-    let second = state.join("backups/20200101-000000-001/manifest.json");
-    let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&second).unwrap()).unwrap();
-    manifest["services"][0]["regenerate"] = serde_json::json!({"argv": ["/bin/true"]});
-    manifest["services"][0]["reload"] = serde_json::json!({"argv": ["/bin/true"]});
-    std::fs::write(&second, manifest.to_string()).unwrap();
-    let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0);
+    let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run();
     // A rebuild is a program and its arguments by type: a shell one does not even parse.
     assert!(
         history.stderr.contains("unknown variant `shell`, expected `argv`"),
@@ -553,7 +559,7 @@ fn a_manifest_with_a_shell_rebuild_or_a_foreign_path_is_left_alone() {
         history.stderr
     );
     assert_eq!(history.json()["unreadable"].as_array().unwrap().len(), 2);
-    apply_fixture(&state, &config, &cert, &key).code(0);
+    apply_fixture(&state, &config, &cert, &key).status(0).run();
     assert!(!marker.exists(), "the planted command ran");
 }
 
@@ -576,8 +582,8 @@ fn a_state_disk_that_fills_between_two_file_writes_leaves_the_old_files() {
         .args([&config])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(one_line(&ran.stderr).contains("No space left"), "{}", ran.stderr);
     assert_eq!(snapshot(&config), originals, "main.cf put back, master.cf untouched");
 
@@ -588,8 +594,8 @@ fn a_state_disk_that_fills_between_two_file_writes_leaves_the_old_files() {
         .args([&config])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(ran.json()["files"].as_array().unwrap().len(), 2);
 }
 
@@ -624,8 +630,8 @@ fn a_config_swapped_for_a_symlink_between_plan_and_write_is_not_written_through(
         .args([&config])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         one_line(&ran.stderr).contains("now leads to another file"),
         "{}",
@@ -679,7 +685,9 @@ fn two_runs_with_different_state_directories_cannot_race_on_one_server() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let originals = snapshot(&config);
-    let second = apply_fixture(&root.path().join("state-2"), &config, &cert, &key).code(1);
+    let second = apply_fixture(&root.path().join("state-2"), &config, &cert, &key)
+        .status(1)
+        .run();
     let line = one_line(&second.stderr);
     assert!(
         line.contains("another mailtls is changing") && line.contains(&config.display().to_string()),
@@ -714,7 +722,7 @@ fn recovery_keeps_an_admin_edit_made_after_a_crash() {
     edited.push_str("# fixed by hand\n");
     std::fs::write(&main, &edited).unwrap();
 
-    let next = apply_fixture(&state, &config, &cert, &key).code(1);
+    let next = apply_fixture(&state, &config, &cert, &key).status(1).run();
     let line = one_line(&next.stderr);
     assert!(
         line.contains("changed since mailtls wrote it") && line.contains("rollback --force"),
@@ -725,12 +733,12 @@ fn recovery_keeps_an_admin_edit_made_after_a_crash() {
         "the diff is shown"
     );
     assert_eq!(std::fs::read_to_string(&main).unwrap(), edited, "the edit is kept");
-    let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0).json();
+    let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run().json();
     assert_eq!(history["sets"][0]["interrupted"], true, "the set stays interrupted");
     // The same for rollback without --force.
-    Mailtls::new(&state).args(["rollback"]).run().code(1);
+    Mailtls::new(&state).args(["rollback"]).status(1).run();
     assert_eq!(std::fs::read_to_string(&main).unwrap(), edited);
 
-    Mailtls::new(&state).args(["rollback", "--force"]).run().code(0);
+    Mailtls::new(&state).args(["rollback", "--force"]).status(0).run();
     assert_eq!(snapshot(&config), originals);
 }

@@ -99,8 +99,8 @@ fn a_hostile_server_cannot_write_escape_sequences_to_the_terminal() {
             "localhost",
         ])
         .args(&targets)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert_inert("stdout", &human.stdout);
     assert_inert("stderr", &human.stderr);
     assert!(
@@ -127,8 +127,8 @@ fn a_hostile_server_cannot_write_escape_sequences_to_the_terminal() {
             "localhost",
         ])
         .args(&targets[..1])
+        .status(0)
         .run()
-        .code(0)
         .json();
     let subject = json["targets"][0]["certificate"]["subject"].as_str().unwrap();
     assert!(
@@ -146,8 +146,8 @@ fn error_text_quoting_a_config_value_is_escaped() {
     let ran = Mailtls::new(&pf.root.path().join("state"))
         .args(["plan", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert_inert("stderr", &ran.stderr);
     assert!(ran.stderr.contains("x\\x1b]0;title\\x07\\u{202e}y"), "{}", ran.stderr);
 }
@@ -198,8 +198,8 @@ fn numbers_out_of_range_are_refused_when_parsed() {
             "64",
         ])
         .args(["--starttls", "smtp", &format!("127.0.0.1:{}", support::free_port())])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
 }
 
 /// `--cert /dev/zero`, a FIFO nobody writes, and a file past the 1 MiB cap
@@ -229,8 +229,8 @@ fn certificate_files_that_never_end_fail_fast() {
             .args([&pf.config_dir])
             .arg_pair("--cert", cert)
             .arg_pair("--key", key)
-            .run()
-            .code(1);
+            .status(1)
+            .run();
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{cert:?} took {:?}",
@@ -323,8 +323,8 @@ fn a_file_that_is_not_a_config_is_never_quoted() {
         let ran = Mailtls::new(&state)
             .args(["plan", "--mta", mta, "--config"])
             .args([&config])
-            .run()
-            .code(1);
+            .status(1)
+            .run();
         let printed = format!("{}{}", ran.stdout, ran.stderr);
         assert!(
             printed.contains("does not look like") && !printed.contains("HASH") && !printed.contains("root:"),

@@ -79,7 +79,7 @@ fn impact(state: &Path, args: &[&str], path_env: Option<&str>) -> Value {
     if let Some(path) = path_env {
         m = m.env("PATH", path);
     }
-    let ran = m.run().code(0);
+    let ran = m.status(0).run();
     serde_json::from_str(&ran.stdout).unwrap_or_else(|e| panic!("{e}: {}", ran.stdout))
 }
 
@@ -279,8 +279,8 @@ fn plan_shows_who_would_lose_tls_and_apply_refuses_past_max_lose_tls() {
     let plan = Mailtls::new(&state)
         .args(["plan", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(2);
+        .status(2)
+        .run();
     assert!(
         plan.stdout.contains("+smtpd_tls_protocols") || plan.stdout.contains("smtpd_tls_protocols"),
         "{}",
@@ -296,8 +296,8 @@ fn plan_shows_who_would_lose_tls_and_apply_refuses_past_max_lose_tls() {
     let plan = Mailtls::new(&state)
         .args(["--json", "plan", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(2);
+        .status(2)
+        .run();
     let json: Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(json["impact"]["summary"]["loses_tls"], 1);
 
@@ -305,8 +305,8 @@ fn plan_shows_who_would_lose_tls_and_apply_refuses_past_max_lose_tls() {
     let refused = Mailtls::new(&state)
         .args(["--yes", "apply", "--max-lose-tls", "0", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         refused.stderr.contains("more than --max-lose-tls 0"),
         "{}",
@@ -321,8 +321,8 @@ fn plan_shows_who_would_lose_tls_and_apply_refuses_past_max_lose_tls() {
     Mailtls::new(&state)
         .args(["--yes", "apply", "--max-lose-tls", "1", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
 }
 
 #[test]
@@ -362,8 +362,8 @@ fn apply_watch_rolls_back_when_a_peer_that_negotiated_before_now_fails() {
     let ran = Mailtls::new(&state)
         .args(["--json", "--yes", "apply", "--watch", "3s", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert!(ran.stderr.contains("no new TLS handshake failures"), "{}", ran.stderr);
     assert_ne!(std::fs::read(pf.config_dir.join("main.cf")).unwrap(), before);
 }
@@ -378,8 +378,8 @@ fn enable_logging_applies_the_coverage_change_and_rolls_back_like_any_change() {
     let ran = Mailtls::new(&state)
         .args(["--yes", "impact", "--enable-logging", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert!(ran.stdout.contains("+smtpd_tls_loglevel = 1"), "{}", ran.stdout);
     let after = std::fs::read_to_string(&main_cf).unwrap();
     assert!(
@@ -402,8 +402,8 @@ fn enable_logging_applies_the_coverage_change_and_rolls_back_like_any_change() {
     Mailtls::new(&state)
         .args(["--yes", "impact", "--enable-logging", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(0);
-    Mailtls::new(&state).args(["--yes", "rollback"]).run().code(0);
+        .status(0)
+        .run();
+    Mailtls::new(&state).args(["--yes", "rollback"]).status(0).run();
     assert_eq!(std::fs::read_to_string(&main_cf).unwrap(), before);
 }

@@ -20,8 +20,8 @@ fn impact(args: &[&str]) -> Value {
     let ran = Mailtls::new(state.path())
         .args(["--json", "impact"])
         .args(args)
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     serde_json::from_str(&ran.stdout).unwrap_or_else(|e| panic!("{e}: {}", ran.stdout))
 }
 
@@ -213,8 +213,8 @@ fn binary_junk_and_a_truncated_last_line_are_skipped_and_counted() {
     let state = tempfile::tempdir().unwrap();
     let ran = Mailtls::new(state.path())
         .args(["impact", "--log", "/nonexistent/mail.log"])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr.contains("/nonexistent/mail.log") && ran.stderr.lines().count() == 1,
         "{}",

@@ -13,8 +13,8 @@ fn nagios(pf: &Postfix, extra: &[&str], targets: &[String], code: i32) -> String
         .arg_pair("--ca-file", &pf.cert)
         .args(extra)
         .args(targets)
+        .status(code)
         .run()
-        .code(code)
         .stdout
 }
 
@@ -151,8 +151,8 @@ fn a_port_nothing_listens_on_is_unknown() {
     let closed = format!("127.0.0.1:{}", free_port());
     let out = Mailtls::new(state.path())
         .args(["probe", "--output", "nagios", "--timeout", "3", &closed])
+        .status(3)
         .run()
-        .code(3)
         .stdout;
     assert!(
         out.starts_with(&format!("MAILTLS UNKNOWN - {closed}: scan failed: ")),

@@ -39,8 +39,8 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
             "--config",
         ])
         .args([&smtpd.config])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let json = applied.json();
     assert_eq!(json["changed"], true);
     assert_eq!(json["reloaded"], true, "{}", applied.stderr);
@@ -77,8 +77,8 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
             "--config",
         ])
         .args([&smtpd.config])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     smtpd.wait();
     assert!(
         !openssl_accepts(port, "smtp", "-tls1_2", None),
@@ -88,7 +88,7 @@ fn apply_reapply_and_rollback_on_a_private_opensmtpd() {
 
     // Roll both back: the file byte for byte, and the old behaviour.
     for _ in 0..2 {
-        let rolled = mailtls(&smtpd).args(["--json", "rollback"]).run().code(0);
+        let rolled = mailtls(&smtpd).args(["--json", "rollback"]).status(0).run();
         assert_eq!(rolled.json()["verified"], true, "{}", rolled.stderr);
     }
     assert!(
@@ -118,8 +118,8 @@ fn ncsc_nl_2025_applies_and_verifies_on_opensmtpd() {
             "--config",
         ])
         .args([&smtpd.config])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(applied.json()["verified"], true, "{}\n{}", applied.stderr, smtpd.log());
     let probe = mailtls(&smtpd)
         .args(support::baselines::probe_args(smtpd.port, "smtp", "ncsc-nl-2025"))

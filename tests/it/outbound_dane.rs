@@ -44,7 +44,7 @@ fn validating_resolver_plans_dane_and_rollback_restores() {
     let dns = DnsSandbox::shared();
     let pf = Postfix::new();
     let before = snapshot(&pf.config_dir);
-    let planned = outbound(&pf, &dns.resolver, &["--json", "plan"]).run().code(2);
+    let planned = outbound(&pf, &dns.resolver, &["--json", "plan"]).status(2).run();
     let settings = planned.json()["settings"].to_string();
     assert!(settings.contains("\"smtp_tls_security_level\""), "{settings}");
     assert!(settings.contains("\"after\":\"dane\""), "{settings}");
@@ -53,24 +53,24 @@ fn validating_resolver_plans_dane_and_rollback_restores() {
     assert_eq!(snapshot(&pf.config_dir), before, "plan writes nothing");
 
     outbound(&pf, &dns.resolver, &["--yes", "apply", "--no-reload"])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let effective = postconf_n(&pf);
     assert!(effective.contains("smtp_tls_security_level = dane\n"), "{effective}");
     assert!(effective.contains("smtp_dns_support_level = dnssec\n"), "{effective}");
-    outbound(&pf, &dns.resolver, &["plan"]).run().code(0);
+    outbound(&pf, &dns.resolver, &["plan"]).status(0).run();
     let applied = snapshot(&pf.config_dir);
     let again = outbound(&pf, &dns.resolver, &["--json", "--yes", "apply", "--no-reload"])
+        .status(0)
         .run()
-        .code(0)
         .json();
     assert_eq!(again["changed"], false, "{again}");
     assert_eq!(snapshot(&pf.config_dir), applied, "a second apply changed nothing");
 
     Mailtls::new(&pf.root.path().join("state"))
         .args(["--yes", "rollback"])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(snapshot(&pf.config_dir), before, "rollback restores byte for byte");
 }
 
@@ -108,7 +108,7 @@ fn a_resolver_that_does_not_validate_is_refused() {
     let before = snapshot(&pf.config_dir);
     let nsd = format!("127.0.0.1:{}", dns.nsd_port);
     for command in [&["plan"][..], &["--yes", "apply", "--no-reload"][..]] {
-        let ran = outbound(&pf, &nsd, command).run().code(1);
+        let ran = outbound(&pf, &nsd, command).status(1).run();
         assert!(
             ran.stderr.contains(&format!(
                 "the resolver at {nsd} does not validate DNSSEC (no AD bit): outbound DANE would fail open"
@@ -136,8 +136,8 @@ fn exim_is_refused_with_the_reason() {
             "--dnssec-probe-name",
             "dane.test",
         ])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr.contains("--outbound-dane is not supported for Exim") && ran.stderr.contains("hosts_try_dane"),
         "{}",

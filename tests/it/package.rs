@@ -1,7 +1,8 @@
 //! The Debian package as an admin gets it: `scripts/build-deb` builds it
-//! (a dev-profile build without the test hooks, in its own target folder:
-//! the binary cargo test built has them, and a release build took 20 minutes
-//! on the shared 2-core machine), `dpkg -i` installs it on this machine, and
+//! (a dev-profile build without the test hooks: the one scripts/test makes
+//! beside the test build, else its own in a target folder of its own; the
+//! binary cargo test built has them, and a release build took 20 minutes on
+//! the shared 2-core machine), `dpkg -i` installs it on this machine, and
 //! the installed files work: `/usr/bin/mailtls profiles`, `man mailtls`,
 //! the bash completion; `dpkg -r` then leaves none of its files. The RPM
 //! built from the same files is checked with `rpm -qlp`.
@@ -63,18 +64,24 @@ fn the_deb_installs_works_and_removes_cleanly_and_the_rpm_lists_the_same_tools()
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("package");
     let _ = std::fs::remove_dir_all(&out_dir);
     std::fs::create_dir_all(&out_dir).unwrap();
-    // Its own target folder: cargo test may still hold the lock of the
-    // usual one, and the binary there has the test hooks build-deb refuses.
-    checked(
-        Command::new(manifest_dir().join("scripts/build-deb"))
-            .args(["--profile", "dev", "--rpm", "--fast", "--quiet", "--output"])
-            .arg(&out_dir)
-            .env(
+    // The binary cargo test built has the test hooks build-deb refuses.
+    // scripts/test builds one without them into the usual target folder
+    // first and names where it kept it; run alone, this builds its own in a
+    // target folder of its own (cargo test may still hold the usual one's lock).
+    let mut build_deb = Command::new(manifest_dir().join("scripts/build-deb"));
+    build_deb.args(["--profile", "dev", "--rpm", "--fast", "--quiet"]);
+    match std::env::var_os("MAILTLS_HOOKLESS_TARGET").map(PathBuf::from) {
+        Some(hookless) if hookless.join("debug/mailtls").is_file() => {
+            build_deb.arg("--no-build").env("CARGO_TARGET_DIR", hookless);
+        }
+        _ => {
+            build_deb.env(
                 "CARGO_TARGET_DIR",
                 Path::new(env!("CARGO_TARGET_TMPDIR")).join("package-target"),
-            )
-            .current_dir(manifest_dir()),
-    );
+            );
+        }
+    }
+    checked(build_deb.arg("--output").arg(&out_dir).current_dir(manifest_dir()));
     let deb = built(&out_dir, ".deb");
 
     let info = stdout(&checked(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Maintainer")));

@@ -37,8 +37,8 @@ fn debian_stock_plan_hardens_protocols_and_ciphers_and_writes_nothing() {
     let ran = Mailtls::new(&root.path().join("state"))
         .args(["--json", "plan", "--mta", "postfix", "--config"])
         .args([&dir])
-        .run()
-        .code(2);
+        .status(2)
+        .run();
     let json = ran.json();
     assert_eq!(json["changed"], true);
     let diff = json["diff"].as_str().unwrap();
@@ -77,8 +77,8 @@ fn an_already_hardened_config_plans_nothing() {
     let json = Mailtls::new(&root.path().join("state"))
         .args(["--json", "plan", "--config"])
         .args([&dir])
+        .status(0)
         .run()
-        .code(0)
         .json();
     assert_eq!(json["changed"], false, "stricter values are kept: {json}");
 }
@@ -96,8 +96,8 @@ fn weak_master_cf_overrides_are_rewritten_in_place() {
     let json = Mailtls::new(&root.path().join("state"))
         .args(["--json", "plan", "--config"])
         .args([&dir])
+        .status(2)
         .run()
-        .code(2)
         .json();
     let diff = json["diff"].as_str().unwrap();
     assert!(
@@ -121,8 +121,8 @@ fn malformed_main_cf_is_refused_with_its_line() {
     let ran = Mailtls::new(&root.path().join("state"))
         .args(["plan", "--config"])
         .args([&dir])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr.contains(&format!("main.cf:{lines}: missing '='")),
         "{}",
@@ -143,8 +143,8 @@ fn a_key_that_does_not_match_the_certificate_is_refused() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &other_key)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(ran.stderr.contains("does not match the certificate"), "{}", ran.stderr);
     assert_eq!(snapshot(&dir), before);
 }
@@ -162,8 +162,8 @@ fn cert_paths_that_would_inject_config_are_refused() {
             .args(["plan", "--config"])
             .args([&dir])
             .args(["--cert", bad, "--key", bad])
-            .run()
-            .code(1);
+            .status(1)
+            .run();
         assert_eq!(
             ran.stderr.trim().lines().count(),
             1,
@@ -186,8 +186,8 @@ fn a_world_readable_key_is_refused() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(ran.stderr.contains("readable by everyone"), "{}", ran.stderr);
 }
 
@@ -202,8 +202,8 @@ fn a_user_profile_with_an_unknown_key_names_file_and_key() {
         .args(["plan", "--config"])
         .args([&dir])
         .arg_pair("--profile", &profile)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr.contains("mine.toml") && ran.stderr.contains("dh_bits"),
         "{}",
@@ -218,8 +218,8 @@ fn without_a_server_certificate_the_outbound_settings_are_still_hardened() {
     let json = Mailtls::new(&root.path().join("state"))
         .args(["--json", "plan", "--config"])
         .args([&dir])
+        .status(2)
         .run()
-        .code(2)
         .json();
     let diff = json["diff"].as_str().unwrap();
     assert!(diff.contains("+smtp_tls_mandatory_protocols = >=TLSv1.2"), "{diff}");
@@ -272,8 +272,8 @@ fn mailcow_settings_go_to_extra_cf_which_its_start_script_appends() {
         .args([&dir])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
+        .status(2)
         .run()
-        .code(2)
         .json();
     let files: Vec<&str> = json["file_diffs"]
         .as_array()
@@ -311,15 +311,12 @@ fn mailcow_settings_go_to_extra_cf_which_its_start_script_appends() {
 
 #[test]
 fn every_baseline_profile_plans_on_debian_postfix() {
-    for profile in support::baselines::BASELINES {
+    support::baselines::check_every_baseline_plans("postfix", true, false, |profile| {
         let (root, dir) = fixture_copy("debian-12");
         use_cert(&dir);
-        let json = Mailtls::new(&root.path().join("state"))
+        let plan = Mailtls::new(&root.path().join("state"))
             .args(["--json", "plan", "--mta", "postfix", "--profile", profile, "--config"])
-            .args([&dir])
-            .run()
-            .code(2)
-            .json();
-        support::baselines::check_baseline_plan("postfix", profile, &json, true, false);
-    }
+            .args([&dir]);
+        (root, plan)
+    });
 }

@@ -28,14 +28,14 @@ fn apply_verify_reapply_and_rollback_on_stock_debian_postfix() {
     Mailtls::new(&state)
         .args(["plan", "--config"])
         .args([config])
-        .run()
-        .code(2);
+        .status(2)
+        .run();
 
     let applied = Mailtls::new(&state)
         .args(["--json", "--yes", "apply", "--config"])
         .args([config])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let json = applied.json();
     assert_eq!(json["changed"], true);
     assert_eq!(json["verified"], true, "{}", applied.stderr);
@@ -57,7 +57,7 @@ fn apply_verify_reapply_and_rollback_on_stock_debian_postfix() {
     assert_eq!(std::fs::metadata(config.join("main.cf")).unwrap().mtime_nsec(), mtime);
 
     // Rollback needs no option but the state dir: the set knows its server.
-    let rolled = Mailtls::new(&state).args(["--json", "rollback"]).run().code(0).json();
+    let rolled = Mailtls::new(&state).args(["--json", "rollback"]).status(0).run().json();
     assert_eq!(rolled["backup_id"], backup_id.as_str());
     assert_eq!(rolled["restored"], serde_json::json!([config.join("main.cf")]));
     assert_eq!(snapshot(config), originals, "files byte for byte as before");
@@ -68,10 +68,10 @@ fn apply_verify_reapply_and_rollback_on_stock_debian_postfix() {
     );
     assert!(accepts(&pf, "-tls1"), "the live server accepts TLS 1.0 again");
 
-    let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0).json();
+    let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run().json();
     assert_eq!(history["sets"][0]["id"], backup_id.as_str());
     assert_eq!(history["sets"][0]["state"], "rolled-back");
-    Mailtls::new(&state).args(["rollback"]).run().code(1);
+    Mailtls::new(&state).args(["rollback"]).status(1).run();
 }
 
 #[test]
@@ -92,12 +92,12 @@ fn failed_verification_rolls_back_by_itself_and_exits_3() {
     let ran = Mailtls::new(&state)
         .args(["--json", "-y", "apply", "--reload-command", &sabotage, "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(3);
+        .status(3)
+        .run();
     assert!(ran.stderr.contains("TLSv1.0 is accepted"), "{}", ran.stderr);
     assert_eq!(ran.json()["exit_code"], 3);
     assert_eq!(snapshot(&pf.config_dir), originals, "the originals are back");
-    let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0).json();
+    let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run().json();
     assert_eq!(history["sets"][0]["state"], "rolled-back");
     assert!(accepts(&pf, "-tls1_2"), "the server still serves TLS");
 }
@@ -111,14 +111,14 @@ fn rollback_refuses_a_file_changed_since_apply_unless_forced() {
     Mailtls::new(&state)
         .args(["-y", "apply", "--no-verify", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let main = pf.config_dir.join("main.cf");
     let mut text = std::fs::read_to_string(&main).unwrap();
     text.push_str("# an admin's later edit\n");
     std::fs::write(&main, &text).unwrap();
 
-    let refused = Mailtls::new(&state).args(["rollback"]).run().code(1);
+    let refused = Mailtls::new(&state).args(["rollback"]).status(1).run();
     assert!(
         refused.stdout.contains("+# an admin's later edit"),
         "shows the diff: {}",
@@ -127,7 +127,7 @@ fn rollback_refuses_a_file_changed_since_apply_unless_forced() {
     assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
     assert_eq!(std::fs::read_to_string(&main).unwrap(), text, "nothing restored");
 
-    Mailtls::new(&state).args(["rollback", "--force"]).run().code(0);
+    Mailtls::new(&state).args(["rollback", "--force"]).status(0).run();
     assert_eq!(snapshot(&pf.config_dir), originals);
 }
 
@@ -139,11 +139,11 @@ fn without_a_terminal_and_without_yes_apply_refuses_and_changes_nothing() {
     let ran = Mailtls::new(&state)
         .args(["apply", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(ran.stderr.contains("add --yes"), "{}", ran.stderr);
     assert_eq!(snapshot(&pf.config_dir), originals);
-    let history = Mailtls::new(&state).args(["--json", "history"]).run().code(0).json();
+    let history = Mailtls::new(&state).args(["--json", "history"]).status(0).run().json();
     assert_eq!(
         history["sets"],
         serde_json::json!([]),
@@ -159,8 +159,8 @@ fn check_mode_reports_a_change_and_writes_nothing() {
     let json = Mailtls::new(&state)
         .args(["--json", "apply", "--check", "--config"])
         .args([&pf.config_dir])
+        .status(2)
         .run()
-        .code(2)
         .json();
     assert_eq!(json["changed"], true);
     assert_eq!(snapshot(&pf.config_dir), originals);
@@ -182,8 +182,8 @@ fn a_second_mailtls_waits_for_no_one_it_fails_on_the_lock() {
     let ran = Mailtls::new(&state)
         .args(["-y", "apply", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(ran.stderr.contains("another mailtls is running"), "{}", ran.stderr);
     drop(held);
 }
@@ -196,8 +196,8 @@ fn ncsc_nl_2025_applies_and_verifies_by_its_tiers() {
     let applied = Mailtls::new(&state)
         .args(["--json", "--yes", "apply", "--profile", "ncsc-nl-2025", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
     let probe = Mailtls::new(&state)
         .args(support::baselines::probe_args(pf.port, "smtp", "ncsc-nl-2025"))

@@ -5,7 +5,7 @@ use crate::cmd::Mailtls;
 #[test]
 fn profiles_name_shows_the_settings_of_every_backend() {
     let state = tempfile::tempdir().unwrap();
-    let ran = Mailtls::new(state.path()).args(["profiles", "modern"]).run().code(0);
+    let ran = Mailtls::new(state.path()).args(["profiles", "modern"]).status(0).run();
     for heading in [
         "Postfix",
         "Exim built with GnuTLS",
@@ -21,8 +21,8 @@ fn profiles_name_shows_the_settings_of_every_backend() {
 
     let json = Mailtls::new(state.path())
         .args(["--json", "profiles", "intermediate"])
+        .status(0)
         .run()
-        .code(0)
         .json();
     for backend in ["postfix", "exim", "sendmail", "opensmtpd", "dovecot"] {
         assert!(!json[backend].is_null(), "no {backend} in {json}");

@@ -53,8 +53,8 @@ fn probe_metrics_and_junit_match_the_json_report_and_openssl() {
             .args(["probe", "--profile", "intermediate"])
             .args(extra)
             .args([&target])
+            .status(3)
             .run()
-            .code(3)
     };
     let json = probe(&["--json"]).json();
     let report = &json["targets"][0];
@@ -136,8 +136,8 @@ fn plan_junit_has_one_failing_case_per_pending_change() {
             .args(["plan", "--mta", "postfix", "--config"])
             .args([&pf.config_dir])
             .args(extra)
+            .status(2)
             .run()
-            .code(2)
     };
     let settings = plan(&["--json"]).json()["settings"].as_array().unwrap().len();
     assert!(settings > 0);
@@ -148,8 +148,8 @@ fn plan_junit_has_one_failing_case_per_pending_change() {
     let refused = Mailtls::new(&state)
         .args(["plan", "--output", "prometheus", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         refused.stderr.contains("--output prometheus is for `mailtls probe`"),
         "{}",

@@ -32,8 +32,8 @@ fn apply_reapply_and_rollback_on_a_private_sendmail() {
     let planned = mailtls(&sendmail)
         .args(["--json", "plan", "--config"])
         .args([&sendmail.mc])
+        .status(2)
         .run()
-        .code(2)
         .json();
     let diff = planned["diff"].as_str().unwrap();
     assert!(
@@ -49,8 +49,8 @@ fn apply_reapply_and_rollback_on_a_private_sendmail() {
     let applied = mailtls(&sendmail)
         .args(["--json", "--yes", "apply", "--config"])
         .args([&sendmail.mc])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     let json = applied.json();
     assert_eq!(json["changed"], true);
     assert_eq!(
@@ -113,8 +113,8 @@ fn a_certificate_in_a_world_writable_folder_is_refused_before_anything_is_writte
         .args([&sendmail.mc])
         .arg_pair("--cert", &cert)
         .arg_pair("--key", &key)
-        .run()
-        .code(1);
+        .status(1)
+        .run();
     assert!(
         ran.stderr.contains(&format!("chmod o-w {}", open.display())),
         "{}",
@@ -130,8 +130,8 @@ fn nist_sp800_52r2_applies_and_verifies_on_sendmail() {
     let applied = mailtls(&sendmail)
         .args(["--json", "--yes", "apply", "--profile", "nist-sp800-52r2", "--config"])
         .args([&sendmail.mc])
-        .run()
-        .code(0);
+        .status(0)
+        .run();
     assert_eq!(applied.json()["verified"], true, "{}", applied.stderr);
     let port = sendmail.port;
     let probe = mailtls(&sendmail)

@@ -13,8 +13,8 @@ fn postfix_unset_settings_show_postconf_default() {
     let ran = Mailtls::new(&pf.root.path().join("state"))
         .args(["apply", "--check", "--mta", "postfix", "--config"])
         .args([&pf.config_dir])
-        .run()
-        .code(2);
+        .status(2)
+        .run();
     let shown = format!("{}{}", ran.stdout, ran.stderr);
     let default = run(Command::new("postconf")
         .arg("-c")
@@ -33,8 +33,8 @@ fn dovecot_unset_settings_show_doveconf_default() {
     let ran = Mailtls::new(&dovecot.root.path().join("state"))
         .args(["apply", "--check", "--mta", "dovecot", "--config"])
         .args([&dovecot.config])
-        .run()
-        .code(2);
+        .status(2)
+        .run();
     let shown = format!("{}{}", ran.stdout, ran.stderr);
     let line = shown
         .lines()

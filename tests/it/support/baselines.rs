@@ -1,8 +1,27 @@
 //! The bundled baselines every backend must plan (issue 12), and what a
 //! plan for each must show.
 
+use crate::cmd::Mailtls;
+
 /// The baseline profiles beside Mozilla's intermediate and modern.
 pub const BASELINES: [&str; 4] = ["old", "ncsc-nl-2025", "bsi-tr-02102-2", "nist-sp800-52r2"];
+
+/// Plans every baseline on one server: `plan(profile)` gives a fresh copy
+/// of the config (kept until the run ends) and its `mailtls --json plan ...
+/// --profile PROFILE`; each must exit 2 (changes planned) and pass
+/// `check_baseline_plan`.
+pub fn check_every_baseline_plans(
+    server: &str,
+    openssl_names: bool,
+    tls13_setting: bool,
+    plan: impl Fn(&str) -> (tempfile::TempDir, Mailtls),
+) {
+    for profile in BASELINES {
+        let (_copy, mailtls) = plan(profile);
+        let json = mailtls.status(2).run().json();
+        check_baseline_plan(server, profile, &json, openssl_names, tls13_setting);
+    }
+}
 
 /// Checks a `plan --json` for `profile`: changes are planned, the suite
 /// list is the profile's (`openssl_names`: the server takes OpenSSL cipher
