@@ -256,10 +256,36 @@ fn killed_after(state: &Path, path_env: &str, args: &[&std::ffi::OsStr], after: 
 /// 200 kills at random moments of apply and rollback (config only: a
 /// Sendmail whose change spans sendmail.mc and the sendmail.cf generated
 /// from it): after each kill, the next complete run leaves the old files or
-/// the new ones, byte for byte, never one of each. `MAILTLS_KILL_SEED` and
-/// `MAILTLS_KILL_ROUNDS` rerun it another way.
+/// the new ones, byte for byte, never one of each. The kills run in
+/// `MAILTLS_KILL_LANES` (4) lanes at once, each on its own Sendmail copy
+/// with the seed `MAILTLS_KILL_SEED` + its number (they mostly wait on m4
+/// and on the kill moment); `MAILTLS_KILL_ROUNDS` (200) is the total.
+/// A failure names its seed: rerun it with that seed and one lane.
 #[test]
 fn a_kill_at_a_random_moment_never_leaves_a_mix_of_old_and_new_files() {
+    let number = |name: &str, default: u64| std::env::var(name).map_or(default, |s| s.parse().unwrap());
+    let seed = number("MAILTLS_KILL_SEED", 0x5eed);
+    let rounds = number("MAILTLS_KILL_ROUNDS", 200) as usize;
+    let lanes = number("MAILTLS_KILL_LANES", 4).max(1);
+    let interrupted: usize = std::thread::scope(|scope| {
+        let lanes: Vec<_> = (0..lanes)
+            .map(|lane| {
+                let share = rounds / lanes as usize + usize::from((lane as usize) < rounds % lanes as usize);
+                scope.spawn(move || kill_lane(seed + lane, share))
+            })
+            .collect();
+        lanes.into_iter().map(|l| l.join().unwrap()).sum()
+    });
+    // Kills that only ever land before the first write or after the last would prove nothing.
+    assert!(
+        interrupted >= rounds / 10,
+        "only {interrupted} of {rounds} kills interrupted a change"
+    );
+}
+
+/// One lane of the random kills: `rounds` kills on a Sendmail of its own,
+/// at moments drawn from `seed`; the number that interrupted a change.
+fn kill_lane(seed: u64, rounds: usize) -> usize {
     let sm = Sendmail::new("");
     let dir = sm.root.path();
     let state = dir.join("state");
@@ -287,8 +313,6 @@ fn a_kill_at_a_random_moment_never_leaves_a_mix_of_old_and_new_files() {
     let rollback_time = started.elapsed();
     assert!(snapshot(dir) == old);
 
-    let seed = std::env::var("MAILTLS_KILL_SEED").map_or(0x5eed, |s| s.parse().unwrap());
-    let rounds: usize = std::env::var("MAILTLS_KILL_ROUNDS").map_or(200, |s| s.parse().unwrap());
     let mut moments = Moments(seed);
     let mc = sm.mc.as_os_str();
     let apply_args: Vec<&std::ffi::OsStr> = ["-y", "apply", "--no-reload", "--mta", "sendmail", "--config"]
@@ -349,9 +373,5 @@ fn a_kill_at_a_random_moment_never_leaves_a_mix_of_old_and_new_files() {
     eprintln!(
         "{rounds} kills (seed {seed}, apply {apply_time:?}, rollback {rollback_time:?}): {interrupted} interrupted a change in progress"
     );
-    // Kills that only ever land before the first write or after the last would prove nothing.
-    assert!(
-        interrupted >= rounds / 10,
-        "only {interrupted} of {rounds} kills interrupted a change"
-    );
+    interrupted
 }
