@@ -7,8 +7,7 @@ use crate::support::Postfix;
 
 #[test]
 fn stock_postfix_suites_get_ncsc_nl_2025_tiers() {
-    let postfix = Postfix::new();
-    postfix.start();
+    let postfix = Postfix::shared();
     let state = tempfile::tempdir().unwrap();
     let ran = Mailtls::new(state.path())
         .args([
@@ -21,7 +20,6 @@ fn stock_postfix_suites_get_ncsc_nl_2025_tiers() {
             &format!("127.0.0.1:{}", postfix.port),
         ])
         .run();
-    postfix.stop();
     let json = ran.json();
     let target = &json["targets"][0];
     let tiers12 = &target["protocols"]["TLSv1.2"]["tiers"];

@@ -131,8 +131,7 @@ fn one_bad_target_never_stops_the_others_and_exit_codes_follow_the_verdicts() {
 
 #[test]
 fn a_fleet_scan_ends_with_one_summary_line_per_host() {
-    let postfix = Postfix::new();
-    postfix.start();
+    let postfix = Postfix::shared();
     let no_starttls = serve(|mut s, _| {
         smtp_until_starttls(&mut s, false);
     });

@@ -36,8 +36,7 @@ fn assert_matches_ground_truth(report: &TargetReport, port: u16, starttls: &str)
 
 #[test]
 fn stock_debian_postfix_matches_openssl_ground_truth() {
-    let postfix = Postfix::new();
-    postfix.start();
+    let postfix = Postfix::shared();
     let report = scan_port(postfix.port, TlsStart::Starttls(Proto::Smtp));
     println!("{}", report.render());
     assert!(report.starttls_offered);

@@ -44,9 +44,9 @@ fn junit_counts(xml: &str) -> (usize, usize, usize) {
 
 #[test]
 fn probe_metrics_and_junit_match_the_json_report_and_openssl() {
-    let pf = Postfix::new();
-    pf.start();
-    let state = pf.root.path().join("state");
+    let pf = Postfix::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
     let target = format!("127.0.0.1:{}", pf.port);
     let probe = |extra: &[&str]| {
         Mailtls::new(&state)

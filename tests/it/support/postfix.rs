@@ -4,9 +4,13 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::{free_port, run, self_signed, wait_for_port, wait_for_port_closed, KeyKind};
+
+/// The stock Postfix of `Postfix::shared`.
+static SHARED: OnceLock<Postfix> = OnceLock::new();
 
 /// A private Postfix whose `smtp inet` service listens on 127.0.0.1:`port`.
 /// Stops on drop.
@@ -22,6 +26,29 @@ impl Postfix {
     /// A stock Debian 12 Postfix with a fresh self-signed RSA certificate.
     pub fn new() -> Postfix {
         Postfix::with_key(KeyKind::Rsa2048)
+    }
+
+    /// One stock Postfix (as `new`), started once for the whole test binary,
+    /// for tests that only probe it: none may change its config or stop it.
+    /// It is stopped, and its folder removed, when the process exits.
+    pub fn shared() -> &'static Postfix {
+        SHARED.get_or_init(|| {
+            let postfix = Postfix::new();
+            postfix.start();
+            extern "C" {
+                fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+            }
+            extern "C" fn stop_shared() {
+                if let Some(postfix) = SHARED.get() {
+                    postfix.stop();
+                    let _ = std::fs::remove_dir_all(postfix.root.path());
+                }
+            }
+            // SAFETY: atexit only records the function; stop_shared runs once,
+            // at exit, and only reads the initialised static.
+            assert_eq!(unsafe { atexit(stop_shared) }, 0, "atexit");
+            postfix
+        })
     }
 
     /// Like `new`, with a certificate of the given key type.
