@@ -73,7 +73,7 @@ impl Mailtls {
     }
 
     /// Sets an environment variable for the run (PATH, to find a sandboxed server's tools).
-    pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Mailtls {
+    pub fn env(mut self, name: &str, value: &str) -> Mailtls {
         self.command.env(name, value);
         self
     }
