@@ -549,7 +549,10 @@ mod tests {
         let scanner = Scanner::new(FORMATS.to_vec(), 1_796_000_000, None, &mut tally);
         let needles: Vec<&[u8]> = scanner.finders.iter().map(|(f, _)| f.needle()).collect();
         // Cyrus's "STARTTLS failed: " is found by "TLS"; its peer lines need their own passes.
-        assert_eq!(needles, [&b"TLS"[..], b"address=", b"SSL", b"pop3s failed: ", b"login: "]);
+        assert_eq!(
+            needles,
+            [&b"TLS"[..], b"address=", b"SSL", b"pop3s failed: ", b"login: "]
+        );
         // "SSL_accept error" (Postfix) is found by OpenSMTPD's "SSL".
         let postfix = FORMATS
             .iter()
