@@ -133,6 +133,7 @@ pub fn run_plans(resolved: Resolved, planned: Option<HostPlan>, options: ApplyOp
                 &plan.listeners,
                 |l| request.profile_for(l),
                 plan.expected_cert_sha256.as_deref(),
+                plan.groups_unenforceable.is_none(),
             ) {
                 Ok(summary) => summaries.push(summary),
                 Err(failure) => return Err(undo(&manifest, &failure.to_string(), out)),

@@ -52,6 +52,10 @@ pub struct Plan {
     pub expected_cert_sha256: Option<String>,
     /// The listeners held to another profile than the run's, and why.
     pub floors: Vec<crate::floors::Floor>,
+    /// Why this server cannot restrict the key-exchange groups (Sendmail,
+    /// OpenSMTPD, Dovecot before 2.3); `None` when it can, and verification
+    /// then holds the served groups to the profile.
+    pub groups_unenforceable: Option<String>,
 }
 
 impl Plan {

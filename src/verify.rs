@@ -67,6 +67,7 @@ pub(crate) fn against_profile<'a>(
     listeners: &[Listener],
     profile_for: impl Fn(&Listener) -> &'a Profile,
     expected_cert_sha256: Option<&str>,
+    groups_enforceable: bool,
 ) -> Result<String, Failed> {
     let mut problems = Vec::new();
     let mut summary = Vec::new();
@@ -76,7 +77,7 @@ pub(crate) fn against_profile<'a>(
         let where_ = format!("{}:{}", listener.host, listener.port);
         let before = problems.len();
         problems.extend(
-            judge(&report, profile, expected_cert_sha256)
+            judge(&report, profile, expected_cert_sha256, groups_enforceable)
                 .into_iter()
                 .map(|p| format!("{where_}: {p}")),
         );
@@ -97,16 +98,23 @@ pub(crate) fn against_profile<'a>(
 }
 
 /// The problems a scan shows against the profile; empty when it complies.
-fn judge(report: &TargetReport, profile: &Profile, expected_cert_sha256: Option<&str>) -> Vec<String> {
+fn judge(
+    report: &TargetReport,
+    profile: &Profile,
+    expected_cert_sha256: Option<&str>,
+    groups_enforceable: bool,
+) -> Vec<String> {
     if report.error.is_none() && report.starttls_offered && report.protocols.values().all(|r| !r.accepted) {
         return vec!["STARTTLS is offered but every TLS handshake fails".into()];
     }
-    // Not held against a change: groups (Sendmail 8.17 has no setting for
-    // them, so no apply could fix them) and the certificate's lifespan (a
-    // warning in the profiles; the certificate is the admin's choice).
+    // Not held against a change: the groups of a server with no setting for
+    // them (Sendmail, OpenSMTPD: no apply could fix them; the plan says so)
+    // and the certificate's lifespan (a warning in the profiles; the
+    // certificate is the admin's choice).
     let mut problems: Vec<String> = probe::judge(report, profile)
         .into_iter()
-        .filter(|f| !matches!(f.id.as_str(), "profile-group-not-allowed" | "profile-cert-lifespan"))
+        .filter(|f| f.id != "profile-cert-lifespan")
+        .filter(|f| groups_enforceable || f.id != "profile-group-not-allowed")
         .map(|f| f.message)
         .collect();
     if !problems.is_empty() {
@@ -150,5 +158,40 @@ pub(crate) fn serves_tls(listeners: &[Listener]) -> Result<String, Failed> {
         Ok(summary.join("; "))
     } else {
         Err(Failed { problems })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::{CipherSuite, Group, Protocol};
+    use crate::vocabulary::{Proto, TlsStart};
+
+    /// A server that does what `intermediate` asks, except that it also
+    /// accepts x448, a group outside the profile.
+    fn compliant_but_x448() -> TargetReport {
+        let mut report = TargetReport::empty("127.0.0.1:25".into(), TlsStart::Starttls(Proto::Smtp));
+        report.starttls_offered = true;
+        for p in [Protocol::TlsV1_2, Protocol::TlsV1_3] {
+            let r = report.protocols.entry(p).or_default();
+            r.accepted = true;
+            r.cipher_suites = vec![if p == Protocol::TlsV1_3 {
+                CipherSuite(0x1301)
+            } else {
+                CipherSuite(0xc02f)
+            }];
+        }
+        report.groups = vec![Group(0x001d), Group(0x0017), Group(0x001e)];
+        report
+    }
+
+    #[test]
+    fn groups_outside_the_profile_fail_verification_where_the_server_could_restrict_them() {
+        let profile = Profile::load("intermediate").unwrap();
+        let report = compliant_but_x448();
+        let held = judge(&report, &profile, None, true);
+        assert!(held.iter().any(|p| p.contains("group")), "{held:?}");
+        // Sendmail, OpenSMTPD: no setting could fix it, the plan says so instead.
+        assert_eq!(judge(&report, &profile, None, false), Vec::<String>::new());
     }
 }

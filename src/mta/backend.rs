@@ -85,6 +85,7 @@ pub(crate) struct PlanBuilder<'a> {
     warnings: Vec<String>,
     regenerate: Option<Regenerate>,
     expected_cert_sha256: Option<String>,
+    groups_unenforceable: Option<String>,
 }
 
 impl<'a> PlanBuilder<'a> {
@@ -98,7 +99,22 @@ impl<'a> PlanBuilder<'a> {
             warnings: Vec::new(),
             regenerate: None,
             expected_cert_sha256: None,
+            groups_unenforceable: None,
         }
+    }
+
+    /// This server has no setting for the key-exchange groups: said in the
+    /// plan when the profile names groups, and verification does not hold
+    /// the served groups against the change.
+    pub(crate) fn groups_unenforceable(&mut self, why: impl Into<String>) {
+        let why = why.into();
+        if !self.request.profile.groups.is_empty() {
+            let warning = format!("{why}: the key-exchange groups stay the TLS library's defaults");
+            if !self.warnings.contains(&warning) {
+                self.warnings.push(warning);
+            }
+        }
+        self.groups_unenforceable = Some(why);
     }
 
     /// Records that `name` in `file` goes from `before` to `after`.
@@ -231,6 +247,7 @@ impl<'a> PlanBuilder<'a> {
             listeners,
             expected_cert_sha256: self.expected_cert_sha256,
             floors,
+            groups_unenforceable: self.groups_unenforceable,
         }
     }
 }

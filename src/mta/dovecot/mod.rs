@@ -226,6 +226,12 @@ impl Dovecot {
             harden::for_version(harden::desired(profile, generation), profile, self.version.as_deref())
                 .map_err(|e| Error::Config(e.to_string()))?;
         plan.warnings_mut().extend(limits);
+        if !profile.groups.is_empty() && !desired.iter().any(|(k, _)| *k == "ssl_curve_list") {
+            plan.groups_unenforceable(format!(
+                "Dovecot {} has no ssl_curve_list",
+                self.version.as_deref().unwrap_or("of this version")
+            ));
+        }
         if let Some(stack) = &self.stack {
             if request.cert.is_some() {
                 stack.refuse_cert(&self.main)?;

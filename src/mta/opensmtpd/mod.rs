@@ -269,6 +269,7 @@ impl Opensmtpd {
         let statements = conf.statements();
         refuse_pre_6_4(&statements, &self.config)?;
         let mut plan = PlanBuilder::new(MtaKind::Opensmtpd, self.config.clone(), request);
+        plan.groups_unenforceable("OpenSMTPD's smtpd.conf has no setting for the key-exchange groups");
         plan.warnings_mut().extend(self.broken_tls());
         plan.warnings_mut()
             .extend(request.profile.tls13_unexpressible("OpenSMTPD"));

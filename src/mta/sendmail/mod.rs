@@ -242,6 +242,7 @@ impl Sendmail {
         let mut mc = sources.mc.clone();
         let mut tls = sources.tls.as_ref().map(|t| t.3.clone());
         let mut plan = PlanBuilder::new(MtaKind::Sendmail, self.mc.clone(), request);
+        plan.groups_unenforceable("Sendmail has no setting for the key-exchange groups");
         let tls_path = sources.tls.as_ref().map(|t| t.0.clone());
 
         let set = |plan: &mut PlanBuilder,
