@@ -18,7 +18,7 @@ fn rhel_dovecot_gets_local_conf_and_its_crypto_policy_list_is_named() {
         std::fs::copy(entry.path(), dir.join("conf.d").join(entry.file_name())).unwrap();
     }
     std::fs::copy(source.join("dovecot.conf"), dir.join("dovecot.conf")).unwrap();
-    let certs = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let certs = support::tempdir_for_keys();
     let (cert, key) = support::self_signed(certs.path(), "server", support::KeyKind::Rsa2048);
     let state = root.path().join("state");
     let plan = || {

@@ -235,8 +235,7 @@ fn postfix_refuses_a_floor_on_a_postscreen_listener() {
 #[test]
 fn sendmail_refuses_a_floor_of_its_own_and_says_why() {
     let path = format!("{}:/usr/bin:/bin", support::sendmail_bin().display());
-    // Sendmail refuses a key below a world-writable folder such as /tmp.
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = support::tempdir_for_keys();
     let mc = dir.path().join("freebsd.mc");
     std::fs::copy(fixture("real-world/sendmail-freebsd-14/freebsd.mc"), &mc).unwrap();
     let (cert, key) = self_signed(dir.path(), "server", KeyKind::Rsa2048);

@@ -98,8 +98,7 @@ fn the_fixtures_round_trip_through_the_m4_editor() {
 
 /// FreeBSD's freebsd.mc (no include(cf.m4): its Makefile passes cf.m4 to m4) in a folder of its own.
 fn freebsd_mc() -> (tempfile::TempDir, std::path::PathBuf) {
-    // Sendmail refuses a key below a world-writable folder such as /tmp.
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = support::tempdir_for_keys();
     let mc = dir.path().join("freebsd.mc");
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real-world/sendmail-freebsd-14/freebsd.mc"),

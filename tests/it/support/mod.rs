@@ -41,6 +41,18 @@ use std::time::{Duration, Instant};
 
 /// A loopback TCP port that nothing listens on right now.
 ///
+/// A temporary folder no world-writable folder leads to, for the keys
+/// Sendmail (and mailtls's check of its key) refuses below one such as /tmp:
+/// under /run (root's, mode 755) when it can be written, else under cargo's
+/// target folder (which is below /tmp when the checkout is).
+pub fn tempdir_for_keys() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("mailtls-test-")
+        .tempdir_in("/run")
+        .or_else(|_| tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")))
+        .expect("temporary folder")
+}
+
 /// Ports come from a per-process sequence offset by the pid, so parallel
 /// tests in one process and parallel test binaries rarely collide; each
 /// candidate is checked by binding it.
