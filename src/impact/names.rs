@@ -149,7 +149,7 @@ mod tests {
         assert_eq!(suite12("NOT-A-SUITE"), None);
     }
 
-    /// As a real Exim 4.96 with GnuTLS 3.7 logged them (tests/impact_daemons.rs).
+    /// As a real Exim 4.96 with GnuTLS 3.7 logged them (tests/it/impact_daemons.rs).
     #[test]
     fn gnutls_session_descriptions() {
         let t = |p, n| suite(Some(p), n);
