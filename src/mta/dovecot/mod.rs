@@ -282,28 +282,14 @@ impl Dovecot {
             if acceptable {
                 continue;
             }
-            let (file_path, conf) = match (&local_path, local_index) {
-                (Some(_), Some(index)) => (tree.files[index].path.clone(), edited_conf(&mut edited, &tree, index)),
-                (Some(path), None) => (
-                    path.clone(),
-                    local_new.get_or_insert_with(|| DovecotConf::parse("").expect("empty parses")),
-                ),
-                (None, _) => match &current {
-                    Some((placed, _)) => {
-                        let index = placed.file;
-                        let conf = edited_conf(&mut edited, &tree, index);
-                        conf.set(DovecotKey::Line(placed.entry.line), wanted);
-                        plan.set(
-                            tree.files[index].path.clone(),
-                            *key,
-                            current.as_ref().map(|(_, v)| v.clone()),
-                            wanted,
-                        );
-                        continue;
-                    }
-                    None => (tree.files[0].path.clone(), edited_conf(&mut edited, &tree, 0)),
-                },
-            };
+            if let (None, Some((placed, before))) = (&local_path, &current) {
+                // No local file: the line that sets it is rewritten in place.
+                let index = placed.file;
+                edited_conf(&mut edited, &tree, index).set(DovecotKey::Line(placed.entry.line), wanted);
+                plan.set(tree.files[index].path.clone(), *key, Some(before.clone()), wanted);
+                continue;
+            }
+            let (file_path, conf) = new_setting_home(&tree, &local_path, local_index, &mut edited, &mut local_new);
             conf.set(DovecotKey::Named(Named::new(key, ANCHOR)), wanted);
             plan.set(file_path, *key, current.map(|(_, v)| v), wanted);
         }
@@ -385,14 +371,7 @@ impl Dovecot {
                 if global_stays {
                     continue;
                 }
-                let (file_path, conf) = match (&local_path, local_index) {
-                    (Some(_), Some(index)) => (tree.files[index].path.clone(), edited_conf(&mut edited, &tree, index)),
-                    (Some(path), None) => (
-                        path.clone(),
-                        local_new.get_or_insert_with(|| DovecotConf::parse("").expect("empty parses")),
-                    ),
-                    (None, _) => (tree.files[0].path.clone(), edited_conf(&mut edited, &tree, 0)),
-                };
+                let (file_path, conf) = new_setting_home(&tree, &local_path, local_index, &mut edited, &mut local_new);
                 let key_in = DovecotKey::InSection {
                     section: "protocol",
                     arg: p,
@@ -553,6 +532,26 @@ fn own_floors<'a>(request: &'a Request, listeners: &[Listener]) -> Result<Vec<(P
 
 fn edited_conf<'a>(edited: &'a mut [Option<DovecotConf>], tree: &ConfTree, index: usize) -> &'a mut DovecotConf {
     edited[index].get_or_insert_with(|| tree.files[index].conf.clone())
+}
+
+/// Where a setting the config does not set yet is written: the local file
+/// (`local_index` when it exists, else created as `local_new`), or without
+/// one the main file.
+fn new_setting_home<'a>(
+    tree: &ConfTree,
+    local_path: &Option<PathBuf>,
+    local_index: Option<usize>,
+    edited: &'a mut [Option<DovecotConf>],
+    local_new: &'a mut Option<DovecotConf>,
+) -> (PathBuf, &'a mut DovecotConf) {
+    match (local_path, local_index) {
+        (Some(_), Some(index)) => (tree.files[index].path.clone(), edited_conf(edited, tree, index)),
+        (Some(path), None) => (
+            path.clone(),
+            local_new.get_or_insert_with(|| DovecotConf::parse("").expect("empty parses")),
+        ),
+        (None, _) => (tree.files[0].path.clone(), edited_conf(edited, tree, 0)),
+    }
 }
 
 /// Mailu's Dovecot serves no TLS at all: its front container (nginx) terminates it.
