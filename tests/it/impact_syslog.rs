@@ -49,6 +49,31 @@ fn peer<'a>(report: &'a Value, address: &str, log: &str) -> &'a Value {
     found[0]
 }
 
+/// The four clients' verdicts: TLS 1.0 only loses TLS, a TLS 1.2 CBC suite is
+/// at risk, TLS 1.3 is fine, and the failed handshake fails today.
+fn assert_four_verdicts(report: &Value, listener: &str, log: &str) {
+    for (address, verdict, protocol) in [
+        ("127.0.0.2", "loses-tls", "TLSv1.0"),
+        ("127.0.0.3", "at-risk", "TLSv1.2"),
+        ("127.0.0.4", "ok", "TLSv1.3"),
+    ] {
+        let p = peer(report, address, log);
+        assert_eq!(p["verdict"], verdict, "{p}\n{log}");
+        assert_eq!(p["protocols"], serde_json::json!([protocol]), "{p}");
+        assert_eq!(p["listener"], listener, "{p}");
+        assert_eq!(p["count"], 1, "{p}");
+    }
+    let suites = &peer(report, "127.0.0.3", log)["suites"];
+    assert_eq!(
+        suites,
+        &serde_json::json!(["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]),
+        "{suites}"
+    );
+    let failed = peer(report, "127.0.0.5", log);
+    assert_eq!(failed["verdict"], "fails-today", "{failed}\n{log}");
+    assert_eq!(failed["failures"], 1, "{failed}");
+}
+
 #[test]
 fn sendmail_syslog_gives_a_verdict_per_peer() {
     let syslog = Syslog::new();
@@ -71,25 +96,7 @@ fn sendmail_syslog_gives_a_verdict_per_peer() {
     wait_for_lines(&syslog, "STARTTLS=server, error:", 1);
     let log = wait_for_lines(&syslog, "STARTTLS=server, relay=", 3);
     let report = impact(&sendmail.root.path().join("state"), "sendmail", &syslog.messages);
-    for (address, verdict, protocol) in [
-        ("127.0.0.2", "loses-tls", "TLSv1.0"),
-        ("127.0.0.3", "at-risk", "TLSv1.2"),
-        ("127.0.0.4", "ok", "TLSv1.3"),
-    ] {
-        let p = peer(&report, address, &log);
-        assert_eq!(p["verdict"], verdict, "{p}\n{log}");
-        assert_eq!(p["protocols"], serde_json::json!([protocol]), "{p}");
-        assert_eq!(p["listener"], "smtp", "{p}");
-    }
-    let suites = &peer(&report, "127.0.0.3", &log)["suites"];
-    assert_eq!(
-        suites,
-        &serde_json::json!(["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]),
-        "{suites}"
-    );
-    let failed = peer(&report, "127.0.0.5", &log);
-    assert_eq!(failed["verdict"], "fails-today", "{failed}\n{log}");
-    assert_eq!(failed["failures"], 1, "{failed}");
+    assert_four_verdicts(&report, "smtp", &log);
 }
 
 #[test]
@@ -115,26 +122,7 @@ fn cyrus_syslog_gives_a_verdict_per_peer() {
     wait_for_lines(&syslog, "negotiation failed: ", 1);
     let log = wait_for_lines(&syslog, "badlogin: ", 3);
     let report = impact(&cyrus.root.path().join("state"), "cyrus", &syslog.messages);
-    for (address, verdict, protocol) in [
-        ("127.0.0.2", "loses-tls", "TLSv1.0"),
-        ("127.0.0.3", "at-risk", "TLSv1.2"),
-        ("127.0.0.4", "ok", "TLSv1.3"),
-    ] {
-        let p = peer(&report, address, &log);
-        assert_eq!(p["verdict"], verdict, "{p}\n{log}");
-        assert_eq!(p["protocols"], serde_json::json!([protocol]), "{p}");
-        assert_eq!(p["listener"], "imap", "{p}");
-        assert_eq!(p["count"], 1, "{p}");
-    }
-    let suites = &peer(&report, "127.0.0.3", &log)["suites"];
-    assert_eq!(
-        suites,
-        &serde_json::json!(["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]),
-        "{suites}"
-    );
-    let failed = peer(&report, "127.0.0.5", &log);
-    assert_eq!(failed["verdict"], "fails-today", "{failed}\n{log}");
-    assert_eq!(failed["failures"], 1, "{failed}");
+    assert_four_verdicts(&report, "imap", &log);
 }
 
 /// Real Cyrus lines from public sources and from Debian 12's 3.6 (fixtures/logs/SOURCES.md).
