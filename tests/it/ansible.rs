@@ -351,3 +351,41 @@ fn fleet_playbook_hardens_noncompliant_hosts_and_stops_at_the_first_rollback() {
     let after: Vec<_> = hosts.iter().map(|pf| snapshot(&pf.config_dir)).collect();
     assert_eq!(after, before, "every config is as it was");
 }
+
+/// `listener_profiles` and `exceptions` reach `--listener-profile` and
+/// `--except`: in check mode the plan holds port 25 to its own profile, then
+/// a named exception carries its reason; nothing is written either time.
+#[test]
+fn harden_passes_listener_floors_and_exceptions_with_their_reason() {
+    let pf = Postfix::new();
+    let dir = pf.root.path();
+    let originals = snapshot(&pf.config_dir);
+
+    let by_kind = harden_options(
+        &pf,
+        "        profile: modern\n        listener_profiles:\n          smtp: old\n",
+    );
+    let checked = run_task(dir, "mailtls.mailtls.harden", &by_kind, &["--check"]);
+    let floors = &checked.results["servers"][0]["floors"];
+    assert_eq!(floors[0]["port"], pf.port, "{}", checked.stdout);
+    assert_eq!(floors[0]["profile"], "old", "{floors}");
+    assert!(floors[0].get("reason").is_none(), "{floors}");
+    let cmd = checked.results["cmd"].to_string();
+    assert!(cmd.contains("\"--listener-profile\",\"smtp=old\""), "{cmd}");
+
+    let named = harden_options(
+        &pf,
+        &format!(
+            "        profile: modern\n        exceptions:\n          - listener: \"{}\"\n            profile: old\n            reason: office printer that speaks TLS 1.0 only\n",
+            pf.port
+        ),
+    );
+    let checked = run_task(dir, "mailtls.mailtls.harden", &named, &["--check"]);
+    let floors = &checked.results["servers"][0]["floors"];
+    assert_eq!(floors[0]["profile"], "old", "{}", checked.stdout);
+    assert_eq!(
+        floors[0]["reason"], "office printer that speaks TLS 1.0 only",
+        "{floors}"
+    );
+    assert_eq!(snapshot(&pf.config_dir), originals, "check mode wrote nothing");
+}

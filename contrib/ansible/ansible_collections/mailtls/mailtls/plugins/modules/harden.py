@@ -44,6 +44,33 @@ options:
         managed host.
     type: str
     default: intermediate
+  listener_profiles:
+    description:
+      - Another profile for every listener of a kind, as C(mailtls apply --listener-profile KIND=PROFILE) does.
+        Keys are C(smtp), C(submission) (587, and implicit TLS on 465), C(imap) and C(pop3); values name a
+        profile. For example, with C(old) for C(smtp), port 25 stays looser while submission and IMAP keep
+        O(profile).
+      - A server that cannot hold one listener to another profile refuses the task and says why.
+    type: dict
+  exceptions:
+    description:
+      - Named listeners kept at another profile, each with the reason recorded in the backup's manifest and shown
+        by C(mailtls history), as C(mailtls apply --except LISTENER=PROFILE:REASON) does.
+    type: list
+    elements: dict
+    suboptions:
+      listener:
+        description: The listener, by service name (C(submission)), port (C(587)) or C(host:port).
+        type: str
+        required: true
+      profile:
+        description: The profile that listener is held to.
+        type: str
+        required: true
+      reason:
+        description: Why (one line), for instance C(legacy scanner on the 2nd floor).
+        type: str
+        required: true
   cert:
     description:
       - A new certificate (PEM, leaf first) for the servers to use. Requires O(key).
@@ -100,6 +127,16 @@ EXAMPLES = r"""
     key: /etc/letsencrypt/live/mail.example.com/privkey.pem
   register: hardened
 
+- name: Port 25 looser for old senders, one legacy printer kept on its own port with the reason recorded
+  mailtls.mailtls.harden:
+    profile: modern
+    listener_profiles:
+      smtp: intermediate
+    exceptions:
+      - listener: "2525"
+        profile: old
+        reason: office printer that speaks TLS 1.0 only
+
 - name: Two Postfix instances (postmulti) in one change
   mailtls.mailtls.harden:
     mta: postfix
@@ -137,7 +174,7 @@ servers:
   type: list
   elements: dict
   sample: [{"mta": "postfix", "instance": "/etc/postfix", "changed": true, "files": ["/etc/postfix/main.cf"],
-            "listeners": []}]
+            "listeners": [], "floors": []}]
 reloaded:
   description: Whether a server was reloaded.
   returned: changed and not in check mode
@@ -184,6 +221,10 @@ def apply_args(module):
     for config in p["config"] or []:
         args += ["--config", config]
     args += option_args(p, ["profile", "cert", "key", "reload_command"])
+    for kind, profile in sorted((p["listener_profiles"] or {}).items()):
+        args += ["--listener-profile", "%s=%s" % (kind, profile)]
+    for e in p["exceptions"] or []:
+        args += ["--except", "%s=%s:%s" % (e["listener"], e["profile"], e["reason"])]
     if not p["reload"]:
         args.append("--no-reload")
     if not p["verify"]:
@@ -198,6 +239,12 @@ def main():
         mta=dict(type="str", choices=["postfix", "dovecot", "exim", "sendmail", "opensmtpd", "cyrus"]),
         config=dict(type="list", elements="path"),
         profile=dict(type="str", default="intermediate"),
+        listener_profiles=dict(type="dict"),
+        exceptions=dict(type="list", elements="dict", options=dict(
+            listener=dict(type="str", required=True),
+            profile=dict(type="str", required=True),
+            reason=dict(type="str", required=True),
+        )),
         cert=dict(type="path"),
         key=dict(type="path", no_log=False),
         reload_command=dict(type="str"),
